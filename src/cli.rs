@@ -1,0 +1,190 @@
+//! The command line: `byline serve`, `byline article add`, `byline reply approve`.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DatabaseUrl};
+use crate::domain::ReplyStatus;
+use crate::publishing::{self, Draft};
+use crate::store::{SqliteStore, Store};
+use crate::web::{self, AppState};
+
+#[derive(Parser)]
+#[command(name = "byline", version, about = "A self-hosted news site")]
+struct Cli {
+    /// A TOML configuration file (also BYLINE_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The database: a file path or sqlite://PATH (also BYLINE_DATABASE).
+    #[arg(long, global = true, value_name = "DATABASE")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site, creating or migrating the database first.
+    Serve {
+        /// Address and port to listen on (also BYLINE_LISTEN).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Fill an empty database with a sample article and replies.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage articles.
+    #[command(subcommand)]
+    Article(ArticleCommand),
+    /// Manage readers' replies.
+    #[command(subcommand)]
+    Reply(ReplyCommand),
+}
+
+#[derive(Subcommand)]
+enum ArticleCommand {
+    /// Publish an article now and print its URL.
+    Add {
+        #[arg(long)]
+        headline: String,
+        #[arg(long, default_value = "")]
+        standfirst: String,
+        /// The author's name; a new name creates an author record.
+        #[arg(long)]
+        author: String,
+        /// A Markdown file with the body, or - for standard input.
+        #[arg(long, value_name = "FILE")]
+        body: PathBuf,
+        /// Publish with replies closed.
+        #[arg(long)]
+        closed: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReplyCommand {
+    /// Approve a held reply, making it public.
+    Approve { id: i64 },
+}
+
+/// Runs the command line; the process exits with the returned code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = !matches!(cli.command, Command::Serve { .. });
+    init_logging(quiet);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_env("BYLINE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut overrides = Vec::new();
+    if let Some(database) = cli.database {
+        overrides.push(("database", database));
+    }
+    if let Command::Serve { listen: Some(listen), .. } = &cli.command {
+        overrides.push(("listen", listen.clone()));
+    }
+    let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
+    let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
+    let store = open_store(&config)?;
+    match cli.command {
+        Command::Serve { demo, .. } => serve(store, config, demo).await,
+        Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
+            let body_markdown = read_body(&body)?;
+            let draft = Draft { headline, standfirst, author, body_markdown, replies_open: !closed };
+            let published = publishing::publish(&*store, &config.timezone, &draft).await?;
+            println!("{}{}", config.base_url, published.path);
+            Ok(())
+        }
+        Command::Reply(ReplyCommand::Approve { id }) => {
+            if !store.set_comment_status(id, ReplyStatus::Approved).await? {
+                anyhow::bail!("there is no reply with id {id}");
+            }
+            println!("Reply {id} approved.");
+            Ok(())
+        }
+    }
+}
+
+/// Opens the configured database, creating or migrating its schema.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.database {
+        DatabaseUrl::Sqlite(path) => {
+            let store = SqliteStore::open(path)
+                .with_context(|| format!("cannot open the database {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+fn read_body(path: &PathBuf) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut body = String::new();
+        std::io::stdin().read_to_string(&mut body).context("cannot read the body from stdin")?;
+        return Ok(body);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+async fn serve(store: Arc<dyn Store>, config: Config, demo: bool) -> anyhow::Result<()> {
+    if demo && crate::demo::seed_if_empty(&*store, &config.timezone).await? {
+        tracing::info!("seeded the database with demo content");
+    }
+    let listen = config.listen;
+    let base_url = config.base_url.clone();
+    let state = AppState::new(store, config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (setting `listen`, BYLINE_LISTEN)"))?;
+    tracing::info!(address = %listen, base_url, "serving");
+    axum::serve(listener, web::build_app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

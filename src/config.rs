@@ -1,0 +1,262 @@
+//! Configuration: one typed struct, read once at start from an optional TOML file and
+//! `BYLINE_*` environment variables (which win), validated with errors that name the setting.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use jiff::tz::TimeZone;
+
+use crate::domain::ReplyLimits;
+
+/// How replies are published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModerationPolicy {
+    /// Every reply is published at once.
+    None,
+    /// A reply is held unless its email already has an approved reply.
+    FirstTime,
+    /// Every reply is held.
+    All,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub site_title: String,
+    /// The site's public address, without a trailing slash, e.g. `https://news.example`.
+    pub base_url: String,
+    pub listen: SocketAddr,
+    pub database: DatabaseUrl,
+    pub moderation: ModerationPolicy,
+    pub timezone: TimeZone,
+    pub thread_depth: usize,
+    pub limits: ReplyLimits,
+    /// Largest request body accepted; a larger one gets `413`.
+    pub max_body_bytes: usize,
+    pub articles_per_page: u64,
+}
+
+/// A setting with a bad value, or a configuration file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// Every setting: its name in the file, and its default.
+const SETTINGS: &[(&str, &str)] = &[
+    ("site_title", "Byline"),
+    ("base_url", ""),
+    ("listen", "127.0.0.1:8080"),
+    ("database", "byline.db"),
+    ("moderation", "first-time"),
+    ("timezone", "UTC"),
+    ("thread_depth", "5"),
+    ("max_name_chars", "100"),
+    ("max_email_chars", "254"),
+    ("max_website_chars", "2000"),
+    ("max_comment_chars", "10000"),
+    ("max_body_bytes", "262144"),
+    ("articles_per_page", "10"),
+];
+
+/// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
+pub fn env_name(setting: &str) -> String {
+    format!("BYLINE_{}", setting.to_ascii_uppercase())
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_values(&BTreeMap::new()).expect("the defaults are valid")
+    }
+}
+
+impl Config {
+    /// Reads the file (if any), then the environment, then `overrides` (from the command line).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &[(&str, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut values = match file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        for (name, _) in SETTINGS {
+            if let Some(value) = env(&env_name(name)) {
+                values.insert((*name).to_owned(), value);
+            }
+        }
+        for (name, value) in overrides {
+            values.insert((*name).to_owned(), value.clone());
+        }
+        Self::from_values(&values)
+    }
+
+    /// Builds a configuration from raw values by setting name; missing ones take the default.
+    pub fn from_values(values: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| -> &str {
+            values.get(name).map(String::as_str).unwrap_or_else(|| {
+                SETTINGS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap_or_default()
+            })
+        };
+        let bad = |name: &str, why: &str| {
+            ConfigError(format!(
+                "setting `{name}` ({}): {why}; got {:?}",
+                env_name(name),
+                get(name)
+            ))
+        };
+        let number = |name: &str, min: usize, max: usize| -> Result<usize, ConfigError> {
+            match get(name).trim().parse::<usize>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(bad(name, &format!("expected a whole number from {min} to {max}"))),
+            }
+        };
+        let site_title = get("site_title").trim().to_owned();
+        if site_title.is_empty() || site_title.chars().any(char::is_control) {
+            return Err(bad("site_title", "expected a non-empty line of text"));
+        }
+        let listen: SocketAddr = get("listen")
+            .trim()
+            .parse()
+            .map_err(|_| bad("listen", "expected an address and port like 127.0.0.1:8080"))?;
+        // Unless set, the site's address is where it listens.
+        let base_url = match values.get("base_url") {
+            Some(raw) => parse_base_url(raw)
+                .ok_or_else(|| bad("base_url", "expected an http:// or https:// address"))?,
+            None => format!("http://{listen}"),
+        };
+        Ok(Self {
+            site_title,
+            base_url,
+            listen,
+            database: parse_database(get("database"))
+                .ok_or_else(|| bad("database", "expected a file path or sqlite://PATH"))?,
+            moderation: match get("moderation").trim() {
+                "none" => ModerationPolicy::None,
+                "first-time" => ModerationPolicy::FirstTime,
+                "all" => ModerationPolicy::All,
+                _ => return Err(bad("moderation", "expected one of none, first-time, all")),
+            },
+            timezone: TimeZone::get(get("timezone").trim())
+                .map_err(|_| bad("timezone", "expected a time zone name like Europe/Paris"))?,
+            thread_depth: number("thread_depth", 1, 20)?,
+            limits: ReplyLimits {
+                name: number("max_name_chars", 1, 1000)?,
+                email: number("max_email_chars", 6, 254)?,
+                website: number("max_website_chars", 10, 10_000)?,
+                comment: number("max_comment_chars", 1, 100_000)?,
+            },
+            max_body_bytes: number("max_body_bytes", 1024, 64 * 1024 * 1024)?,
+            articles_per_page: number("articles_per_page", 1, 100)? as u64,
+        })
+    }
+
+    /// Whether cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError(format!("cannot read the configuration file {}: {e}", path.display()))
+    })?;
+    let table: toml::Table = text.parse().map_err(|e| {
+        ConfigError(format!("the configuration file {} is not valid TOML: {e}", path.display()))
+    })?;
+    let mut values = BTreeMap::new();
+    for (key, value) in table {
+        if !SETTINGS.iter().any(|(name, _)| *name == key) {
+            let known: Vec<_> = SETTINGS.iter().map(|(n, _)| *n).collect();
+            return Err(ConfigError(format!(
+                "unknown setting `{key}` in {}; known settings: {}",
+                path.display(),
+                known.join(", ")
+            )));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            other => {
+                return Err(ConfigError(format!(
+                    "setting `{key}` in {}: expected a string or a number, got {other:?}",
+                    path.display()
+                )));
+            }
+        };
+        values.insert(key, value);
+    }
+    Ok(values)
+}
+
+fn parse_base_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let ok = matches!(url.scheme(), "http" | "https") && url.host_str().is_some();
+    ok.then(|| url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_database(raw: &str) -> Option<DatabaseUrl> {
+    let raw = raw.trim();
+    let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
+    if path.is_empty() || raw.contains("://") && !raw.starts_with("sqlite://") {
+        return None;
+    }
+    Some(DatabaseUrl::Sqlite(PathBuf::from(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let values = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_values(&values)
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::default();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database, DatabaseUrl::Sqlite("byline.db".into()));
+        assert_eq!(config.moderation, ModerationPolicy::FirstTime);
+        assert_eq!(config.thread_depth, 5);
+        assert_eq!(config.limits, ReplyLimits::default());
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let error = with(&[("moderation", "sometimes")]).unwrap_err().to_string();
+        assert!(error.contains("`moderation` (BYLINE_MODERATION)"), "{error}");
+        let error = with(&[("timezone", "Mars/Olympus")]).unwrap_err().to_string();
+        assert!(error.contains("BYLINE_TIMEZONE"), "{error}");
+        assert!(with(&[("database", "mysql://x")]).is_err());
+        assert!(with(&[("thread_depth", "0")]).is_err());
+        assert!(with(&[("base_url", "ftp://x")]).is_err());
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("byline.toml");
+        std::fs::write(&file, "site_title = \"From file\"\nthread_depth = 3\n").unwrap();
+        let env = |name: &str| (name == "BYLINE_SITE_TITLE").then(|| "From env".to_owned());
+        let config = Config::load(Some(&file), env, &[]).unwrap();
+        assert_eq!(config.site_title, "From env");
+        assert_eq!(config.thread_depth, 3);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("byline.toml");
+        std::fs::write(&file, "moderaton = \"all\"\n").unwrap();
+        let error = Config::load(Some(&file), |_| None, &[]).unwrap_err().to_string();
+        assert!(error.contains("unknown setting `moderaton`"), "{error}");
+    }
+}

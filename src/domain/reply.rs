@@ -1,0 +1,336 @@
+//! A reader's reply: the values typed into the form, and the validated reply they become.
+
+use std::fmt;
+
+/// Where a reply stands. Only [`ReplyStatus::Approved`] replies are public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyStatus {
+    Approved,
+    Pending,
+    Spam,
+    Trash,
+}
+
+impl ReplyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Pending => "pending",
+            Self::Spam => "spam",
+            Self::Trash => "trash",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "approved" => Some(Self::Approved),
+            "pending" => Some(Self::Pending),
+            "spam" => Some(Self::Spam),
+            "trash" => Some(Self::Trash),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ReplyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Maximum lengths, in characters after trimming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyLimits {
+    pub name: usize,
+    pub email: usize,
+    pub website: usize,
+    pub comment: usize,
+}
+
+impl Default for ReplyLimits {
+    fn default() -> Self {
+        Self { name: 100, email: 254, website: 2000, comment: 10_000 }
+    }
+}
+
+/// The fields of the reply form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Comment,
+    Name,
+    Email,
+    Website,
+    Parent,
+}
+
+impl Field {
+    /// The form field's `name` (and the stem of its `id`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Comment => "comment",
+            Self::Name => "name",
+            Self::Email => "email",
+            Self::Website => "website",
+            Self::Parent => "parent",
+        }
+    }
+}
+
+/// A message for the reader about one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+/// What the reader typed, exactly as sent, so that a form with an error comes back whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyInput {
+    pub comment: String,
+    pub name: String,
+    pub email: String,
+    pub website: String,
+    pub parent: String,
+    pub remember: bool,
+}
+
+/// A reply that passed every rule of the form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReply {
+    pub body: ReplyBody,
+    pub name: AuthorName,
+    pub email: Email,
+    pub website: Option<Website>,
+    pub parent_id: Option<i64>,
+}
+
+impl ReplyInput {
+    /// Checks every field and reports every problem at once, so the reader fixes them in one go.
+    pub fn validate(&self, limits: &ReplyLimits) -> Result<NewReply, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let body = check(e, Field::Comment, ReplyBody::parse(&self.comment, limits.comment));
+        let name = check(e, Field::Name, AuthorName::parse(&self.name, limits.name));
+        let email = check(e, Field::Email, Email::parse(&self.email, limits.email));
+        let website =
+            check(e, Field::Website, Website::parse_optional(&self.website, limits.website));
+        let parent_id = check(e, Field::Parent, parse_parent(&self.parent));
+        match (body, name, email, website, parent_id) {
+            (Some(body), Some(name), Some(email), Some(website), Some(parent_id)) => {
+                Ok(NewReply { body, name, email, website, parent_id })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The value, or `None` with the message recorded against `field`.
+fn check<T>(errors: &mut Vec<FieldError>, field: Field, result: Result<T, String>) -> Option<T> {
+    result.map_err(|message| errors.push(FieldError { field, message })).ok()
+}
+
+fn parse_parent(raw: &str) -> Result<Option<i64>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw == "0" {
+        return Ok(None);
+    }
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(Some(id)),
+        _ => Err("The reply you are answering could not be found.".into()),
+    }
+}
+
+/// Trims, then refuses control characters and checks the length in characters.
+fn clean(raw: &str, label: &str, max: usize, multiline: bool) -> Result<String, String> {
+    let value = raw.trim();
+    let allowed = |c: char| multiline && matches!(c, '\t' | '\r' | '\n');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(format!("{label} contains control characters; please remove them."));
+    }
+    let length = value.chars().count();
+    if length > max {
+        return Err(format!(
+            "{label} is too long: {length} characters, and at most {max} are allowed."
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn required(value: String, message: &str) -> Result<String, String> {
+    if value.is_empty() { Err(message.to_owned()) } else { Ok(value) }
+}
+
+/// The text of a reply: plain text, never HTML. Line endings are stored as `\n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyBody(String);
+
+impl ReplyBody {
+    pub fn parse(raw: &str, max: usize) -> Result<Self, String> {
+        let value = clean(raw, "Your comment", max, true)?;
+        let value = required(value, "Please write a comment.")?;
+        Ok(Self(value.replace("\r\n", "\n").replace('\r', "\n")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name a reader signs a reply with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorName(String);
+
+impl AuthorName {
+    pub fn parse(raw: &str, max: usize) -> Result<Self, String> {
+        let value = clean(raw, "Your name", max, false)?;
+        required(value, "Please give your name.").map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A syntactically valid email address. Stored for staff; never published.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl fmt::Debug for Email {
+    // Keeps addresses out of logs and panic messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Email(…)")
+    }
+}
+
+impl Email {
+    pub fn parse(raw: &str, max: usize) -> Result<Self, String> {
+        let value = clean(raw, "Your email address", max, false)?;
+        let value = required(value, "Please give your email address. It will not be published.")?;
+        if is_valid_email(&value) {
+            Ok(Self(value))
+        } else {
+            Err("Please give a valid email address, such as name@example.com.".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `local@domain.tld`: dot-atoms on both sides (letters of any script allowed), a domain of
+/// at least two labels. Quoted local parts and IP literals are refused: no reader needs them.
+fn is_valid_email(value: &str) -> bool {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = local.len() <= 64
+        && dot_atom(local, |c| {
+            c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+        });
+    let label_ok = |label: &str| {
+        label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let domain_ok = domain.len() <= 253
+        && domain.contains('.')
+        && dot_atom(domain, |_| true)
+        && domain.split('.').all(label_ok);
+    local_ok && domain_ok
+}
+
+/// Non-empty parts separated by single dots, each character accepted by `ok`.
+fn dot_atom(s: &str, ok: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.split('.').all(|part| !part.is_empty() && part.chars().all(&ok))
+}
+
+/// A reader's website: an absolute `http` or `https` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Website(String);
+
+impl Website {
+    /// An empty field means no website.
+    pub fn parse_optional(raw: &str, max: usize) -> Result<Option<Self>, String> {
+        let value = clean(raw, "Your website", max, false)?;
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let invalid = || "Please give a website address starting with http:// or https://.";
+        let url = url::Url::parse(&value).map_err(|_| invalid().to_owned())?;
+        let scheme_ok = matches!(url.scheme(), "http" | "https");
+        let host_ok = url.host_str().is_some_and(|h| !h.is_empty());
+        if !scheme_ok || !host_ok || value.chars().any(char::is_whitespace) {
+            return Err(invalid().into());
+        }
+        // Store the parser's serialisation: it is what a link will point to.
+        Ok(Some(Self(url.into())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ReplyInput {
+        ReplyInput {
+            comment: "Hello".into(),
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_form_is_valid() {
+        let reply = input().validate(&ReplyLimits::default()).unwrap();
+        assert_eq!(reply.name.as_str(), "Ada");
+        assert_eq!(reply.website, None);
+        assert_eq!(reply.parent_id, None);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let errors = ReplyInput::default().validate(&ReplyLimits::default()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, [Field::Comment, Field::Name, Field::Email]);
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.org", "josé@exämple.de", "a@b-c.io"] {
+            assert!(Email::parse(ok, 254).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a..b@c.co", "a b@c.co", "a@b..co", "a@-b.co"] {
+            assert!(Email::parse(bad, 254).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn websites_must_be_http() {
+        assert!(Website::parse_optional("https://example.com/x", 2000).unwrap().is_some());
+        assert!(Website::parse_optional("  ", 2000).unwrap().is_none());
+        for bad in ["javascript:alert(1)", "example.com", "ftp://example.com", "http://"] {
+            assert!(Website::parse_optional(bad, 2000).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lengths_count_characters_after_trimming() {
+        assert!(AuthorName::parse(&format!("  {}  ", "é".repeat(100)), 100).is_ok());
+        assert!(AuthorName::parse(&"é".repeat(101), 100).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_newlines_allowed_in_comments() {
+        assert!(ReplyBody::parse("a\u{0}b", 100).is_err());
+        assert!(ReplyBody::parse("a\u{7}b", 100).is_err());
+        assert_eq!(ReplyBody::parse("a\r\n\tb", 100).unwrap().as_str(), "a\n\tb");
+        assert!(AuthorName::parse("a\nb", 100).is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! Turning text into HTML: readers' replies (plain text, never markup) and staff's Markdown
+//! (rendered, then passed through an allow-list sanitizer).
+
+use std::fmt::Write;
+
+const LINK_REL: &str = "nofollow ugc noopener";
+
+/// Escapes text for HTML content and double-quoted attributes.
+pub fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// A reply's text as HTML: blank lines separate paragraphs, single newlines become `<br>`,
+/// bare `http(s)` URLs become links. Everything else is escaped, so markup shows as text.
+pub fn reply_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let normalized = text.replace("\r\n", "\n");
+    let paragraphs = normalized.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    for paragraph in paragraphs {
+        out.push_str("<p>");
+        for (i, line) in paragraph.split('\n').enumerate() {
+            if i > 0 {
+                out.push_str("<br>\n");
+            }
+            linkify_line(line, &mut out);
+        }
+        out.push_str("</p>\n");
+    }
+    out
+}
+
+fn linkify_line(line: &str, out: &mut String) {
+    let mut finder = linkify::LinkFinder::new();
+    finder.kinds(&[linkify::LinkKind::Url]);
+    for span in finder.spans(line) {
+        let text = span.as_str();
+        let is_web = span.kind().is_some() && {
+            let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        };
+        if is_web {
+            out.push_str("<a href=\"");
+            escape(text, out);
+            let _ = write!(out, "\" rel=\"{LINK_REL}\">");
+            escape(text, out);
+            out.push_str("</a>");
+        } else {
+            escape(text, out);
+        }
+    }
+}
+
+/// Staff's Markdown as safe HTML: rendered by pulldown-cmark, then cleaned by ammonia's
+/// allow-list (no scripts, event handlers, `javascript:` URLs or inline styles survive).
+pub fn markdown_html(markdown: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer"))
+        .url_schemes(["http", "https", "mailto"].into())
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_text_in_paragraphs() {
+        assert_eq!(reply_html("one\ntwo\n\n\nthree"), "<p>one<br>\ntwo</p>\n<p>three</p>\n");
+    }
+
+    #[test]
+    fn markup_in_replies_is_shown_as_text() {
+        assert_eq!(
+            reply_html("<script>alert('x')</script> & <b>"),
+            "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;</p>\n"
+        );
+    }
+
+    #[test]
+    fn bare_urls_become_links() {
+        let html = reply_html("see https://example.com/a?b=1&c=2 now");
+        assert_eq!(
+            html,
+            "<p>see <a href=\"https://example.com/a?b=1&amp;c=2\" \
+             rel=\"nofollow ugc noopener\">https://example.com/a?b=1&amp;c=2</a> now</p>\n"
+        );
+        // A quote ends a link rather than breaking out of its attribute.
+        let html = reply_html("https://example.com/\"onmouseover=\"x");
+        assert!(html.starts_with("<p><a href=\"https://example.com/\" "), "{html}");
+        assert!(!reply_html("javascript:alert(1)").contains("<a"));
+        assert!(!reply_html("ftp://example.com").contains("<a"));
+    }
+
+    #[test]
+    fn markdown_is_sanitized() {
+        let html = markdown_html(
+            "Hi <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>\n\n\
+             <p style=\"position:fixed\">styled</p>",
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(!html.contains("onerror"), "{html}");
+        assert!(!html.contains("style="), "{html}");
+    }
+
+    #[test]
+    fn typography_comes_through_exactly() {
+        let text = "“Quotes” – dashes — ’apostrophes’ «guillemets» 東京 Москва";
+        assert_eq!(markdown_html(text), format!("<p>{text}</p>\n"));
+        assert_eq!(reply_html(text), format!("<p>{text}</p>\n"));
+    }
+}

@@ -1,0 +1,48 @@
+//! Timestamps are Unix seconds (UTC); dates are shown in the site's time zone.
+
+use jiff::{Timestamp, tz::TimeZone};
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    Timestamp::now().as_second()
+}
+
+fn zoned(unix: i64, tz: &TimeZone) -> jiff::Zoned {
+    Timestamp::from_second(unix).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(tz.clone())
+}
+
+/// `2026/11/24`: the date part of an article's URL.
+pub fn date_path(unix: i64, tz: &TimeZone) -> String {
+    zoned(unix, tz).strftime("%Y/%m/%d").to_string()
+}
+
+/// `2026-11-24T14:05:00+01:00`, for `<time datetime>`.
+pub fn iso(unix: i64, tz: &TimeZone) -> String {
+    zoned(unix, tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// `24 November 2026`, for people.
+pub fn long_date(unix: i64, tz: &TimeZone) -> String {
+    zoned(unix, tz).strftime("%-d %B %Y").to_string()
+}
+
+/// `24 November 2026 at 14:05`, for replies.
+pub fn date_and_time(unix: i64, tz: &TimeZone) -> String {
+    zoned(unix, tz).strftime("%-d %B %Y at %H:%M").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_date_path_follows_the_time_zone() {
+        let late_evening_utc = 1_795_550_400; // 2026-11-24T20:00:00Z
+        assert_eq!(date_path(late_evening_utc, &TimeZone::UTC), "2026/11/24");
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        assert_eq!(date_path(late_evening_utc, &tokyo), "2026/11/25");
+        assert_eq!(iso(late_evening_utc, &tokyo), "2026-11-25T05:00:00+09:00");
+        assert_eq!(long_date(late_evening_utc, &TimeZone::UTC), "24 November 2026");
+        assert_eq!(date_and_time(late_evening_utc, &TimeZone::UTC), "24 November 2026 at 20:00");
+    }
+}

@@ -1,0 +1,13 @@
+//! Byline: a self-hosted news site. Editors publish articles; readers read them and reply.
+//!
+//! Layers, each calling only the one below it: [`cli`] → [`web`] → services
+//! ([`discussion`], [`publishing`]) → [`domain`] and [`store`]. See `docs/ARCHITECTURE.md`.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod discussion;
+pub mod domain;
+pub mod publishing;
+pub mod store;
+pub mod web;

@@ -1,0 +1,261 @@
+//! The article page, its replies and the "Leave a Reply" form, and posting that form.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use super::AppState;
+use super::cookies::{self, RememberedReader};
+use super::error::AppError;
+use super::form;
+use super::layout::Layout;
+use super::response::{Caching, html, moved_permanently, redirect};
+use super::thread;
+use crate::discussion::{self, PostError};
+use crate::domain::{FieldError, ReplyInput, ReplyStatus, time};
+use crate::publishing::article_path;
+use crate::store::Article;
+
+type ArticleParams = Path<(String, String, String, String)>;
+
+#[derive(Template)]
+#[template(path = "article.html")]
+struct ArticlePage<'a> {
+    layout: Layout<'a>,
+    path: String,
+    article: &'a Article,
+    iso: String,
+    date: String,
+    reply_heading: String,
+    thread_html: String,
+    form: &'a ReplyInput,
+    reply_to: Option<ReplyTarget>,
+    errors: &'a [FieldError],
+}
+
+impl ArticlePage<'_> {
+    /// The message for one form field, if it has one.
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|e| e.field.name() == field).map(|e| e.message.as_str())
+    }
+}
+
+/// The reply the form answers.
+struct ReplyTarget {
+    id: i64,
+    name: String,
+}
+
+/// Where an article's URL leads.
+enum Located {
+    Here(Article),
+    /// Right slug, wrong date: the canonical path.
+    Elsewhere(String),
+}
+
+async fn locate(state: &AppState, params: &(String, String, String, String)) -> Result<Located, AppError> {
+    let (year, month, day, slug) = params;
+    let article = state.store.article_by_slug(slug).await?.ok_or(AppError::NotFound)?;
+    if article.date_path == format!("{year}/{month}/{day}") {
+        Ok(Located::Here(article))
+    } else {
+        Ok(Located::Elsewhere(article_path(&article.date_path, &article.slug)))
+    }
+}
+
+/// `GET /2026/11/24/slug/`: the article, its replies and the form.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(params): ArticleParams,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let article = match locate(&state, &params).await? {
+        Located::Here(article) => article,
+        Located::Elsewhere(path) => return Ok(moved_permanently(&path)),
+    };
+    let remembered = RememberedReader::from_headers(&headers);
+    let mut input = ReplyInput::default();
+    if let Some(reader) = &remembered {
+        input.name = reader.name.clone();
+        input.email = reader.email.clone();
+        input.website = reader.website.clone();
+        input.remember = true;
+    }
+    if let Some(id) = form::query_value(query.as_deref(), "replytocom") {
+        input.parent = id;
+    }
+    let page = PageRequest { article: &article, input: &input, errors: &[], headers: &headers };
+    render(&state, page, StatusCode::OK).await
+}
+
+/// `/2026/11/24/slug` → `/2026/11/24/slug/`.
+pub async fn without_slash(
+    State(state): State<AppState>,
+    Path(params): ArticleParams,
+) -> Result<Response, AppError> {
+    match locate(&state, &params).await? {
+        Located::Here(article) => Ok(moved_permanently(&article_path(&article.date_path, &article.slug))),
+        Located::Elsewhere(path) => Ok(moved_permanently(&path)),
+    }
+}
+
+/// `POST /2026/11/24/slug/`: a reader's reply. `303` to the reply when stored; `422` with
+/// the page, the messages and everything typed when not.
+pub async fn reply(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(params): ArticleParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let bytes = read_form(&headers, body, state.config.max_body_bytes).await?;
+    let article = match locate(&state, &params).await? {
+        Located::Here(article) => article,
+        Located::Elsewhere(_) => return Err(AppError::NotFound),
+    };
+    let pairs = form::parse(&bytes).map_err(|_| {
+        AppError::BadRequest(
+            "The form could not be read: its text was not in the UTF-8 encoding web browsers \
+             use. Please send it again from the page.",
+        )
+    })?;
+    let input = reply_input(&pairs);
+    if !article.replies_open {
+        return Err(AppError::RepliesClosed { kept: input.comment });
+    }
+    let errors = match input.validate(&state.config.limits) {
+        Ok(reply) => {
+            let ip = Some(peer.ip().to_string());
+            match discussion::post_reply(&*state.store, state.config.moderation, &article, &reply, ip).await {
+                Ok(posted) => return Ok(posted_response(&state, &headers, &article, &input, posted)),
+                Err(PostError::Invalid(errors)) => errors,
+                Err(PostError::Closed) => return Err(AppError::RepliesClosed { kept: input.comment }),
+                Err(PostError::Store(e)) => return Err(AppError::ReplyNotSaved { kept: input.comment, cause: e }),
+            }
+        }
+        Err(errors) => errors,
+    };
+    let page = PageRequest { article: &article, input: &input, errors: &errors, headers: &headers };
+    render(&state, page, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
+    let value = |name| form::first(pairs, name).unwrap_or_default().to_owned();
+    ReplyInput {
+        comment: value("comment"),
+        name: value("name"),
+        email: value("email"),
+        website: value("website"),
+        parent: value("parent"),
+        remember: form::first(pairs, "remember").is_some(),
+    }
+}
+
+async fn read_form(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, AppError> {
+    let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
+    if content_type.is_some_and(|t| !t.starts_with(b"application/x-www-form-urlencoded")) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::TooLarge);
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| AppError::TooLarge)
+}
+
+/// `303` to the new reply, with the reader's cookies: remembered values only when asked for,
+/// and the signed list of held replies so that the poster alone sees theirs.
+fn posted_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    article: &Article,
+    input: &ReplyInput,
+    posted: discussion::Posted,
+) -> Response {
+    let secure = state.config.is_https();
+    let location = format!("{}#comment-{}", article_path(&article.date_path, &article.slug), posted.id);
+    let mut response = redirect(StatusCode::SEE_OTHER, &location);
+    let mut set_cookies = Vec::new();
+    if input.remember {
+        let reader = RememberedReader {
+            name: input.name.trim().to_owned(),
+            email: input.email.trim().to_owned(),
+            website: input.website.trim().to_owned(),
+        };
+        set_cookies.push(reader.set_cookie(secure));
+    } else if RememberedReader::from_headers(headers).is_some() {
+        set_cookies.push(RememberedReader::clear_cookie(secure));
+    }
+    if posted.status == ReplyStatus::Pending {
+        set_cookies.push(cookies::add_held_reply(headers, &state.keys, posted.id, secure));
+    }
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CACHE_CONTROL, Caching::Private.header_value());
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response_headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+struct PageRequest<'a> {
+    article: &'a Article,
+    input: &'a ReplyInput,
+    errors: &'a [FieldError],
+    headers: &'a HeaderMap,
+}
+
+async fn render(state: &AppState, page: PageRequest<'_>, status: StatusCode) -> Result<Response, AppError> {
+    let PageRequest { article, input, errors, headers } = page;
+    let config = &state.config;
+    let held = cookies::held_replies(headers, &state.keys);
+    let nodes = discussion::thread(&*state.store, article.id, &held, config.thread_depth).await?;
+    let path = article_path(&article.date_path, &article.slug);
+    let context = thread::Context { path: &path, replies_open: article.replies_open, tz: &config.timezone };
+    let shows_held = thread::has_held(&nodes);
+    let template = ArticlePage {
+        layout: Layout::new(config, &article.headline),
+        iso: time::iso(article.published_at, &config.timezone),
+        date: time::long_date(article.published_at, &config.timezone),
+        reply_heading: reply_heading(article),
+        thread_html: thread::render(&nodes, &context)?,
+        reply_to: reply_target(state, article, &input.parent).await?,
+        path,
+        article,
+        form: input,
+        errors,
+    };
+    // The form's values, a held reply or an error message are this reader's alone.
+    let personal = input.remember || shows_held || !errors.is_empty() || !input.email.is_empty();
+    let caching = if personal { Caching::Private } else { Caching::Public };
+    Ok(html(status, template.render()?, caching))
+}
+
+/// "3 replies to “Headline”".
+fn reply_heading(article: &Article) -> String {
+    let count = match article.reply_count {
+        1 => "One reply".to_owned(),
+        n => format!("{n} replies"),
+    };
+    format!("{count} to “{}”", article.headline)
+}
+
+/// The approved reply of this article that `parent` names, if any.
+async fn reply_target(state: &AppState, article: &Article, parent: &str) -> Result<Option<ReplyTarget>, AppError> {
+    let Ok(id) = parent.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    let target = state.store.comment(id).await?.filter(|c| {
+        c.article_id == article.id && c.status == ReplyStatus::Approved
+    });
+    Ok(target.map(|c| ReplyTarget { id: c.id, name: c.author_name }))
+}

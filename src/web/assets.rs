@@ -1,0 +1,16 @@
+//! The stylesheet and icon, compiled into the binary: one file to deploy.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+const STYLE: &str = include_str!("../../static/style.css");
+const FAVICON: &str = include_str!("../../static/favicon.svg");
+const CACHE: &str = "public, max-age=86400";
+
+pub async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, CACHE)], STYLE)
+}
+
+pub async fn favicon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, CACHE)], FAVICON)
+}

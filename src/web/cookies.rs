@@ -1,0 +1,171 @@
+//! The reader's two cookies: the signed list of their held replies, and (only when they ask)
+//! their remembered name, email and website.
+
+use axum::http::HeaderMap;
+use axum::http::header;
+use hmac::{Hmac, Mac};
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use sha2::Sha256;
+
+const HELD: &str = "byline_held";
+const READER: &str = "byline_reader";
+/// Held replies remembered per browser; the oldest drop off first.
+const HELD_MAX: usize = 20;
+const HELD_MAX_AGE: u32 = 30 * 24 * 3600;
+const READER_MAX_AGE: u32 = 365 * 24 * 3600;
+
+/// The server's signing key.
+pub struct Keys {
+    mac: Hmac<Sha256>,
+}
+
+impl Keys {
+    pub fn new(secret: &str) -> Self {
+        let mac = Hmac::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
+        Self { mac }
+    }
+
+    fn sign(&self, purpose: &str, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
+        let Some(signature) = unhex(signature) else {
+            return false;
+        };
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        mac.verify_slice(&signature).is_ok()
+    }
+}
+
+/// 32 random bytes, hex-encoded: a new server secret.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The value of the cookie `name` in the request.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(name: &str, value: &str, max_age: u32, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The ids of the replies this browser posted that are held, if the signature holds.
+pub fn held_replies(headers: &HeaderMap, keys: &Keys) -> Vec<i64> {
+    let Some((ids, signature)) = cookie(headers, HELD).and_then(|v| v.split_once('~')) else {
+        return Vec::new();
+    };
+    if !keys.verify(HELD, ids, signature) {
+        return Vec::new();
+    }
+    ids.split('.').filter_map(|id| id.parse().ok()).collect()
+}
+
+/// A `Set-Cookie` value adding `id` to the held replies.
+pub fn add_held_reply(headers: &HeaderMap, keys: &Keys, id: i64, secure: bool) -> String {
+    let mut ids = held_replies(headers, keys);
+    ids.push(id);
+    let start = ids.len().saturating_sub(HELD_MAX);
+    let value: Vec<String> = ids[start..].iter().map(i64::to_string).collect();
+    let value = value.join(".");
+    let signed = format!("{value}~{}", keys.sign(HELD, &value));
+    set_cookie(HELD, &signed, HELD_MAX_AGE, secure)
+}
+
+/// Name, email and website the reader asked this browser to remember.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RememberedReader {
+    pub name: String,
+    pub email: String,
+    pub website: String,
+}
+
+impl RememberedReader {
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let raw = percent_decode_str(cookie(headers, READER)?).decode_utf8().ok()?;
+        let mut parts = raw.splitn(3, '\n');
+        Some(Self {
+            name: parts.next()?.to_owned(),
+            email: parts.next()?.to_owned(),
+            website: parts.next().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// A `Set-Cookie` value that remembers these values.
+    pub fn set_cookie(&self, secure: bool) -> String {
+        let joined = format!("{}\n{}\n{}", self.name, self.email, self.website);
+        let value = utf8_percent_encode(&joined, NON_ALPHANUMERIC).to_string();
+        set_cookie(READER, &value, READER_MAX_AGE, secure)
+    }
+
+    /// A `Set-Cookie` value that forgets them.
+    pub fn clear_cookie(secure: bool) -> String {
+        set_cookie(READER, "", 0, secure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn request_with(set_cookie: &str) -> HeaderMap {
+        let pair = set_cookie.split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&format!("a=b; {pair}")).unwrap());
+        headers
+    }
+
+    #[test]
+    fn held_replies_round_trip_and_refuse_forgeries() {
+        let keys = Keys::new("secret");
+        let first = add_held_reply(&HeaderMap::new(), &keys, 7, false);
+        let second = add_held_reply(&request_with(&first), &keys, 9, false);
+        assert_eq!(held_replies(&request_with(&second), &keys), [7, 9]);
+        let forged = second.replace("7.9~", "7.8~");
+        assert!(held_replies(&request_with(&forged), &keys).is_empty());
+        assert!(held_replies(&request_with(&second), &Keys::new("other")).is_empty());
+    }
+
+    #[test]
+    fn remembered_reader_round_trips() {
+        let reader = RememberedReader {
+            name: "Zoë; “Z” = 1".into(),
+            email: "z@example.com".into(),
+            website: String::new(),
+        };
+        let cookie = reader.set_cookie(true);
+        assert!(cookie.ends_with("; Secure"));
+        assert_eq!(RememberedReader::from_headers(&request_with(&cookie)), Some(reader));
+    }
+}

@@ -1,0 +1,172 @@
+//! One error type for the web layer. A person reads a clear page; the log gets the cause;
+//! nothing internal reaches the response.
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::layout::Layout;
+use super::response::{Caching, html};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// Replies are closed; `kept` is the reader's text, shown back so it is not lost.
+    #[error("replies are closed")]
+    RepliesClosed { kept: String },
+    #[error("request body too large")]
+    TooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The store failed while saving a reply; `kept` is the reader's text.
+    #[error("reply not saved: {cause}")]
+    ReplyNotSaved { kept: String, cause: StoreError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("template: {0}")]
+    Render(#[from] askama::Error),
+}
+
+/// What the error page should say; attached to the response for [`render_error_pages`].
+#[derive(Debug, Clone)]
+struct ErrorPage {
+    title: &'static str,
+    message: String,
+    kept: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, message, kept) = match self {
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing at this address. It may have been mistyped, or the \
+                 article may have moved."
+                    .to_owned(),
+                None,
+            ),
+            Self::BadRequest(why) => {
+                (StatusCode::BAD_REQUEST, "Bad request", why.to_owned(), None)
+            }
+            Self::RepliesClosed { kept } => (
+                StatusCode::FORBIDDEN,
+                "Comments are closed",
+                "This article no longer takes replies. Your comment was not posted; its \
+                 text is below so that you can keep a copy."
+                    .to_owned(),
+                Some(kept),
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "What you sent is larger than this site accepts. Please shorten it and try \
+                 again."
+                    .to_owned(),
+                None,
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported form",
+                "Please send the form as a standard web form.".to_owned(),
+                None,
+            ),
+            Self::Store(StoreError::Conflict(what)) => (
+                StatusCode::CONFLICT,
+                "Conflict",
+                format!("{what} is already taken."),
+                None,
+            ),
+            Self::ReplyNotSaved { kept, cause } => {
+                tracing::error!(error = %cause, "reply not saved");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Your reply was not saved",
+                    "The site could not store your reply just now. Nothing was posted; your \
+                     text is below. Please try again in a minute."
+                        .to_owned(),
+                    Some(kept),
+                )
+            }
+            Self::Store(e) => {
+                tracing::error!(error = %e, "store failure");
+                internal()
+            }
+            Self::Render(e) => {
+                tracing::error!(error = %e, "template failure");
+                internal()
+            }
+        };
+        let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        response.extensions_mut().insert(ErrorPage { title, message, kept });
+        response
+    }
+}
+
+fn internal() -> (StatusCode, &'static str, String, Option<String>) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The site could not answer this request. Please try again in a moment.".to_owned(),
+        None,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    layout: Layout<'a>,
+    title: &'a str,
+    message: &'a str,
+    kept: Option<&'a str>,
+}
+
+/// Gives every error response a readable page in the site's layout, including the ones the
+/// framework makes itself (such as `405`).
+pub async fn render_error_pages(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    // Framework errors come as bare or plain-text bodies; JSON and pages are left alone.
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let page = response.extensions().get::<ErrorPage>().cloned().unwrap_or_else(|| ErrorPage {
+        title: status.canonical_reason().unwrap_or("Error"),
+        message: "This request could not be answered.".into(),
+        kept: None,
+    });
+    let template = ErrorTemplate {
+        layout: Layout::new(&state.config, page.title),
+        title: page.title,
+        message: &page.message,
+        kept: page.kept.as_deref(),
+    };
+    let body = template.render().unwrap_or_else(|_| page.message.clone());
+    let (mut parts, _) = response.into_parts();
+    let mut rendered = html(status, body, Caching::Private);
+    // Keep headers such as `Retry-After` or `Allow` that the original response carried.
+    for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rendered.headers_mut().entry(name).or_insert(value);
+        }
+    }
+    rendered
+}

@@ -1,0 +1,58 @@
+//! Reading `application/x-www-form-urlencoded` bodies and query strings, refusing what is
+//! not UTF-8 instead of guessing.
+
+use percent_encoding::percent_decode;
+
+/// A form or query string that did not decode to UTF-8 text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotUtf8;
+
+/// The name/value pairs of a urlencoded body, in order.
+pub fn parse(input: &[u8]) -> Result<Vec<(String, String)>, NotUtf8> {
+    input
+        .split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut parts = pair.splitn(2, |&b| b == b'=');
+            let name = decode(parts.next().unwrap_or_default())?;
+            let value = decode(parts.next().unwrap_or_default())?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+fn decode(raw: &[u8]) -> Result<String, NotUtf8> {
+    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let bytes: Vec<u8> = percent_decode(&spaced).collect();
+    String::from_utf8(bytes).map_err(|_| NotUtf8)
+}
+
+/// The first value of `name`, if present.
+pub fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// The first value of `name` in a query string; an undecodable query counts as absent.
+pub fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    let pairs = parse(query?.as_bytes()).ok()?;
+    first(&pairs, name).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_pairs() {
+        let pairs = parse(b"a=1+2&b=%E2%80%94&c&=x&&d=%3D%26").unwrap();
+        let expected = [("a", "1 2"), ("b", "—"), ("c", ""), ("", "x"), ("d", "=&")];
+        let expected: Vec<_> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn refuses_bytes_that_are_not_utf8() {
+        assert_eq!(parse(b"comment=%FF%FE"), Err(NotUtf8));
+        assert_eq!(parse(b"comment=\xff"), Err(NotUtf8));
+    }
+}

@@ -1,0 +1,115 @@
+//! HTTP: the router, handlers, templates, cookies and the mapping of errors to pages.
+//! Handlers read the request, call a service or the store, and render. No SQL here.
+
+mod article;
+mod assets;
+mod cookies;
+mod error;
+mod form;
+mod front;
+mod health;
+mod layout;
+mod response;
+mod thread;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get};
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+pub use cookies::Keys;
+pub use error::AppError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+}
+
+impl AppState {
+    /// Loads the server's signing secret from the database, creating it on first start, so
+    /// that every node signs and checks cookies with the same key.
+    pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<Self, StoreError> {
+        let secret = store.setting_or_insert("secret", &cookies::new_secret()).await?;
+        Ok(Self { store, config: Arc::new(config), keys: Arc::new(Keys::new(&secret)) })
+    }
+}
+
+/// Every route the site answers, by path. The router is built from this list alone, so a
+/// test can walk it and no route escapes (see `tests/api/privacy.rs`).
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(front::first_page)),
+        ("/page/{page}/", get(front::page)),
+        ("/page/{page}", get(front::page_without_slash)),
+        ("/{year}/{month}/{day}/{slug}/", get(article::show).post(article::reply)),
+        ("/{year}/{month}/{day}/{slug}", get(article::without_slash)),
+        ("/healthz", get(health::healthz)),
+        ("/static/style.css", get(assets::stylesheet)),
+        ("/static/favicon.svg", get(assets::favicon)),
+    ]
+}
+
+/// The whole site as a router, ready to serve.
+pub fn build_app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (path, method_router) in routes() {
+        router = router.route(path, method_router);
+    }
+    router
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// One line per request. The query string is left out: it is the reader's business.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Headers that make what readers typed inert even if escaping ever failed.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let fixed = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    for (name, value) in fixed {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    response
+}

@@ -1,0 +1,48 @@
+//! Chromium, driven by playwright-core: a reader with JavaScript off reads an article, posts a
+//! reply and a threaded answer, and sees them. Screenshots land in `target/screenshots/`.
+
+use std::process::Command;
+
+use byline::publishing::Draft;
+
+use crate::helpers::spawn_with;
+
+fn script(name: &str) -> String {
+    format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test]
+async fn a_reader_replies_in_chromium_without_javascript() {
+    let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
+    byline::demo::seed_if_empty(&*app.store, &app.config.timezone).await.unwrap();
+    let lead = app.store.published_articles(0, 1).await.unwrap().remove(0);
+    let path = byline::publishing::article_path(&lead.date_path, &lead.slug);
+    app.publish_draft(Draft {
+        headline: "A second story".into(),
+        standfirst: String::new(),
+        author: "Jo Writer".into(),
+        body_markdown: "Text.".into(),
+        replies_open: true,
+    })
+    .await;
+    let screenshots = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(&screenshots).unwrap();
+
+    let output = tokio::task::spawn_blocking({
+        let url = app.url(&path);
+        let front = app.url("/");
+        move || {
+            Command::new("node")
+                .arg(script("reply.mjs"))
+                .args([&url, &front, &screenshots])
+                .output()
+        }
+    })
+    .await
+    .unwrap()
+    .expect("node runs: install it and the browser with scripts/setup");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    println!("{stdout}");
+}

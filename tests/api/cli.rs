@@ -1,0 +1,147 @@
+//! The `byline` binary itself: serving demo content, adding articles, approving replies, and
+//! refusing bad configuration.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use byline::domain::ReplyStatus;
+use byline::store::{NewComment, SqliteStore, Store};
+
+fn byline() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_byline"));
+    // The tests' own environment must not leak settings into the process.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("BYLINE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_with_demo_content_shows_a_real_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = byline()
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "byline serve did not answer");
+    assert!(dir.path().join("byline.db").exists(), "the database is a file in the current folder");
+
+    let front = client.get(&base).send().await.unwrap().text().await.unwrap();
+    let front = scraper::Html::parse_document(&front);
+    let link = scraper::Selector::parse(".summary h2 a").unwrap();
+    let first = front.select(&link).next().expect("demo articles on the front page");
+    let href = first.value().attr("href").unwrap();
+    let article = client.get(format!("{base}{href}")).send().await.unwrap().text().await.unwrap();
+    let article = scraper::Html::parse_document(&article);
+    let nested = scraper::Selector::parse("#replies ol.children li.reply").unwrap();
+    assert!(article.select(&nested).next().is_some(), "threaded demo replies");
+    let body = scraper::Selector::parse(".story-body p").unwrap();
+    assert!(article.select(&body).count() >= 3, "several paragraphs");
+    let text: String = article.root_element().text().collect();
+    assert!(text.contains('“') && text.contains('—'), "typographic quotes and dashes");
+}
+
+#[tokio::test]
+async fn article_add_publishes_and_prints_the_url_and_reply_approve_approves() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let body = dir.path().join("body.md");
+    std::fs::write(&body, "Hello *world*.").unwrap();
+    let output = byline()
+        .args(["--database", db.to_str().unwrap(), "article", "add", "--headline", "CLI story"])
+        .args(["--standfirst", "From the command line", "--author", "New Author", "--closed"])
+        .arg("--body")
+        .arg(&body)
+        .env("BYLINE_BASE_URL", "https://news.example")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let url = String::from_utf8(output.stdout).unwrap();
+    assert!(url.starts_with("https://news.example/2"), "{url}");
+    assert!(url.trim_end().ends_with("/cli-story/"), "{url}");
+
+    let store = SqliteStore::open(&db).unwrap();
+    let article = store.article_by_slug("cli-story").await.unwrap().expect("published");
+    assert_eq!(article.author.name, "New Author");
+    assert!(!article.replies_open);
+    assert_eq!(article.body_html, "<p>Hello <em>world</em>.</p>\n");
+
+    let held = store
+        .insert_comment(&NewComment {
+            article_id: article.id,
+            parent_id: None,
+            author_name: "Held".into(),
+            author_email: "held@example.com".into(),
+            author_url: None,
+            body: "Waiting".into(),
+            status: ReplyStatus::Pending,
+            ip: None,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    let output = byline()
+        .args(["--database", db.to_str().unwrap(), "reply", "approve", &held.to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(store.comment(held).await.unwrap().unwrap().status, ReplyStatus::Approved);
+
+    let output = byline()
+        .args(["--database", db.to_str().unwrap(), "reply", "approve", "4242"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no reply with id 4242"));
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = byline()
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env("BYLINE_MODERATION", "sometimes")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BYLINE_MODERATION") && stderr.contains("none, first-time, all"), "{stderr}");
+
+    let config = dir.path().join("byline.toml");
+    std::fs::write(&config, "thread_depth = \"deep\"\n").unwrap();
+    let output = byline().args(["--config", config.to_str().unwrap(), "serve"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`thread_depth`"));
+}

@@ -1,0 +1,37 @@
+//! A reply acknowledged is on disk: WAL with `synchronous = FULL` on the writing connection.
+
+use crate::helpers::{reply_with, spawn_app};
+
+#[tokio::test]
+async fn the_writer_runs_with_durable_settings() {
+    let app = spawn_app().await;
+    let (journal_mode, synchronous) = app.sqlite.writer_pragmas().await.unwrap();
+    assert_eq!(journal_mode, "wal");
+    assert_eq!(synchronous, 2, "2 is FULL");
+
+    // WAL is a property of the file: a fresh connection sees it too.
+    let conn = rusqlite::Connection::open(&app.db_path).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn an_acknowledged_reply_is_readable_by_another_process() {
+    let app = spawn_app().await;
+    let path = app.publish("Durable").await.path;
+    let id = app.reply(&path, &reply_with(&[("comment", "Committed")])).await;
+    // A separate connection, as after a crash and restart, finds the committed row.
+    let conn = rusqlite::Connection::open(&app.db_path).unwrap();
+    let body: String = conn.query_row("SELECT body FROM comments WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    assert_eq!(body, "Committed");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    byline::store::SqliteStore::open(&path).unwrap();
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let error = byline::store::SqliteStore::open(&path).err().expect("refused").to_string();
+    assert!(error.contains("newer than this Byline"), "{error}");
+}

@@ -1,0 +1,231 @@
+//! Starting the real server on a random port with a fresh database, and talking HTTP to it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use byline::config::Config;
+use byline::domain::ReplyStatus;
+use byline::publishing::{self, Draft, Published};
+use byline::store::{NewComment, SqliteStore, Store};
+use byline::web::{AppState, build_app};
+use reqwest::header::{HeaderMap, LOCATION};
+use scraper::{ElementRef, Html, Selector};
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub store: Arc<dyn Store>,
+    pub sqlite: SqliteStore,
+    pub config: Config,
+    /// A client that follows no redirects and keeps no cookies.
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A server with default settings, except moderation `none` so replies show at once.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(&[("moderation", "none")]).await
+}
+
+/// A server with these settings (by their names in the configuration file).
+pub async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let db_path = dir.path().join("byline.db");
+    let mut values: BTreeMap<String, String> =
+        settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    values.insert("database".into(), db_path.display().to_string());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let addr = listener.local_addr().unwrap();
+    values.entry("listen".into()).or_insert_with(|| addr.to_string());
+    let config = Config::from_values(&values).expect("valid test settings");
+    let sqlite = SqliteStore::open(&db_path).expect("a fresh database");
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let state = AppState::new(store.clone(), config.clone()).await.expect("state");
+    let app = build_app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address: format!("http://{addr}"),
+        store,
+        sqlite,
+        config,
+        client,
+        db_path,
+        _dir: dir,
+    }
+}
+
+/// A fetched page: status, headers and parsed HTML.
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub html: Html,
+}
+
+impl Page {
+    pub fn one(&self, css: &str) -> ElementRef<'_> {
+        let selector = Selector::parse(css).unwrap();
+        self.html.select(&selector).next().unwrap_or_else(|| panic!("no `{css}` in:\n{}", self.body))
+    }
+
+    pub fn all(&self, css: &str) -> Vec<ElementRef<'_>> {
+        self.html.select(&Selector::parse(css).unwrap()).collect()
+    }
+
+    pub fn has(&self, css: &str) -> bool {
+        !self.all(css).is_empty()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    pub fn location(&self) -> &str {
+        self.header(LOCATION.as_str())
+    }
+}
+
+/// The text of an element, with whitespace collapsed.
+pub fn text(element: ElementRef) -> String {
+    element.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn attr<'a>(element: ElementRef<'a>, name: &str) -> &'a str {
+    element.value().attr(name).unwrap_or_default()
+}
+
+/// A form that passes every rule.
+pub fn valid_reply() -> Vec<(&'static str, String)> {
+    vec![
+        ("comment", "A thoughtful reply.".into()),
+        ("name", "Ada Reader".into()),
+        ("email", "ada@example.com".into()),
+        ("website", String::new()),
+    ]
+}
+
+/// `valid_reply()` with some fields replaced.
+pub fn reply_with(changes: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut form = valid_reply();
+    for (name, value) in changes {
+        match form.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = (*value).to_owned(),
+            None => form.push((name, (*value).to_owned())),
+        }
+    }
+    form
+}
+
+pub fn encode(form: &[(&str, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn publish(&self, headline: &str) -> Published {
+        self.publish_draft(Draft {
+            headline: headline.into(),
+            standfirst: "A standfirst.".into(),
+            author: "Jo Writer".into(),
+            body_markdown: "Body text.".into(),
+            replies_open: true,
+        })
+        .await
+    }
+
+    pub async fn publish_draft(&self, draft: Draft) -> Published {
+        publishing::publish(&*self.store, &self.config.timezone, &draft).await.expect("published")
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        page(request.send().await.expect("a response")).await
+    }
+
+    /// Posts a form to the article at `path`.
+    pub async fn post(&self, path: &str, form: &[(&str, String)]) -> Page {
+        self.post_raw(path, encode(form).into_bytes(), &[]).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        page(request.send().await.expect("a response")).await
+    }
+
+    /// Posts a reply that must be accepted; returns its id.
+    pub async fn reply(&self, path: &str, form: &[(&str, String)]) -> i64 {
+        let response = self.post(path, form).await;
+        assert_eq!(response.status, 303, "reply refused:\n{}", response.body);
+        comment_id(response.location())
+    }
+
+    /// Stores a reply directly, for setting up a thread.
+    pub async fn seed_reply(&self, article_id: i64, parent: Option<i64>, name: &str, status: ReplyStatus) -> i64 {
+        let comment = NewComment {
+            article_id,
+            parent_id: parent,
+            author_name: name.into(),
+            author_email: format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+            author_url: None,
+            body: format!("Reply by {name}."),
+            status,
+            ip: None,
+            created_at: byline::domain::time::now(),
+        };
+        self.store.insert_comment(&comment).await.unwrap()
+    }
+}
+
+async fn page(response: reqwest::Response) -> Page {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap_or_default();
+    let html = Html::parse_document(&body);
+    Page { status, headers, body, html }
+}
+
+/// The id in a `…#comment-ID` location.
+pub fn comment_id(location: &str) -> i64 {
+    location
+        .rsplit_once("#comment-")
+        .and_then(|(_, id)| id.parse().ok())
+        .unwrap_or_else(|| panic!("no #comment-ID in {location:?}"))
+}
+
+/// The `Set-Cookie` values of a response, as `name=value` pairs for a `Cookie` header.
+pub fn cookies_from(page: &Page) -> String {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

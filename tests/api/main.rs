@@ -1,0 +1,15 @@
+//! Byline's integration tests: one binary, so it links once. Each test starts the real server
+//! on a random port with a fresh database and speaks HTTP to it.
+
+mod article_page;
+mod browser;
+mod cli;
+mod durability;
+mod front_page;
+mod helpers;
+mod moderation;
+mod naughty;
+mod posting;
+mod privacy;
+mod reply_form;
+mod threading;

@@ -1,0 +1,150 @@
+//! The email is never published: a canary address, posted once, must not appear in any
+//! response an anonymous client can get — in any encoding, or as any common hash.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use md5::{Digest as _, Md5};
+use sha1::Sha1;
+use sha2::Sha256;
+
+use crate::helpers::{TestApp, encode, reply_with, spawn_with};
+
+const CANARY: &str = "Canary.Q7x+Unique@Example.org";
+
+/// Every way the canary could be written down.
+fn needles() -> Vec<(String, String)> {
+    let mut needles = Vec::new();
+    let lower = CANARY.to_lowercase();
+    for (label, email) in [("as typed", CANARY.to_owned()), ("lowercase", lower.clone())] {
+        needles.push((label.to_owned(), email.clone()));
+        needles.push((format!("{label}, form-encoded"), encode(&[("", email.clone())]).trim_start_matches('=').to_owned()));
+        let percent = percent_encoding::utf8_percent_encode(&email, percent_encoding::NON_ALPHANUMERIC).to_string();
+        needles.push((format!("{label}, percent-encoded"), percent));
+        needles.push((format!("{label}, HTML entity @"), email.replace('@', "&#64;")));
+        needles.push((format!("{label}, HTML entity name"), email.replace('@', "&commat;")));
+        needles.push((format!("{label}, hex entity"), email.replace('@', "&#x40;")));
+        needles.push((format!("{label}, JSON"), serde_json::to_string(&email).unwrap().trim_matches('"').replace('@', "\\u0040")));
+        needles.push((format!("{label}, MD5"), hex(&Md5::digest(email.as_bytes()))));
+        needles.push((format!("{label}, SHA-1"), hex(&Sha1::digest(email.as_bytes()))));
+        needles.push((format!("{label}, SHA-256"), hex(&Sha256::digest(email.as_bytes()))));
+    }
+    // The local part alone would be enough to guess it.
+    needles.push(("local part".into(), "canary.q7x".into()));
+    needles
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Checked {
+    responses: usize,
+}
+
+impl Checked {
+    /// Fetches `url` anonymously and fails if the canary is anywhere in the response.
+    async fn check(&mut self, app: &TestApp, method: &str, path: &str, body: Option<String>) -> (u16, String) {
+        let mut request = app.client.request(method.parse().unwrap(), app.url(path));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/x-www-form-urlencoded").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let mut haystack = String::new();
+        for (name, value) in response.headers() {
+            haystack.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+        }
+        let body = response.text().await.unwrap_or_default();
+        haystack.push_str(&body);
+        let haystack_lower = haystack.to_lowercase();
+        for (label, needle) in needles() {
+            assert!(
+                !haystack_lower.contains(&needle.to_lowercase()),
+                "the email ({label}) leaked in {method} {path} ({status}):\n{haystack}"
+            );
+        }
+        assert!(status < 500, "{method} {path} gave {status}");
+        self.responses += 1;
+        (status, body)
+    }
+}
+
+/// Concrete paths for a route pattern; every pattern the router has must be here.
+fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
+    let article_bare = article.trim_end_matches('/');
+    match pattern {
+        "/" => vec!["/".into(), "/?page=2".into(), "/?page=x".into()],
+        "/page/{page}/" => vec!["/page/2/".into(), "/page/1/".into(), "/page/999/".into()],
+        "/page/{page}" => vec!["/page/2".into()],
+        "/{year}/{month}/{day}/{slug}/" => vec![
+            article.into(),
+            format!("{article}?replytocom={reply_id}"),
+            "/1999/01/01/no-such-story/".into(),
+        ],
+        "/{year}/{month}/{day}/{slug}" => vec![article_bare.into()],
+        "/healthz" | "/static/style.css" | "/static/favicon.svg" => vec![pattern.into()],
+        other => panic!("the privacy test does not know the route {other}: add it here"),
+    }
+}
+
+#[tokio::test]
+async fn the_email_never_appears_in_any_public_response() {
+    let app = spawn_with(&[("moderation", "none"), ("articles_per_page", "1")]).await;
+    let article = app.publish("Private").await.path;
+    app.publish("Second page").await;
+    let approved = app
+        .reply(&article, &reply_with(&[("email", CANARY), ("website", "https://canary.example/")]))
+        .await;
+    app.reply(&article, &reply_with(&[("email", CANARY), ("parent", &approved.to_string())])).await;
+
+    let mut checked = Checked { responses: 0 };
+    for (pattern, _) in byline::web::routes() {
+        for path in paths_for(pattern, &article, approved) {
+            for method in ["GET", "HEAD", "POST", "PUT", "DELETE"] {
+                checked.check(&app, method, &path, None).await;
+            }
+            // A refused form from someone else, and a form that is not UTF-8.
+            let refused = encode(&reply_with(&[("email", "bad"), ("parent", &approved.to_string())]));
+            checked.check(&app, "POST", &path, Some(refused)).await;
+            checked.check(&app, "POST", &path, Some("comment=%FF".into())).await;
+        }
+    }
+
+    // Every page a crawl from `/` reaches.
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from(["/".to_owned()]);
+    while let Some(path) = queue.pop_front() {
+        if !seen.insert(path.clone()) || seen.len() > 200 {
+            continue;
+        }
+        let (_, body) = checked.check(&app, "GET", &path, None).await;
+        let html = scraper::Html::parse_document(&body);
+        let links = scraper::Selector::parse("a[href], link[href], form[action]").unwrap();
+        for element in html.select(&links) {
+            let target = element.value().attr("href").or(element.value().attr("action")).unwrap();
+            if let Some(local) = local_path(target, &path) {
+                queue.push_back(local);
+            }
+        }
+    }
+    assert!(seen.len() >= 6, "the crawl reached too little: {seen:?}");
+    assert!(checked.responses > 50);
+}
+
+/// A same-site link as a path, without its fragment.
+fn local_path(href: &str, from: &str) -> Option<String> {
+    let href = href.split('#').next()?;
+    if href.is_empty() {
+        return Some(from.to_owned());
+    }
+    if href.starts_with("//") || href.contains("://") {
+        return None;
+    }
+    if href.starts_with('/') {
+        return Some(href.to_owned());
+    }
+    if let Some(query) = href.strip_prefix('?') {
+        return Some(format!("{}?{query}", from.split('?').next()?));
+    }
+    None
+}
