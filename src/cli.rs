@@ -116,7 +116,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { demo, .. } => serve(store, config, demo).await,
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
             let body_markdown = read_body(&body)?;
-            let draft = Draft { headline, standfirst, author, body_markdown, replies_open: !closed };
+            let draft =
+                Draft { headline, standfirst, author, body_markdown, replies_open: !closed };
             let published = publishing::publish(&*store, &config.timezone, &draft).await?;
             println!("{}{}", config.base_url, published.path);
             Ok(())

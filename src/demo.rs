@@ -93,10 +93,30 @@ pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, Pub
         lead_id = publishing::publish_at(store, tz, article, published_at).await?.id;
     }
     let replies = [
-        (None, "Maureen O.", "At last! I may have to read the second page of my book at home now.", 0),
-        (Some(0), "Tomasz Wróbel", "Thank you, Maureen — the crew were delighted to see you on board.\n\nWe will keep the flask-and-book service going for anyone who misses it.", 1),
-        (None, "Sam Whitley", "Good news, but the 90-minute gap after lunch is the real problem for shift workers. Will the council ask about it on 3 December?", 2),
-        (Some(2), "Ines", "The agenda is online: https://example.org/council/transport-committee — item 7.", 3),
+        (
+            None,
+            "Maureen O.",
+            "At last! I may have to read the second page of my book at home now.",
+            0,
+        ),
+        (
+            Some(0),
+            "Tomasz Wróbel",
+            "Thank you, Maureen — the crew were delighted to see you on board.\n\nWe will keep the flask-and-book service going for anyone who misses it.",
+            1,
+        ),
+        (
+            None,
+            "Sam Whitley",
+            "Good news, but the 90-minute gap after lunch is the real problem for shift workers. Will the council ask about it on 3 December?",
+            2,
+        ),
+        (
+            Some(2),
+            "Ines",
+            "The agenda is online: https://example.org/council/transport-committee — item 7.",
+            3,
+        ),
         (Some(3), "Sam Whitley", "Thanks, Ines. I’ll send a comment before the deadline.", 4),
     ];
     let mut ids = Vec::new();

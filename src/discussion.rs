@@ -36,9 +36,8 @@ pub async fn post_reply(
     }
     if let Some(parent_id) = reply.parent_id {
         let parent = store.comment(parent_id).await?;
-        let answerable = parent.is_some_and(|p| {
-            p.article_id == article.id && p.status == ReplyStatus::Approved
-        });
+        let answerable =
+            parent.is_some_and(|p| p.article_id == article.id && p.status == ReplyStatus::Approved);
         if !answerable {
             return Err(PostError::Invalid(vec![FieldError {
                 field: Field::Parent,

@@ -73,7 +73,9 @@ pub async fn publish_at(
         }
         article.slug = slug.to_string();
         match store.insert_article(&article).await {
-            Ok(id) => return Ok(Published { id, path: article_path(&article.date_path, &article.slug) }),
+            Ok(id) => {
+                return Ok(Published { id, path: article_path(&article.date_path, &article.slug) });
+            }
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -84,7 +86,17 @@ pub async fn publish_at(
 /// `/2026/11/24/the-slug/`, with the slug percent-encoded for any script.
 pub fn article_path(date_path: &str, slug: &str) -> String {
     use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-    const PATH_SEGMENT: &AsciiSet =
-        &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}').add(b'/').add(b'%');
+    const PATH_SEGMENT: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}')
+        .add(b'/')
+        .add(b'%');
     format!("/{date_path}/{}/", utf8_percent_encode(slug, PATH_SEGMENT))
 }

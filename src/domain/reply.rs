@@ -306,7 +306,8 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.org", "josé@exämple.de", "a@b-c.io"] {
             assert!(Email::parse(ok, 254).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a..b@c.co", "a b@c.co", "a@b..co", "a@-b.co"] {
+        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a..b@c.co", "a b@c.co", "a@b..co", "a@-b.co"]
+        {
             assert!(Email::parse(bad, 254).is_err(), "{bad}");
         }
     }

@@ -130,8 +130,11 @@ pub trait Store: Send + Sync + 'static {
     async fn find_or_create_author(&self, name: &str) -> Result<Author>;
 
     /// An article's replies with one status, oldest first.
-    async fn comments_of_article(&self, article_id: i64, status: ReplyStatus)
-    -> Result<Vec<Comment>>;
+    async fn comments_of_article(
+        &self,
+        article_id: i64,
+        status: ReplyStatus,
+    ) -> Result<Vec<Comment>>;
     /// Replies of one article among the given ids, whatever their status.
     async fn comments_by_ids(&self, article_id: i64, ids: &[i64]) -> Result<Vec<Comment>>;
     /// Thread positions of the given replies, whatever their status; missing ids are left out.

@@ -48,7 +48,8 @@ impl SqliteStore {
         let mut writer = Connection::open(path)?;
         configure(&writer, false)?;
         migrate(&mut writer)?;
-        let inner = Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::default() };
+        let inner =
+            Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::default() };
         Ok(Self { inner: Arc::new(inner) })
     }
 

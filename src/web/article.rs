@@ -57,7 +57,10 @@ enum Located {
     Elsewhere(String),
 }
 
-async fn locate(state: &AppState, params: &(String, String, String, String)) -> Result<Located, AppError> {
+async fn locate(
+    state: &AppState,
+    params: &(String, String, String, String),
+) -> Result<Located, AppError> {
     let (year, month, day, slug) = params;
     let article = state.store.article_by_slug(slug).await?.ok_or(AppError::NotFound)?;
     if article.date_path == format!("{year}/{month}/{day}") {
@@ -99,7 +102,9 @@ pub async fn without_slash(
     Path(params): ArticleParams,
 ) -> Result<Response, AppError> {
     match locate(&state, &params).await? {
-        Located::Here(article) => Ok(moved_permanently(&article_path(&article.date_path, &article.slug))),
+        Located::Here(article) => {
+            Ok(moved_permanently(&article_path(&article.date_path, &article.slug)))
+        }
         Located::Elsewhere(path) => Ok(moved_permanently(&path)),
     }
 }
@@ -131,11 +136,25 @@ pub async fn reply(
     let errors = match input.validate(&state.config.limits) {
         Ok(reply) => {
             let ip = Some(peer.ip().to_string());
-            match discussion::post_reply(&*state.store, state.config.moderation, &article, &reply, ip).await {
-                Ok(posted) => return Ok(posted_response(&state, &headers, &article, &input, posted)),
+            match discussion::post_reply(
+                &*state.store,
+                state.config.moderation,
+                &article,
+                &reply,
+                ip,
+            )
+            .await
+            {
+                Ok(posted) => {
+                    return Ok(posted_response(&state, &headers, &article, &input, posted));
+                }
                 Err(PostError::Invalid(errors)) => errors,
-                Err(PostError::Closed) => return Err(AppError::RepliesClosed { kept: input.comment }),
-                Err(PostError::Store(e)) => return Err(AppError::ReplyNotSaved { kept: input.comment, cause: e }),
+                Err(PostError::Closed) => {
+                    return Err(AppError::RepliesClosed { kept: input.comment });
+                }
+                Err(PostError::Store(e)) => {
+                    return Err(AppError::ReplyNotSaved { kept: input.comment, cause: e });
+                }
             }
         }
         Err(errors) => errors,
@@ -181,7 +200,8 @@ fn posted_response(
     posted: discussion::Posted,
 ) -> Response {
     let secure = state.config.is_https();
-    let location = format!("{}#comment-{}", article_path(&article.date_path, &article.slug), posted.id);
+    let location =
+        format!("{}#comment-{}", article_path(&article.date_path, &article.slug), posted.id);
     let mut response = redirect(StatusCode::SEE_OTHER, &location);
     let mut set_cookies = Vec::new();
     if input.remember {
@@ -214,13 +234,18 @@ struct PageRequest<'a> {
     headers: &'a HeaderMap,
 }
 
-async fn render(state: &AppState, page: PageRequest<'_>, status: StatusCode) -> Result<Response, AppError> {
+async fn render(
+    state: &AppState,
+    page: PageRequest<'_>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let PageRequest { article, input, errors, headers } = page;
     let config = &state.config;
     let held = cookies::held_replies(headers, &state.keys);
     let nodes = discussion::thread(&*state.store, article.id, &held, config.thread_depth).await?;
     let path = article_path(&article.date_path, &article.slug);
-    let context = thread::Context { path: &path, replies_open: article.replies_open, tz: &config.timezone };
+    let context =
+        thread::Context { path: &path, replies_open: article.replies_open, tz: &config.timezone };
     let shows_held = thread::has_held(&nodes);
     let template = ArticlePage {
         layout: Layout::new(config, &article.headline),
@@ -250,12 +275,18 @@ fn reply_heading(article: &Article) -> String {
 }
 
 /// The approved reply of this article that `parent` names, if any.
-async fn reply_target(state: &AppState, article: &Article, parent: &str) -> Result<Option<ReplyTarget>, AppError> {
+async fn reply_target(
+    state: &AppState,
+    article: &Article,
+    parent: &str,
+) -> Result<Option<ReplyTarget>, AppError> {
     let Ok(id) = parent.trim().parse::<i64>() else {
         return Ok(None);
     };
-    let target = state.store.comment(id).await?.filter(|c| {
-        c.article_id == article.id && c.status == ReplyStatus::Approved
-    });
+    let target = state
+        .store
+        .comment(id)
+        .await?
+        .filter(|c| c.article_id == article.id && c.status == ReplyStatus::Approved);
     Ok(target.map(|c| ReplyTarget { id: c.id, name: c.author_name }))
 }

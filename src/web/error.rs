@@ -53,9 +53,7 @@ impl IntoResponse for AppError {
                     .to_owned(),
                 None,
             ),
-            Self::BadRequest(why) => {
-                (StatusCode::BAD_REQUEST, "Bad request", why.to_owned(), None)
-            }
+            Self::BadRequest(why) => (StatusCode::BAD_REQUEST, "Bad request", why.to_owned(), None),
             Self::RepliesClosed { kept } => (
                 StatusCode::FORBIDDEN,
                 "Comments are closed",
@@ -78,12 +76,9 @@ impl IntoResponse for AppError {
                 "Please send the form as a standard web form.".to_owned(),
                 None,
             ),
-            Self::Store(StoreError::Conflict(what)) => (
-                StatusCode::CONFLICT,
-                "Conflict",
-                format!("{what} is already taken."),
-                None,
-            ),
+            Self::Store(StoreError::Conflict(what)) => {
+                (StatusCode::CONFLICT, "Conflict", format!("{what} is already taken."), None)
+            }
             Self::ReplyNotSaved { kept, cause } => {
                 tracing::error!(error = %cause, "reply not saved");
                 (

@@ -46,7 +46,8 @@ mod tests {
     fn decodes_pairs() {
         let pairs = parse(b"a=1+2&b=%E2%80%94&c&=x&&d=%3D%26").unwrap();
         let expected = [("a", "1 2"), ("b", "—"), ("c", ""), ("", "x"), ("d", "=&")];
-        let expected: Vec<_> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let expected: Vec<_> =
+            expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         assert_eq!(pairs, expected);
     }
 

@@ -11,12 +11,12 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, r#"{"status":"ok","database":"ok"}"#),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"unavailable","database":"unreachable"}"#)
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"unavailable","database":"unreachable"}"#,
+            )
         }
     };
-    let headers = [
-        (header::CONTENT_TYPE, "application/json"),
-        (header::CACHE_CONTROL, "no-store"),
-    ];
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")];
     (status, headers, body).into_response()
 }

@@ -10,11 +10,8 @@ pub struct Layout<'a> {
 
 impl<'a> Layout<'a> {
     pub fn new(config: &'a Config, page_title: &str) -> Self {
-        let title = if page_title.is_empty() {
-            config.site_title.clone()
-        } else {
-            page_title.to_owned()
-        };
+        let title =
+            if page_title.is_empty() { config.site_title.clone() } else { page_title.to_owned() };
         Self { site_title: &config.site_title, title }
     }
 }

@@ -29,7 +29,9 @@ struct ReplyCard<'a> {
 
 /// Whether any reply shown is a held one (which makes the page personal).
 pub fn has_held(nodes: &[Node]) -> bool {
-    nodes.iter().any(|n| matches!(n.entry, Entry::Reply { held: true, .. }) || has_held(&n.children))
+    nodes
+        .iter()
+        .any(|n| matches!(n.entry, Entry::Reply { held: true, .. }) || has_held(&n.children))
 }
 
 pub fn render(nodes: &[Node], context: &Context) -> Result<String, askama::Error> {
@@ -40,8 +42,17 @@ pub fn render(nodes: &[Node], context: &Context) -> Result<String, askama::Error
     Ok(out)
 }
 
-fn list(nodes: &[Node], context: &Context, depth: usize, out: &mut String) -> Result<(), askama::Error> {
-    out.push_str(if depth == 1 { "<ol class=\"reply-list\">\n" } else { "<ol class=\"children\">\n" });
+fn list(
+    nodes: &[Node],
+    context: &Context,
+    depth: usize,
+    out: &mut String,
+) -> Result<(), askama::Error> {
+    out.push_str(if depth == 1 {
+        "<ol class=\"reply-list\">\n"
+    } else {
+        "<ol class=\"children\">\n"
+    });
     for node in nodes {
         item(node, context, depth, out)?;
     }
@@ -49,10 +60,18 @@ fn list(nodes: &[Node], context: &Context, depth: usize, out: &mut String) -> Re
     Ok(())
 }
 
-fn item(node: &Node, context: &Context, depth: usize, out: &mut String) -> Result<(), askama::Error> {
+fn item(
+    node: &Node,
+    context: &Context,
+    depth: usize,
+    out: &mut String,
+) -> Result<(), askama::Error> {
     match &node.entry {
         Entry::Reply { comment, held } => {
-            out.push_str(&format!("<li id=\"comment-{}\" class=\"reply depth-{depth}\">\n", comment.id));
+            out.push_str(&format!(
+                "<li id=\"comment-{}\" class=\"reply depth-{depth}\">\n",
+                comment.id
+            ));
             let card = ReplyCard {
                 comment,
                 path: context.path,
@@ -65,7 +84,9 @@ fn item(node: &Node, context: &Context, depth: usize, out: &mut String) -> Resul
             card.render_into(out)?;
         }
         Entry::Removed { id } => {
-            out.push_str(&format!("<li id=\"comment-{id}\" class=\"reply removed depth-{depth}\">\n"));
+            out.push_str(&format!(
+                "<li id=\"comment-{id}\" class=\"reply removed depth-{depth}\">\n"
+            ));
             out.push_str("<p class=\"removed-note\">This reply was removed.</p>\n");
         }
     }

@@ -18,9 +18,13 @@ fn draft(headline: &str, body: &str) -> Draft {
 async fn shows_headline_standfirst_byline_date_and_body() {
     let app = spawn_app().await;
     let published = app
-        .publish_draft(draft("Ferry runs on time", "First paragraph.\n\n## A subhead\n\n*Second* paragraph."))
+        .publish_draft(draft(
+            "Ferry runs on time",
+            "First paragraph.\n\n## A subhead\n\n*Second* paragraph.",
+        ))
         .await;
-    let today = byline::domain::time::date_path(byline::domain::time::now(), &jiff::tz::TimeZone::UTC);
+    let today =
+        byline::domain::time::date_path(byline::domain::time::now(), &jiff::tz::TimeZone::UTC);
     assert_eq!(published.path, format!("/{today}/ferry-runs-on-time/"));
 
     let page = app.get(&published.path).await;
@@ -58,7 +62,11 @@ async fn markdown_from_staff_is_sanitized() {
                 <div style=\"position:fixed;inset:0\">cover</div> <iframe src=\"https://evil.example\"></iframe>";
     let published = app.publish_draft(draft("Sanitized", body)).await;
     let page = app.get(&published.path).await;
-    assert!(!page.has(".story-body script, .story-body iframe, .story-body [style], .story-body [onerror]"));
+    assert!(
+        !page.has(
+            ".story-body script, .story-body iframe, .story-body [style], .story-body [onerror]"
+        )
+    );
     for a in page.all(".story-body a") {
         assert!(!attr(a, "href").starts_with("javascript"), "{}", page.body);
     }

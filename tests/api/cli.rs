@@ -137,7 +137,10 @@ fn a_bad_setting_stops_start_up_naming_it() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("BYLINE_MODERATION") && stderr.contains("none, first-time, all"), "{stderr}");
+    assert!(
+        stderr.contains("BYLINE_MODERATION") && stderr.contains("none, first-time, all"),
+        "{stderr}"
+    );
 
     let config = dir.path().join("byline.toml");
     std::fs::write(&config, "thread_depth = \"deep\"\n").unwrap();

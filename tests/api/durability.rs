@@ -22,7 +22,8 @@ async fn an_acknowledged_reply_is_readable_by_another_process() {
     let id = app.reply(&path, &reply_with(&[("comment", "Committed")])).await;
     // A separate connection, as after a crash and restart, finds the committed row.
     let conn = rusqlite::Connection::open(&app.db_path).unwrap();
-    let body: String = conn.query_row("SELECT body FROM comments WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    let body: String =
+        conn.query_row("SELECT body FROM comments WHERE id = ?1", [id], |r| r.get(0)).unwrap();
     assert_eq!(body, "Committed");
 }
 

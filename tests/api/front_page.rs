@@ -52,12 +52,15 @@ async fn pagination_has_canonical_pages_and_a_404_past_the_end() {
     assert_eq!(page3.all(".summary").len(), 1);
     assert!(!page3.has("a[rel=next]"));
 
-    for (from, to) in [("/?page=2", "/page/2/"), ("/?page=1", "/"), ("/page/1/", "/"), ("/page/2", "/page/2/")] {
+    for (from, to) in
+        [("/?page=2", "/page/2/"), ("/?page=1", "/"), ("/page/1/", "/"), ("/page/2", "/page/2/")]
+    {
         let response = app.get(from).await;
         assert_eq!(response.status, 301, "{from}");
         assert_eq!(response.location(), to, "{from}");
     }
-    for missing in ["/page/4/", "/page/0/", "/page/x/", "/?page=abc", "/page/99999999999999999999/"] {
+    for missing in ["/page/4/", "/page/0/", "/page/x/", "/?page=abc", "/page/99999999999999999999/"]
+    {
         let response = app.get(missing).await;
         assert_eq!(response.status, 404, "{missing}");
         assert!(text(response.one("h1")).contains("Page not found"), "{missing}");

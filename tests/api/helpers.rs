@@ -46,19 +46,9 @@ pub async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
     let state = AppState::new(store.clone(), config.clone()).await.expect("state");
     let app = build_app(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address: format!("http://{addr}"),
-        store,
-        sqlite,
-        config,
-        client,
-        db_path,
-        _dir: dir,
-    }
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { address: format!("http://{addr}"), store, sqlite, config, client, db_path, _dir: dir }
 }
 
 /// A fetched page: status, headers and parsed HTML.
@@ -72,7 +62,10 @@ pub struct Page {
 impl Page {
     pub fn one(&self, css: &str) -> ElementRef<'_> {
         let selector = Selector::parse(css).unwrap();
-        self.html.select(&selector).next().unwrap_or_else(|| panic!("no `{css}` in:\n{}", self.body))
+        self.html
+            .select(&selector)
+            .next()
+            .unwrap_or_else(|| panic!("no `{css}` in:\n{}", self.body))
     }
 
     pub fn all(&self, css: &str) -> Vec<ElementRef<'_>> {
@@ -187,7 +180,13 @@ impl TestApp {
     }
 
     /// Stores a reply directly, for setting up a thread.
-    pub async fn seed_reply(&self, article_id: i64, parent: Option<i64>, name: &str, status: ReplyStatus) -> i64 {
+    pub async fn seed_reply(
+        &self,
+        article_id: i64,
+        parent: Option<i64>,
+        name: &str,
+        status: ReplyStatus,
+    ) -> i64 {
         let comment = NewComment {
             article_id,
             parent_id: parent,

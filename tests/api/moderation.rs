@@ -31,7 +31,10 @@ async fn first_time_holds_a_new_email_until_one_reply_is_approved() {
     let cookie = cookies_from(&response);
     assert!(cookie.contains("byline_held="), "{cookie}");
     let mine = app.get_with(&path, &[("cookie", &cookie)]).await;
-    assert_eq!(text(mine.one(&format!("#comment-{held} .awaiting"))), "Your comment is awaiting moderation.");
+    assert_eq!(
+        text(mine.one(&format!("#comment-{held} .awaiting"))),
+        "Your comment is awaiting moderation."
+    );
     assert_eq!(text(mine.one(&format!("#comment-{held} .reply-text"))), "A thoughtful reply.");
     assert_eq!(mine.header("cache-control"), "private, no-store");
 
@@ -41,7 +44,8 @@ async fn first_time_holds_a_new_email_until_one_reply_is_approved() {
 
     // Once one reply from that address is approved, the next is published at once.
     app.store.set_comment_status(held, ReplyStatus::Approved).await.unwrap();
-    let second = app.post(&path, &reply_with(&[("email", "new@example.COM"), ("comment", "Again")])).await;
+    let second =
+        app.post(&path, &reply_with(&[("email", "new@example.COM"), ("comment", "Again")])).await;
     let second = crate::helpers::comment_id(second.location());
     assert_eq!(app.store.comment(second).await.unwrap().unwrap().status, ReplyStatus::Approved);
     let page = app.get(&path).await;
@@ -67,7 +71,11 @@ async fn a_poster_sees_several_held_replies_in_their_threads() {
     let first = app.post(&published.path, &reply_with(&[("parent", &parent.to_string())])).await;
     let cookie = cookies_from(&first);
     let second = app
-        .post_raw(&published.path, crate::helpers::encode(&reply_with(&[("comment", "Top level")])).into_bytes(), &[("cookie", &cookie)])
+        .post_raw(
+            &published.path,
+            crate::helpers::encode(&reply_with(&[("comment", "Top level")])).into_bytes(),
+            &[("cookie", &cookie)],
+        )
         .await;
     let cookie = cookies_from(&second);
     let page = app.get_with(&published.path, &[("cookie", &cookie)]).await;

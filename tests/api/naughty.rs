@@ -56,7 +56,10 @@ async fn naughty_strings_in_every_field() {
                     assert_eq!(squeeze(&shown), squeeze(value.trim()), "name {value:?}");
                 }
                 "website" if value.trim().is_empty() => {
-                    assert!(!page.has(&format!("{reply} .reply-author a")), "no link for {value:?}");
+                    assert!(
+                        !page.has(&format!("{reply} .reply-author a")),
+                        "no link for {value:?}"
+                    );
                 }
                 "website" => {
                     let href = attr(page.one(&format!("{reply} .reply-author a")), "href");

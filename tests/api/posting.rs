@@ -1,6 +1,8 @@
 use byline::domain::ReplyStatus;
 
-use crate::helpers::{Page, TestApp, attr, comment_id, encode, reply_with, spawn_app, spawn_with, text, valid_reply};
+use crate::helpers::{
+    Page, TestApp, attr, comment_id, encode, reply_with, spawn_app, spawn_with, text, valid_reply,
+};
 
 /// Asserts a 422 that names `field` and keeps every typed value in the form.
 fn assert_refused(page: &Page, field: &str, form: &[(&str, String)]) {
@@ -27,7 +29,11 @@ fn assert_kept(page: &Page, form: &[(&str, String)]) {
                 assert_eq!(typed, value.strip_prefix('\n').unwrap_or(value), "comment kept");
             }
             "name" | "email" | "website" => {
-                assert_eq!(attr(page.one(&format!("#respond #{name}")), "value"), value, "{name} kept");
+                assert_eq!(
+                    attr(page.one(&format!("#respond #{name}")), "value"),
+                    value,
+                    "{name} kept"
+                );
             }
             "remember" => assert!(page.one("#remember").value().attr("checked").is_some()),
             _ => {}
@@ -45,7 +51,11 @@ async fn a_valid_reply_is_stored_and_shown_after_a_303() {
     let path = article(&app).await;
     let response = app.post(&path, &reply_with(&[("website", "https://ada.example/page")])).await;
     assert_eq!(response.status, 303);
-    assert!(response.location().starts_with(&format!("{path}#comment-")), "{}", response.location());
+    assert!(
+        response.location().starts_with(&format!("{path}#comment-")),
+        "{}",
+        response.location()
+    );
     assert_eq!(response.header("cache-control"), "private, no-store");
     let id = comment_id(response.location());
 
@@ -58,7 +68,9 @@ async fn a_valid_reply_is_stored_and_shown_after_a_303() {
     assert_eq!(attr(author, "rel"), "nofollow ugc noopener");
     let permalink = page.one(&format!("#comment-{id} a.reply-permalink"));
     assert_eq!(attr(permalink, "href"), format!("#comment-{id}"));
-    assert!(permalink.select(&scraper::Selector::parse("time[datetime]").unwrap()).next().is_some());
+    assert!(
+        permalink.select(&scraper::Selector::parse("time[datetime]").unwrap()).next().is_some()
+    );
     assert!(text(reply).contains("Reply"));
     assert_eq!(text(page.one("#replies-title")), "One reply to “A story”");
     assert!(text(page.one("#replies")).contains("A thoughtful reply."));
@@ -108,12 +120,17 @@ async fn emails_must_be_valid() {
 async fn websites_must_be_http_urls() {
     let app = spawn_app().await;
     let path = article(&app).await;
-    for bad in ["javascript:alert(1)", "ftp://example.com", "example.com", "http://", "data:text/html,hi"] {
+    for bad in
+        ["javascript:alert(1)", "ftp://example.com", "example.com", "http://", "data:text/html,hi"]
+    {
         let form = reply_with(&[("website", bad)]);
         assert_refused(&app.post(&path, &form).await, "website", &form);
     }
     app.reply(&path, &reply_with(&[("website", "http://example.com")])).await;
 }
+
+/// Makes a value of the given length in characters.
+type MakeValue = Box<dyn Fn(usize) -> String>;
 
 /// Each limit: accepted at the limit, refused one past it (counted in characters, after trimming).
 #[tokio::test]
@@ -126,7 +143,7 @@ async fn every_limit_holds_at_and_over_the_limit() {
         format!("{}@{}.{}.{last}.com", "a".repeat(64), "b".repeat(63), "c".repeat(63))
     };
     let site_at = |n: usize| format!("https://example.com/{}", "p".repeat(n - 20));
-    let cases: [(&str, usize, Box<dyn Fn(usize) -> String>); 4] = [
+    let cases: [(&str, usize, MakeValue); 4] = [
         ("name", 100, Box::new(|n| "é".repeat(n))),
         ("comment", 10_000, Box::new(|n| "ж".repeat(n))),
         ("email", 254, Box::new(email_at)),
@@ -149,7 +166,9 @@ async fn every_limit_holds_at_and_over_the_limit() {
 
 #[tokio::test]
 async fn limits_are_configurable() {
-    let app = spawn_with(&[("moderation", "none"), ("max_comment_chars", "20"), ("max_name_chars", "5")]).await;
+    let app =
+        spawn_with(&[("moderation", "none"), ("max_comment_chars", "20"), ("max_name_chars", "5")])
+            .await;
     let path = article(&app).await;
     let form = reply_with(&[("comment", &"x".repeat(21))]);
     assert_refused(&app.post(&path, &form).await, "comment", &form);
@@ -187,7 +206,10 @@ async fn the_form_keeps_everything_typed_when_refused() {
     let app = spawn_app().await;
     let path = article(&app).await;
     let form = vec![
-        ("comment", "\nMy <b>long</b> reply — with “quotes”\n\nand paragraphs & ampersands".to_owned()),
+        (
+            "comment",
+            "\nMy <b>long</b> reply — with “quotes”\n\nand paragraphs & ampersands".to_owned(),
+        ),
         ("name", "Zoë \"Z\" O'Brien <zz>".to_owned()),
         ("email", "not valid".to_owned()),
         ("website", "https://zoe.example/?a=1&b=\"2\"".to_owned()),
@@ -201,15 +223,24 @@ async fn the_form_keeps_everything_typed_when_refused() {
 async fn readers_text_is_shown_never_run() {
     let app = spawn_app().await;
     let path = article(&app).await;
-    let markup = "<script>alert(1)</script><img src=x onerror=alert(2)><a href=\"javascript:x\">x</a>";
+    let markup =
+        "<script>alert(1)</script><img src=x onerror=alert(2)><a href=\"javascript:x\">x</a>";
     let id = app
-        .reply(&path, &reply_with(&[("comment", markup), ("name", "<b onmouseover=alert(3)>Bold</b>")]))
+        .reply(
+            &path,
+            &reply_with(&[("comment", markup), ("name", "<b onmouseover=alert(3)>Bold</b>")]),
+        )
         .await;
     let page = app.get(&path).await;
     let reply = format!("#comment-{id}");
-    assert!(!page.has("#replies script, #replies img, #replies b, #replies [onerror], #replies [onmouseover]"));
+    assert!(!page.has(
+        "#replies script, #replies img, #replies b, #replies [onerror], #replies [onmouseover]"
+    ));
     assert_eq!(text(page.one(&format!("{reply} .reply-text"))), markup);
-    assert_eq!(text(page.one(&format!("{reply} .reply-author"))), "<b onmouseover=alert(3)>Bold</b>");
+    assert_eq!(
+        text(page.one(&format!("{reply} .reply-author"))),
+        "<b onmouseover=alert(3)>Bold</b>"
+    );
     assert!(page.header("content-security-policy").contains("default-src 'none'"));
 }
 
@@ -218,7 +249,13 @@ async fn bare_urls_become_safe_links_and_lines_are_kept() {
     let app = spawn_app().await;
     let path = article(&app).await;
     let id = app
-        .reply(&path, &reply_with(&[("comment", "See https://example.org/a?b=1&c=2 today.\nSecond line.\n\nNew paragraph.")]))
+        .reply(
+            &path,
+            &reply_with(&[(
+                "comment",
+                "See https://example.org/a?b=1&c=2 today.\nSecond line.\n\nNew paragraph.",
+            )]),
+        )
         .await;
     let page = app.get(&path).await;
     let reply = format!("#comment-{id} .reply-text");
@@ -235,14 +272,19 @@ async fn replies_to_what_cannot_be_answered_are_refused_clearly() {
     let path = article(&app).await;
     let other = app.publish("Another story").await;
     let elsewhere = app.seed_reply(other.id, None, "Elsewhere", ReplyStatus::Approved).await;
-    let held = app.seed_reply(app.publish("Third").await.id, None, "Held", ReplyStatus::Pending).await;
+    let held =
+        app.seed_reply(app.publish("Third").await.id, None, "Held", ReplyStatus::Pending).await;
     let article_id = app.store.article_by_slug("a-story").await.unwrap().unwrap().id;
     let pending_here = app.seed_reply(article_id, None, "Pending", ReplyStatus::Pending).await;
     for parent in [elsewhere, held, pending_here, 987_654] {
         let form = reply_with(&[("parent", &parent.to_string())]);
         let page = app.post(&path, &form).await;
         assert_refused(&page, "parent", &form);
-        assert_eq!(text(page.one("#respond h2")), "Leave a Reply", "the form now posts a new reply");
+        assert_eq!(
+            text(page.one("#respond h2")),
+            "Leave a Reply",
+            "the form now posts a new reply"
+        );
     }
     let form = reply_with(&[("parent", "abc")]);
     assert_refused(&app.post(&path, &form).await, "parent", &form);
@@ -298,7 +340,9 @@ async fn raw_http(app: &TestApp, request: &[u8]) -> String {
 async fn a_body_that_is_not_utf8_is_a_clear_400() {
     let app = spawn_app().await;
     let path = article(&app).await;
-    for body in [b"comment=%FF%FE&name=a&email=a%40b.co".to_vec(), b"comment=\xff\xfe&name=a".to_vec()] {
+    for body in
+        [b"comment=%FF%FE&name=a&email=a%40b.co".to_vec(), b"comment=\xff\xfe&name=a".to_vec()]
+    {
         let page = app.post_raw(&path, body, &[]).await;
         assert_eq!(page.status, 400);
         assert!(text(page.one("main")).contains("UTF-8"));

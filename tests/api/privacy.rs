@@ -17,13 +17,21 @@ fn needles() -> Vec<(String, String)> {
     let lower = CANARY.to_lowercase();
     for (label, email) in [("as typed", CANARY.to_owned()), ("lowercase", lower.clone())] {
         needles.push((label.to_owned(), email.clone()));
-        needles.push((format!("{label}, form-encoded"), encode(&[("", email.clone())]).trim_start_matches('=').to_owned()));
-        let percent = percent_encoding::utf8_percent_encode(&email, percent_encoding::NON_ALPHANUMERIC).to_string();
+        needles.push((
+            format!("{label}, form-encoded"),
+            encode(&[("", email.clone())]).trim_start_matches('=').to_owned(),
+        ));
+        let percent =
+            percent_encoding::utf8_percent_encode(&email, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
         needles.push((format!("{label}, percent-encoded"), percent));
         needles.push((format!("{label}, HTML entity @"), email.replace('@', "&#64;")));
         needles.push((format!("{label}, HTML entity name"), email.replace('@', "&commat;")));
         needles.push((format!("{label}, hex entity"), email.replace('@', "&#x40;")));
-        needles.push((format!("{label}, JSON"), serde_json::to_string(&email).unwrap().trim_matches('"').replace('@', "\\u0040")));
+        needles.push((
+            format!("{label}, JSON"),
+            serde_json::to_string(&email).unwrap().trim_matches('"').replace('@', "\\u0040"),
+        ));
         needles.push((format!("{label}, MD5"), hex(&Md5::digest(email.as_bytes()))));
         needles.push((format!("{label}, SHA-1"), hex(&Sha1::digest(email.as_bytes()))));
         needles.push((format!("{label}, SHA-256"), hex(&Sha256::digest(email.as_bytes()))));
@@ -43,10 +51,17 @@ struct Checked {
 
 impl Checked {
     /// Fetches `url` anonymously and fails if the canary is anywhere in the response.
-    async fn check(&mut self, app: &TestApp, method: &str, path: &str, body: Option<String>) -> (u16, String) {
+    async fn check(
+        &mut self,
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> (u16, String) {
         let mut request = app.client.request(method.parse().unwrap(), app.url(path));
         if let Some(body) = body {
-            request = request.header("content-type", "application/x-www-form-urlencoded").body(body);
+            request =
+                request.header("content-type", "application/x-www-form-urlencoded").body(body);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
@@ -104,7 +119,8 @@ async fn the_email_never_appears_in_any_public_response() {
                 checked.check(&app, method, &path, None).await;
             }
             // A refused form from someone else, and a form that is not UTF-8.
-            let refused = encode(&reply_with(&[("email", "bad"), ("parent", &approved.to_string())]));
+            let refused =
+                encode(&reply_with(&[("email", "bad"), ("parent", &approved.to_string())]));
             checked.check(&app, "POST", &path, Some(refused)).await;
             checked.check(&app, "POST", &path, Some("comment=%FF".into())).await;
         }

@@ -1,6 +1,6 @@
 use crate::helpers::{Page, attr, cookies_from, reply_with, spawn_app, text};
 
-fn label_for<'a>(page: &'a Page, id: &str) -> String {
+fn label_for(page: &Page, id: &str) -> String {
     text(page.one(&format!("label[for={id}]")))
 }
 
@@ -48,12 +48,20 @@ async fn remembered_values_fill_the_form_only_when_asked_for() {
     let app = spawn_app().await;
     let published = app.publish("A story").await;
 
-    let not_ticked = app.post(&published.path, &reply_with(&[("website", "https://ada.example/")])).await;
+    let not_ticked =
+        app.post(&published.path, &reply_with(&[("website", "https://ada.example/")])).await;
     assert_eq!(not_ticked.status, 303);
     assert!(!cookies_from(&not_ticked).contains("byline_reader"), "no cookie without consent");
 
     let ticked = app
-        .post(&published.path, &reply_with(&[("website", "https://ada.example/"), ("remember", "yes"), ("comment", "Second.")]))
+        .post(
+            &published.path,
+            &reply_with(&[
+                ("website", "https://ada.example/"),
+                ("remember", "yes"),
+                ("comment", "Second."),
+            ]),
+        )
         .await;
     assert_eq!(ticked.status, 303);
     let cookie = cookies_from(&ticked);
@@ -70,10 +78,18 @@ async fn remembered_values_fill_the_form_only_when_asked_for() {
 
     // Unticking it forgets the values.
     let unticked = app
-        .post_raw(&published.path, crate::helpers::encode(&reply_with(&[("comment", "Third.")])).into_bytes(), &[("cookie", &cookie)])
+        .post_raw(
+            &published.path,
+            crate::helpers::encode(&reply_with(&[("comment", "Third.")])).into_bytes(),
+            &[("cookie", &cookie)],
+        )
         .await;
     assert_eq!(unticked.status, 303);
-    assert!(unticked.header("set-cookie").starts_with("byline_reader=;"), "{}", unticked.header("set-cookie"));
+    assert!(
+        unticked.header("set-cookie").starts_with("byline_reader=;"),
+        "{}",
+        unticked.header("set-cookie")
+    );
     assert!(unticked.header("set-cookie").contains("Max-Age=0"));
 }
 

@@ -102,7 +102,11 @@ async fn a_removed_parent_leaves_a_placeholder() {
     assert_eq!(parent_of(&page, grandchild), Some(format!("comment-{spam}")));
     assert_eq!(parent_of(&page, orphan), Some(format!("comment-{deleted}")));
     let body = text(page.one("#replies"));
-    assert!(!body.contains("To be trashed") && !body.contains("Spam in the middle") && !body.contains("To be deleted"));
+    assert!(
+        !body.contains("To be trashed")
+            && !body.contains("Spam in the middle")
+            && !body.contains("To be deleted")
+    );
     assert_eq!(text(page.one("#replies-title")), "3 replies to “Removed”");
     // A placeholder cannot be answered.
     assert!(!page.has(&format!("li#comment-{gone} > .reply-card")));
