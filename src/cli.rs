@@ -9,10 +9,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, DatabaseUrl};
+use crate::config::{self, Config, DatabaseUrl};
 use crate::domain::ReplyStatus;
 use crate::publishing::{self, Draft};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::web::{self, AppState};
 
 #[derive(Parser)]
@@ -45,6 +45,17 @@ enum Command {
     /// Manage readers' replies.
     #[command(subcommand)]
     Reply(ReplyCommand),
+    /// Create or bring the database's schema up to date, then exit.
+    Migrate,
+    /// Copy a whole site into an empty database, keeping every id and URL.
+    Copy {
+        /// The source: a file path, sqlite://PATH or postgres://…
+        #[arg(long, value_name = "DATABASE")]
+        from: String,
+        /// The target, which must be empty: a file path, sqlite://PATH or postgres://…
+        #[arg(long, value_name = "DATABASE")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,9 +120,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve { listen: Some(listen), .. } = &cli.command {
         overrides.push(("listen", listen.clone()));
     }
+    if let Command::Copy { from, to } = &cli.command {
+        return copy(from, to).await;
+    }
     let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
     let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     match cli.command {
         Command::Serve { demo, .. } => serve(store, config, demo).await,
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
@@ -122,6 +136,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}{}", config.base_url, published.path);
             Ok(())
         }
+        Command::Migrate => {
+            println!("The database {} is up to date.", config.database.redacted());
+            Ok(())
+        }
+        Command::Copy { .. } => unreachable!("handled before the configuration is read"),
         Command::Reply(ReplyCommand::Approve { id }) => {
             if !store.set_comment_status(id, ReplyStatus::Approved).await? {
                 anyhow::bail!("there is no reply with id {id}");
@@ -133,14 +152,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Opens the configured database, creating or migrating its schema.
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    match &config.database {
-        DatabaseUrl::Sqlite(path) => {
-            let store = SqliteStore::open(path)
-                .with_context(|| format!("cannot open the database {}", path.display()))?;
-            Ok(Arc::new(store))
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    open_database(&config.database).await
+}
+
+async fn open_database(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    let context = || format!("cannot open the database {}", database.redacted());
+    Ok(match database {
+        DatabaseUrl::Sqlite(path) => Arc::new(SqliteStore::open(path).with_context(context)?),
+        DatabaseUrl::Postgres(url) => {
+            Arc::new(PostgresStore::connect(url).await.with_context(context)?)
         }
+    })
+}
+
+async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let parse = |raw: &str, flag: &str| {
+        config::parse_database(raw).with_context(|| {
+            format!("--{flag}: expected a file path, sqlite://PATH or postgres://…")
+        })
+    };
+    let (from, to) = (parse(from, "from")?, parse(to, "to")?);
+    if from == to {
+        anyhow::bail!("--from and --to name the same database");
     }
+    let (source, target) = (open_database(&from).await?, open_database(&to).await?);
+    let counts = crate::copy::copy_site(&*source, &*target).await?;
+    println!("Copied {} → {}", from.redacted(), to.redacted());
+    for counted in counts {
+        println!(
+            "{:>10}: {} rows in the source, {} in the target",
+            counted.table, counted.from, counted.to
+        );
+    }
+    Ok(())
 }
 
 fn read_body(path: &PathBuf) -> anyhow::Result<String> {

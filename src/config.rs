@@ -24,6 +24,25 @@ pub enum ModerationPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// For messages and logs: the URL without its password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) if parsed.password().is_some() => {
+                    let _ = parsed.set_password(Some("…"));
+                    parsed.to_string()
+                }
+                Ok(parsed) => parsed.to_string(),
+                Err(_) => "(a PostgreSQL URL)".into(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -135,8 +154,9 @@ impl Config {
             site_title,
             base_url,
             listen,
-            database: parse_database(get("database"))
-                .ok_or_else(|| bad("database", "expected a file path or sqlite://PATH"))?,
+            database: parse_database(get("database")).ok_or_else(|| {
+                bad("database", "expected a file path, sqlite://PATH or postgres://…")
+            })?,
             moderation: match get("moderation").trim() {
                 "none" => ModerationPolicy::None,
                 "first-time" => ModerationPolicy::FirstTime,
@@ -201,8 +221,12 @@ fn parse_base_url(raw: &str) -> Option<String> {
     ok.then(|| url.as_str().trim_end_matches('/').to_owned())
 }
 
-fn parse_database(raw: &str) -> Option<DatabaseUrl> {
+/// A `database` value: a file path, `sqlite://PATH`, or a `postgres://` URL.
+pub fn parse_database(raw: &str) -> Option<DatabaseUrl> {
     let raw = raw.trim();
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        return Some(DatabaseUrl::Postgres(raw.to_owned()));
+    }
     let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
     if path.is_empty() || raw.contains("://") && !raw.starts_with("sqlite://") {
         return None;
@@ -236,6 +260,9 @@ mod tests {
         let error = with(&[("timezone", "Mars/Olympus")]).unwrap_err().to_string();
         assert!(error.contains("BYLINE_TIMEZONE"), "{error}");
         assert!(with(&[("database", "mysql://x")]).is_err());
+        let pg = with(&[("database", "postgres://u:secret@db/site")]).unwrap().database;
+        assert_eq!(pg, DatabaseUrl::Postgres("postgres://u:secret@db/site".into()));
+        assert!(!pg.redacted().contains("secret"));
         assert!(with(&[("thread_depth", "0")]).is_err());
         assert!(with(&[("base_url", "ftp://x")]).is_err());
     }

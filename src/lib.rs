@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod copy;
 pub mod demo;
 pub mod discussion;
 pub mod domain;

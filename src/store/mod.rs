@@ -1,11 +1,13 @@
 //! Persistence: one trait, [`Store`], and its implementations. All SQL lives under here.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
 use crate::domain::ReplyStatus;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// What can go wrong below the services. The web layer turns [`StoreError::Database`] into an
@@ -114,6 +116,92 @@ pub struct NewComment {
     pub created_at: i64,
 }
 
+/// The tables `byline copy` moves, in an order that respects their references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Authors,
+    Articles,
+    Comments,
+    Settings,
+}
+
+/// How a column's values travel between backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    Bool,
+}
+
+/// One value of a copied row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Authors, Table::Articles, Table::Comments, Table::Settings];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authors => "authors",
+            Self::Articles => "articles",
+            Self::Comments => "comments",
+            Self::Settings => "settings",
+        }
+    }
+
+    /// Every column, the key first. Both backends' schemas have exactly these.
+    pub fn columns(self) -> &'static [(&'static str, Kind)] {
+        use Kind::{Bool, Int, Text};
+        match self {
+            Self::Authors => &[("id", Int), ("name", Text), ("bio", Text), ("created_at", Int)],
+            Self::Articles => &[
+                ("id", Int),
+                ("slug", Text),
+                ("headline", Text),
+                ("standfirst", Text),
+                ("body_markdown", Text),
+                ("body_html", Text),
+                ("author_id", Int),
+                ("status", Text),
+                ("date_path", Text),
+                ("published_at", Int),
+                ("created_at", Int),
+                ("updated_at", Int),
+                ("replies_open", Bool),
+                ("reply_count", Int),
+            ],
+            Self::Comments => &[
+                ("id", Int),
+                ("article_id", Int),
+                ("parent_id", Int),
+                ("author_name", Text),
+                ("author_email", Text),
+                ("author_url", Text),
+                ("body", Text),
+                ("status", Text),
+                ("ip", Text),
+                ("created_at", Int),
+            ],
+            Self::Settings => &[("key", Text), ("value", Text)],
+        }
+    }
+
+    /// Whether the key is a generated integer id (whose sequence must move past copied ids).
+    pub fn has_id(self) -> bool {
+        self != Self::Settings
+    }
+
+    /// `SELECT`-list of the columns.
+    pub fn column_list(self) -> String {
+        self.columns().iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Every way Byline reads and writes its data.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -146,6 +234,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_comment(&self, comment: &NewComment) -> Result<i64>;
     /// Sets a reply's status; false when there is no such reply.
     async fn set_comment_status(&self, id: i64, status: ReplyStatus) -> Result<bool>;
+    /// Deletes a reply for ever; its answers keep their place under a placeholder.
+    async fn delete_comment(&self, id: i64) -> Result<bool>;
 
     /// A site setting stored in the database.
     async fn setting(&self, key: &str) -> Result<Option<String>>;
@@ -154,4 +244,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip, for `/healthz`.
     async fn ping(&self) -> Result<()>;
+
+    /// Rows of `table` in key order, after `after` (a key value), at most `limit`.
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<Value>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Value>>>;
+    /// Inserts rows as they are, ids included, in one transaction.
+    async fn import_rows(&self, table: Table, rows: &[Vec<Value>]) -> Result<()>;
+    async fn count_rows(&self, table: Table) -> Result<u64>;
+    /// The id the next new row of `table` will get (deleted ids are never handed out again).
+    async fn next_id(&self, table: Table) -> Result<i64>;
+    /// After an import: recounts what triggers keep, and sets each table's next id.
+    async fn finish_import(&self, next_ids: &[(Table, i64)]) -> Result<()>;
 }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Article, ArticleSummary, Author, Comment, CommentStub, NewArticle, NewComment, Result, Store,
-    StoreError,
+    Article, ArticleSummary, Author, Comment, CommentStub, Kind, NewArticle, NewComment, Result,
+    Store, StoreError, Table, Value,
 };
 use crate::domain::ReplyStatus;
 
@@ -192,6 +192,33 @@ fn comment_from_row(r: &Row) -> rusqlite::Result<Comment> {
         created_at: r.get(7)?,
     })
 }
+
+fn to_sql(value: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match value {
+        Value::Null => V::Null,
+        Value::Int(n) => V::Integer(*n),
+        Value::Text(s) => V::Text(s.clone()),
+        Value::Bool(b) => V::Integer(i64::from(*b)),
+    }
+}
+
+fn row_values(table: Table, r: &Row) -> rusqlite::Result<Vec<Value>> {
+    let mut values = Vec::with_capacity(table.columns().len());
+    for (i, (_, kind)) in table.columns().iter().enumerate() {
+        let value = match kind {
+            Kind::Int => r.get::<_, Option<i64>>(i)?.map(Value::Int),
+            Kind::Text => r.get::<_, Option<String>>(i)?.map(Value::Text),
+            Kind::Bool => r.get::<_, Option<bool>>(i)?.map(Value::Bool),
+        };
+        values.push(value.unwrap_or(Value::Null));
+    }
+    Ok(values)
+}
+
+/// Recomputes the counts the triggers keep (an import brings both rows and counts).
+const RECOUNT: &str = "UPDATE articles SET reply_count = (SELECT count(*) FROM comments c
+     WHERE c.article_id = articles.id AND c.status = 'approved')";
 
 /// `?, ?, ?` for an `IN` list.
 fn placeholders(n: usize) -> String {
@@ -417,6 +444,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn delete_comment(&self, id: i64) -> Result<bool> {
+        self.write(move |conn| {
+            let deleted = conn.execute("DELETE FROM comments WHERE id = ?1", [id])?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
     async fn setting(&self, key: &str) -> Result<Option<String>> {
         let key = key.to_owned();
         self.read(move |conn| {
@@ -442,4 +477,99 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
     }
+
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<Value>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Value>>> {
+        self.read(move |conn| {
+            let key = table.columns()[0].0;
+            let filter = if after.is_some() { format!("WHERE {key} > ?1") } else { String::new() };
+            let sql = format!(
+                "SELECT {} FROM {} {filter} ORDER BY {key} LIMIT {limit}",
+                table.column_list(),
+                table.name()
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let params: Vec<_> = after.iter().map(to_sql).collect();
+            let rows =
+                stmt.query_map(rusqlite::params_from_iter(params), |r| row_values(table, r))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn import_rows(&self, table: Table, rows: &[Vec<Value>]) -> Result<()> {
+        let rows = rows.to_vec();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    table.name(),
+                    table.column_list(),
+                    placeholders(table.columns().len())
+                );
+                let mut stmt = tx.prepare(&sql)?;
+                for row in &rows {
+                    stmt.execute(rusqlite::params_from_iter(row.iter().map(to_sql)))?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn count_rows(&self, table: Table) -> Result<u64> {
+        self.read(move |conn| {
+            let sql = format!("SELECT count(*) FROM {}", table.name());
+            conn.query_row(&sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn next_id(&self, table: Table) -> Result<i64> {
+        self.read(move |conn| {
+            let name = table.name();
+            // AUTOINCREMENT tables remember their highest id ever in sqlite_sequence.
+            let sql = format!(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{name}'), 0),
+                            coalesce((SELECT max(id) FROM {name}), 0)) + 1"
+            );
+            conn.query_row(&sql, [], |r| r.get(0))
+        })
+        .await
+    }
+
+    async fn finish_import(&self, next_ids: &[(Table, i64)]) -> Result<()> {
+        let next_ids = next_ids.to_vec();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute_batch(RECOUNT)?;
+            for (table, next) in next_ids {
+                let name = table.name();
+                let updated = tx.execute(
+                    "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1",
+                    params![name, next - 1],
+                )?;
+                if updated == 0 && uses_autoincrement(table) {
+                    tx.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
+                        params![name, next - 1],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Tables whose ids are never reused (see the migrations).
+fn uses_autoincrement(table: Table) -> bool {
+    matches!(table, Table::Articles | Table::Comments)
 }

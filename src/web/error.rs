@@ -145,7 +145,7 @@ pub async fn render_error_pages(
     }
     let page = response.extensions().get::<ErrorPage>().cloned().unwrap_or_else(|| ErrorPage {
         title: status.canonical_reason().unwrap_or("Error"),
-        message: "This request could not be answered.".into(),
+        message: default_message(status).into(),
         kept: None,
     });
     let template = ErrorTemplate {
@@ -164,4 +164,14 @@ pub async fn render_error_pages(
         }
     }
     rendered
+}
+
+/// What to say about an error the framework raised before any handler ran.
+fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that kind of request.",
+        StatusCode::BAD_REQUEST => "This address or form could not be read. Please check it.",
+        StatusCode::PAYLOAD_TOO_LARGE => "What you sent is larger than this site accepts.",
+        _ => "This request could not be answered.",
+    }
 }

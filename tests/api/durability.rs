@@ -1,11 +1,12 @@
 //! A reply acknowledged is on disk: WAL with `synchronous = FULL` on the writing connection.
 
-use crate::helpers::{reply_with, spawn_app};
+use crate::helpers::{Backend, reply_with, spawn_on};
 
 #[tokio::test]
 async fn the_writer_runs_with_durable_settings() {
-    let app = spawn_app().await;
-    let (journal_mode, synchronous) = app.sqlite.writer_pragmas().await.unwrap();
+    let app = spawn_on(Backend::Sqlite, &[]).await;
+    let server_store = app.sqlite.as_ref().expect("an SQLite server");
+    let (journal_mode, synchronous) = server_store.writer_pragmas().await.unwrap();
     assert_eq!(journal_mode, "wal");
     assert_eq!(synchronous, 2, "2 is FULL");
 
@@ -17,7 +18,7 @@ async fn the_writer_runs_with_durable_settings() {
 
 #[tokio::test]
 async fn an_acknowledged_reply_is_readable_by_another_process() {
-    let app = spawn_app().await;
+    let app = spawn_on(Backend::Sqlite, &[("moderation", "none")]).await;
     let path = app.publish("Durable").await.path;
     let id = app.reply(&path, &reply_with(&[("comment", "Committed")])).await;
     // A separate connection, as after a crash and restart, finds the committed row.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use byline::config::Config;
 use byline::domain::ReplyStatus;
 use byline::publishing::{self, Draft, Published};
-use byline::store::{NewComment, SqliteStore, Store};
+use byline::store::{NewComment, PostgresStore, SqliteStore, Store};
 use byline::web::{AppState, build_app};
 use reqwest::header::{HeaderMap, LOCATION};
 use scraper::{ElementRef, Html, Selector};
@@ -17,7 +17,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
     pub store: Arc<dyn Store>,
-    pub sqlite: SqliteStore,
+    /// The very store the server uses, when it is SQLite.
+    pub sqlite: Option<SqliteStore>,
     pub config: Config,
     /// A client that follows no redirects and keeps no cookies.
     pub client: reqwest::Client,
@@ -30,25 +31,109 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(&[("moderation", "none")]).await
 }
 
-/// A server with these settings (by their names in the configuration file).
-pub async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
+/// Which database the tests run on: `BYLINE_TEST_BACKEND` = `sqlite` (default) or `postgres`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_env() -> Self {
+        match std::env::var("BYLINE_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Self::Postgres,
+            Ok("sqlite") | Err(_) => Self::Sqlite,
+            Ok(other) => panic!("BYLINE_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
+        }
+    }
+}
+
+/// The PostgreSQL database the tests may use: `BYLINE_TEST_POSTGRES`, or the local server.
+fn test_postgres() -> String {
+    std::env::var("BYLINE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A URL for a new, empty schema of the test database: a fresh PostgreSQL database in all
+/// but name, made in milliseconds.
+pub async fn fresh_postgres_url() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let base = test_postgres();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let schema = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} (BYLINE_TEST_POSTGRES) is needed: {e}"));
+    tokio::spawn(connection);
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    // Spaces as %20: the PostgreSQL URL parser does not read `+` as a space.
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// A fresh, empty store on `backend`.
+pub struct FreshStore {
+    pub store: Arc<dyn Store>,
+    pub sqlite: Option<SqliteStore>,
+    /// What the `database` setting would say to reach it.
+    pub database: String,
+    /// Keeps an SQLite file alive.
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn fresh_store(backend: Backend) -> FreshStore {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let db_path = dir.path().join("byline.db");
+    match backend {
+        Backend::Sqlite => {
+            let path = dir.path().join("byline.db");
+            let sqlite = SqliteStore::open(&path).expect("a fresh SQLite database");
+            let database = path.display().to_string();
+            FreshStore { store: Arc::new(sqlite.clone()), sqlite: Some(sqlite), database, dir }
+        }
+        Backend::Postgres => {
+            let url = fresh_postgres_url().await;
+            let store = PostgresStore::connect(&url).await.expect("a fresh PostgreSQL schema");
+            FreshStore { store: Arc::new(store), sqlite: None, database: url, dir }
+        }
+    }
+}
+
+/// A server with these settings (by their names in the configuration file), on the backend
+/// `BYLINE_TEST_BACKEND` names.
+pub async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
+    spawn_on(Backend::from_env(), settings).await
+}
+
+pub async fn spawn_on(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
+    let FreshStore { store, sqlite, database, dir } = fresh_store(backend).await;
     let mut values: BTreeMap<String, String> =
         settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    values.insert("database".into(), db_path.display().to_string());
+    values.insert("database".into(), database);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let addr = listener.local_addr().unwrap();
     values.entry("listen".into()).or_insert_with(|| addr.to_string());
     let config = Config::from_values(&values).expect("valid test settings");
-    let sqlite = SqliteStore::open(&db_path).expect("a fresh database");
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let state = AppState::new(store.clone(), config.clone()).await.expect("state");
     let app = build_app(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { address: format!("http://{addr}"), store, sqlite, config, client, db_path, _dir: dir }
+    TestApp {
+        address: format!("http://{addr}"),
+        store,
+        sqlite,
+        config,
+        client,
+        db_path: dir.path().join("byline.db"),
+        _dir: dir,
+    }
 }
 
 /// A fetched page: status, headers and parsed HTML.

@@ -4,6 +4,7 @@
 mod article_page;
 mod browser;
 mod cli;
+mod conformance;
 mod durability;
 mod front_page;
 mod helpers;

@@ -90,8 +90,7 @@ async fn a_removed_parent_leaves_a_placeholder() {
 
     app.store.set_comment_status(gone, ReplyStatus::Trash).await.unwrap();
     app.store.set_comment_status(spam, ReplyStatus::Spam).await.unwrap();
-    let conn = rusqlite::Connection::open(&app.db_path).unwrap();
-    conn.execute("DELETE FROM comments WHERE id = ?1", [deleted]).unwrap();
+    assert!(app.store.delete_comment(deleted).await.unwrap());
 
     let page = app.get(&path).await;
     for removed in [gone, spam, deleted] {

@@ -1,0 +1,69 @@
+//! `byline copy`: moves a whole site from one store to another (e.g. SQLite → PostgreSQL),
+//! ids included, so every URL and `#comment-ID` stays the same.
+
+use crate::store::{Store, StoreError, Table, Value};
+
+/// Rows moved per transaction.
+const BATCH: u32 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(
+        "the target already holds data ({0} has rows); copy only into an empty database, \
+         so that nothing is duplicated"
+    )]
+    TargetNotEmpty(&'static str),
+    #[error("{table}: {from} rows in the source but {to} in the target after the copy")]
+    Mismatch { table: &'static str, from: u64, to: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How many rows of one table each side holds after the copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    pub table: &'static str,
+    pub from: u64,
+    pub to: u64,
+}
+
+/// Copies every table, then checks that both sides hold the same number of rows.
+pub async fn copy_site(from: &dyn Store, to: &dyn Store) -> Result<Vec<Counted>, CopyError> {
+    for table in Table::ALL {
+        if to.count_rows(table).await? > 0 {
+            return Err(CopyError::TargetNotEmpty(table.name()));
+        }
+    }
+    let mut next_ids = Vec::new();
+    for table in Table::ALL {
+        copy_table(from, to, table).await?;
+        if table.has_id() {
+            next_ids.push((table, from.next_id(table).await?));
+        }
+    }
+    to.finish_import(&next_ids).await?;
+    let mut counts = Vec::new();
+    for table in Table::ALL {
+        let (from, to) = (from.count_rows(table).await?, to.count_rows(table).await?);
+        if from != to {
+            return Err(CopyError::Mismatch { table: table.name(), from, to });
+        }
+        counts.push(Counted { table: table.name(), from, to });
+    }
+    Ok(counts)
+}
+
+async fn copy_table(from: &dyn Store, to: &dyn Store, table: Table) -> Result<(), StoreError> {
+    let mut after: Option<Value> = None;
+    loop {
+        let rows = from.export_rows(table, after.clone(), BATCH).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = Some(last[0].clone());
+        to.import_rows(table, &rows).await?;
+        if rows.len() < BATCH as usize {
+            return Ok(());
+        }
+    }
+}
