@@ -54,16 +54,28 @@ pub async fn copy_site(from: &dyn Store, to: &dyn Store) -> Result<Vec<Counted>,
 }
 
 async fn copy_table(from: &dyn Store, to: &dyn Store, table: Table) -> Result<(), StoreError> {
-    let mut after: Option<Value> = None;
+    let mut after: Option<Vec<Value>> = None;
     loop {
         let rows = from.export_rows(table, after.clone(), BATCH).await?;
         let Some(last) = rows.last() else {
             return Ok(());
         };
-        after = Some(last[0].clone());
+        after = Some(key_of(table, last));
         to.import_rows(table, &rows).await?;
         if rows.len() < BATCH as usize {
             return Ok(());
         }
     }
+}
+
+/// The key columns' values of a row.
+fn key_of(table: Table, row: &[Value]) -> Vec<Value> {
+    table
+        .key()
+        .iter()
+        .map(|key| {
+            let i = table.columns().iter().position(|(name, _)| name == key).unwrap_or(0);
+            row[i].clone()
+        })
+        .collect()
 }

@@ -54,7 +54,7 @@ lit than to the highest bidder.
 
 /// Publishes the demo articles and replies if the database has no articles; says whether it did.
 pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, PublishError> {
-    if store.count_published_articles().await? > 0 {
+    if store.count_published_articles(None).await? > 0 {
         return Ok(false);
     }
     let now = time::now();

@@ -10,5 +10,6 @@ pub mod demo;
 pub mod discussion;
 pub mod domain;
 pub mod publishing;
+pub mod staff;
 pub mod store;
 pub mod web;

@@ -2,31 +2,140 @@
 
 CREATE TABLE authors (
     id          INTEGER PRIMARY KEY,
-    name        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
     bio         TEXT NOT NULL DEFAULT '',
     created_at  INTEGER NOT NULL
 );
 
+CREATE INDEX authors_by_name ON authors (name);
+
+CREATE TABLE users (
+    id                   INTEGER PRIMARY KEY,
+    -- A staff account is also an author record: the name and bio on its bylines.
+    author_id            INTEGER NOT NULL UNIQUE REFERENCES authors (id),
+    email                TEXT NOT NULL,
+    role                 TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'author')),
+    password_hash        TEXT NOT NULL,
+    disabled             INTEGER NOT NULL DEFAULT 0,
+    created_at           INTEGER NOT NULL,
+    password_changed_at  INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX users_by_email ON users (lower(email));
+
+CREATE TABLE sessions (
+    -- SHA-256 of the cookie's token: a copy of the table signs nobody in.
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    csrf_token  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+CREATE TABLE login_failures (
+    id   INTEGER PRIMARY KEY,
+    -- `account:EMAIL` or `ip:ADDRESS`.
+    key  TEXT NOT NULL,
+    at   INTEGER NOT NULL
+);
+
+CREATE INDEX login_failures_by_key ON login_failures (key, at);
+
+CREATE TABLE sections (
+    id    INTEGER PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE,
+    slug  TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE tags (
+    id    INTEGER PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE,
+    slug  TEXT NOT NULL UNIQUE
+);
+
 CREATE TABLE articles (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    slug          TEXT NOT NULL UNIQUE,
-    headline      TEXT NOT NULL,
-    standfirst    TEXT NOT NULL DEFAULT '',
-    body_markdown TEXT NOT NULL,
-    body_html     TEXT NOT NULL,
-    author_id     INTEGER NOT NULL REFERENCES authors (id),
-    status        TEXT NOT NULL CHECK (status IN ('draft', 'published')),
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    slug           TEXT NOT NULL UNIQUE,
+    headline       TEXT NOT NULL,
+    standfirst     TEXT NOT NULL DEFAULT '',
+    body_markdown  TEXT NOT NULL,
+    body_html      TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('draft', 'scheduled', 'published')),
+    section_id     INTEGER REFERENCES sections (id),
+    image_url      TEXT,
+    image_caption  TEXT NOT NULL DEFAULT '',
+    image_alt      TEXT NOT NULL DEFAULT '',
     -- Set at first publication, in the site's time zone; never changes afterwards.
-    date_path     TEXT,
-    published_at  INTEGER,
-    created_at    INTEGER NOT NULL,
-    updated_at    INTEGER NOT NULL,
-    replies_open  INTEGER NOT NULL DEFAULT 1,
+    date_path      TEXT,
+    -- The first publication's time, or the time a scheduled article is due.
+    published_at   INTEGER,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    replies_open   INTEGER NOT NULL DEFAULT 1,
     -- Approved replies, kept by the triggers below so listings need no count.
-    reply_count   INTEGER NOT NULL DEFAULT 0
+    reply_count    INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE INDEX articles_by_publication ON articles (status, published_at DESC, id DESC);
+CREATE INDEX articles_by_section ON articles (section_id, status, published_at DESC, id DESC);
+
+-- The byline: one or more authors, in order.
+CREATE TABLE article_authors (
+    article_id  INTEGER NOT NULL REFERENCES articles (id),
+    author_id   INTEGER NOT NULL REFERENCES authors (id),
+    position    INTEGER NOT NULL,
+    PRIMARY KEY (article_id, author_id)
+);
+
+CREATE INDEX article_authors_by_author ON article_authors (author_id, article_id);
+
+CREATE TABLE article_tags (
+    article_id  INTEGER NOT NULL REFERENCES articles (id),
+    tag_id      INTEGER NOT NULL REFERENCES tags (id),
+    PRIMARY KEY (article_id, tag_id)
+);
+
+CREATE INDEX article_tags_by_tag ON article_tags (tag_id, article_id);
+
+-- Old slugs of published articles, which answer with a 301 to the current URL.
+CREATE TABLE slug_redirects (
+    slug        TEXT PRIMARY KEY,
+    article_id  INTEGER NOT NULL REFERENCES articles (id)
+);
+
+-- Every save of an article, as it was.
+CREATE TABLE revisions (
+    id             INTEGER PRIMARY KEY,
+    article_id     INTEGER NOT NULL REFERENCES articles (id),
+    user_id        INTEGER REFERENCES users (id),
+    created_at     INTEGER NOT NULL,
+    headline       TEXT NOT NULL,
+    standfirst     TEXT NOT NULL,
+    slug           TEXT NOT NULL,
+    body_markdown  TEXT NOT NULL,
+    section        TEXT NOT NULL,
+    tags           TEXT NOT NULL,
+    authors        TEXT NOT NULL,
+    image_url      TEXT,
+    image_caption  TEXT NOT NULL,
+    image_alt      TEXT NOT NULL,
+    replies_open   INTEGER NOT NULL
+);
+
+CREATE INDEX revisions_by_article ON revisions (article_id, id);
+
+-- Corrections and updates appended to a published article.
+CREATE TABLE article_notes (
+    id          INTEGER PRIMARY KEY,
+    article_id  INTEGER NOT NULL REFERENCES articles (id),
+    kind        TEXT NOT NULL CHECK (kind IN ('correction', 'update')),
+    body        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE INDEX article_notes_by_article ON article_notes (article_id, id);
 
 CREATE TABLE comments (
     -- AUTOINCREMENT: a deleted reply's id (and so its #comment-ID) is never reused.

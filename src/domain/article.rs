@@ -119,3 +119,63 @@ mod tests {
         assert!(Headline::parse("a\nb").is_err());
     }
 }
+
+/// Where an article stands. Only published articles are public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleStatus {
+    Draft,
+    /// Publishes itself at its `published_at`.
+    Scheduled,
+    Published,
+}
+
+impl ArticleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
+            Self::Published => "published",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(Self::Draft),
+            "scheduled" => Some(Self::Scheduled),
+            "published" => Some(Self::Published),
+            _ => None,
+        }
+    }
+}
+
+/// A correction or an update appended to a published article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    Correction,
+    Update,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Correction => "correction",
+            Self::Update => "update",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "correction" => Some(Self::Correction),
+            "update" => Some(Self::Update),
+            _ => None,
+        }
+    }
+
+    /// "Correction", "Updated": how the article page introduces the note.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Correction => "Correction",
+            Self::Update => "Updated",
+        }
+    }
+}

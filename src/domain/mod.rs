@@ -2,8 +2,10 @@
 
 pub mod article;
 pub mod reply;
+pub mod staff;
 pub mod text;
 pub mod time;
 
-pub use article::{Headline, Slug};
+pub use article::{ArticleStatus, Headline, NoteKind, Slug};
 pub use reply::{Field, FieldError, NewReply, ReplyInput, ReplyLimits, ReplyStatus};
+pub use staff::Role;

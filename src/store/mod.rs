@@ -5,7 +5,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::ReplyStatus;
+use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -37,18 +37,50 @@ pub struct Author {
     pub bio: String,
 }
 
-/// A published article, as the public page needs it.
+/// A section of the site (a category such as "Politics").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+}
+
+/// An article's featured image: an address, a caption and the text that stands for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub url: String,
+    pub caption: String,
+    pub alt: String,
+}
+
+/// An article, whatever its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
     pub id: i64,
     pub slug: String,
     pub headline: String,
     pub standfirst: String,
+    pub body_markdown: String,
+    /// Rendered from the Markdown and sanitized when saved.
     pub body_html: String,
-    pub author: Author,
+    pub status: ArticleStatus,
+    /// The byline, in order; never empty.
+    pub authors: Vec<Author>,
+    pub section: Option<Section>,
+    pub tags: Vec<Tag>,
+    pub image: Option<Image>,
     /// `2026/11/24`: fixed at first publication, in the site's time zone.
-    pub date_path: String,
-    pub published_at: i64,
+    pub date_path: Option<String>,
+    /// The first publication's time, or when a scheduled article is due.
+    pub published_at: Option<i64>,
+    pub created_at: i64,
     pub updated_at: i64,
     pub replies_open: bool,
     pub reply_count: i64,
@@ -61,24 +93,116 @@ pub struct ArticleSummary {
     pub slug: String,
     pub headline: String,
     pub standfirst: String,
-    pub author_name: String,
-    pub date_path: String,
-    pub published_at: i64,
+    pub status: ArticleStatus,
+    pub author_names: Vec<String>,
+    pub section_name: Option<String>,
+    pub image: Option<Image>,
+    pub date_path: Option<String>,
+    pub published_at: Option<i64>,
+    pub updated_at: i64,
     pub reply_count: i64,
 }
 
-/// What is needed to publish an article.
-#[derive(Debug, Clone)]
-pub struct NewArticle {
+/// What the editor sets on an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleFields {
     pub slug: String,
     pub headline: String,
     pub standfirst: String,
     pub body_markdown: String,
     pub body_html: String,
-    pub author_id: i64,
-    pub date_path: String,
-    pub published_at: i64,
+    /// The byline, in order; at least one.
+    pub author_ids: Vec<i64>,
+    pub section_id: Option<i64>,
+    pub tag_ids: Vec<i64>,
+    pub image: Option<Image>,
     pub replies_open: bool,
+}
+
+/// A new article.
+#[derive(Debug, Clone)]
+pub struct NewArticle {
+    pub fields: ArticleFields,
+    pub status: ArticleStatus,
+    pub date_path: Option<String>,
+    pub published_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Which articles the newsroom's list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleQuery {
+    pub status: Option<ArticleStatus>,
+    pub author_id: Option<i64>,
+    pub section_id: Option<i64>,
+    /// Words the headline contains, compared without regard to case.
+    pub headline: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// An article's saved state, kept at every save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub id: i64,
+    pub article_id: i64,
+    pub user_id: Option<i64>,
+    pub created_at: i64,
+    pub headline: String,
+    pub standfirst: String,
+    pub slug: String,
+    pub body_markdown: String,
+    /// The section's name, or empty.
+    pub section: String,
+    /// Tag names, comma-separated.
+    pub tags: String,
+    /// Author ids of the byline, comma-separated.
+    pub authors: String,
+    pub image_url: Option<String>,
+    pub image_caption: String,
+    pub image_alt: String,
+    pub replies_open: bool,
+}
+
+/// A correction or update shown under a published article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleNote {
+    pub id: i64,
+    pub article_id: i64,
+    pub kind: NoteKind,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// A staff account, with the author record it signs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub author: Author,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// A signed-in session. The cookie holds the token; the store keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 /// A stored reply. `email` and `ip` are for staff and must never reach a public page.
@@ -116,11 +240,20 @@ pub struct NewComment {
     pub created_at: i64,
 }
 
-/// The tables `byline copy` moves, in an order that respects their references.
+/// The tables `byline copy` moves, in an order that respects their references. Sessions and
+/// sign-in failures are left behind: staff sign in again on the new database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Authors,
+    Users,
+    Sections,
+    Tags,
     Articles,
+    ArticleAuthors,
+    ArticleTags,
+    SlugRedirects,
+    Revisions,
+    ArticleNotes,
     Comments,
     Settings,
 }
@@ -143,22 +276,54 @@ pub enum Value {
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [Table::Authors, Table::Articles, Table::Comments, Table::Settings];
+    pub const ALL: [Table; 12] = [
+        Table::Authors,
+        Table::Users,
+        Table::Sections,
+        Table::Tags,
+        Table::Articles,
+        Table::ArticleAuthors,
+        Table::ArticleTags,
+        Table::SlugRedirects,
+        Table::Revisions,
+        Table::ArticleNotes,
+        Table::Comments,
+        Table::Settings,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Authors => "authors",
+            Self::Users => "users",
+            Self::Sections => "sections",
+            Self::Tags => "tags",
             Self::Articles => "articles",
+            Self::ArticleAuthors => "article_authors",
+            Self::ArticleTags => "article_tags",
+            Self::SlugRedirects => "slug_redirects",
+            Self::Revisions => "revisions",
+            Self::ArticleNotes => "article_notes",
             Self::Comments => "comments",
             Self::Settings => "settings",
         }
     }
 
-    /// Every column, the key first. Both backends' schemas have exactly these.
+    /// Every column, in the schema's order. Both backends' schemas have exactly these.
     pub fn columns(self) -> &'static [(&'static str, Kind)] {
         use Kind::{Bool, Int, Text};
         match self {
             Self::Authors => &[("id", Int), ("name", Text), ("bio", Text), ("created_at", Int)],
+            Self::Users => &[
+                ("id", Int),
+                ("author_id", Int),
+                ("email", Text),
+                ("role", Text),
+                ("password_hash", Text),
+                ("disabled", Bool),
+                ("created_at", Int),
+                ("password_changed_at", Int),
+            ],
+            Self::Sections | Self::Tags => &[("id", Int), ("name", Text), ("slug", Text)],
             Self::Articles => &[
                 ("id", Int),
                 ("slug", Text),
@@ -166,14 +331,44 @@ impl Table {
                 ("standfirst", Text),
                 ("body_markdown", Text),
                 ("body_html", Text),
-                ("author_id", Int),
                 ("status", Text),
+                ("section_id", Int),
+                ("image_url", Text),
+                ("image_caption", Text),
+                ("image_alt", Text),
                 ("date_path", Text),
                 ("published_at", Int),
                 ("created_at", Int),
                 ("updated_at", Int),
                 ("replies_open", Bool),
                 ("reply_count", Int),
+            ],
+            Self::ArticleAuthors => &[("article_id", Int), ("author_id", Int), ("position", Int)],
+            Self::ArticleTags => &[("article_id", Int), ("tag_id", Int)],
+            Self::SlugRedirects => &[("slug", Text), ("article_id", Int)],
+            Self::Revisions => &[
+                ("id", Int),
+                ("article_id", Int),
+                ("user_id", Int),
+                ("created_at", Int),
+                ("headline", Text),
+                ("standfirst", Text),
+                ("slug", Text),
+                ("body_markdown", Text),
+                ("section", Text),
+                ("tags", Text),
+                ("authors", Text),
+                ("image_url", Text),
+                ("image_caption", Text),
+                ("image_alt", Text),
+                ("replies_open", Bool),
+            ],
+            Self::ArticleNotes => &[
+                ("id", Int),
+                ("article_id", Int),
+                ("kind", Text),
+                ("body", Text),
+                ("created_at", Int),
             ],
             Self::Comments => &[
                 ("id", Int),
@@ -191,9 +386,20 @@ impl Table {
         }
     }
 
+    /// The columns that order (and page) the rows: the primary key.
+    pub fn key(self) -> &'static [&'static str] {
+        match self {
+            Self::ArticleAuthors => &["article_id", "author_id"],
+            Self::ArticleTags => &["article_id", "tag_id"],
+            Self::SlugRedirects => &["slug"],
+            Self::Settings => &["key"],
+            _ => &["id"],
+        }
+    }
+
     /// Whether the key is a generated integer id (whose sequence must move past copied ids).
     pub fn has_id(self) -> bool {
-        self != Self::Settings
+        self.key() == ["id"]
     }
 
     /// `SELECT`-list of the columns.
@@ -205,17 +411,85 @@ impl Table {
 /// Every way Byline reads and writes its data.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Published articles, newest first.
-    async fn published_articles(&self, offset: u64, limit: u64) -> Result<Vec<ArticleSummary>>;
-    async fn count_published_articles(&self) -> Result<u64>;
+    /// Published articles, newest first, leaving out `except` (the lead story).
+    async fn published_articles(
+        &self,
+        offset: u64,
+        limit: u64,
+        except: Option<i64>,
+    ) -> Result<Vec<ArticleSummary>>;
+    async fn count_published_articles(&self, except: Option<i64>) -> Result<u64>;
+    /// The newsroom's list: any status, filtered, newest change first; and how many match.
+    async fn list_articles(&self, query: &ArticleQuery) -> Result<(Vec<ArticleSummary>, u64)>;
     /// A published article by its slug.
     async fn article_by_slug(&self, slug: &str) -> Result<Option<Article>>;
+    /// An article by id, whatever its status.
+    async fn article(&self, id: i64) -> Result<Option<Article>>;
+    /// Whether a slug is used by an article or by an old URL that redirects.
     async fn slug_exists(&self, slug: &str) -> Result<bool>;
-    /// Publishes an article. Fails with [`StoreError::Conflict`] when the slug is taken.
+    /// Stores an article. Fails with [`StoreError::Conflict`] when the slug is taken.
     async fn insert_article(&self, article: &NewArticle) -> Result<i64>;
+    /// Replaces what the editor sets. Fails with [`StoreError::Conflict`] when the slug is taken.
+    async fn update_article(&self, id: i64, fields: &ArticleFields, updated_at: i64) -> Result<()>;
+    /// Moves an article to `status`; `date_path` and `published_at` as given.
+    async fn set_article_status(
+        &self,
+        id: i64,
+        status: ArticleStatus,
+        date_path: Option<&str>,
+        published_at: Option<i64>,
+        updated_at: i64,
+    ) -> Result<()>;
+    /// Scheduled articles whose time has come, oldest first.
+    async fn due_articles(&self, now: i64) -> Result<Vec<Article>>;
+    /// Makes an old slug answer for an article.
+    async fn add_slug_redirect(&self, slug: &str, article_id: i64) -> Result<()>;
+    /// The article an old slug now points to.
+    async fn slug_redirect(&self, slug: &str) -> Result<Option<i64>>;
 
-    /// The author record with this name, created if new.
+    async fn insert_revision(&self, revision: &Revision) -> Result<i64>;
+    /// An article's revisions, newest first.
+    async fn revisions(&self, article_id: i64) -> Result<Vec<Revision>>;
+    async fn revision(&self, id: i64) -> Result<Option<Revision>>;
+
+    async fn add_note(&self, article_id: i64, kind: NoteKind, body: &str, at: i64) -> Result<i64>;
+    /// An article's notes, oldest first.
+    async fn notes(&self, article_id: i64) -> Result<Vec<ArticleNote>>;
+
+    /// The author record with this name (the oldest, if several), created if new.
     async fn find_or_create_author(&self, name: &str) -> Result<Author>;
+    /// Every author record, by name.
+    async fn authors(&self) -> Result<Vec<Author>>;
+    async fn update_author(&self, id: i64, name: &str, bio: &str) -> Result<()>;
+    /// Every section, by name.
+    async fn sections(&self) -> Result<Vec<Section>>;
+    /// The section with this name, created (with `slug`) if new.
+    async fn find_or_create_section(&self, name: &str, slug: &str) -> Result<Section>;
+    /// The tags with these `(name, slug)`s, created if new, in the order given.
+    async fn find_or_create_tags(&self, tags: &[(String, String)]) -> Result<Vec<Tag>>;
+
+    /// Creates a staff account and its author record. [`StoreError::Conflict`] if the email
+    /// (compared without regard to case) has an account.
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    async fn user(&self, id: i64) -> Result<Option<User>>;
+    /// An account and its password hash, by email (without regard to case).
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, String)>>;
+    /// Every account, by name.
+    async fn users(&self) -> Result<Vec<User>>;
+    /// Sets role and disabled; disabling signs the account out everywhere.
+    async fn update_user(&self, id: i64, role: Role, disabled: bool) -> Result<bool>;
+    /// Sets a new password hash and ends every session of the account.
+    async fn set_password(&self, user_id: i64, password_hash: &str, at: i64) -> Result<()>;
+
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// A live session (not expired, account not disabled) and its account.
+    async fn session(&self, token_hash: &str, now: i64) -> Result<Option<(Session, User)>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Failed sign-ins under `key` (an account or an IP) since `since`.
+    async fn login_failures(&self, key: &str, since: i64) -> Result<u64>;
+    async fn record_login_failure(&self, key: &str, at: i64) -> Result<()>;
+    /// Forgets failures under `key`, and every failure older than `before`.
+    async fn clear_login_failures(&self, key: &str, before: i64) -> Result<()>;
 
     /// An article's replies with one status, oldest first.
     async fn comments_of_article(
@@ -241,15 +515,17 @@ pub trait Store: Send + Sync + 'static {
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Stores `value` unless the key has one; returns the value now stored.
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String>;
+    /// Sets a setting, or removes it with `None`.
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()>;
 
     /// A cheap round trip, for `/healthz`.
     async fn ping(&self) -> Result<()>;
 
-    /// Rows of `table` in key order, after `after` (a key value), at most `limit`.
+    /// Rows of `table` in key order, after the key `after`, at most `limit`.
     async fn export_rows(
         &self,
         table: Table,
-        after: Option<Value>,
+        after: Option<Vec<Value>>,
         limit: u32,
     ) -> Result<Vec<Vec<Value>>>;
     /// Inserts rows as they are, ids included, in one transaction.

@@ -10,12 +10,14 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
-use super::{
-    Article, ArticleSummary, Author, Comment, CommentStub, Kind, NewArticle, NewComment, Result,
-    Store, StoreError, Table, Value,
-};
-use crate::domain::ReplyStatus;
 use tokio_postgres::types::ToSql;
+
+use super::{
+    Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
+    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, Result, Revision, Section, Session,
+    Store, StoreError, Table, Tag, User, Value,
+};
+use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
 /// The schema's history, oldest first. Never edit a shipped migration: add a new one.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
@@ -118,24 +120,204 @@ impl PostgresStore {
     }
 }
 
-const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.body_html, \
-     au.id, au.name, au.bio, a.date_path, a.published_at, a.updated_at, a.replies_open, \
-     a.reply_count";
+const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.body_markdown, \
+     a.body_html, a.status, s.id, s.name, s.slug, a.image_url, a.image_caption, a.image_alt, \
+     a.date_path, a.published_at, a.created_at, a.updated_at, a.replies_open, a.reply_count";
 
-fn article_from_row(r: &Row) -> Article {
-    Article {
+fn status_at(r: &Row, i: usize) -> Result<ArticleStatus> {
+    let status: &str = r.get(i);
+    ArticleStatus::parse(status)
+        .ok_or_else(|| StoreError::Database(format!("unknown article status {status:?}")))
+}
+
+fn image_at(r: &Row, i: usize) -> Option<Image> {
+    let url: Option<String> = r.get(i);
+    url.map(|url| Image { url, caption: r.get(i + 1), alt: r.get(i + 2) })
+}
+
+/// An article's own row; authors and tags are read by [`load_article`].
+fn article_from_row(r: &Row) -> Result<Article> {
+    let section =
+        r.get::<_, Option<i64>>(7).map(|id| Section { id, name: r.get(8), slug: r.get(9) });
+    Ok(Article {
         id: r.get(0),
         slug: r.get(1),
         headline: r.get(2),
         standfirst: r.get(3),
-        body_html: r.get(4),
-        author: Author { id: r.get(5), name: r.get(6), bio: r.get(7) },
-        date_path: r.get(8),
-        published_at: r.get(9),
-        updated_at: r.get(10),
-        replies_open: r.get(11),
-        reply_count: r.get(12),
+        body_markdown: r.get(4),
+        body_html: r.get(5),
+        status: status_at(r, 6)?,
+        authors: Vec::new(),
+        section,
+        tags: Vec::new(),
+        image: image_at(r, 10),
+        date_path: r.get(13),
+        published_at: r.get(14),
+        created_at: r.get(15),
+        updated_at: r.get(16),
+        replies_open: r.get(17),
+        reply_count: r.get(18),
+    })
+}
+
+/// Reads one article (by `condition` on `a`) with its byline and tags.
+async fn load_article(
+    client: &deadpool_postgres::Client,
+    condition: &str,
+    param: &(dyn ToSql + Sync),
+) -> Result<Option<Article>> {
+    let sql = format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE {condition}"
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    let Some(row) = client.query_opt(&stmt, &[param]).await? else {
+        return Ok(None);
+    };
+    let mut article = article_from_row(&row)?;
+    let authors = client
+        .prepare_cached(
+            "SELECT au.id, au.name, au.bio FROM article_authors x
+               JOIN authors au ON au.id = x.author_id
+              WHERE x.article_id = $1 ORDER BY x.position",
+        )
+        .await?;
+    article.authors = client
+        .query(&authors, &[&article.id])
+        .await?
+        .iter()
+        .map(|r| Author { id: r.get(0), name: r.get(1), bio: r.get(2) })
+        .collect();
+    let tags = client
+        .prepare_cached(
+            "SELECT t.id, t.name, t.slug FROM article_tags x JOIN tags t ON t.id = x.tag_id
+              WHERE x.article_id = $1 ORDER BY t.name, t.id",
+        )
+        .await?;
+    article.tags = client
+        .query(&tags, &[&article.id])
+        .await?
+        .iter()
+        .map(|r| Tag { id: r.get(0), name: r.get(1), slug: r.get(2) })
+        .collect();
+    Ok(Some(article))
+}
+
+/// Columns of [`ArticleSummary`]; authors' names joined by U+001F, which no name contains.
+const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.status,
+     (SELECT string_agg(au.name, chr(31) ORDER BY x.position)
+        FROM article_authors x JOIN authors au ON au.id = x.author_id
+       WHERE x.article_id = a.id),
+     s.name, a.image_url, a.image_caption, a.image_alt, a.date_path, a.published_at,
+     a.updated_at, a.reply_count";
+
+fn summary_from_row(r: &Row) -> Result<ArticleSummary> {
+    let names: Option<String> = r.get(5);
+    Ok(ArticleSummary {
+        id: r.get(0),
+        slug: r.get(1),
+        headline: r.get(2),
+        standfirst: r.get(3),
+        status: status_at(r, 4)?,
+        author_names: names
+            .map(|n| n.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        section_name: r.get(6),
+        image: image_at(r, 7),
+        date_path: r.get(10),
+        published_at: r.get(11),
+        updated_at: r.get(12),
+        reply_count: r.get(13),
+    })
+}
+
+/// Writes an article's byline and tags, replacing any it had.
+async fn write_links(
+    tx: &deadpool_postgres::Transaction<'_>,
+    id: i64,
+    fields: &ArticleFields,
+) -> Result<()> {
+    tx.execute("DELETE FROM article_authors WHERE article_id = $1", &[&id]).await?;
+    tx.execute("DELETE FROM article_tags WHERE article_id = $1", &[&id]).await?;
+    for (position, author_id) in fields.author_ids.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO article_authors (article_id, author_id, position) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&id, author_id, &(position as i64)],
+        )
+        .await?;
     }
+    for tag_id in &fields.tag_ids {
+        tx.execute(
+            "INSERT INTO article_tags (article_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&id, tag_id],
+        )
+        .await?;
+    }
+    // An article taking back one of its old slugs no longer needs that redirect.
+    tx.execute("DELETE FROM slug_redirects WHERE slug = $1", &[&fields.slug]).await?;
+    Ok(())
+}
+
+fn slug_conflict(error: tokio_postgres::Error) -> StoreError {
+    match StoreError::from(error) {
+        StoreError::Conflict(_) => StoreError::Conflict("the slug"),
+        other => other,
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.role, u.disabled, u.created_at, \
+     u.password_changed_at, au.id, au.name, au.bio";
+
+fn user_from_row(r: &Row) -> Result<User> {
+    let role: &str = r.get(2);
+    Ok(User {
+        id: r.get(0),
+        email: r.get(1),
+        role: Role::parse(role)
+            .ok_or_else(|| StoreError::Database(format!("unknown role {role:?}")))?,
+        disabled: r.get(3),
+        created_at: r.get(4),
+        password_changed_at: r.get(5),
+        author: Author { id: r.get(6), name: r.get(7), bio: r.get(8) },
+    })
+}
+
+const REVISION_COLUMNS: &str = "id, article_id, user_id, created_at, headline, standfirst, \
+     slug, body_markdown, section, tags, authors, image_url, image_caption, image_alt, \
+     replies_open";
+
+fn revision_from_row(r: &Row) -> Revision {
+    Revision {
+        id: r.get(0),
+        article_id: r.get(1),
+        user_id: r.get(2),
+        created_at: r.get(3),
+        headline: r.get(4),
+        standfirst: r.get(5),
+        slug: r.get(6),
+        body_markdown: r.get(7),
+        section: r.get(8),
+        tags: r.get(9),
+        authors: r.get(10),
+        image_url: r.get(11),
+        image_caption: r.get(12),
+        image_alt: r.get(13),
+        replies_open: r.get(14),
+    }
+}
+
+/// `%`, `_` and `\` made literal for `LIKE … ESCAPE '\'`.
+fn like_pattern(words: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in words.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 const COMMENT_COLUMNS: &str =
@@ -197,102 +379,568 @@ fn comments_from_rows(rows: Vec<Row>) -> Result<Vec<Comment>> {
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn published_articles(&self, offset: u64, limit: u64) -> Result<Vec<ArticleSummary>> {
+    async fn published_articles(
+        &self,
+        offset: u64,
+        limit: u64,
+        except: Option<i64>,
+    ) -> Result<Vec<ArticleSummary>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+              WHERE a.status = 'published' AND a.id IS DISTINCT FROM $3
+              ORDER BY a.published_at DESC, a.id DESC
+              LIMIT $1 OFFSET $2"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        let rows = client.query(&stmt, &[&(limit as i64), &(offset as i64), &except]).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn count_published_articles(&self, except: Option<i64>) -> Result<u64> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT a.id, a.slug, a.headline, a.standfirst, au.name, a.date_path,
-                        a.published_at, a.reply_count
-                   FROM articles a JOIN authors au ON au.id = a.author_id
-                  WHERE a.status = 'published'
-                  ORDER BY a.published_at DESC, a.id DESC
-                  LIMIT $1 OFFSET $2",
+                "SELECT count(*) FROM articles
+                  WHERE status = 'published' AND id IS DISTINCT FROM $1",
             )
             .await?;
-        let rows = client.query(&stmt, &[&(limit as i64), &(offset as i64)]).await?;
-        Ok(rows
-            .iter()
-            .map(|r| ArticleSummary {
-                id: r.get(0),
-                slug: r.get(1),
-                headline: r.get(2),
-                standfirst: r.get(3),
-                author_name: r.get(4),
-                date_path: r.get(5),
-                published_at: r.get(6),
-                reply_count: r.get(7),
-            })
-            .collect())
+        Ok(client.query_one(&stmt, &[&except]).await?.get::<_, i64>(0) as u64)
     }
 
-    async fn count_published_articles(&self) -> Result<u64> {
+    async fn list_articles(&self, query: &ArticleQuery) -> Result<(Vec<ArticleSummary>, u64)> {
         let client = self.pool.get().await?;
-        let row = client
-            .query_one("SELECT count(*) FROM articles WHERE status = 'published'", &[])
-            .await?;
-        Ok(row.get::<_, i64>(0) as u64)
+        let mut conditions = vec!["TRUE".to_owned()];
+        let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        if let Some(status) = query.status {
+            values.push(Box::new(status.as_str().to_owned()));
+            conditions.push(format!("a.status = ${}", values.len()));
+        }
+        if let Some(author) = query.author_id {
+            values.push(Box::new(author));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM article_authors x
+                          WHERE x.article_id = a.id AND x.author_id = ${})",
+                values.len()
+            ));
+        }
+        if let Some(section) = query.section_id {
+            values.push(Box::new(section));
+            conditions.push(format!("a.section_id = ${}", values.len()));
+        }
+        if let Some(words) = query.headline.as_deref().filter(|w| !w.trim().is_empty()) {
+            values.push(Box::new(like_pattern(&words.trim().to_lowercase())));
+            conditions.push(format!("lower(a.headline) LIKE ${} ESCAPE '\\'", values.len()));
+        }
+        let filter = conditions.join(" AND ");
+        let count_sql = format!("SELECT count(*) FROM articles a WHERE {filter}");
+        let total: i64 = client.query_one(&count_sql, &params(&values)).await?.get(0);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+              WHERE {filter} ORDER BY a.updated_at DESC, a.id DESC LIMIT {} OFFSET {}",
+            query.limit, query.offset
+        );
+        let rows = client.query(&sql, &params(&values)).await?;
+        let found = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((found, total as u64))
     }
 
     async fn article_by_slug(&self, slug: &str) -> Result<Option<Article>> {
         let client = self.pool.get().await?;
-        let sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN authors au ON au.id = a.author_id
-              WHERE a.slug = $1 AND a.status = 'published'"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
-        Ok(client.query_opt(&stmt, &[&slug]).await?.as_ref().map(article_from_row))
+        load_article(&client, "a.slug = $1 AND a.status = 'published'", &slug).await
+    }
+
+    async fn article(&self, id: i64) -> Result<Option<Article>> {
+        let client = self.pool.get().await?;
+        load_article(&client, "a.id = $1", &id).await
     }
 
     async fn slug_exists(&self, slug: &str) -> Result<bool> {
         let client = self.pool.get().await?;
-        let stmt =
-            client.prepare_cached("SELECT EXISTS (SELECT 1 FROM articles WHERE slug = $1)").await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM articles WHERE slug = $1)
+                     OR EXISTS (SELECT 1 FROM slug_redirects WHERE slug = $1)",
+            )
+            .await?;
         Ok(client.query_one(&stmt, &[&slug]).await?.get(0))
     }
 
     async fn insert_article(&self, a: &NewArticle) -> Result<i64> {
-        let client = self.pool.get().await?;
-        let inserted = client
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let f = &a.fields;
+        let image = f.image.as_ref();
+        let row = tx
             .query_one(
                 "INSERT INTO articles (slug, headline, standfirst, body_markdown, body_html,
-                     author_id, status, date_path, published_at, created_at, updated_at,
-                     replies_open)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'published', $7, $8, $8, $8, $9)
+                     status, section_id, image_url, image_caption, image_alt, date_path,
+                     published_at, created_at, updated_at, replies_open)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
                  RETURNING id",
                 &[
-                    &a.slug,
-                    &a.headline,
-                    &a.standfirst,
-                    &a.body_markdown,
-                    &a.body_html,
-                    &a.author_id,
+                    &f.slug,
+                    &f.headline,
+                    &f.standfirst,
+                    &f.body_markdown,
+                    &f.body_html,
+                    &a.status.as_str(),
+                    &f.section_id,
+                    &image.map(|i| i.url.as_str()),
+                    &image.map_or("", |i| i.caption.as_str()),
+                    &image.map_or("", |i| i.alt.as_str()),
                     &a.date_path,
                     &a.published_at,
-                    &a.replies_open,
+                    &a.created_at,
+                    &f.replies_open,
                 ],
             )
-            .await;
-        match inserted {
-            Ok(row) => Ok(row.get(0)),
-            Err(e) => match StoreError::from(e) {
-                StoreError::Conflict(_) => Err(StoreError::Conflict("the slug")),
-                other => Err(other),
-            },
-        }
+            .await
+            .map_err(slug_conflict)?;
+        let id: i64 = row.get(0);
+        write_links(&tx, id, f).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
-    async fn find_or_create_author(&self, name: &str) -> Result<Author> {
+    async fn update_article(&self, id: i64, f: &ArticleFields, updated_at: i64) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let image = f.image.as_ref();
+        let changed = tx
+            .execute(
+                "UPDATE articles SET slug = $2, headline = $3, standfirst = $4,
+                     body_markdown = $5, body_html = $6, section_id = $7, image_url = $8,
+                     image_caption = $9, image_alt = $10, replies_open = $11, updated_at = $12
+                  WHERE id = $1",
+                &[
+                    &id,
+                    &f.slug,
+                    &f.headline,
+                    &f.standfirst,
+                    &f.body_markdown,
+                    &f.body_html,
+                    &f.section_id,
+                    &image.map(|i| i.url.as_str()),
+                    &image.map_or("", |i| i.caption.as_str()),
+                    &image.map_or("", |i| i.alt.as_str()),
+                    &f.replies_open,
+                    &updated_at,
+                ],
+            )
+            .await
+            .map_err(slug_conflict)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound("the article"));
+        }
+        write_links(&tx, id, f).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_article_status(
+        &self,
+        id: i64,
+        status: ArticleStatus,
+        date_path: Option<&str>,
+        published_at: Option<i64>,
+        updated_at: i64,
+    ) -> Result<()> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE articles SET status = $2, date_path = $3, published_at = $4,
+                     updated_at = $5
+                  WHERE id = $1",
+                &[&id, &status.as_str(), &date_path, &published_at, &updated_at],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound("the article"));
+        }
+        Ok(())
+    }
+
+    async fn due_articles(&self, now: i64) -> Result<Vec<Article>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id FROM articles WHERE status = 'scheduled' AND published_at <= $1
+                  ORDER BY published_at, id",
+                &[&now],
+            )
+            .await?;
+        let mut due = Vec::new();
+        for row in rows {
+            let id: i64 = row.get(0);
+            due.extend(load_article(&client, "a.id = $1", &id).await?);
+        }
+        Ok(due)
+    }
+
+    async fn add_slug_redirect(&self, slug: &str, article_id: i64) -> Result<()> {
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO authors (name, created_at) VALUES ($1, $2)
-                 ON CONFLICT (name) DO NOTHING",
-                &[&name, &crate::domain::time::now()],
+                "INSERT INTO slug_redirects (slug, article_id) VALUES ($1, $2)
+                 ON CONFLICT (slug) DO UPDATE SET article_id = excluded.article_id",
+                &[&slug, &article_id],
             )
             .await?;
-        let row =
-            client.query_one("SELECT id, name, bio FROM authors WHERE name = $1", &[&name]).await?;
+        Ok(())
+    }
+
+    async fn slug_redirect(&self, slug: &str) -> Result<Option<i64>> {
+        let client = self.pool.get().await?;
+        let stmt =
+            client.prepare_cached("SELECT article_id FROM slug_redirects WHERE slug = $1").await?;
+        Ok(client.query_opt(&stmt, &[&slug]).await?.map(|r| r.get(0)))
+    }
+
+    async fn insert_revision(&self, r: &Revision) -> Result<i64> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO revisions (article_id, user_id, created_at, headline, standfirst,
+                     slug, body_markdown, section, tags, authors, image_url, image_caption,
+                     image_alt, replies_open)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 RETURNING id",
+                &[
+                    &r.article_id,
+                    &r.user_id,
+                    &r.created_at,
+                    &r.headline,
+                    &r.standfirst,
+                    &r.slug,
+                    &r.body_markdown,
+                    &r.section,
+                    &r.tags,
+                    &r.authors,
+                    &r.image_url,
+                    &r.image_caption,
+                    &r.image_alt,
+                    &r.replies_open,
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn revisions(&self, article_id: i64) -> Result<Vec<Revision>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {REVISION_COLUMNS} FROM revisions WHERE article_id = $1 ORDER BY id DESC"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        Ok(client.query(&stmt, &[&article_id]).await?.iter().map(revision_from_row).collect())
+    }
+
+    async fn revision(&self, id: i64) -> Result<Option<Revision>> {
+        let client = self.pool.get().await?;
+        let sql = format!("SELECT {REVISION_COLUMNS} FROM revisions WHERE id = $1");
+        let stmt = client.prepare_cached(&sql).await?;
+        Ok(client.query_opt(&stmt, &[&id]).await?.as_ref().map(revision_from_row))
+    }
+
+    async fn add_note(&self, article_id: i64, kind: NoteKind, body: &str, at: i64) -> Result<i64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_one(
+                "INSERT INTO article_notes (article_id, kind, body, created_at)
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&article_id, &kind.as_str(), &body, &at],
+            )
+            .await?;
+        tx.execute("UPDATE articles SET updated_at = $2 WHERE id = $1", &[&article_id, &at])
+            .await?;
+        tx.commit().await?;
+        Ok(row.get(0))
+    }
+
+    async fn notes(&self, article_id: i64) -> Result<Vec<ArticleNote>> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, article_id, kind, body, created_at FROM article_notes
+                  WHERE article_id = $1 ORDER BY created_at, id",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&article_id])
+            .await?
+            .iter()
+            .map(|r| {
+                let kind: &str = r.get(2);
+                Ok(ArticleNote {
+                    id: r.get(0),
+                    article_id: r.get(1),
+                    kind: NoteKind::parse(kind).ok_or_else(|| {
+                        StoreError::Database(format!("unknown note kind {kind:?}"))
+                    })?,
+                    body: r.get(3),
+                    created_at: r.get(4),
+                })
+            })
+            .collect()
+    }
+
+    async fn find_or_create_author(&self, name: &str) -> Result<Author> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let find = "SELECT id, name, bio FROM authors WHERE name = $1 ORDER BY id LIMIT 1";
+        let row = match tx.query_opt(find, &[&name]).await? {
+            Some(row) => row,
+            None => {
+                tx.query_one(
+                    "INSERT INTO authors (name, created_at) VALUES ($1, $2) RETURNING id, name, bio",
+                    &[&name, &crate::domain::time::now()],
+                )
+                .await?
+            }
+        };
+        tx.commit().await?;
         Ok(Author { id: row.get(0), name: row.get(1), bio: row.get(2) })
+    }
+
+    async fn authors(&self) -> Result<Vec<Author>> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT id, name, bio FROM authors ORDER BY name, id", &[]).await?;
+        Ok(rows.iter().map(|r| Author { id: r.get(0), name: r.get(1), bio: r.get(2) }).collect())
+    }
+
+    async fn update_author(&self, id: i64, name: &str, bio: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute("UPDATE authors SET name = $2, bio = $3 WHERE id = $1", &[&id, &name, &bio])
+            .await?;
+        Ok(())
+    }
+
+    async fn sections(&self) -> Result<Vec<Section>> {
+        let client = self.pool.get().await?;
+        let rows =
+            client.query("SELECT id, name, slug FROM sections ORDER BY name, id", &[]).await?;
+        Ok(rows.iter().map(|r| Section { id: r.get(0), name: r.get(1), slug: r.get(2) }).collect())
+    }
+
+    async fn find_or_create_section(&self, name: &str, slug: &str) -> Result<Section> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO sections (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&name, &slug],
+            )
+            .await?;
+        let r = client
+            .query_one("SELECT id, name, slug FROM sections WHERE name = $1", &[&name])
+            .await?;
+        Ok(Section { id: r.get(0), name: r.get(1), slug: r.get(2) })
+    }
+
+    async fn find_or_create_tags(&self, tags: &[(String, String)]) -> Result<Vec<Tag>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let mut found = Vec::new();
+        for (name, slug) in tags {
+            tx.execute(
+                "INSERT INTO tags (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[name, slug],
+            )
+            .await?;
+            let r =
+                tx.query_one("SELECT id, name, slug FROM tags WHERE name = $1", &[name]).await?;
+            found.push(Tag { id: r.get(0), name: r.get(1), slug: r.get(2) });
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let taken: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1))",
+                &[&user.email],
+            )
+            .await?
+            .get(0);
+        if taken {
+            return Err(StoreError::Conflict("the email address"));
+        }
+        // An author record of that name without an account (say, from the command line)
+        // becomes this account's; otherwise a new one is made.
+        let existing = tx
+            .query_opt(
+                "SELECT au.id FROM authors au WHERE au.name = $1
+                    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.author_id = au.id)
+                  ORDER BY au.id LIMIT 1",
+                &[&user.name],
+            )
+            .await?;
+        let author_id: i64 = match existing {
+            Some(row) => row.get(0),
+            None => tx
+                .query_one(
+                    "INSERT INTO authors (name, created_at) VALUES ($1, $2) RETURNING id",
+                    &[&user.name, &user.created_at],
+                )
+                .await?
+                .get(0),
+        };
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO users (author_id, email, role, password_hash, created_at,
+                     password_changed_at)
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                &[
+                    &author_id,
+                    &user.email,
+                    &user.role.as_str(),
+                    &user.password_hash,
+                    &user.created_at,
+                ],
+            )
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("the email address"),
+                other => other,
+            })?
+            .get(0);
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN authors au ON au.id = u.author_id WHERE u.id = $1"
+        );
+        let created = user_from_row(&tx.query_one(&sql, &[&id]).await?)?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN authors au ON au.id = u.author_id WHERE u.id = $1"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        client.query_opt(&stmt, &[&id]).await?.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, String)>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u
+               JOIN authors au ON au.id = u.author_id
+              WHERE lower(u.email) = lower($1)"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        match client.query_opt(&stmt, &[&email]).await? {
+            Some(row) => Ok(Some((user_from_row(&row)?, row.get(9)))),
+            None => Ok(None),
+        }
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN authors au ON au.id = u.author_id
+              ORDER BY au.name, u.id"
+        );
+        client.query(&sql, &[]).await?.iter().map(user_from_row).collect()
+    }
+
+    async fn update_user(&self, id: i64, role: Role, disabled: bool) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute(
+                "UPDATE users SET role = $2, disabled = $3 WHERE id = $1",
+                &[&id, &role.as_str(), &disabled],
+            )
+            .await?;
+        if disabled {
+            tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&id]).await?;
+        }
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str, at: i64) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1",
+            &[&user_id, &password_hash, &at],
+        )
+        .await?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&s.token_hash, &s.user_id, &s.csrf_token, &s.created_at, &s.expires_at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: i64) -> Result<Option<(Session, User)>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, s.token_hash, s.csrf_token, s.created_at, s.expires_at
+               FROM sessions s JOIN users u ON u.id = s.user_id
+               JOIN authors au ON au.id = u.author_id
+              WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        let Some(row) = client.query_opt(&stmt, &[&token_hash, &now]).await? else {
+            return Ok(None);
+        };
+        let user = user_from_row(&row)?;
+        let session = Session {
+            token_hash: row.get(9),
+            user_id: user.id,
+            csrf_token: row.get(10),
+            created_at: row.get(11),
+            expires_at: row.get(12),
+        };
+        Ok(Some((session, user)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        client.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]).await?;
+        Ok(())
+    }
+
+    async fn login_failures(&self, key: &str, since: i64) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached("SELECT count(*) FROM login_failures WHERE key = $1 AND at >= $2")
+            .await?;
+        Ok(client.query_one(&stmt, &[&key, &since]).await?.get::<_, i64>(0) as u64)
+    }
+
+    async fn record_login_failure(&self, key: &str, at: i64) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute("INSERT INTO login_failures (key, at) VALUES ($1, $2)", &[&key, &at])
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, key: &str, before: i64) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute("DELETE FROM login_failures WHERE key = $1 OR at < $2", &[&key, &before])
+            .await?;
+        Ok(())
     }
 
     async fn comments_of_article(
@@ -414,6 +1062,23 @@ impl Store for PostgresStore {
         Ok(client.query_one("SELECT value FROM settings WHERE key = $1", &[&key]).await?.get(0))
     }
 
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        let client = self.pool.get().await?;
+        match value {
+            Some(value) => {
+                client
+                    .execute(
+                        "INSERT INTO settings (key, value) VALUES ($1, $2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        &[&key, &value],
+                    )
+                    .await?
+            }
+            None => client.execute("DELETE FROM settings WHERE key = $1", &[&key]).await?,
+        };
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<()> {
         let client = self.pool.get().await?;
         client.query_one("SELECT 1", &[]).await?;
@@ -423,18 +1088,28 @@ impl Store for PostgresStore {
     async fn export_rows(
         &self,
         table: Table,
-        after: Option<Value>,
+        after: Option<Vec<Value>>,
         limit: u32,
     ) -> Result<Vec<Vec<Value>>> {
         let client = self.pool.get().await?;
-        let (key, key_kind) = table.columns()[0];
-        let filter = if after.is_some() { format!("WHERE {key} > $1") } else { String::new() };
+        let key = table.key().join(", ");
+        let filter = match &after {
+            Some(values) => {
+                let numbers: Vec<_> = (1..=values.len()).map(|i| format!("${i}")).collect();
+                format!("WHERE ({key}) > ({})", numbers.join(", "))
+            }
+            None => String::new(),
+        };
         let sql = format!(
             "SELECT {} FROM {} {filter} ORDER BY {key} LIMIT {limit}",
             table.column_list(),
             table.name()
         );
-        let values: Vec<_> = after.iter().map(|v| to_sql(v, key_kind)).collect();
+        let kinds = table.key().iter().map(|k| {
+            table.columns().iter().find(|(name, _)| name == k).map_or(Kind::Text, |(_, kind)| *kind)
+        });
+        let values: Vec<_> =
+            after.iter().flatten().zip(kinds).map(|(v, kind)| to_sql(v, kind)).collect();
         let rows = client.query(&sql, &params(&values)).await?;
         Ok(rows.iter().map(|r| row_values(table, r)).collect())
     }

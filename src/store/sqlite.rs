@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    Article, ArticleSummary, Author, Comment, CommentStub, Kind, NewArticle, NewComment, Result,
-    Store, StoreError, Table, Value,
+    Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
+    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, Result, Revision, Section, Session,
+    Store, StoreError, Table, Tag, User, Value,
 };
-use crate::domain::ReplyStatus;
+use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
 /// The schema's history, oldest first. Never edit a shipped migration: add a new one.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
@@ -153,24 +154,199 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.body_html, \
-     au.id, au.name, au.bio, a.date_path, a.published_at, a.updated_at, a.replies_open, \
-     a.reply_count";
+const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.body_markdown, \
+     a.body_html, a.status, s.id, s.name, s.slug, a.image_url, a.image_caption, a.image_alt, \
+     a.date_path, a.published_at, a.created_at, a.updated_at, a.replies_open, a.reply_count";
 
+fn status_at(r: &Row, i: usize) -> rusqlite::Result<ArticleStatus> {
+    let status: String = r.get(i)?;
+    ArticleStatus::parse(&status).ok_or_else(|| bad_value(i, status))
+}
+
+fn bad_value(i: usize, value: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, value.into())
+}
+
+fn image_at(r: &Row, i: usize) -> rusqlite::Result<Option<Image>> {
+    let url: Option<String> = r.get(i)?;
+    Ok(match url {
+        Some(url) => Some(Image { url, caption: r.get(i + 1)?, alt: r.get(i + 2)? }),
+        None => None,
+    })
+}
+
+/// An article's own row; authors and tags are read by [`complete_article`].
 fn article_from_row(r: &Row) -> rusqlite::Result<Article> {
+    let section = match r.get::<_, Option<i64>>(7)? {
+        Some(id) => Some(Section { id, name: r.get(8)?, slug: r.get(9)? }),
+        None => None,
+    };
     Ok(Article {
         id: r.get(0)?,
         slug: r.get(1)?,
         headline: r.get(2)?,
         standfirst: r.get(3)?,
-        body_html: r.get(4)?,
-        author: Author { id: r.get(5)?, name: r.get(6)?, bio: r.get(7)? },
-        date_path: r.get(8)?,
-        published_at: r.get(9)?,
-        updated_at: r.get(10)?,
-        replies_open: r.get(11)?,
-        reply_count: r.get(12)?,
+        body_markdown: r.get(4)?,
+        body_html: r.get(5)?,
+        status: status_at(r, 6)?,
+        authors: Vec::new(),
+        section,
+        tags: Vec::new(),
+        image: image_at(r, 10)?,
+        date_path: r.get(13)?,
+        published_at: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        replies_open: r.get(17)?,
+        reply_count: r.get(18)?,
     })
+}
+
+/// Reads one article (by `condition` on `a`) with its byline and tags.
+fn load_article(
+    conn: &Connection,
+    condition: &str,
+    param: &dyn rusqlite::ToSql,
+) -> rusqlite::Result<Option<Article>> {
+    let sql = format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE {condition}"
+    );
+    let article = conn.prepare_cached(&sql)?.query_row([param], article_from_row).optional()?;
+    article.map(|a| complete_article(conn, a)).transpose()
+}
+
+fn complete_article(conn: &Connection, mut article: Article) -> rusqlite::Result<Article> {
+    article.authors = conn
+        .prepare_cached(
+            "SELECT au.id, au.name, au.bio FROM article_authors x
+               JOIN authors au ON au.id = x.author_id
+              WHERE x.article_id = ?1 ORDER BY x.position",
+        )?
+        .query_map([article.id], |r| Ok(Author { id: r.get(0)?, name: r.get(1)?, bio: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    article.tags = conn
+        .prepare_cached(
+            "SELECT t.id, t.name, t.slug FROM article_tags x JOIN tags t ON t.id = x.tag_id
+              WHERE x.article_id = ?1 ORDER BY t.name, t.id",
+        )?
+        .query_map([article.id], |r| Ok(Tag { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(article)
+}
+
+/// Columns of [`ArticleSummary`]; authors' names joined by U+001F, which no name contains.
+const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.status,
+     (SELECT group_concat(au.name, char(31) ORDER BY x.position)
+        FROM article_authors x JOIN authors au ON au.id = x.author_id
+       WHERE x.article_id = a.id),
+     s.name, a.image_url, a.image_caption, a.image_alt, a.date_path, a.published_at,
+     a.updated_at, a.reply_count";
+
+fn summary_from_row(r: &Row) -> rusqlite::Result<ArticleSummary> {
+    let names: Option<String> = r.get(5)?;
+    Ok(ArticleSummary {
+        id: r.get(0)?,
+        slug: r.get(1)?,
+        headline: r.get(2)?,
+        standfirst: r.get(3)?,
+        status: status_at(r, 4)?,
+        author_names: names
+            .map(|n| n.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        section_name: r.get(6)?,
+        image: image_at(r, 7)?,
+        date_path: r.get(10)?,
+        published_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        reply_count: r.get(13)?,
+    })
+}
+
+/// Writes an article's byline and tags, replacing any it had.
+fn write_links(
+    tx: &rusqlite::Transaction,
+    id: i64,
+    fields: &ArticleFields,
+) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM article_authors WHERE article_id = ?1", [id])?;
+    tx.execute("DELETE FROM article_tags WHERE article_id = ?1", [id])?;
+    for (position, author_id) in fields.author_ids.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO article_authors (article_id, author_id, position) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![id, author_id, position as i64],
+        )?;
+    }
+    for tag_id in &fields.tag_ids {
+        tx.execute(
+            "INSERT INTO article_tags (article_id, tag_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![id, tag_id],
+        )?;
+    }
+    // An article taking back one of its old slugs no longer needs that redirect.
+    tx.execute("DELETE FROM slug_redirects WHERE slug = ?1", [&fields.slug])?;
+    Ok(())
+}
+
+fn slug_conflict(error: rusqlite::Error) -> StoreError {
+    match StoreError::from(error) {
+        StoreError::Conflict(_) => StoreError::Conflict("the slug"),
+        other => other,
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.role, u.disabled, u.created_at, \
+     u.password_changed_at, au.id, au.name, au.bio";
+
+fn user_from_row(r: &Row) -> rusqlite::Result<User> {
+    let role: String = r.get(2)?;
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        role: Role::parse(&role).ok_or_else(|| bad_value(2, role))?,
+        disabled: r.get(3)?,
+        created_at: r.get(4)?,
+        password_changed_at: r.get(5)?,
+        author: Author { id: r.get(6)?, name: r.get(7)?, bio: r.get(8)? },
+    })
+}
+
+const REVISION_COLUMNS: &str = "id, article_id, user_id, created_at, headline, standfirst, \
+     slug, body_markdown, section, tags, authors, image_url, image_caption, image_alt, \
+     replies_open";
+
+fn revision_from_row(r: &Row) -> rusqlite::Result<Revision> {
+    Ok(Revision {
+        id: r.get(0)?,
+        article_id: r.get(1)?,
+        user_id: r.get(2)?,
+        created_at: r.get(3)?,
+        headline: r.get(4)?,
+        standfirst: r.get(5)?,
+        slug: r.get(6)?,
+        body_markdown: r.get(7)?,
+        section: r.get(8)?,
+        tags: r.get(9)?,
+        authors: r.get(10)?,
+        image_url: r.get(11)?,
+        image_caption: r.get(12)?,
+        image_alt: r.get(13)?,
+        replies_open: r.get(14)?,
+    })
+}
+
+/// `%`, `_` and `\` made literal for `LIKE … ESCAPE '\'`.
+fn like_pattern(words: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in words.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 const COMMENT_COLUMNS: &str =
@@ -227,60 +403,99 @@ fn placeholders(n: usize) -> String {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn published_articles(&self, offset: u64, limit: u64) -> Result<Vec<ArticleSummary>> {
+    async fn published_articles(
+        &self,
+        offset: u64,
+        limit: u64,
+        except: Option<i64>,
+    ) -> Result<Vec<ArticleSummary>> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT a.id, a.slug, a.headline, a.standfirst, au.name, a.date_path,
-                        a.published_at, a.reply_count
-                   FROM articles a JOIN authors au ON au.id = a.author_id
-                  WHERE a.status = 'published'
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+                  WHERE a.status = 'published' AND a.id IS NOT ?3
                   ORDER BY a.published_at DESC, a.id DESC
-                  LIMIT ?1 OFFSET ?2",
-            )?;
-            let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
-                Ok(ArticleSummary {
-                    id: r.get(0)?,
-                    slug: r.get(1)?,
-                    headline: r.get(2)?,
-                    standfirst: r.get(3)?,
-                    author_name: r.get(4)?,
-                    date_path: r.get(5)?,
-                    published_at: r.get(6)?,
-                    reply_count: r.get(7)?,
-                })
-            })?;
+                  LIMIT ?1 OFFSET ?2"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows =
+                stmt.query_map(params![limit as i64, offset as i64, except], summary_from_row)?;
             rows.collect()
         })
         .await
     }
 
-    async fn count_published_articles(&self) -> Result<u64> {
-        self.read(|conn| {
-            conn.query_row("SELECT count(*) FROM articles WHERE status = 'published'", [], |r| {
-                r.get::<_, i64>(0)
-            })
+    async fn count_published_articles(&self, except: Option<i64>) -> Result<u64> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT count(*) FROM articles WHERE status = 'published' AND id IS NOT ?1",
+            )?
+            .query_row([except], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn list_articles(&self, query: &ArticleQuery) -> Result<(Vec<ArticleSummary>, u64)> {
+        let query = query.clone();
+        self.read(move |conn| {
+            use rusqlite::types::Value as V;
+            let mut conditions = vec!["1 = 1".to_owned()];
+            let mut values: Vec<V> = Vec::new();
+            if let Some(status) = query.status {
+                values.push(V::Text(status.as_str().into()));
+                conditions.push(format!("a.status = ?{}", values.len()));
+            }
+            if let Some(author) = query.author_id {
+                values.push(V::Integer(author));
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM article_authors x
+                              WHERE x.article_id = a.id AND x.author_id = ?{})",
+                    values.len()
+                ));
+            }
+            if let Some(section) = query.section_id {
+                values.push(V::Integer(section));
+                conditions.push(format!("a.section_id = ?{}", values.len()));
+            }
+            if let Some(words) = query.headline.as_deref().filter(|w| !w.trim().is_empty()) {
+                values.push(V::Text(like_pattern(&words.trim().to_lowercase())));
+                conditions.push(format!("lower(a.headline) LIKE ?{} ESCAPE '\\'", values.len()));
+            }
+            let filter = conditions.join(" AND ");
+            let count_sql = format!("SELECT count(*) FROM articles a WHERE {filter}");
+            let total: i64 = conn
+                .prepare(&count_sql)?
+                .query_row(rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+                  WHERE {filter} ORDER BY a.updated_at DESC, a.id DESC LIMIT {} OFFSET {}",
+                query.limit, query.offset
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), summary_from_row)?;
+            Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total as u64))
         })
         .await
     }
 
     async fn article_by_slug(&self, slug: &str) -> Result<Option<Article>> {
         let slug = slug.to_owned();
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN authors au ON au.id = a.author_id
-                  WHERE a.slug = ?1 AND a.status = 'published'"
-            );
-            conn.prepare_cached(&sql)?.query_row([slug], article_from_row).optional()
-        })
-        .await
+        self.read(move |conn| load_article(conn, "a.slug = ?1 AND a.status = 'published'", &slug))
+            .await
+    }
+
+    async fn article(&self, id: i64) -> Result<Option<Article>> {
+        self.read(move |conn| load_article(conn, "a.id = ?1", &id)).await
     }
 
     async fn slug_exists(&self, slug: &str) -> Result<bool> {
         let slug = slug.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM articles WHERE slug = ?1)")?
-                .query_row([slug], |r| r.get(0))
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM articles WHERE slug = ?1)
+                     OR EXISTS (SELECT 1 FROM slug_redirects WHERE slug = ?1)",
+            )?
+            .query_row([slug], |r| r.get(0))
         })
         .await
     }
@@ -288,30 +503,228 @@ impl Store for SqliteStore {
     async fn insert_article(&self, a: &NewArticle) -> Result<i64> {
         let a = a.clone();
         self.write(move |conn| {
-            let inserted = conn.execute(
+            let tx = conn.transaction()?;
+            let f = &a.fields;
+            let image = f.image.as_ref();
+            tx.execute(
                 "INSERT INTO articles (slug, headline, standfirst, body_markdown, body_html,
-                     author_id, status, date_path, published_at, created_at, updated_at,
-                     replies_open)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'published', ?7, ?8, ?8, ?8, ?9)",
+                     status, section_id, image_url, image_caption, image_alt, date_path,
+                     published_at, created_at, updated_at, replies_open)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
                 params![
-                    a.slug,
-                    a.headline,
-                    a.standfirst,
-                    a.body_markdown,
-                    a.body_html,
-                    a.author_id,
+                    f.slug,
+                    f.headline,
+                    f.standfirst,
+                    f.body_markdown,
+                    f.body_html,
+                    a.status.as_str(),
+                    f.section_id,
+                    image.map(|i| &i.url),
+                    image.map_or("", |i| &i.caption),
+                    image.map_or("", |i| &i.alt),
                     a.date_path,
                     a.published_at,
-                    a.replies_open
+                    a.created_at,
+                    f.replies_open
                 ],
-            );
-            match inserted {
-                Ok(_) => Ok(conn.last_insert_rowid()),
-                Err(e) => match StoreError::from(e) {
-                    StoreError::Conflict(_) => Err(StoreError::Conflict("the slug")),
-                    other => Err(other),
-                },
+            )
+            .map_err(slug_conflict)?;
+            let id = tx.last_insert_rowid();
+            write_links(&tx, id, f)?;
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn update_article(&self, id: i64, f: &ArticleFields, updated_at: i64) -> Result<()> {
+        let f = f.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let image = f.image.as_ref();
+            let changed = tx
+                .execute(
+                    "UPDATE articles SET slug = ?2, headline = ?3, standfirst = ?4,
+                         body_markdown = ?5, body_html = ?6, section_id = ?7, image_url = ?8,
+                         image_caption = ?9, image_alt = ?10, replies_open = ?11,
+                         updated_at = ?12
+                      WHERE id = ?1",
+                    params![
+                        id,
+                        f.slug,
+                        f.headline,
+                        f.standfirst,
+                        f.body_markdown,
+                        f.body_html,
+                        f.section_id,
+                        image.map(|i| &i.url),
+                        image.map_or("", |i| &i.caption),
+                        image.map_or("", |i| &i.alt),
+                        f.replies_open,
+                        updated_at
+                    ],
+                )
+                .map_err(slug_conflict)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("the article"));
             }
+            write_links(&tx, id, &f)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_article_status(
+        &self,
+        id: i64,
+        status: ArticleStatus,
+        date_path: Option<&str>,
+        published_at: Option<i64>,
+        updated_at: i64,
+    ) -> Result<()> {
+        let date_path = date_path.map(str::to_owned);
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "UPDATE articles SET status = ?2, date_path = ?3, published_at = ?4,
+                     updated_at = ?5
+                  WHERE id = ?1",
+                params![id, status.as_str(), date_path, published_at, updated_at],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("the article"));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn due_articles(&self, now: i64) -> Result<Vec<Article>> {
+        self.read(move |conn| {
+            let ids: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT id FROM articles WHERE status = 'scheduled' AND published_at <= ?1
+                      ORDER BY published_at, id",
+                )?
+                .query_map([now], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut due = Vec::new();
+            for id in ids {
+                due.extend(load_article(conn, "a.id = ?1", &id)?);
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn add_slug_redirect(&self, slug: &str, article_id: i64) -> Result<()> {
+        let slug = slug.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO slug_redirects (slug, article_id) VALUES (?1, ?2)
+                 ON CONFLICT (slug) DO UPDATE SET article_id = excluded.article_id",
+                params![slug, article_id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn slug_redirect(&self, slug: &str) -> Result<Option<i64>> {
+        let slug = slug.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT article_id FROM slug_redirects WHERE slug = ?1")?
+                .query_row([slug], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn insert_revision(&self, r: &Revision) -> Result<i64> {
+        let r = r.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO revisions (article_id, user_id, created_at, headline, standfirst,
+                     slug, body_markdown, section, tags, authors, image_url, image_caption,
+                     image_alt, replies_open)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    r.article_id,
+                    r.user_id,
+                    r.created_at,
+                    r.headline,
+                    r.standfirst,
+                    r.slug,
+                    r.body_markdown,
+                    r.section,
+                    r.tags,
+                    r.authors,
+                    r.image_url,
+                    r.image_caption,
+                    r.image_alt,
+                    r.replies_open
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn revisions(&self, article_id: i64) -> Result<Vec<Revision>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {REVISION_COLUMNS} FROM revisions WHERE article_id = ?1 ORDER BY id DESC"
+            );
+            conn.prepare_cached(&sql)?.query_map([article_id], revision_from_row)?.collect()
+        })
+        .await
+    }
+
+    async fn revision(&self, id: i64) -> Result<Option<Revision>> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {REVISION_COLUMNS} FROM revisions WHERE id = ?1");
+            conn.prepare_cached(&sql)?.query_row([id], revision_from_row).optional()
+        })
+        .await
+    }
+
+    async fn add_note(&self, article_id: i64, kind: NoteKind, body: &str, at: i64) -> Result<i64> {
+        let body = body.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO article_notes (article_id, kind, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![article_id, kind.as_str(), body, at],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE articles SET updated_at = ?2 WHERE id = ?1",
+                params![article_id, at],
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn notes(&self, article_id: i64) -> Result<Vec<ArticleNote>> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, article_id, kind, body, created_at FROM article_notes
+                  WHERE article_id = ?1 ORDER BY created_at, id",
+            )?
+            .query_map([article_id], |r| {
+                let kind: String = r.get(2)?;
+                Ok(ArticleNote {
+                    id: r.get(0)?,
+                    article_id: r.get(1)?,
+                    kind: NoteKind::parse(&kind).ok_or_else(|| bad_value(2, kind))?,
+                    body: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })?
+            .collect()
         })
         .await
     }
@@ -319,17 +732,290 @@ impl Store for SqliteStore {
     async fn find_or_create_author(&self, name: &str) -> Result<Author> {
         let name = name.to_owned();
         self.write(move |conn| {
-            conn.execute(
-                "INSERT INTO authors (name, created_at) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO NOTHING",
-                params![name, crate::domain::time::now()],
-            )?;
-            let author = conn.query_row(
-                "SELECT id, name, bio FROM authors WHERE name = ?1",
-                [&name],
-                |r| Ok(Author { id: r.get(0)?, name: r.get(1)?, bio: r.get(2)? }),
-            )?;
+            let tx = conn.transaction()?;
+            let find = |tx: &rusqlite::Transaction| {
+                tx.query_row(
+                    "SELECT id, name, bio FROM authors WHERE name = ?1 ORDER BY id LIMIT 1",
+                    [&name],
+                    |r| Ok(Author { id: r.get(0)?, name: r.get(1)?, bio: r.get(2)? }),
+                )
+                .optional()
+            };
+            let author = match find(&tx)? {
+                Some(author) => author,
+                None => {
+                    tx.execute(
+                        "INSERT INTO authors (name, created_at) VALUES (?1, ?2)",
+                        params![name, crate::domain::time::now()],
+                    )?;
+                    find(&tx)?.ok_or(StoreError::NotFound("the new author"))?
+                }
+            };
+            tx.commit()?;
             Ok(author)
+        })
+        .await
+    }
+
+    async fn authors(&self) -> Result<Vec<Author>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT id, name, bio FROM authors ORDER BY name, id")?
+                .query_map([], |r| Ok(Author { id: r.get(0)?, name: r.get(1)?, bio: r.get(2)? }))?
+                .collect()
+        })
+        .await
+    }
+
+    async fn update_author(&self, id: i64, name: &str, bio: &str) -> Result<()> {
+        let (name, bio) = (name.to_owned(), bio.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE authors SET name = ?2, bio = ?3 WHERE id = ?1",
+                params![id, name, bio],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sections(&self) -> Result<Vec<Section>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT id, name, slug FROM sections ORDER BY name, id")?
+                .query_map([], |r| Ok(Section { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? }))?
+                .collect()
+        })
+        .await
+    }
+
+    async fn find_or_create_section(&self, name: &str, slug: &str) -> Result<Section> {
+        let (name, slug) = (name.to_owned(), slug.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO sections (name, slug) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![name, slug],
+            )?;
+            Ok(conn.query_row(
+                "SELECT id, name, slug FROM sections WHERE name = ?1",
+                [&name],
+                |r| Ok(Section { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? }),
+            )?)
+        })
+        .await
+    }
+
+    async fn find_or_create_tags(&self, tags: &[(String, String)]) -> Result<Vec<Tag>> {
+        let tags = tags.to_vec();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let mut found = Vec::new();
+            for (name, slug) in tags {
+                tx.execute(
+                    "INSERT INTO tags (name, slug) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![name, slug],
+                )?;
+                found.push(tx.query_row(
+                    "SELECT id, name, slug FROM tags WHERE name = ?1",
+                    [&name],
+                    |r| Ok(Tag { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? }),
+                )?);
+            }
+            tx.commit()?;
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        let user = user.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?1))",
+                [&user.email],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StoreError::Conflict("the email address"));
+            }
+            // An author record of that name without an account (say, from the command line)
+            // becomes this account's; otherwise a new one is made.
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT au.id FROM authors au WHERE au.name = ?1
+                        AND NOT EXISTS (SELECT 1 FROM users u WHERE u.author_id = au.id)
+                      ORDER BY au.id LIMIT 1",
+                    [&user.name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let author_id = match existing {
+                Some(id) => id,
+                None => {
+                    tx.execute(
+                        "INSERT INTO authors (name, created_at) VALUES (?1, ?2)",
+                        params![user.name, user.created_at],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
+            tx.execute(
+                "INSERT INTO users (author_id, email, role, password_hash, created_at,
+                     password_changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![author_id, user.email, user.role.as_str(), user.password_hash, user.created_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            let sql = format!("SELECT {USER_COLUMNS} FROM users u JOIN authors au ON au.id = u.author_id WHERE u.id = ?1");
+            let created = tx.query_row(&sql, [id], user_from_row)?;
+            tx.commit()?;
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users u JOIN authors au ON au.id = u.author_id
+                  WHERE u.id = ?1"
+            );
+            conn.prepare_cached(&sql)?.query_row([id], user_from_row).optional()
+        })
+        .await
+    }
+
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, String)>> {
+        let email = email.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS}, u.password_hash FROM users u
+                   JOIN authors au ON au.id = u.author_id
+                  WHERE lower(u.email) = lower(?1)"
+            );
+            conn.prepare_cached(&sql)?
+                .query_row([email], |r| Ok((user_from_row(r)?, r.get(9)?)))
+                .optional()
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users u JOIN authors au ON au.id = u.author_id
+                  ORDER BY au.name, u.id"
+            );
+            conn.prepare_cached(&sql)?.query_map([], user_from_row)?.collect()
+        })
+        .await
+    }
+
+    async fn update_user(&self, id: i64, role: Role, disabled: bool) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let changed = tx.execute(
+                "UPDATE users SET role = ?2, disabled = ?3 WHERE id = ?1",
+                params![id, role.as_str(), disabled],
+            )?;
+            if disabled {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+            }
+            tx.commit()?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: i64, password_hash: &str, at: i64) -> Result<()> {
+        let hash = password_hash.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
+                params![user_id, hash, at],
+            )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        let s = s.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.token_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str, now: i64) -> Result<Option<(Session, User)>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS}, s.token_hash, s.csrf_token, s.created_at, s.expires_at
+                   FROM sessions s JOIN users u ON u.id = s.user_id
+                   JOIN authors au ON au.id = u.author_id
+                  WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND NOT u.disabled"
+            );
+            conn.prepare_cached(&sql)?
+                .query_row(params![token_hash, now], |r| {
+                    let user = user_from_row(r)?;
+                    let session = Session {
+                        token_hash: r.get(9)?,
+                        user_id: user.id,
+                        csrf_token: r.get(10)?,
+                        created_at: r.get(11)?,
+                        expires_at: r.get(12)?,
+                    };
+                    Ok((session, user))
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn login_failures(&self, key: &str, since: i64) -> Result<u64> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT count(*) FROM login_failures WHERE key = ?1 AND at >= ?2")?
+                .query_row(params![key, since], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn record_login_failure(&self, key: &str, at: i64) -> Result<()> {
+        let key = key.to_owned();
+        self.write(move |conn| {
+            conn.execute("INSERT INTO login_failures (key, at) VALUES (?1, ?2)", params![key, at])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, key: &str, before: i64) -> Result<()> {
+        let key = key.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "DELETE FROM login_failures WHERE key = ?1 OR at < ?2",
+                params![key, before],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -474,6 +1160,22 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        let (key, value) = (key.to_owned(), value.map(str::to_owned));
+        self.write(move |conn| {
+            match value {
+                Some(value) => conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )?,
+                None => conn.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<()> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
     }
@@ -481,19 +1183,22 @@ impl Store for SqliteStore {
     async fn export_rows(
         &self,
         table: Table,
-        after: Option<Value>,
+        after: Option<Vec<Value>>,
         limit: u32,
     ) -> Result<Vec<Vec<Value>>> {
         self.read(move |conn| {
-            let key = table.columns()[0].0;
-            let filter = if after.is_some() { format!("WHERE {key} > ?1") } else { String::new() };
+            let key = table.key().join(", ");
+            let filter = match &after {
+                Some(values) => format!("WHERE ({key}) > ({})", placeholders(values.len())),
+                None => String::new(),
+            };
             let sql = format!(
                 "SELECT {} FROM {} {filter} ORDER BY {key} LIMIT {limit}",
                 table.column_list(),
                 table.name()
             );
             let mut stmt = conn.prepare(&sql)?;
-            let params: Vec<_> = after.iter().map(to_sql).collect();
+            let params: Vec<_> = after.iter().flatten().map(to_sql).collect();
             let rows =
                 stmt.query_map(rusqlite::params_from_iter(params), |r| row_values(table, r))?;
             rows.collect()

@@ -14,10 +14,12 @@ use super::error::AppError;
 use super::form;
 use super::layout::Layout;
 use super::response::{Caching, html, moved_permanently, redirect};
+use super::story::Story;
 use super::thread;
 use crate::discussion::{self, PostError};
-use crate::domain::{FieldError, ReplyInput, ReplyStatus, time};
-use crate::publishing::article_path;
+use crate::domain::ArticleStatus;
+use crate::domain::{FieldError, ReplyInput, ReplyStatus};
+use crate::publishing::public_path;
 use crate::store::Article;
 
 type ArticleParams = Path<(String, String, String, String)>;
@@ -28,8 +30,7 @@ struct ArticlePage<'a> {
     layout: Layout<'a>,
     path: String,
     article: &'a Article,
-    iso: String,
-    date: String,
+    story: Story,
     reply_heading: String,
     thread_html: String,
     form: &'a ReplyInput,
@@ -52,7 +53,7 @@ struct ReplyTarget {
 
 /// Where an article's URL leads.
 enum Located {
-    Here(Article),
+    Here(Box<Article>),
     /// Right slug, wrong date: the canonical path.
     Elsewhere(String),
 }
@@ -62,11 +63,22 @@ async fn locate(
     params: &(String, String, String, String),
 ) -> Result<Located, AppError> {
     let (year, month, day, slug) = params;
-    let article = state.store.article_by_slug(slug).await?.ok_or(AppError::NotFound)?;
-    if article.date_path == format!("{year}/{month}/{day}") {
-        Ok(Located::Here(article))
+    let article = match state.store.article_by_slug(slug).await? {
+        Some(article) => article,
+        // An old slug of a published article answers with its current address.
+        None => {
+            let id = state.store.slug_redirect(slug).await?.ok_or(AppError::NotFound)?;
+            let moved = state.store.article(id).await?.ok_or(AppError::NotFound)?;
+            if moved.status != ArticleStatus::Published {
+                return Err(AppError::NotFound);
+            }
+            return Ok(Located::Elsewhere(public_path(&moved)));
+        }
+    };
+    if article.date_path.as_deref() == Some(format!("{year}/{month}/{day}").as_str()) {
+        Ok(Located::Here(Box::new(article)))
     } else {
-        Ok(Located::Elsewhere(article_path(&article.date_path, &article.slug)))
+        Ok(Located::Elsewhere(public_path(&article)))
     }
 }
 
@@ -102,9 +114,7 @@ pub async fn without_slash(
     Path(params): ArticleParams,
 ) -> Result<Response, AppError> {
     match locate(&state, &params).await? {
-        Located::Here(article) => {
-            Ok(moved_permanently(&article_path(&article.date_path, &article.slug)))
-        }
+        Located::Here(article) => Ok(moved_permanently(&public_path(&article))),
         Located::Elsewhere(path) => Ok(moved_permanently(&path)),
     }
 }
@@ -200,8 +210,7 @@ fn posted_response(
     posted: discussion::Posted,
 ) -> Response {
     let secure = state.config.is_https();
-    let location =
-        format!("{}#comment-{}", article_path(&article.date_path, &article.slug), posted.id);
+    let location = format!("{}#comment-{}", public_path(article), posted.id);
     let mut response = redirect(StatusCode::SEE_OTHER, &location);
     let mut set_cookies = Vec::new();
     if input.remember {
@@ -243,14 +252,13 @@ async fn render(
     let config = &state.config;
     let held = cookies::held_replies(headers, &state.keys);
     let nodes = discussion::thread(&*state.store, article.id, &held, config.thread_depth).await?;
-    let path = article_path(&article.date_path, &article.slug);
+    let path = public_path(article);
     let context =
         thread::Context { path: &path, replies_open: article.replies_open, tz: &config.timezone };
     let shows_held = thread::has_held(&nodes);
     let template = ArticlePage {
         layout: Layout::new(config, &article.headline),
-        iso: time::iso(article.published_at, &config.timezone),
-        date: time::long_date(article.published_at, &config.timezone),
+        story: Story::new(article, state.store.notes(article.id).await?, &config.timezone),
         reply_heading: reply_heading(article),
         thread_html: thread::render(&nodes, &context)?,
         reply_to: reply_target(state, article, &input.parent).await?,

@@ -10,14 +10,16 @@ use super::error::AppError;
 use super::form::query_value;
 use super::layout::Layout;
 use super::response::{Caching, html, moved_permanently};
-use crate::domain::time;
-use crate::publishing::article_path;
-use crate::store::ArticleSummary;
+use super::story::byline;
+use crate::domain::{ArticleStatus, time};
+use crate::publishing::{self, article_path};
+use crate::store::{Article, ArticleSummary, Image};
 
 #[derive(Template)]
 #[template(path = "front.html")]
 struct FrontPage<'a> {
     layout: Layout<'a>,
+    lead: Option<Summary>,
     articles: Vec<Summary>,
     page: u64,
     newer: Option<String>,
@@ -32,6 +34,7 @@ struct Summary {
     iso: String,
     date: String,
     replies: String,
+    image: Option<Image>,
 }
 
 /// `/`, and `/?page=N` as a permanent redirect to its canonical `/page/N/`.
@@ -73,17 +76,25 @@ fn page_path(page: u64) -> String {
 }
 
 async fn render(state: &AppState, page: u64) -> Result<Response, AppError> {
+    let store = &*state.store;
     let per_page = state.config.articles_per_page;
-    let total = state.store.count_published_articles().await?;
+    let tz = &state.config.timezone;
+    // The lead story heads the first page, and is left out of the list below it.
+    let lead = match publishing::lead_id(store).await? {
+        Some(id) => store.article(id).await?.filter(|a| a.status == ArticleStatus::Published),
+        None => None,
+    };
+    let except = lead.as_ref().map(|a| a.id);
+    let total = store.count_published_articles(except).await?;
     let pages = total.div_ceil(per_page).max(1);
     if page > pages {
         return Err(AppError::NotFound);
     }
-    let found = state.store.published_articles((page - 1) * per_page, per_page).await?;
-    let tz = &state.config.timezone;
+    let found = store.published_articles((page - 1) * per_page, per_page, except).await?;
     let title = if page == 1 { String::new() } else { format!("Page {page}") };
     let template = FrontPage {
         layout: Layout::new(&state.config, &title),
+        lead: lead.filter(|_| page == 1).map(|a| lead_summary(&a, tz)),
         articles: found.into_iter().map(|a| summary(a, tz)).collect(),
         page,
         newer: (page > 1).then(|| page_path(page - 1)),
@@ -93,14 +104,30 @@ async fn render(state: &AppState, page: u64) -> Result<Response, AppError> {
 }
 
 fn summary(a: ArticleSummary, tz: &jiff::tz::TimeZone) -> Summary {
+    let published = a.published_at.unwrap_or(a.updated_at);
     Summary {
-        url: article_path(&a.date_path, &a.slug),
+        url: article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug),
         headline: a.headline,
         standfirst: a.standfirst,
-        author: a.author_name,
-        iso: time::iso(a.published_at, tz),
-        date: time::long_date(a.published_at, tz),
+        author: byline(a.author_names.iter().map(String::as_str)),
+        iso: time::iso(published, tz),
+        date: time::long_date(published, tz),
         replies: reply_count_label(a.reply_count),
+        image: a.image,
+    }
+}
+
+fn lead_summary(a: &Article, tz: &jiff::tz::TimeZone) -> Summary {
+    let published = a.published_at.unwrap_or(a.updated_at);
+    Summary {
+        url: publishing::public_path(a),
+        headline: a.headline.clone(),
+        standfirst: a.standfirst.clone(),
+        author: byline(a.authors.iter().map(|au| au.name.as_str())),
+        iso: time::iso(published, tz),
+        date: time::long_date(published, tz),
+        replies: reply_count_label(a.reply_count),
+        image: a.image.clone(),
     }
 }
 

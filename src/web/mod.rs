@@ -10,6 +10,7 @@ mod front;
 mod health;
 mod layout;
 mod response;
+mod story;
 mod thread;
 
 use std::sync::Arc;

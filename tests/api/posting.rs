@@ -347,7 +347,7 @@ async fn a_body_that_is_not_utf8_is_a_clear_400() {
         assert_eq!(page.status, 400);
         assert!(text(page.one("main")).contains("UTF-8"));
     }
-    let stored = app.store.count_published_articles().await.unwrap();
+    let stored = app.store.count_published_articles(None).await.unwrap();
     assert_eq!(stored, 1);
     assert_eq!(app.get(&path).await.one("#replies-title").text().collect::<String>(), "Replies");
 }
