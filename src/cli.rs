@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config, DatabaseUrl};
-use crate::domain::ReplyStatus;
+use crate::domain::{ReplyStatus, Role};
 use crate::publishing::{self, Draft};
 use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::web::{self, AppState};
@@ -45,6 +45,9 @@ enum Command {
     /// Manage readers' replies.
     #[command(subcommand)]
     Reply(ReplyCommand),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Create or bring the database's schema up to date, then exit.
     Migrate,
     /// Copy a whole site into an empty database, keeping every id and URL.
@@ -75,6 +78,21 @@ enum ArticleCommand {
         /// Publish with replies closed.
         #[arg(long)]
         closed: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account; the password is asked for, or read from standard input when
+    /// that is not a terminal.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, editor or author.
+        #[arg(long, value_parser = ["admin", "editor", "author"])]
+        role: String,
     },
 }
 
@@ -136,6 +154,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}{}", config.base_url, published.path);
             Ok(())
         }
+        Command::User(UserCommand::Add { email, name, role }) => {
+            let role = Role::parse(&role).context("--role: expected admin, editor or author")?;
+            let password = read_password()?;
+            let user = crate::staff::add_user(&*store, &email, &name, role, &password).await?;
+            println!(
+                "Created {} ({}) as {}. Sign in at {}/admin/login",
+                user.author.name,
+                user.email,
+                role.as_str(),
+                config.base_url
+            );
+            Ok(())
+        }
         Command::Migrate => {
             println!("The database {} is up to date.", config.database.redacted());
             Ok(())
@@ -188,6 +219,20 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// From the terminal without echo (asked twice), or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(password == again, "the two passwords differ");
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 fn read_body(path: &PathBuf) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         let mut body = String::new();
@@ -204,6 +249,7 @@ async fn serve(store: Arc<dyn Store>, config: Config, demo: bool) -> anyhow::Res
     let listen = config.listen;
     let base_url = config.base_url.clone();
     let state = AppState::new(store, config).await?;
+    crate::jobs::spawn(state.store.clone(), state.config.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (setting `listen`, BYLINE_LISTEN)"))?;

@@ -59,6 +59,10 @@ pub struct Config {
     /// Largest request body accepted; a larger one gets `413`.
     pub max_body_bytes: usize,
     pub articles_per_page: u64,
+    /// How long a staff session lasts after sign-in.
+    pub session_seconds: i64,
+    /// How often scheduled articles are checked for (also once at start).
+    pub scheduler_seconds: u64,
 }
 
 /// A setting with a bad value, or a configuration file that cannot be read.
@@ -81,6 +85,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_comment_chars", "10000"),
     ("max_body_bytes", "262144"),
     ("articles_per_page", "10"),
+    ("session_seconds", "1209600"),
+    ("scheduler_seconds", "15"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -174,6 +180,8 @@ impl Config {
             },
             max_body_bytes: number("max_body_bytes", 1024, 64 * 1024 * 1024)?,
             articles_per_page: number("articles_per_page", 1, 100)? as u64,
+            session_seconds: number("session_seconds", 1, 366 * 24 * 3600)? as i64,
+            scheduler_seconds: number("scheduler_seconds", 1, 3600)? as u64,
         })
     }
 

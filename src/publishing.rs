@@ -215,9 +215,6 @@ async fn fields_from(
         other => other,
     };
     let author_ids = byline_of(store, input, user).await?;
-    if author_ids.is_empty() {
-        errors.push(("authors", "Choose at least one author.".into()));
-    }
     let section_name = one_line(&input.section);
     if section_name.chars().count() > 80 {
         errors.push(("section", "A section's name must be at most 80 characters.".into()));
@@ -257,7 +254,7 @@ async fn fields_from(
     })
 }
 
-/// The byline: known authors only, each once; an author always keeps themselves on it.
+/// The byline: known authors only, each once, in the order chosen.
 async fn byline_of(
     store: &dyn Store,
     input: &EditorInput,
@@ -270,7 +267,8 @@ async fn byline_of(
             ids.push(*id);
         }
     }
-    if !user.role.edits_all_articles() && !ids.contains(&user.author.id) {
+    // No byline chosen means the writer's own; an author always keeps themselves on it.
+    if ids.is_empty() || (!user.role.edits_all_articles() && !ids.contains(&user.author.id)) {
         ids.insert(0, user.author.id);
     }
     Ok(ids)

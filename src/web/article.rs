@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -128,7 +128,7 @@ pub async fn reply(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let bytes = read_form(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = form::read(&headers, body, state.config.max_body_bytes).await?;
     let article = match locate(&state, &params).await? {
         Located::Here(article) => article,
         Located::Elsewhere(_) => return Err(AppError::NotFound),
@@ -183,21 +183,6 @@ fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
         parent: value("parent"),
         remember: form::first(pairs, "remember").is_some(),
     }
-}
-
-async fn read_form(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, AppError> {
-    let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
-    if content_type.is_some_and(|t| !t.starts_with(b"application/x-www-form-urlencoded")) {
-        return Err(AppError::UnsupportedMediaType);
-    }
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(AppError::TooLarge);
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|_| AppError::TooLarge)
 }
 
 /// `303` to the new reply, with the reader's cookies: remembered values only when asked for,

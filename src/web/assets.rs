@@ -5,6 +5,7 @@ use axum::response::IntoResponse;
 
 const STYLE: &str = include_str!("../../static/style.css");
 const FAVICON: &str = include_str!("../../static/favicon.svg");
+const EDITOR: &str = include_str!("../../static/editor.js");
 const CACHE: &str = "public, max-age=86400";
 
 pub async fn stylesheet() -> impl IntoResponse {
@@ -13,4 +14,11 @@ pub async fn stylesheet() -> impl IntoResponse {
 
 pub async fn favicon() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, CACHE)], FAVICON)
+}
+
+pub async fn editor_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, CACHE)],
+        EDITOR,
+    )
 }

@@ -23,6 +23,15 @@ pub enum AppError {
     RepliesClosed { kept: String },
     #[error("request body too large")]
     TooLarge,
+    /// A staff page without a live session: `303` to sign in, then back to `next`.
+    #[error("sign-in required")]
+    SignIn { next: String },
+    /// Signed in, but not allowed; or a form whose CSRF token does not match.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Too many attempts: try again after this many seconds.
+    #[error("too many requests")]
+    TooMany { retry_after: i64, message: String },
     #[error("unsupported media type")]
     UnsupportedMediaType,
     /// The store failed while saving a reply; `kept` is the reader's text.
@@ -62,6 +71,34 @@ impl IntoResponse for AppError {
                     .to_owned(),
                 Some(kept),
             ),
+            Self::SignIn { next } => {
+                let location = format!(
+                    "/admin/login?next={}",
+                    percent_encoding::utf8_percent_encode(
+                        &next,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                );
+                let mut response = StatusCode::SEE_OTHER.into_response();
+                if let Ok(value) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(header::LOCATION, value);
+                }
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                return response;
+            }
+            Self::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message, None),
+            Self::TooMany { retry_after, message } => {
+                let mut built = StatusCode::TOO_MANY_REQUESTS.into_response();
+                built.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                built.extensions_mut().insert(ErrorPage {
+                    title: "Too many attempts",
+                    message,
+                    kept: None,
+                });
+                return built;
+            }
             Self::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too large",

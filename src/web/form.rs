@@ -1,7 +1,45 @@
 //! Reading `application/x-www-form-urlencoded` bodies and query strings, refusing what is
 //! not UTF-8 instead of guessing.
 
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, header};
 use percent_encoding::percent_decode;
+
+use super::error::AppError;
+
+/// Reads a form body: `415` unless urlencoded, `413` past `limit` bytes.
+pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, AppError> {
+    let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
+    if content_type.is_some_and(|t| !t.starts_with(b"application/x-www-form-urlencoded")) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::TooLarge);
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| AppError::TooLarge)
+}
+
+/// Reads and decodes a form body; text that is not UTF-8 is a `400`.
+pub async fn read_pairs(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<(String, String)>, AppError> {
+    let bytes = read(headers, body, limit).await?;
+    parse(&bytes).map_err(|_| AppError::BadRequest(NOT_UTF8))
+}
+
+pub const NOT_UTF8: &str = "The form could not be read: its text was not in the UTF-8 \
+     encoding web browsers use. Please send it again from the page.";
+
+/// Every value of `name`, in order.
+pub fn all<'a>(pairs: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    pairs.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+}
 
 /// A form or query string that did not decode to UTF-8 text.
 #[derive(Debug, PartialEq, Eq)]

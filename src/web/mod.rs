@@ -1,6 +1,7 @@
 //! HTTP: the router, handlers, templates, cookies and the mapping of errors to pages.
 //! Handlers read the request, call a service or the store, and render. No SQL here.
 
+mod admin;
 mod article;
 mod assets;
 mod cookies;
@@ -58,7 +59,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/healthz", get(health::healthz)),
         ("/static/style.css", get(assets::stylesheet)),
         ("/static/favicon.svg", get(assets::favicon)),
+        ("/static/editor.js", get(assets::editor_script)),
     ]
+    .into_iter()
+    .chain(admin::routes())
+    .collect()
 }
 
 /// The whole site as a router, ready to serve.

@@ -1,5 +1,5 @@
-//! Chromium, driven by playwright-core: a reader with JavaScript off reads an article, posts a
-//! reply and a threaded answer, and sees them. Screenshots land in `target/screenshots/`.
+//! Chromium, driven by playwright-core: a reader with JavaScript off replies; a journalist
+//! writes and publishes with the live preview. Screenshots land in `target/screenshots/`.
 
 use std::process::Command;
 
@@ -45,4 +45,32 @@ async fn a_reader_replies_in_chromium_without_javascript() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
     println!("{stdout}");
+}
+
+#[tokio::test]
+async fn a_journalist_writes_and_publishes_with_the_live_preview() {
+    let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
+    app.add_staff("reporter@example.com", "Rosa Reporter", byline::domain::Role::Author).await;
+    let screenshots = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let base = app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script("newsroom.mjs"))
+            .args([&base, "reporter@example.com", crate::helpers::PASSWORD, &screenshots])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs: install it and the browser with scripts/setup");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    let (found, _) = app
+        .store
+        .list_articles(&byline::store::ArticleQuery { limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].status, byline::domain::ArticleStatus::Published);
 }

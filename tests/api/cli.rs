@@ -224,3 +224,40 @@ fn migrate_creates_the_schema_and_exits() {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert!(version >= 1);
 }
+
+#[tokio::test]
+async fn user_add_creates_an_account_that_can_sign_in() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let mut child = byline()
+        .args(["--database", db.to_str().unwrap(), "user", "add", "--email", "chief@example.com"])
+        .args(["--name", "Chief Editor", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("/admin/login"));
+
+    let store = SqliteStore::open(&db).unwrap();
+    let (user, hash) = store.user_credentials("chief@example.com").await.unwrap().unwrap();
+    assert_eq!(
+        (user.role, user.author.name.as_str()),
+        (byline::domain::Role::Admin, "Chief Editor")
+    );
+    assert!(hash.starts_with("$argon2id$"), "hashed with Argon2id");
+    assert!(byline::staff::verify_password("a long enough password", &hash));
+
+    let short = byline()
+        .args(["--database", db.to_str().unwrap(), "user", "add", "--email", "b@example.com"])
+        .args(["--name", "B", "--role", "author"])
+        .stdin(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!short.status.success(), "an empty password is refused");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+}

@@ -112,7 +112,31 @@ pub async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
 }
 
 pub async fn spawn_on(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
-    let FreshStore { store, sqlite, database, dir } = fresh_store(backend).await;
+    let fresh = fresh_store(backend).await;
+    serve(fresh, settings).await
+}
+
+/// A second server on the database of `app`, as after a restart.
+pub async fn restart(app: &TestApp, settings: &[(&str, &str)]) -> TestApp {
+    let database = match &app.config.database {
+        byline::config::DatabaseUrl::Sqlite(path) => path.display().to_string(),
+        byline::config::DatabaseUrl::Postgres(url) => url.clone(),
+    };
+    let (store, sqlite): (Arc<dyn Store>, _) = match &app.config.database {
+        byline::config::DatabaseUrl::Sqlite(path) => {
+            let sqlite = SqliteStore::open(path).unwrap();
+            (Arc::new(sqlite.clone()), Some(sqlite))
+        }
+        byline::config::DatabaseUrl::Postgres(url) => {
+            (Arc::new(PostgresStore::connect(url).await.unwrap()), None)
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    serve(FreshStore { store, sqlite, database, dir }, settings).await
+}
+
+async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
+    let FreshStore { store, sqlite, database, dir } = fresh;
     let mut values: BTreeMap<String, String> =
         settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     values.insert("database".into(), database);
@@ -121,19 +145,16 @@ pub async fn spawn_on(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
     values.entry("listen".into()).or_insert_with(|| addr.to_string());
     let config = Config::from_values(&values).expect("valid test settings");
     let state = AppState::new(store.clone(), config.clone()).await.expect("state");
+    byline::jobs::spawn(state.store.clone(), state.config.clone());
     let app = build_app(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp {
-        address: format!("http://{addr}"),
-        store,
-        sqlite,
-        config,
-        client,
-        db_path: dir.path().join("byline.db"),
-        _dir: dir,
-    }
+    let db_path = match &config.database {
+        byline::config::DatabaseUrl::Sqlite(path) => path.clone(),
+        byline::config::DatabaseUrl::Postgres(_) => dir.path().join("byline.db"),
+    };
+    TestApp { address: format!("http://{addr}"), store, sqlite, config, client, db_path, _dir: dir }
 }
 
 /// A fetched page: status, headers and parsed HTML.
@@ -312,4 +333,83 @@ pub fn cookies_from(page: &Page) -> String {
         .filter_map(|v| v.split(';').next())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A staff member's browser: the session cookie and the CSRF token of its pages.
+pub struct StaffClient {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Creates a staff account with [`PASSWORD`].
+    pub async fn add_staff(
+        &self,
+        email: &str,
+        name: &str,
+        role: byline::domain::Role,
+    ) -> byline::store::User {
+        byline::staff::add_user(&*self.store, email, name, role, PASSWORD)
+            .await
+            .expect("an account")
+    }
+
+    /// Signs in through the real form; panics unless it works.
+    pub async fn sign_in(&self, email: &str) -> StaffClient {
+        let response = self.try_sign_in(email, PASSWORD).await;
+        assert_eq!(response.status, 303, "sign-in failed:\n{}", response.body);
+        let cookie = cookies_from(&response)
+            .split("; ")
+            .find(|c| c.starts_with("byline_session="))
+            .expect("a session cookie")
+            .to_owned();
+        let admin = self.get_with("/admin/", &[("cookie", &cookie)]).await;
+        assert_eq!(admin.status, 200, "{}", admin.body);
+        let csrf =
+            attr(admin.one("form[action='/admin/logout'] input[name=csrf]"), "value").to_owned();
+        StaffClient { cookie, csrf }
+    }
+
+    /// The sign-in form, filled and sent as a browser would.
+    pub async fn try_sign_in(&self, email: &str, password: &str) -> Page {
+        let form = self.get("/admin/login").await;
+        let token = attr(form.one("input[name=login_token]"), "value").to_owned();
+        let cookie = cookies_from(&form);
+        let body = encode(&[
+            ("email", email.to_owned()),
+            ("password", password.to_owned()),
+            ("login_token", token),
+            ("next", "/admin/".to_owned()),
+        ]);
+        self.post_raw("/admin/login", body.into_bytes(), &[("cookie", &cookie)]).await
+    }
+
+    pub async fn staff_get(&self, staff: &StaffClient, path: &str) -> Page {
+        self.get_with(path, &[("cookie", &staff.cookie)]).await
+    }
+
+    /// Posts a staff form, with the session's CSRF token added.
+    pub async fn staff_post(&self, staff: &StaffClient, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(&str, String)> =
+            form.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        fields.push(("csrf", staff.csrf.clone()));
+        self.post_raw(path, encode(&fields).into_bytes(), &[("cookie", &staff.cookie)]).await
+    }
+
+    /// Writes an article in the editor with `action`; returns its id.
+    pub async fn write(&self, staff: &StaffClient, fields: &[(&str, &str)], action: &str) -> i64 {
+        let mut form = vec![("replies_open", "yes"), ("action", action)];
+        form.extend_from_slice(fields);
+        let response = self.staff_post(staff, "/admin/articles/new", &form).await;
+        assert_eq!(response.status, 303, "not saved:\n{}", response.body);
+        let location = response.location();
+        location
+            .trim_start_matches("/admin/articles/")
+            .split('/')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no article id in {location}"))
+    }
 }

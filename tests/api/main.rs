@@ -10,6 +10,7 @@ mod front_page;
 mod helpers;
 mod moderation;
 mod naughty;
+mod newsroom;
 mod posting;
 mod privacy;
 mod reply_form;

@@ -97,7 +97,27 @@ fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
             "/1999/01/01/no-such-story/".into(),
         ],
         "/{year}/{month}/{day}/{slug}" => vec![article_bare.into()],
-        "/healthz" | "/static/style.css" | "/static/favicon.svg" => vec![pattern.into()],
+        "/healthz" | "/static/style.css" | "/static/favicon.svg" | "/static/editor.js" => {
+            vec![pattern.into()]
+        }
+        "/admin/login" => {
+            vec!["/admin/login".into(), "/admin/login?next=%2Fadmin%2Fusers%2F".into()]
+        }
+        "/admin/logout"
+        | "/admin/"
+        | "/admin"
+        | "/admin/articles/new"
+        | "/admin/preview"
+        | "/admin/users/"
+        | "/admin/account" => vec![pattern.into()],
+        "/admin/articles/{id}/" => vec!["/admin/articles/1/".into(), "/admin/articles/x/".into()],
+        "/admin/articles/{id}/preview" => vec!["/admin/articles/1/preview".into()],
+        "/admin/articles/{id}/notes" => vec!["/admin/articles/1/notes".into()],
+        "/admin/articles/{id}/revisions/" => vec!["/admin/articles/1/revisions/".into()],
+        "/admin/articles/{id}/revisions/{revision}/" => {
+            vec!["/admin/articles/1/revisions/1/".into()]
+        }
+        "/admin/users/{id}" => vec!["/admin/users/1".into()],
         other => panic!("the privacy test does not know the route {other}: add it here"),
     }
 }

@@ -1,0 +1,116 @@
+//! The signed-in person's own account: the name and bio on their bylines, and their password.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use super::{Nav, SESSION_COOKIE, Staff, page, see_other};
+use crate::staff::{self, StaffError};
+use crate::web::AppState;
+use crate::web::cookies;
+use crate::web::error::AppError;
+use crate::web::form;
+use crate::web::layout::Layout;
+
+#[derive(Template)]
+#[template(path = "admin/account.html")]
+struct AccountPage<'a> {
+    layout: Layout<'a>,
+    nav: Nav,
+    name: String,
+    bio: String,
+    email: String,
+    notice: Option<&'a str>,
+    error: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let template = AccountPage {
+        layout: Layout::new(&state.config, "Your account"),
+        nav: staff.nav(),
+        name: staff.user.author.name.clone(),
+        bio: staff.user.author.bio.clone(),
+        email: staff.user.email.clone(),
+        notice,
+        error,
+    };
+    Ok(page(status, template.render()?))
+}
+
+pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+    render(&state, &staff, StatusCode::OK, None, None).await
+}
+
+/// `POST /admin/account`: `form=profile` (name, bio) or `form=password`.
+pub async fn save(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let pairs = form::read_pairs(&headers, body, 64 * 1024).await?;
+    staff.check_csrf(&pairs)?;
+    let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
+    if value("form") == "password" {
+        return change_password(&state, &staff, &value("current"), &value("new"), &value("again"))
+            .await;
+    }
+    let name = value("name").trim().to_owned();
+    let bio = value("bio").trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        let message = "The name must be one line of at most 100 characters.".to_owned();
+        return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await;
+    }
+    if bio.chars().count() > 2000 {
+        let message = "The bio must be at most 2,000 characters.".to_owned();
+        return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await;
+    }
+    state.store.update_author(staff.user.author.id, &name, &bio).await?;
+    Ok(see_other("/admin/account"))
+}
+
+/// A new password ends every session of the account, this one included; this browser gets a
+/// fresh session so its person stays signed in.
+async fn change_password(
+    state: &AppState,
+    staff: &Staff,
+    current: &str,
+    new: &str,
+    again: &str,
+) -> Result<Response, AppError> {
+    if new != again {
+        let message = "The two new passwords differ.".to_owned();
+        return render(state, staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await;
+    }
+    let lifetime = state.config.session_seconds;
+    match staff::change_password(&*state.store, &staff.user, current, new, lifetime).await {
+        Ok(signed_in) => {
+            let mut response = see_other("/admin/account");
+            let max_age = u32::try_from(lifetime).unwrap_or(u32::MAX);
+            let cookie = cookies::set_cookie(
+                SESSION_COOKIE,
+                &signed_in.token,
+                max_age,
+                state.config.is_https(),
+            );
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&cookie).expect("a cookie is ASCII"),
+            );
+            Ok(response)
+        }
+        Err(StaffError::Invalid(message)) => {
+            render(state, staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await
+        }
+        Err(StaffError::Store(e)) => Err(e.into()),
+        Err(_) => Err(AppError::BadRequest("The password could not be changed.")),
+    }
+}

@@ -1,0 +1,138 @@
+//! The newsroom: sign-in, the article list and editor, revisions, staff accounts. Every page
+//! is `private, no-store`; every state-changing form carries the session's CSRF token.
+
+mod account;
+mod articles;
+mod login;
+mod revisions;
+mod users;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+
+use super::AppState;
+use super::cookies;
+use super::error::AppError;
+use super::form;
+use super::response::{Caching, html};
+use crate::staff;
+use crate::store::{Session, User};
+
+pub const SESSION_COOKIE: &str = "byline_session";
+
+/// The newsroom's routes.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/admin/login", get(login::form).post(login::submit)),
+        ("/admin/logout", post(login::logout)),
+        ("/admin/", get(articles::list)),
+        ("/admin", get(articles::to_list)),
+        ("/admin/articles/new", get(articles::new).post(articles::create)),
+        ("/admin/articles/{id}/", get(articles::edit).post(articles::save)),
+        ("/admin/articles/{id}/preview", get(articles::preview)),
+        ("/admin/articles/{id}/notes", post(articles::add_note)),
+        ("/admin/articles/{id}/revisions/", get(revisions::list)),
+        (
+            "/admin/articles/{id}/revisions/{revision}/",
+            get(revisions::show).post(revisions::restore),
+        ),
+        ("/admin/preview", post(articles::live_preview)),
+        ("/admin/users/", get(users::list).post(users::add)),
+        ("/admin/users/{id}", post(users::update)),
+        ("/admin/account", get(account::show).post(account::save)),
+    ]
+}
+
+/// A signed-in staff member, from the session cookie. Pages that need one take this as an
+/// argument: without a live session, a `GET` is sent to sign in, anything else is refused.
+pub struct Staff {
+    pub user: User,
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = cookies::cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
+        match staff::session(&*state.store, token).await? {
+            Some((session, user)) => Ok(Staff { user, session }),
+            None if parts.method == Method::GET || parts.method == Method::HEAD => {
+                let next = parts.uri.path_and_query().map_or("/admin/", |p| p.as_str());
+                Err(AppError::SignIn { next: next.to_owned() })
+            }
+            None => Err(AppError::Forbidden(
+                "You are not signed in, or your session has ended. Sign in again, then repeat \
+                 what you were doing."
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl Staff {
+    /// Refuses a form whose `csrf` field is not this session's token.
+    pub fn check_csrf(&self, pairs: &[(String, String)]) -> Result<(), AppError> {
+        let sent = form::first(pairs, "csrf").unwrap_or_default();
+        if constant_time_eq(sent.as_bytes(), self.session.csrf_token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "This form has expired or did not come from this site. Go back, reload the \
+                 page, and try again."
+                    .into(),
+            ))
+        }
+    }
+
+    /// What every staff page's frame shows.
+    pub fn nav(&self) -> Nav {
+        Nav {
+            name: self.user.author.name.clone(),
+            role: self.user.role.as_str(),
+            manages_users: self.user.role.manages_users(),
+            csrf: self.session.csrf_token.clone(),
+        }
+    }
+}
+
+/// The staff pages' frame: who is signed in, and the CSRF token for the sign-out button.
+pub struct Nav {
+    pub name: String,
+    pub role: &'static str,
+    pub manages_users: bool,
+    pub csrf: String,
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A staff page: never cached, and allowed to run the site's own scripts (the live preview).
+pub fn page(status: StatusCode, body: String) -> Response {
+    let mut response = html(status, body, Caching::Private);
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+             script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+             frame-ancestors 'none'",
+        ),
+    );
+    response
+}
+
+/// `303` to a staff page, never cached.
+pub fn see_other(location: &str) -> Response {
+    let mut response = super::response::redirect(StatusCode::SEE_OTHER, location);
+    response.headers_mut().insert(header::CACHE_CONTROL, Caching::Private.header_value());
+    response
+}
+
+/// A path id, or 404.
+pub fn parse_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)
+}
