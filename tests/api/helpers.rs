@@ -358,7 +358,11 @@ impl TestApp {
 
     /// Signs in through the real form; panics unless it works.
     pub async fn sign_in(&self, email: &str) -> StaffClient {
-        let response = self.try_sign_in(email, PASSWORD).await;
+        self.sign_in_with(email, PASSWORD).await
+    }
+
+    pub async fn sign_in_with(&self, email: &str, password: &str) -> StaffClient {
+        let response = self.try_sign_in(email, password).await;
         assert_eq!(response.status, 303, "sign-in failed:\n{}", response.body);
         let cookie = cookies_from(&response)
             .split("; ")

@@ -331,13 +331,22 @@ async fn admins_manage_staff_accounts() {
     let path = format!("/admin/users/{}", user.id);
     assert_eq!(app.staff_post(&admin, &path, &[("role", "editor")]).await.status, 303);
     assert_eq!(app.store.user(user.id).await.unwrap().unwrap().role, Role::Editor);
+    // A forgotten password, replaced by an admin: the old one and its sessions stop working.
+    let reset = app
+        .staff_post(&admin, &path, &[("role", "editor"), ("password", "a fresh password")])
+        .await;
+    assert_eq!(reset.status, 303);
+    assert_eq!(app.staff_get(&newcomer, "/admin/").await.status, 303);
+    assert_eq!(app.try_sign_in("new@example.com", PASSWORD).await.status, 422);
+    assert_eq!(app.try_sign_in("new@example.com", "a fresh password").await.status, 303);
+    let newcomer = app.sign_in_with("new@example.com", "a fresh password").await;
     assert_eq!(
         app.staff_post(&admin, &path, &[("role", "editor"), ("disabled", "yes")]).await.status,
         303
     );
     assert_eq!(app.staff_get(&newcomer, "/admin/").await.status, 303, "disabled: signed out");
     assert_eq!(
-        app.try_sign_in("new@example.com", PASSWORD).await.status,
+        app.try_sign_in("new@example.com", "a fresh password").await.status,
         422,
         "and cannot sign in"
     );

@@ -113,8 +113,23 @@ pub async fn update(
         )
         .await;
     }
-    if !state.store.update_user(id, role, disabled).await? {
-        return Err(AppError::NotFound);
+    let user = state.store.user(id).await?.ok_or(AppError::NotFound)?;
+    // A new password for someone who forgot theirs; it signs them out everywhere.
+    let password = form::first(&pairs, "password").unwrap_or_default();
+    if !password.is_empty() {
+        if let Err(StaffError::Invalid(message)) =
+            staff::set_password(&*state.store, &user, password).await
+        {
+            return render(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+                Default::default(),
+            )
+            .await;
+        }
     }
+    state.store.update_user(id, role, disabled).await?;
     Ok(see_other("/admin/users/"))
 }
