@@ -2,7 +2,7 @@
 //! `BYLINE_*` environment variables (which win), validated with errors that name the setting.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
@@ -52,10 +52,12 @@ pub struct Config {
     pub base_url: String,
     pub listen: SocketAddr,
     pub database: DatabaseUrl,
-    pub moderation: ModerationPolicy,
+    /// Discussion settings fixed by the environment or the file (see [`crate::settings`]).
+    pub discussion: BTreeMap<String, String>,
     pub timezone: TimeZone,
-    pub thread_depth: usize,
     pub limits: ReplyLimits,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    pub trusted_proxies: Vec<Network>,
     /// Largest request body accepted; a larger one gets `413`.
     pub max_body_bytes: usize,
     pub articles_per_page: u64,
@@ -76,9 +78,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("base_url", ""),
     ("listen", "127.0.0.1:8080"),
     ("database", "byline.db"),
-    ("moderation", "first-time"),
     ("timezone", "UTC"),
-    ("thread_depth", "5"),
+    ("trusted_proxies", ""),
     ("max_name_chars", "100"),
     ("max_email_chars", "254"),
     ("max_website_chars", "2000"),
@@ -111,9 +112,10 @@ impl Config {
             Some(path) => read_file(path)?,
             None => BTreeMap::new(),
         };
-        for (name, _) in SETTINGS {
+        let names = SETTINGS.iter().chain(crate::settings::KEYS).map(|(name, _)| *name);
+        for name in names {
             if let Some(value) = env(&env_name(name)) {
-                values.insert((*name).to_owned(), value);
+                values.insert(name.to_owned(), value);
             }
         }
         for (name, value) in overrides {
@@ -163,15 +165,15 @@ impl Config {
             database: parse_database(get("database")).ok_or_else(|| {
                 bad("database", "expected a file path, sqlite://PATH or postgres://…")
             })?,
-            moderation: match get("moderation").trim() {
-                "none" => ModerationPolicy::None,
-                "first-time" => ModerationPolicy::FirstTime,
-                "all" => ModerationPolicy::All,
-                _ => return Err(bad("moderation", "expected one of none, first-time, all")),
-            },
+            discussion: discussion_overrides(values)?,
+            trusted_proxies: parse_networks(get("trusted_proxies")).ok_or_else(|| {
+                bad(
+                    "trusted_proxies",
+                    "expected addresses or networks like 10.0.0.0/8, comma-separated",
+                )
+            })?,
             timezone: TimeZone::get(get("timezone").trim())
                 .map_err(|_| bad("timezone", "expected a time zone name like Europe/Paris"))?,
-            thread_depth: number("thread_depth", 1, 20)?,
             limits: ReplyLimits {
                 name: number("max_name_chars", 1, 1000)?,
                 email: number("max_email_chars", 6, 254)?,
@@ -200,7 +202,7 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     })?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
-        if !SETTINGS.iter().any(|(name, _)| *name == key) {
+        if !SETTINGS.iter().chain(crate::settings::KEYS).any(|(name, _)| *name == key) {
             let known: Vec<_> = SETTINGS.iter().map(|(n, _)| *n).collect();
             return Err(ConfigError(format!(
                 "unknown setting `{key}` in {}; known settings: {}",
@@ -221,6 +223,66 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         values.insert(key, value);
     }
     Ok(values)
+}
+
+/// The discussion settings among `values`, checked.
+fn discussion_overrides(
+    values: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let overrides: BTreeMap<String, String> = values
+        .iter()
+        .filter(|(key, _)| crate::settings::KEYS.iter().any(|(name, _)| name == key))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    crate::settings::check_overrides(&overrides).map_err(ConfigError)?;
+    Ok(overrides)
+}
+
+/// An address range: an address and how many leading bits must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    pub address: IpAddr,
+    pub prefix: u8,
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> (u128, u8) {
+            match ip {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        };
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let ((net, width), (addr, addr_width)) = (bits(self.address), bits(ip));
+        if width != addr_width {
+            return false;
+        }
+        let prefix = u32::from(self.prefix.min(width));
+        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+        net & mask == addr & mask
+    }
+}
+
+fn parse_networks(raw: &str) -> Option<Vec<Network>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (address, prefix) = match entry.split_once('/') {
+                Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+                None => {
+                    let address = entry.parse::<IpAddr>().ok()?;
+                    (address, if address.is_ipv4() { 32 } else { 128 })
+                }
+            };
+            let max = if address.is_ipv4() { 32 } else { 128 };
+            (prefix <= max).then_some(Network { address, prefix })
+        })
+        .collect()
 }
 
 fn parse_base_url(raw: &str) -> Option<String> {
@@ -256,8 +318,8 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database, DatabaseUrl::Sqlite("byline.db".into()));
-        assert_eq!(config.moderation, ModerationPolicy::FirstTime);
-        assert_eq!(config.thread_depth, 5);
+        assert!(config.discussion.is_empty(), "nothing fixed by default");
+        assert!(config.trusted_proxies.is_empty());
         assert_eq!(config.limits, ReplyLimits::default());
     }
 
@@ -272,6 +334,7 @@ mod tests {
         assert_eq!(pg, DatabaseUrl::Postgres("postgres://u:secret@db/site".into()));
         assert!(!pg.redacted().contains("secret"));
         assert!(with(&[("thread_depth", "0")]).is_err());
+        assert!(with(&[("trusted_proxies", "10.0.0.0/33")]).is_err());
         assert!(with(&[("base_url", "ftp://x")]).is_err());
     }
 
@@ -280,10 +343,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("byline.toml");
         std::fs::write(&file, "site_title = \"From file\"\nthread_depth = 3\n").unwrap();
-        let env = |name: &str| (name == "BYLINE_SITE_TITLE").then(|| "From env".to_owned());
+        let env = |name: &str| match name {
+            "BYLINE_SITE_TITLE" => Some("From env".to_owned()),
+            "BYLINE_MODERATION" => Some("all".to_owned()),
+            _ => None,
+        };
         let config = Config::load(Some(&file), env, &[]).unwrap();
         assert_eq!(config.site_title, "From env");
-        assert_eq!(config.thread_depth, 3);
+        assert_eq!(config.discussion["thread_depth"], "3");
+        assert_eq!(config.discussion["moderation"], "all");
     }
 
     #[test]
@@ -293,5 +361,23 @@ mod tests {
         std::fs::write(&file, "moderaton = \"all\"\n").unwrap();
         let error = Config::load(Some(&file), |_| None, &[]).unwrap_err().to_string();
         assert!(error.contains("unknown setting `moderaton`"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::*;
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let nets = parse_networks("10.0.0.0/8, 192.0.2.7, ::1, 2001:db8::/32").unwrap();
+        let inside = |ip: &str| nets.iter().any(|n| n.contains(ip.parse().unwrap()));
+        assert!(
+            inside("10.1.2.3") && inside("192.0.2.7") && inside("::1") && inside("2001:db8::5")
+        );
+        assert!(inside("::ffff:10.9.9.9"), "IPv4-mapped IPv6");
+        assert!(!inside("11.0.0.1") && !inside("192.0.2.8") && !inside("2001:db9::1"));
+        assert!(parse_networks("nonsense").is_none());
+        assert_eq!(parse_networks("").unwrap(), []);
     }
 }

@@ -131,6 +131,8 @@ pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, Pub
             body: body.into(),
             status: ReplyStatus::Approved,
             ip: None,
+            held_reason: String::new(),
+            user_id: None,
             created_at: published + hour + minutes * 17 * 60,
         };
         ids.push(store.insert_comment(&comment).await?);

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use crate::config::ModerationPolicy;
-use crate::domain::{Field, FieldError, NewReply, ReplyStatus, time};
-use crate::store::{Article, Comment, NewComment, Store, StoreError};
+use crate::domain::{Field, FieldError, NewReply, ReplyStatus, text, time};
+use crate::settings::DiscussionSettings;
+use crate::store::{Article, Comment, NewComment, Store, StoreError, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
@@ -12,6 +13,9 @@ pub enum PostError {
     Invalid(Vec<FieldError>),
     #[error("replies are closed on this article")]
     Closed,
+    /// Too many replies from this address: try again after this many seconds.
+    #[error("too many replies from this address")]
+    RateLimited(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -23,16 +27,54 @@ pub struct Posted {
     pub status: ReplyStatus,
 }
 
-/// Stores a reader's reply under `policy`. Returns once the reply is committed.
+/// A reader's reply and what the form tells about how it was sent.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub reply: &'a NewReply,
+    pub ip: Option<String>,
+    /// The hidden field that people never see was filled in.
+    pub honeypot_filled: bool,
+    /// Seconds between serving the form and receiving it.
+    pub fill_seconds: i64,
+}
+
+/// Whether replies are closed: by the editor, or by the article's age.
+pub fn replies_closed(article: &Article, settings: &DiscussionSettings, now: i64) -> bool {
+    if !article.replies_open {
+        return true;
+    }
+    let days = i64::from(settings.close_after_days);
+    days > 0 && article.published_at.is_some_and(|at| now - at > days * 86_400)
+}
+
+/// Stores a reader's reply under the discussion settings. Returns once it is committed.
 pub async fn post_reply(
     store: &dyn Store,
-    policy: ModerationPolicy,
+    settings: &DiscussionSettings,
     article: &Article,
-    reply: &NewReply,
-    ip: Option<String>,
+    submission: Submission<'_>,
 ) -> Result<Posted, PostError> {
-    if !article.replies_open {
+    let now = time::now();
+    let reply = submission.reply;
+    if replies_closed(article, settings, now) {
         return Err(PostError::Closed);
+    }
+    if let (Some(ip), limit @ 1..) = (&submission.ip, settings.rate_limit_per_minute)
+        && store.comments_from_ip_since(ip, now - 60).await? >= limit
+    {
+        return Err(PostError::RateLimited(60));
+    }
+    if settings.duplicate_check
+        && store
+            .duplicate_comment(article.id, reply.email.as_str(), reply.body.as_str(), now - 86_400)
+            .await?
+    {
+        return Err(PostError::Invalid(vec![FieldError {
+            field: Field::Comment,
+            message: "You have already posted this reply here. It is above, or waiting for a \
+                      moderator."
+                .into(),
+        }]));
     }
     if let Some(parent_id) = reply.parent_id {
         let parent = store.comment(parent_id).await?;
@@ -47,17 +89,7 @@ pub async fn post_reply(
             }]));
         }
     }
-    let status = match policy {
-        ModerationPolicy::None => ReplyStatus::Approved,
-        ModerationPolicy::All => ReplyStatus::Pending,
-        ModerationPolicy::FirstTime => {
-            if store.has_approved_comment_from(reply.email.as_str()).await? {
-                ReplyStatus::Approved
-            } else {
-                ReplyStatus::Pending
-            }
-        }
-    };
+    let (status, held_reason) = judge(store, settings, &submission).await?;
     let comment = NewComment {
         article_id: article.id,
         parent_id: reply.parent_id,
@@ -66,12 +98,92 @@ pub async fn post_reply(
         author_url: reply.website.as_ref().map(|w| w.as_str().to_owned()),
         body: reply.body.as_str().to_owned(),
         status,
-        ip,
-        created_at: time::now(),
+        ip: submission.ip.clone(),
+        held_reason,
+        user_id: None,
+        created_at: now,
     };
     let id = store.insert_comment(&comment).await?;
     tracing::info!(reply = id, article = article.id, status = %status, "reply stored");
     Ok(Posted { id, status })
+}
+
+/// The status a new reply gets, and why it is not approved at once.
+async fn judge(
+    store: &dyn Store,
+    settings: &DiscussionSettings,
+    submission: &Submission<'_>,
+) -> Result<(ReplyStatus, String), StoreError> {
+    let reply = submission.reply;
+    if settings.honeypot && submission.honeypot_filled {
+        return Ok((ReplyStatus::Spam, "filled in the hidden field that people never see".into()));
+    }
+    let ip = submission.ip.as_deref().unwrap_or_default();
+    let listed = |list: &[String]| {
+        let text = format!(
+            "{}\n{}\n{}",
+            reply.body.as_str().to_lowercase(),
+            reply.name.as_str().to_lowercase(),
+            reply.website.as_ref().map(|w| w.as_str().to_lowercase()).unwrap_or_default()
+        );
+        let email = reply.email.as_str().to_lowercase();
+        list.iter()
+            .find(|entry| text.contains(entry.as_str()) || email == **entry || ip == *entry)
+            .cloned()
+    };
+    if let Some(entry) = listed(&settings.spam_list) {
+        return Ok((ReplyStatus::Spam, format!("matched “{entry}” on the spam list")));
+    }
+    if let Some(entry) = listed(&settings.hold_list) {
+        return Ok((ReplyStatus::Pending, format!("matched “{entry}” on the hold list")));
+    }
+    let links = text::count_links(reply.body.as_str());
+    if let Some(max) = settings.max_links
+        && links > max
+    {
+        return Ok((ReplyStatus::Pending, format!("{links} links (more than {max})")));
+    }
+    if settings.min_fill_seconds > 0 && submission.fill_seconds < settings.min_fill_seconds {
+        let seconds = submission.fill_seconds.max(0);
+        return Ok((ReplyStatus::Pending, format!("sent {seconds} s after the page was served")));
+    }
+    Ok(match settings.moderation {
+        ModerationPolicy::None => (ReplyStatus::Approved, String::new()),
+        ModerationPolicy::All => (ReplyStatus::Pending, "every reply is held".into()),
+        ModerationPolicy::FirstTime => {
+            if store.has_approved_comment_from(reply.email.as_str()).await? {
+                (ReplyStatus::Approved, String::new())
+            } else {
+                (ReplyStatus::Pending, "first reply from this email address".into())
+            }
+        }
+    })
+}
+
+/// A staff member's answer to a reply, written in the newsroom: approved, with a staff badge.
+pub async fn reply_as_staff(
+    store: &dyn Store,
+    user: &User,
+    parent: &Comment,
+    body: &str,
+) -> Result<i64, PostError> {
+    let body = crate::domain::reply::ReplyBody::parse(body, 10_000).map_err(|message| {
+        PostError::Invalid(vec![FieldError { field: Field::Comment, message }])
+    })?;
+    let comment = NewComment {
+        article_id: parent.article_id,
+        parent_id: Some(parent.id),
+        author_name: user.author.name.clone(),
+        author_email: user.email.clone(),
+        author_url: None,
+        body: body.as_str().to_owned(),
+        status: ReplyStatus::Approved,
+        ip: None,
+        held_reason: String::new(),
+        user_id: Some(user.id),
+        created_at: time::now(),
+    };
+    Ok(store.insert_comment(&comment).await?)
 }
 
 /// One place in a thread.

@@ -11,6 +11,7 @@ pub mod discussion;
 pub mod domain;
 pub mod jobs;
 pub mod publishing;
+pub mod settings;
 pub mod staff;
 pub mod store;
 pub mod web;

@@ -150,11 +150,17 @@ CREATE TABLE comments (
     body          TEXT NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('approved', 'pending', 'spam', 'trash')),
     ip            TEXT,
+    -- Why a reply was held or sent to spam, for the moderation queue.
+    held_reason   TEXT NOT NULL DEFAULT '',
+    -- Set when a staff member replied from the newsroom: shown with a staff badge.
+    user_id       BIGINT REFERENCES users (id),
     created_at    BIGINT NOT NULL
 );
 
 CREATE INDEX comments_by_article ON comments (article_id, status, created_at, id);
 CREATE INDEX comments_by_email ON comments (lower(author_email), status);
+CREATE INDEX comments_by_status ON comments (status, created_at DESC, id DESC);
+CREATE INDEX comments_by_ip ON comments (ip, created_at);
 
 CREATE FUNCTION comments_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

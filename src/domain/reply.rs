@@ -61,6 +61,8 @@ pub enum Field {
     Email,
     Website,
     Parent,
+    /// The form as a whole (say, a stale or altered form).
+    Form,
 }
 
 impl Field {
@@ -72,6 +74,7 @@ impl Field {
             Self::Email => "email",
             Self::Website => "website",
             Self::Parent => "parent",
+            Self::Form => "form",
         }
     }
 }

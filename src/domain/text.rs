@@ -59,6 +59,19 @@ fn linkify_line(line: &str, out: &mut String) {
     }
 }
 
+/// How many `http(s)` links a reply's text holds (as they would be linked).
+pub fn count_links(text: &str) -> usize {
+    let mut finder = linkify::LinkFinder::new();
+    finder.kinds(&[linkify::LinkKind::Url]);
+    finder
+        .links(text)
+        .filter(|l| {
+            let lower = l.as_str().get(..8).unwrap_or(l.as_str()).to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        })
+        .count()
+}
+
 /// Staff's Markdown as safe HTML: rendered by pulldown-cmark, then cleaned by ammonia's
 /// allow-list (no scripts, event handlers, `javascript:` URLs or inline styles survive).
 pub fn markdown_html(markdown: &str) -> String {
@@ -106,6 +119,12 @@ mod tests {
         assert!(html.starts_with("<p><a href=\"https://example.com/\" "), "{html}");
         assert!(!reply_html("javascript:alert(1)").contains("<a"));
         assert!(!reply_html("ftp://example.com").contains("<a"));
+    }
+
+    #[test]
+    fn links_are_counted_as_they_would_be_linked() {
+        assert_eq!(count_links("a https://a.example b http://b.example/x c ftp://c.example"), 2);
+        assert_eq!(count_links("no links here"), 0);
     }
 
     #[test]

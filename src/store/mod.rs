@@ -205,7 +205,7 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// A stored reply. `email` and `ip` are for staff and must never reach a public page.
+/// A stored reply as public pages may show it: no email, no IP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     pub id: i64,
@@ -215,7 +215,34 @@ pub struct Comment {
     pub author_url: Option<String>,
     pub body: String,
     pub status: ReplyStatus,
+    /// Written by a staff member from the newsroom.
+    pub staff: bool,
     pub created_at: i64,
+}
+
+/// A reply as the moderation queue shows it to staff: with email, IP and why it was held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedComment {
+    pub comment: Comment,
+    pub author_email: String,
+    pub ip: Option<String>,
+    pub held_reason: String,
+    pub article_headline: String,
+    pub article_slug: String,
+    pub article_date_path: Option<String>,
+}
+
+/// Which replies the moderation queue shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub status: Option<ReplyStatus>,
+    pub article_id: Option<i64>,
+    /// Compared without regard to ASCII case.
+    pub email: Option<String>,
+    /// Only replies on articles this author is on the byline of.
+    pub byline_author_id: Option<i64>,
+    pub offset: u64,
+    pub limit: u64,
 }
 
 /// Where a reply that is not shown sat in its thread, so its children keep their place.
@@ -237,6 +264,10 @@ pub struct NewComment {
     pub body: String,
     pub status: ReplyStatus,
     pub ip: Option<String>,
+    /// Why it was held or sent to spam; empty when approved at once.
+    pub held_reason: String,
+    /// The staff account that wrote it from the newsroom.
+    pub user_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -380,6 +411,8 @@ impl Table {
                 ("body", Text),
                 ("status", Text),
                 ("ip", Text),
+                ("held_reason", Text),
+                ("user_id", Int),
                 ("created_at", Int),
             ],
             Self::Settings => &[("key", Text), ("value", Text)],
@@ -510,6 +543,23 @@ pub trait Store: Send + Sync + 'static {
     async fn set_comment_status(&self, id: i64, status: ReplyStatus) -> Result<bool>;
     /// Deletes a reply for ever; its answers keep their place under a placeholder.
     async fn delete_comment(&self, id: i64) -> Result<bool>;
+    /// Replaces a reply's text (a moderator's edit).
+    async fn set_comment_body(&self, id: i64, body: &str) -> Result<bool>;
+    /// The moderation queue: newest first, and how many match.
+    async fn queue(&self, query: &QueueQuery) -> Result<(Vec<QueuedComment>, u64)>;
+    /// How many replies have each status, under the same restrictions as [`Store::queue`]
+    /// (its status, offset and limit aside).
+    async fn queue_counts(&self, query: &QueueQuery) -> Result<Vec<(ReplyStatus, u64)>>;
+    /// Replies stored from this IP since `since` (the rate limit; it holds across nodes).
+    async fn comments_from_ip_since(&self, ip: &str, since: i64) -> Result<u64>;
+    /// Whether this address already posted this exact text on this article since `since`.
+    async fn duplicate_comment(
+        &self,
+        article_id: i64,
+        email: &str,
+        body: &str,
+        since: i64,
+    ) -> Result<bool>;
 
     /// A site setting stored in the database.
     async fn setting(&self, key: &str) -> Result<Option<String>>;
@@ -517,6 +567,8 @@ pub trait Store: Send + Sync + 'static {
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String>;
     /// Sets a setting, or removes it with `None`.
     async fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()>;
+    /// Every setting whose key starts with `prefix`.
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 
     /// A cheap round trip, for `/healthz`.
     async fn ping(&self) -> Result<()>;

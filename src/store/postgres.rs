@@ -14,8 +14,8 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
-    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, Result, Revision, Section, Session,
-    Store, StoreError, Table, Tag, User, Value,
+    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment, Result,
+    Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
 };
 use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
@@ -320,8 +320,8 @@ fn like_pattern(words: &str) -> String {
     pattern
 }
 
-const COMMENT_COLUMNS: &str =
-    "id, article_id, parent_id, author_name, author_url, body, status, created_at";
+const COMMENT_COLUMNS: &str = "c.id, c.article_id, c.parent_id, c.author_name, c.author_url, \
+     c.body, c.status, c.created_at, c.user_id IS NOT NULL";
 
 fn comment_from_row(r: &Row) -> Result<Comment> {
     let status: &str = r.get(6);
@@ -336,7 +336,46 @@ fn comment_from_row(r: &Row) -> Result<Comment> {
         body: r.get(5),
         status,
         created_at: r.get(7),
+        staff: r.get(8),
     })
+}
+
+/// Columns of [`QueuedComment`], after [`COMMENT_COLUMNS`].
+const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path";
+
+fn queued_from_row(r: &Row) -> Result<QueuedComment> {
+    Ok(QueuedComment {
+        comment: comment_from_row(r)?,
+        author_email: r.get(9),
+        ip: r.get(10),
+        held_reason: r.get(11),
+        article_headline: r.get(12),
+        article_slug: r.get(13),
+        article_date_path: r.get(14),
+    })
+}
+
+/// The queue's `WHERE` clause (without status) and its values.
+fn queue_filter(query: &QueueQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
+    let mut conditions = vec!["TRUE".to_owned()];
+    let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+    if let Some(article) = query.article_id {
+        values.push(Box::new(article));
+        conditions.push(format!("c.article_id = ${}", values.len()));
+    }
+    if let Some(email) = query.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        values.push(Box::new(email.trim().to_owned()));
+        conditions.push(format!("lower(c.author_email) = lower(${})", values.len()));
+    }
+    if let Some(author) = query.byline_author_id {
+        values.push(Box::new(author));
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM article_authors x
+                      WHERE x.article_id = c.article_id AND x.author_id = ${})",
+            values.len()
+        ));
+    }
+    (conditions.join(" AND "), values)
 }
 
 /// A value as a typed parameter; a null takes its column's type.
@@ -950,9 +989,9 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Comment>> {
         let client = self.pool.get().await?;
         let sql = format!(
-            "SELECT {COMMENT_COLUMNS} FROM comments
-              WHERE article_id = $1 AND status = $2
-              ORDER BY created_at, id"
+            "SELECT {COMMENT_COLUMNS} FROM comments c
+              WHERE c.article_id = $1 AND c.status = $2
+              ORDER BY c.created_at, c.id"
         );
         let stmt = client.prepare_cached(&sql).await?;
         comments_from_rows(client.query(&stmt, &[&article_id, &status.as_str()]).await?)
@@ -964,8 +1003,8 @@ impl Store for PostgresStore {
         }
         let client = self.pool.get().await?;
         let sql = format!(
-            "SELECT {COMMENT_COLUMNS} FROM comments
-              WHERE article_id = $1 AND id = ANY($2) ORDER BY created_at, id"
+            "SELECT {COMMENT_COLUMNS} FROM comments c
+              WHERE c.article_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
         );
         let stmt = client.prepare_cached(&sql).await?;
         comments_from_rows(client.query(&stmt, &[&article_id, &ids]).await?)
@@ -988,7 +1027,7 @@ impl Store for PostgresStore {
 
     async fn comment(&self, id: i64) -> Result<Option<Comment>> {
         let client = self.pool.get().await?;
-        let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1");
+        let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = $1");
         let stmt = client.prepare_cached(&sql).await?;
         client.query_opt(&stmt, &[&id]).await?.as_ref().map(comment_from_row).transpose()
     }
@@ -1010,8 +1049,8 @@ impl Store for PostgresStore {
         let stmt = client
             .prepare_cached(
                 "INSERT INTO comments (article_id, parent_id, author_name, author_email,
-                     author_url, body, status, ip, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     author_url, body, status, ip, held_reason, user_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  RETURNING id",
             )
             .await?;
@@ -1027,6 +1066,8 @@ impl Store for PostgresStore {
                     &c.body,
                     &c.status.as_str(),
                     &c.ip,
+                    &c.held_reason,
+                    &c.user_id,
                     &c.created_at,
                 ],
             )
@@ -1043,6 +1084,69 @@ impl Store for PostgresStore {
     async fn delete_comment(&self, id: i64) -> Result<bool> {
         let client = self.pool.get().await?;
         Ok(client.execute("DELETE FROM comments WHERE id = $1", &[&id]).await? > 0)
+    }
+
+    async fn set_comment_body(&self, id: i64, body: &str) -> Result<bool> {
+        let client = self.pool.get().await?;
+        Ok(client.execute("UPDATE comments SET body = $2 WHERE id = $1", &[&id, &body]).await? > 0)
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<(Vec<QueuedComment>, u64)> {
+        let client = self.pool.get().await?;
+        let (mut filter, mut values) = queue_filter(query);
+        if let Some(status) = query.status {
+            values.push(Box::new(status.as_str().to_owned()));
+            filter.push_str(&format!(" AND c.status = ${}", values.len()));
+        }
+        let count = format!("SELECT count(*) FROM comments c WHERE {filter}");
+        let total: i64 = client.query_one(&count, &params(&values)).await?.get(0);
+        let sql = format!(
+            "SELECT {COMMENT_COLUMNS}, {QUEUE_COLUMNS} FROM comments c
+               JOIN articles a ON a.id = c.article_id
+              WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT {} OFFSET {}",
+            query.limit, query.offset
+        );
+        let rows = client.query(&sql, &params(&values)).await?;
+        let found = rows.iter().map(queued_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((found, total as u64))
+    }
+
+    async fn queue_counts(&self, query: &QueueQuery) -> Result<Vec<(ReplyStatus, u64)>> {
+        let client = self.pool.get().await?;
+        let (filter, values) = queue_filter(query);
+        let sql =
+            format!("SELECT c.status, count(*) FROM comments c WHERE {filter} GROUP BY c.status");
+        let rows = client.query(&sql, &params(&values)).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| ReplyStatus::parse(r.get(0)).map(|s| (s, r.get::<_, i64>(1) as u64)))
+            .collect())
+    }
+
+    async fn comments_from_ip_since(&self, ip: &str, since: i64) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached("SELECT count(*) FROM comments WHERE ip = $1 AND created_at >= $2")
+            .await?;
+        Ok(client.query_one(&stmt, &[&ip, &since]).await?.get::<_, i64>(0) as u64)
+    }
+
+    async fn duplicate_comment(
+        &self,
+        article_id: i64,
+        email: &str,
+        body: &str,
+        since: i64,
+    ) -> Result<bool> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM comments
+                  WHERE lower(author_email) = lower($2) AND article_id = $1 AND body = $3
+                    AND created_at >= $4)",
+            )
+            .await?;
+        Ok(client.query_one(&stmt, &[&article_id, &email, &body, &since]).await?.get(0))
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -1077,6 +1181,17 @@ impl Store for PostgresStore {
             None => client.execute("DELETE FROM settings WHERE key = $1", &[&key]).await?,
         };
         Ok(())
+    }
+
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT key, value FROM settings WHERE left(key, length($1)) = $1 ORDER BY key",
+                &[&prefix],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn ping(&self) -> Result<()> {

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
-    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, Result, Revision, Section, Session,
-    Store, StoreError, Table, Tag, User, Value,
+    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment, Result,
+    Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
 };
 use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
@@ -349,8 +349,8 @@ fn like_pattern(words: &str) -> String {
     pattern
 }
 
-const COMMENT_COLUMNS: &str =
-    "id, article_id, parent_id, author_name, author_url, body, status, created_at";
+const COMMENT_COLUMNS: &str = "c.id, c.article_id, c.parent_id, c.author_name, c.author_url, \
+     c.body, c.status, c.created_at, c.user_id IS NOT NULL";
 
 fn comment_from_row(r: &Row) -> rusqlite::Result<Comment> {
     let status: String = r.get(6)?;
@@ -366,7 +366,47 @@ fn comment_from_row(r: &Row) -> rusqlite::Result<Comment> {
         body: r.get(5)?,
         status,
         created_at: r.get(7)?,
+        staff: r.get(8)?,
     })
+}
+
+/// Columns of [`QueuedComment`], after [`COMMENT_COLUMNS`].
+const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path";
+
+fn queued_from_row(r: &Row) -> rusqlite::Result<QueuedComment> {
+    Ok(QueuedComment {
+        comment: comment_from_row(r)?,
+        author_email: r.get(9)?,
+        ip: r.get(10)?,
+        held_reason: r.get(11)?,
+        article_headline: r.get(12)?,
+        article_slug: r.get(13)?,
+        article_date_path: r.get(14)?,
+    })
+}
+
+/// The queue's `WHERE` clause (without status) and its values.
+fn queue_filter(query: &QueueQuery) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut conditions = vec!["1 = 1".to_owned()];
+    let mut values = Vec::new();
+    if let Some(article) = query.article_id {
+        values.push(V::Integer(article));
+        conditions.push(format!("c.article_id = ?{}", values.len()));
+    }
+    if let Some(email) = query.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        values.push(V::Text(email.trim().to_owned()));
+        conditions.push(format!("lower(c.author_email) = lower(?{})", values.len()));
+    }
+    if let Some(author) = query.byline_author_id {
+        values.push(V::Integer(author));
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM article_authors x
+                      WHERE x.article_id = c.article_id AND x.author_id = ?{})",
+            values.len()
+        ));
+    }
+    (conditions.join(" AND "), values)
 }
 
 fn to_sql(value: &Value) -> rusqlite::types::Value {
@@ -1027,9 +1067,9 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Comment>> {
         self.read(move |conn| {
             let sql = format!(
-                "SELECT {COMMENT_COLUMNS} FROM comments
-                  WHERE article_id = ?1 AND status = ?2
-                  ORDER BY created_at, id"
+                "SELECT {COMMENT_COLUMNS} FROM comments c
+                  WHERE c.article_id = ?1 AND c.status = ?2
+                  ORDER BY c.created_at, c.id"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![article_id, status.as_str()], comment_from_row)?;
@@ -1045,8 +1085,8 @@ impl Store for SqliteStore {
         let ids = ids.to_vec();
         self.read(move |conn| {
             let sql = format!(
-                "SELECT {COMMENT_COLUMNS} FROM comments
-                  WHERE article_id = ? AND id IN ({}) ORDER BY created_at, id",
+                "SELECT {COMMENT_COLUMNS} FROM comments c
+                  WHERE c.article_id = ? AND c.id IN ({}) ORDER BY c.created_at, c.id",
                 placeholders(ids.len())
             );
             let mut stmt = conn.prepare(&sql)?;
@@ -1078,7 +1118,7 @@ impl Store for SqliteStore {
 
     async fn comment(&self, id: i64) -> Result<Option<Comment>> {
         self.read(move |conn| {
-            let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ?1");
+            let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = ?1");
             conn.prepare_cached(&sql)?.query_row([id], comment_from_row).optional()
         })
         .await
@@ -1101,8 +1141,8 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO comments (article_id, parent_id, author_name, author_email,
-                     author_url, body, status, ip, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     author_url, body, status, ip, held_reason, user_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 c.article_id,
@@ -1113,6 +1153,8 @@ impl Store for SqliteStore {
                 c.body,
                 c.status.as_str(),
                 c.ip,
+                c.held_reason,
+                c.user_id,
                 c.created_at
             ])?;
             Ok(conn.last_insert_rowid())
@@ -1134,6 +1176,91 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let deleted = conn.execute("DELETE FROM comments WHERE id = ?1", [id])?;
             Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn set_comment_body(&self, id: i64, body: &str) -> Result<bool> {
+        let body = body.to_owned();
+        self.write(move |conn| {
+            Ok(conn.execute("UPDATE comments SET body = ?2 WHERE id = ?1", params![id, body])? > 0)
+        })
+        .await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<(Vec<QueuedComment>, u64)> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let (mut filter, mut values) = queue_filter(&query);
+            if let Some(status) = query.status {
+                values.push(rusqlite::types::Value::Text(status.as_str().into()));
+                filter.push_str(&format!(" AND c.status = ?{}", values.len()));
+            }
+            let total: i64 = conn
+                .prepare(&format!("SELECT count(*) FROM comments c WHERE {filter}"))?
+                .query_row(rusqlite::params_from_iter(values.iter()), |r| r.get(0))?;
+            let sql = format!(
+                "SELECT {COMMENT_COLUMNS}, {QUEUE_COLUMNS} FROM comments c
+                   JOIN articles a ON a.id = c.article_id
+                  WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT {} OFFSET {}",
+                query.limit, query.offset
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows =
+                stmt.query_map(rusqlite::params_from_iter(values.iter()), queued_from_row)?;
+            Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total as u64))
+        })
+        .await
+    }
+
+    async fn queue_counts(&self, query: &QueueQuery) -> Result<Vec<(ReplyStatus, u64)>> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let (filter, values) = queue_filter(&query);
+            let sql = format!(
+                "SELECT c.status, count(*) FROM comments c WHERE {filter} GROUP BY c.status"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            let mut counts = Vec::new();
+            for row in rows {
+                let (status, n) = row?;
+                if let Some(status) = ReplyStatus::parse(&status) {
+                    counts.push((status, n as u64));
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
+    async fn comments_from_ip_since(&self, ip: &str, since: i64) -> Result<u64> {
+        let ip = ip.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT count(*) FROM comments WHERE ip = ?1 AND created_at >= ?2")?
+                .query_row(params![ip, since], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
+    async fn duplicate_comment(
+        &self,
+        article_id: i64,
+        email: &str,
+        body: &str,
+        since: i64,
+    ) -> Result<bool> {
+        let (email, body) = (email.to_owned(), body.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM comments
+                  WHERE lower(author_email) = lower(?2) AND article_id = ?1 AND body = ?3
+                    AND created_at >= ?4)",
+            )?
+            .query_row(params![article_id, email, body, since], |r| r.get(0))
         })
         .await
     }
@@ -1172,6 +1299,18 @@ impl Store for SqliteStore {
                 None => conn.execute("DELETE FROM settings WHERE key = ?1", [key])?,
             };
             Ok(())
+        })
+        .await
+    }
+
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let prefix = prefix.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+            )?
+            .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
         })
         .await
     }

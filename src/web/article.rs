@@ -10,6 +10,7 @@ use axum::response::Response;
 
 use super::AppState;
 use super::cookies::{self, RememberedReader};
+use super::defenses;
 use super::error::AppError;
 use super::form;
 use super::layout::Layout;
@@ -18,8 +19,9 @@ use super::story::Story;
 use super::thread;
 use crate::discussion::{self, PostError};
 use crate::domain::ArticleStatus;
-use crate::domain::{FieldError, ReplyInput, ReplyStatus};
+use crate::domain::{Field, FieldError, ReplyInput, ReplyStatus, time};
 use crate::publishing::public_path;
+use crate::settings;
 use crate::store::Article;
 
 type ArticleParams = Path<(String, String, String, String)>;
@@ -33,6 +35,13 @@ struct ArticlePage<'a> {
     story: Story,
     reply_heading: String,
     thread_html: String,
+    /// Links to the older and newer pages of replies.
+    older: Option<String>,
+    newer: Option<String>,
+    /// The signed form token (see `web::defenses`).
+    token: String,
+    /// Whether the form is shown: replies open, and the article not too old.
+    open: bool,
     form: &'a ReplyInput,
     reply_to: Option<ReplyTarget>,
     errors: &'a [FieldError],
@@ -104,7 +113,17 @@ pub async fn show(
     if let Some(id) = form::query_value(query.as_deref(), "replytocom") {
         input.parent = id;
     }
-    let page = PageRequest { article: &article, input: &input, errors: &[], headers: &headers };
+    let replies_page = match form::query_value(query.as_deref(), "replies") {
+        Some(raw) => Some(raw.parse::<usize>().map_err(|_| AppError::NotFound)?),
+        None => None,
+    };
+    let page = PageRequest {
+        article: &article,
+        input: &input,
+        errors: &[],
+        headers: &headers,
+        replies_page,
+    };
     render(&state, page, StatusCode::OK).await
 }
 
@@ -120,7 +139,8 @@ pub async fn without_slash(
 }
 
 /// `POST /2026/11/24/slug/`: a reader's reply. `303` to the reply when stored; `422` with
-/// the page, the messages and everything typed when not.
+/// the page, the messages and everything typed when not; `429` when this address sent too
+/// many, its text kept all the same.
 pub async fn reply(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -133,45 +153,87 @@ pub async fn reply(
         Located::Here(article) => article,
         Located::Elsewhere(_) => return Err(AppError::NotFound),
     };
-    let pairs = form::parse(&bytes).map_err(|_| {
-        AppError::BadRequest(
-            "The form could not be read: its text was not in the UTF-8 encoding web browsers \
-             use. Please send it again from the page.",
-        )
-    })?;
+    let pairs = form::parse(&bytes).map_err(|_| AppError::BadRequest(form::NOT_UTF8))?;
     let input = reply_input(&pairs);
-    if !article.replies_open {
+    let settings = settings::load(&*state.store, &state.config.discussion).await?.settings;
+    let now = time::now();
+    if discussion::replies_closed(&article, &settings, now) {
         return Err(AppError::RepliesClosed { kept: input.comment });
     }
-    let errors = match input.validate(&state.config.limits) {
-        Ok(reply) => {
-            let ip = Some(peer.ip().to_string());
-            match discussion::post_reply(
-                &*state.store,
-                state.config.moderation,
-                &article,
-                &reply,
-                ip,
-            )
-            .await
-            {
-                Ok(posted) => {
-                    return Ok(posted_response(&state, &headers, &article, &input, posted));
-                }
-                Err(PostError::Invalid(errors)) => errors,
-                Err(PostError::Closed) => {
-                    return Err(AppError::RepliesClosed { kept: input.comment });
-                }
-                Err(PostError::Store(e)) => {
-                    return Err(AppError::ReplyNotSaved { kept: input.comment, cause: e });
-                }
-            }
-        }
+    let token = form::first(&pairs, "token").unwrap_or_default();
+    let fill_seconds = defenses::token_age(&state.keys, article.id, token, now);
+    let mut errors = match input.validate(&state.config.limits) {
+        Ok(_) => Vec::new(),
         Err(errors) => errors,
     };
-    let page = PageRequest { article: &article, input: &input, errors: &errors, headers: &headers };
-    render(&state, page, StatusCode::UNPROCESSABLE_ENTITY).await
+    if fill_seconds.is_none() {
+        errors.push(FieldError {
+            field: Field::Form,
+            message: "This form was too old or had been altered, so your reply was not posted. \
+                      Everything you typed is still here: please send it again."
+                .into(),
+        });
+    }
+    let (Ok(reply), Some(fill_seconds)) = (input.validate(&state.config.limits), fill_seconds)
+    else {
+        let page = PageRequest {
+            article: &article,
+            input: &input,
+            errors: &errors,
+            headers: &headers,
+            replies_page: None,
+        };
+        return render(&state, page, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let ip = defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    let submission = discussion::Submission {
+        reply: &reply,
+        ip: Some(ip.to_string()),
+        honeypot_filled: form::first(&pairs, HONEYPOT).is_some_and(|v| !v.trim().is_empty()),
+        fill_seconds,
+    };
+    let (status, errors) =
+        match discussion::post_reply(&*state.store, &settings, &article, submission).await {
+            Ok(posted) => {
+                return posted_response(&state, &headers, &article, &input, posted, &settings)
+                    .await;
+            }
+            Err(PostError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+            Err(PostError::RateLimited(retry_after)) => {
+                let message =
+                    "You have sent several replies in the last minute. Please wait a minute, then \
+                 send this one again: everything you typed is still here."
+                        .to_owned();
+                let errors = [FieldError { field: Field::Form, message }];
+                let page = PageRequest {
+                    article: &article,
+                    input: &input,
+                    errors: &errors,
+                    headers: &headers,
+                    replies_page: None,
+                };
+                let mut response = render(&state, page, StatusCode::TOO_MANY_REQUESTS).await?;
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                return Ok(response);
+            }
+            Err(PostError::Closed) => return Err(AppError::RepliesClosed { kept: input.comment }),
+            Err(PostError::Store(e)) => {
+                return Err(AppError::ReplyNotSaved { kept: input.comment, cause: e });
+            }
+        };
+    let page = PageRequest {
+        article: &article,
+        input: &input,
+        errors: &errors,
+        headers: &headers,
+        replies_page: None,
+    };
+    render(&state, page, status).await
 }
+
+/// The honeypot: a field people never see (hidden by the stylesheet and from screen readers),
+/// which form-filling robots fill in.
+const HONEYPOT: &str = "homepage";
 
 fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
     let value = |name| form::first(pairs, name).unwrap_or_default().to_owned();
@@ -187,15 +249,24 @@ fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
 
 /// `303` to the new reply, with the reader's cookies: remembered values only when asked for,
 /// and the signed list of held replies so that the poster alone sees theirs.
-fn posted_response(
+async fn posted_response(
     state: &AppState,
     headers: &HeaderMap,
     article: &Article,
     input: &ReplyInput,
     posted: discussion::Posted,
-) -> Response {
+    settings: &settings::DiscussionSettings,
+) -> Result<Response, AppError> {
     let secure = state.config.is_https();
-    let location = format!("{}#comment-{}", public_path(article), posted.id);
+    let path = public_path(article);
+    // The page of replies that holds the new one: the newest page needs no query.
+    let nodes =
+        discussion::thread(&*state.store, article.id, &[posted.id], settings.thread_depth).await?;
+    let pages = thread::pages(nodes.len(), settings.replies_per_page);
+    let location = match thread::page_of(&nodes, posted.id, settings.replies_per_page) {
+        Some(page) if page < pages => format!("{path}?replies={page}#comment-{}", posted.id),
+        _ => format!("{path}#comment-{}", posted.id),
+    };
     let mut response = redirect(StatusCode::SEE_OTHER, &location);
     let mut set_cookies = Vec::new();
     if input.remember {
@@ -218,7 +289,7 @@ fn posted_response(
             response_headers.append(header::SET_COOKIE, value);
         }
     }
-    response
+    Ok(response)
 }
 
 struct PageRequest<'a> {
@@ -226,6 +297,8 @@ struct PageRequest<'a> {
     input: &'a ReplyInput,
     errors: &'a [FieldError],
     headers: &'a HeaderMap,
+    /// `?replies=N`; the newest page when absent.
+    replies_page: Option<usize>,
 }
 
 async fn render(
@@ -233,20 +306,36 @@ async fn render(
     page: PageRequest<'_>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let PageRequest { article, input, errors, headers } = page;
+    let PageRequest { article, input, errors, headers, replies_page } = page;
     let config = &state.config;
+    let settings = settings::load(&*state.store, &config.discussion).await?.settings;
+    let now = time::now();
+    let open = !discussion::replies_closed(article, &settings, now);
     let held = cookies::held_replies(headers, &state.keys);
-    let nodes = discussion::thread(&*state.store, article.id, &held, config.thread_depth).await?;
-    let path = public_path(article);
-    let context =
-        thread::Context { path: &path, replies_open: article.replies_open, tz: &config.timezone };
+    let nodes = discussion::thread(&*state.store, article.id, &held, settings.thread_depth).await?;
     let shows_held = thread::has_held(&nodes);
+    let path = public_path(article);
+    let pages = thread::pages(nodes.len(), settings.replies_per_page);
+    let current = match replies_page {
+        None => pages,
+        Some(n) if (1..=pages).contains(&n) => n,
+        Some(_) => return Err(AppError::NotFound),
+    };
+    let shown = thread::page_slice(&nodes, current, settings.replies_per_page);
+    let context = thread::Context { path: &path, replies_open: open, tz: &config.timezone };
+    let replies_link = |n: usize| {
+        if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
+    };
     let template = ArticlePage {
         layout: Layout::new(config, &article.headline),
         story: Story::new(article, state.store.notes(article.id).await?, &config.timezone),
         reply_heading: reply_heading(article),
-        thread_html: thread::render(&nodes, &context)?,
+        thread_html: thread::render(shown, &context)?,
         reply_to: reply_target(state, article, &input.parent).await?,
+        older: (current > 1).then(|| replies_link(current - 1)),
+        newer: (current < pages).then(|| replies_link(current + 1)),
+        token: defenses::issue_token(&state.keys, article.id, now),
+        open,
         path,
         article,
         form: input,

@@ -25,7 +25,7 @@ impl Keys {
         Self { mac }
     }
 
-    fn sign(&self, purpose: &str, value: &str) -> String {
+    pub fn sign(&self, purpose: &str, value: &str) -> String {
         let mut mac = self.mac.clone();
         mac.update(purpose.as_bytes());
         mac.update(b"\0");
@@ -33,7 +33,7 @@ impl Keys {
         hex(&mac.finalize().into_bytes())
     }
 
-    fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
+    pub fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
         let Some(signature) = unhex(signature) else {
             return false;
         };

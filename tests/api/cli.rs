@@ -107,6 +107,8 @@ async fn article_add_publishes_and_prints_the_url_and_reply_approve_approves() {
             body: "Waiting".into(),
             status: ReplyStatus::Pending,
             ip: None,
+            held_reason: String::new(),
+            user_id: None,
             created_at: 0,
         })
         .await

@@ -4,8 +4,8 @@
 use byline::copy::{CopyError, copy_site};
 use byline::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 use byline::store::{
-    ArticleFields, ArticleQuery, Image, NewArticle, NewComment, NewUser, Revision, Session, Store,
-    StoreError, Table, Value,
+    ArticleFields, ArticleQuery, Image, NewArticle, NewComment, NewUser, QueueQuery, Revision,
+    Session, Store, StoreError, Table, Value,
 };
 
 use crate::helpers::{Backend, fresh_store};
@@ -52,7 +52,9 @@ conformance! {
     stubs_place_removed_replies covers [comment_stubs, delete_comment];
     approved_email_lookup_ignores_case covers [has_approved_comment_from];
     text_round_trips_exactly covers [insert_comment, comment, insert_article, article_by_slug];
-    settings_keep_their_first_value covers [setting, setting_or_insert, set_setting];
+    settings_keep_their_first_value covers [setting, setting_or_insert, set_setting, settings_with_prefix];
+    the_moderation_queue_filters covers [queue, queue_counts, set_comment_body, insert_comment];
+    defenses_look_up_recent_replies covers [comments_from_ip_since, duplicate_comment];
     the_newsroom_list_filters covers [list_articles];
     articles_are_edited_and_change_status covers [
         article, update_article, set_article_status, due_articles,
@@ -139,6 +141,8 @@ mod cases {
             body: "Text".into(),
             status,
             ip: Some("192.0.2.1".into()),
+            held_reason: String::new(),
+            user_id: None,
             created_at: at,
         }
     }
@@ -361,6 +365,111 @@ mod cases {
         assert_eq!(store.setting("lead").await.unwrap().as_deref(), Some("8"));
         store.set_setting("lead", None).await.unwrap();
         assert_eq!(store.setting("lead").await.unwrap(), None);
+        store.set_setting("discussion.b", Some("2")).await.unwrap();
+        store.set_setting("discussion.a", Some("1")).await.unwrap();
+        store.set_setting("discussionx", Some("no")).await.unwrap();
+        let found = store.settings_with_prefix("discussion.").await.unwrap();
+        assert_eq!(
+            found,
+            [("discussion.a".to_owned(), "1".to_owned()), ("discussion.b".into(), "2".into())]
+        );
+        assert!(store.settings_with_prefix("nothing.").await.unwrap().is_empty());
+    }
+
+    pub async fn the_moderation_queue_filters(store: &dyn Store, _: Backend) {
+        let jo = store.find_or_create_author("Jo").await.unwrap();
+        let ann = store.find_or_create_author("Ann").await.unwrap();
+        let jos = store.insert_article(&article("jos", jo.id, 1)).await.unwrap();
+        let anns = store.insert_article(&article("anns", ann.id, 2)).await.unwrap();
+        let user =
+            store.create_user(&new_user("staff@example.com", "Staff", Role::Editor)).await.unwrap();
+        let mut held = comment(jos, None, ReplyStatus::Pending, 10);
+        held.held_reason = "first reply from this email address".into();
+        held.author_email = "Reader@Example.com".into();
+        let held = store.insert_comment(&held).await.unwrap();
+        let spam = store.insert_comment(&comment(anns, None, ReplyStatus::Spam, 20)).await.unwrap();
+        let mut by_staff = comment(jos, Some(held), ReplyStatus::Approved, 30);
+        by_staff.user_id = Some(user.id);
+        let by_staff = store.insert_comment(&by_staff).await.unwrap();
+
+        let query = |q: QueueQuery| async move {
+            let (found, total) = store.queue(&QueueQuery { limit: 10, ..q }).await.unwrap();
+            assert_eq!(found.len() as u64, total);
+            found
+        };
+        let all = query(QueueQuery::default()).await;
+        assert_eq!(
+            all.iter().map(|q| q.comment.id).collect::<Vec<_>>(),
+            [by_staff, spam, held],
+            "newest first"
+        );
+        let first = all.iter().find(|q| q.comment.id == held).unwrap();
+        assert_eq!(first.author_email, "Reader@Example.com");
+        assert_eq!(first.ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(first.held_reason, "first reply from this email address");
+        assert_eq!(
+            (first.article_headline.as_str(), first.article_slug.as_str()),
+            ("Headline of jos", "jos")
+        );
+        assert_eq!(first.article_date_path.as_deref(), Some("2026/11/24"));
+        assert!(!first.comment.staff);
+        assert!(all[0].comment.staff, "written by staff");
+        assert!(store.comment(by_staff).await.unwrap().unwrap().staff);
+
+        let pending =
+            query(QueueQuery { status: Some(ReplyStatus::Pending), ..Default::default() }).await;
+        assert_eq!(pending.iter().map(|q| q.comment.id).collect::<Vec<_>>(), [held]);
+        let on_anns = query(QueueQuery { article_id: Some(anns), ..Default::default() }).await;
+        assert_eq!(on_anns.iter().map(|q| q.comment.id).collect::<Vec<_>>(), [spam]);
+        let by_email =
+            query(QueueQuery { email: Some("READER@example.COM".into()), ..Default::default() })
+                .await;
+        assert_eq!(by_email.len(), 3, "any case");
+        let nobody =
+            query(QueueQuery { email: Some("nobody@example.com".into()), ..Default::default() })
+                .await;
+        assert!(nobody.is_empty());
+        let jo_only =
+            query(QueueQuery { byline_author_id: Some(jo.id), ..Default::default() }).await;
+        assert_eq!(jo_only.len(), 2);
+        let (page, total) =
+            store.queue(&QueueQuery { limit: 1, offset: 1, ..Default::default() }).await.unwrap();
+        assert_eq!((page[0].comment.id, total), (spam, 3));
+
+        let mut counts = store.queue_counts(&QueueQuery::default()).await.unwrap();
+        counts.sort_by_key(|(s, _)| s.as_str());
+        assert_eq!(
+            counts,
+            [(ReplyStatus::Approved, 1), (ReplyStatus::Pending, 1), (ReplyStatus::Spam, 1)]
+        );
+        let counts = store
+            .queue_counts(&QueueQuery { byline_author_id: Some(ann.id), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(counts, [(ReplyStatus::Spam, 1)]);
+
+        assert!(store.set_comment_body(held, "Edited by a moderator").await.unwrap());
+        assert_eq!(store.comment(held).await.unwrap().unwrap().body, "Edited by a moderator");
+        assert!(!store.set_comment_body(9_999, "x").await.unwrap());
+    }
+
+    pub async fn defenses_look_up_recent_replies(store: &dyn Store, _: Backend) {
+        let jo = store.find_or_create_author("Jo").await.unwrap();
+        let id = store.insert_article(&article("story", jo.id, 1)).await.unwrap();
+        for at in [100, 150, 160] {
+            store.insert_comment(&comment(id, None, ReplyStatus::Pending, at)).await.unwrap();
+        }
+        assert_eq!(store.comments_from_ip_since("192.0.2.1", 150).await.unwrap(), 2);
+        assert_eq!(store.comments_from_ip_since("192.0.2.1", 0).await.unwrap(), 3);
+        assert_eq!(store.comments_from_ip_since("198.51.100.1", 0).await.unwrap(), 0);
+        assert!(store.duplicate_comment(id, "READER@example.com", "Text", 100).await.unwrap());
+        assert!(
+            !store.duplicate_comment(id, "reader@example.com", "Text", 161).await.unwrap(),
+            "too old"
+        );
+        assert!(!store.duplicate_comment(id, "reader@example.com", "Other", 0).await.unwrap());
+        assert!(!store.duplicate_comment(id + 1, "reader@example.com", "Text", 0).await.unwrap());
+        assert!(!store.duplicate_comment(id, "other@example.com", "Text", 0).await.unwrap());
     }
 
     fn new_user(email: &str, name: &str, role: Role) -> NewUser {

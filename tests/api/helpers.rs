@@ -23,6 +23,8 @@ pub struct TestApp {
     /// A client that follows no redirects and keeps no cookies.
     pub client: reqwest::Client,
     pub db_path: PathBuf,
+    /// Reply-form tokens by article path.
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -140,6 +142,17 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
     let mut values: BTreeMap<String, String> =
         settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     values.insert("database".into(), database);
+    // The defenses meant for one person's browser are off unless a test is about them.
+    // So are pages of replies.
+    let quiet = [
+        ("min_fill_seconds", "0"),
+        ("rate_limit_per_minute", "0"),
+        ("duplicate_check", "off"),
+        ("replies_per_page", "0"),
+    ];
+    for (name, off) in quiet {
+        values.entry(name.into()).or_insert_with(|| off.into());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let addr = listener.local_addr().unwrap();
     values.entry("listen".into()).or_insert_with(|| addr.to_string());
@@ -154,7 +167,16 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
         byline::config::DatabaseUrl::Sqlite(path) => path.clone(),
         byline::config::DatabaseUrl::Postgres(_) => dir.path().join("byline.db"),
     };
-    TestApp { address: format!("http://{addr}"), store, sqlite, config, client, db_path, _dir: dir }
+    TestApp {
+        address: format!("http://{addr}"),
+        store,
+        sqlite,
+        config,
+        client,
+        db_path,
+        tokens: Default::default(),
+        _dir: dir,
+    }
 }
 
 /// A fetched page: status, headers and parsed HTML.
@@ -262,9 +284,33 @@ impl TestApp {
         page(request.send().await.expect("a response")).await
     }
 
-    /// Posts a form to the article at `path`.
+    /// Posts a form to the article at `path`, with the form token its page gives (unless the
+    /// form has one).
     pub async fn post(&self, path: &str, form: &[(&str, String)]) -> Page {
-        self.post_raw(path, encode(form).into_bytes(), &[]).await
+        let mut form = form.to_vec();
+        if !form.iter().any(|(name, _)| *name == "token") {
+            form.push(("token", self.form_token(path).await));
+        }
+        self.post_raw(path, encode(&form).into_bytes(), &[]).await
+    }
+
+    /// The signed token in the reply form of the article at `path` (empty if it has none).
+    /// A token serves many posts, so each article's is fetched once.
+    pub async fn form_token(&self, path: &str) -> String {
+        let path = path.split(['#', '?']).next().unwrap_or(path).to_owned();
+        if let Some(token) = self.tokens.lock().unwrap().get(&path) {
+            return token.clone();
+        }
+        let page = self.get(&path).await;
+        let token = page
+            .all("input[name=token]")
+            .first()
+            .map(|i| attr(*i, "value").to_owned())
+            .unwrap_or_default();
+        if !token.is_empty() {
+            self.tokens.lock().unwrap().insert(path, token.clone());
+        }
+        token
     }
 
     pub async fn post_raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Page {
@@ -302,6 +348,8 @@ impl TestApp {
             body: format!("Reply by {name}."),
             status,
             ip: None,
+            held_reason: String::new(),
+            user_id: None,
             created_at: byline::domain::time::now(),
         };
         self.store.insert_comment(&comment).await.unwrap()

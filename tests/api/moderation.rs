@@ -73,7 +73,11 @@ async fn a_poster_sees_several_held_replies_in_their_threads() {
     let second = app
         .post_raw(
             &published.path,
-            crate::helpers::encode(&reply_with(&[("comment", "Top level")])).into_bytes(),
+            crate::helpers::encode(&reply_with(&[
+                ("comment", "Top level"),
+                ("token", &app.form_token(&published.path).await),
+            ]))
+            .into_bytes(),
             &[("cookie", &cookie)],
         )
         .await;

@@ -365,10 +365,14 @@ async fn two_hundred_concurrent_replies_are_all_stored() {
     let app = spawn_app().await;
     let path = article(&app).await;
     let mut tasks = tokio::task::JoinSet::new();
+    let token = app.form_token(&path).await;
     for i in 0..200 {
         let client = app.client.clone();
         let url = app.url(&path);
-        let body = encode(&reply_with(&[("comment", &format!("Concurrent reply {i}"))]));
+        let body = encode(&reply_with(&[
+            ("comment", &format!("Concurrent reply {i}")),
+            ("token", &token),
+        ]));
         tasks.spawn(async move {
             let response = client
                 .post(url)

@@ -80,7 +80,11 @@ async fn remembered_values_fill_the_form_only_when_asked_for() {
     let unticked = app
         .post_raw(
             &published.path,
-            crate::helpers::encode(&reply_with(&[("comment", "Third.")])).into_bytes(),
+            crate::helpers::encode(&reply_with(&[
+                ("comment", "Third."),
+                ("token", &app.form_token(&published.path).await),
+            ]))
+            .into_bytes(),
             &[("cookie", &cookie)],
         )
         .await;

@@ -116,19 +116,12 @@ pub async fn update(
     let user = state.store.user(id).await?.ok_or(AppError::NotFound)?;
     // A new password for someone who forgot theirs; it signs them out everywhere.
     let password = form::first(&pairs, "password").unwrap_or_default();
-    if !password.is_empty() {
-        if let Err(StaffError::Invalid(message)) =
+    if !password.is_empty()
+        && let Err(StaffError::Invalid(message)) =
             staff::set_password(&*state.store, &user, password).await
-        {
-            return render(
-                &state,
-                &staff,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
-                Default::default(),
-            )
-            .await;
-        }
+    {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return render(&state, &staff, status, Some(message), Default::default()).await;
     }
     state.store.update_user(id, role, disabled).await?;
     Ok(see_other("/admin/users/"))
