@@ -5,7 +5,7 @@ mod admin;
 mod article;
 mod assets;
 mod cookies;
-mod defenses;
+pub mod defenses;
 mod error;
 mod form;
 mod front;

@@ -74,3 +74,28 @@ async fn a_journalist_writes_and_publishes_with_the_live_preview() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].status, byline::domain::ArticleStatus::Published);
 }
+
+#[tokio::test]
+async fn a_held_reply_is_approved_in_the_queue_and_appears() {
+    let app = spawn_with(&[("moderation", "all"), ("site_title", "The Estuary Times")]).await;
+    byline::demo::seed_if_empty(&*app.store, &app.config.timezone).await.unwrap();
+    app.add_staff("moderator@example.com", "Mo Derator", byline::domain::Role::Editor).await;
+    let lead = app.store.published_articles(0, 1, None).await.unwrap().remove(0);
+    let url =
+        app.url(&byline::publishing::article_path(lead.date_path.as_deref().unwrap(), &lead.slug));
+    let screenshots = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let base = app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script("moderation.mjs"))
+            .args([&url, &base, "moderator@example.com", crate::helpers::PASSWORD, &screenshots])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs: install it and the browser with scripts/setup");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+}

@@ -118,6 +118,12 @@ fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
             vec!["/admin/articles/1/revisions/1/".into()]
         }
         "/admin/users/{id}" => vec!["/admin/users/1".into()],
+        "/admin/replies/" => {
+            vec!["/admin/replies/".into(), "/admin/replies/?status=approved".into()]
+        }
+        "/admin/replies/{id}/edit" => vec![format!("/admin/replies/{reply_id}/edit")],
+        "/admin/replies/{id}/reply" => vec![format!("/admin/replies/{reply_id}/reply")],
+        "/admin/settings" => vec!["/admin/settings".into()],
         other => panic!("the privacy test does not know the route {other}: add it here"),
     }
 }

@@ -4,7 +4,9 @@
 mod account;
 mod articles;
 mod login;
+mod replies;
 mod revisions;
+mod settings;
 mod users;
 
 use axum::extract::FromRequestParts;
@@ -43,6 +45,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/admin/users/", get(users::list).post(users::add)),
         ("/admin/users/{id}", post(users::update)),
         ("/admin/account", get(account::show).post(account::save)),
+        ("/admin/replies/", get(replies::queue).post(replies::decide)),
+        ("/admin/replies/{id}/edit", get(replies::edit).post(replies::save_edit)),
+        ("/admin/replies/{id}/reply", get(replies::answer).post(replies::save_answer)),
+        ("/admin/settings", get(settings::show).post(settings::save)),
     ]
 }
 

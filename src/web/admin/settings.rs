@@ -1,0 +1,177 @@
+//! Discussion settings, for admins. A setting fixed by a `BYLINE_*` variable (or the
+//! configuration file) is shown, but cannot be changed here.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::{Nav, Staff, page, see_other};
+use crate::settings::{self, KEYS};
+use crate::web::AppState;
+use crate::web::error::AppError;
+use crate::web::form;
+use crate::web::layout::Layout;
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage<'a> {
+    layout: Layout<'a>,
+    nav: Nav,
+    fields: Vec<SettingField>,
+    saved: bool,
+    has_errors: bool,
+}
+
+struct SettingField {
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    value: String,
+    /// The variable that fixes it, if one does.
+    fixed: Option<String>,
+    error: Option<String>,
+    /// `select`, `textarea` or `input`.
+    kind: &'static str,
+    choices: &'static [&'static str],
+}
+
+/// Label, help and kind of each setting.
+fn describe(key: &str) -> (&'static str, &'static str, &'static str, &'static [&'static str]) {
+    match key {
+        "moderation" => (
+            "Moderation",
+            "none: publish at once; first-time: hold a reply unless its email address has an approved one; all: hold every reply.",
+            "select",
+            &["none", "first-time", "all"],
+        ),
+        "max_links" => ("Hold replies with more links than", "A number, or off.", "input", &[]),
+        "hold_list" => (
+            "Hold list",
+            "Words, email addresses or IP addresses, one a line: a reply that contains one is held.",
+            "textarea",
+            &[],
+        ),
+        "spam_list" => (
+            "Spam list",
+            "One a line: a reply that contains one goes straight to spam.",
+            "textarea",
+            &[],
+        ),
+        "close_after_days" => (
+            "Close replies after (days)",
+            "Replies close on articles older than this; 0 never closes them.",
+            "input",
+            &[],
+        ),
+        "thread_depth" => {
+            ("Threading depth", "How deep replies to replies nest (1 to 20).", "input", &[])
+        }
+        "replies_per_page" => (
+            "Replies per page",
+            "Top-level replies a page, newest page first; 0 shows all on one page.",
+            "input",
+            &[],
+        ),
+        "honeypot" => (
+            "Honeypot field",
+            "A hidden field that robots fill in: their replies go to spam.",
+            "select",
+            &["on", "off"],
+        ),
+        "min_fill_seconds" => (
+            "Hold replies sent faster than (seconds)",
+            "After the page was served; 0 turns this off.",
+            "input",
+            &[],
+        ),
+        "rate_limit_per_minute" => (
+            "Replies a minute from one address",
+            "More get “429 Too Many Requests”; 0 turns the limit off.",
+            "input",
+            &[],
+        ),
+        "duplicate_check" => (
+            "Refuse duplicates",
+            "The same text from the same email on the same article within a day.",
+            "select",
+            &["on", "off"],
+        ),
+        _ => ("", "", "input", &[]),
+    }
+}
+
+/// A refused form: what was typed, and the message for each bad setting.
+type Submitted<'a> = (&'a [(String, String)], &'a [(&'static str, String)]);
+
+fn admin_only(staff: &Staff) -> Result<(), AppError> {
+    if staff.user.role.manages_users() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Only admins change the settings.".into()))
+    }
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    submitted: Option<Submitted<'_>>,
+    saved: bool,
+) -> Result<Response, AppError> {
+    let effective = settings::load(&*state.store, &state.config.discussion).await?;
+    let fields = KEYS
+        .iter()
+        .map(|(key, _)| {
+            let (label, help, kind, choices) = describe(key);
+            let typed = submitted.and_then(|(pairs, _)| form::first(pairs, key).map(str::to_owned));
+            SettingField {
+                key,
+                label,
+                help,
+                value: typed.unwrap_or_else(|| effective.settings.value(key)),
+                fixed: effective.fixed.get(key).cloned(),
+                error: submitted.and_then(|(_, errors)| {
+                    errors.iter().find(|(k, _)| k == key).map(|(_, e)| e.clone())
+                }),
+                kind,
+                choices,
+            }
+        })
+        .collect::<Vec<_>>();
+    let has_errors = fields.iter().any(|f| f.error.is_some());
+    let template = SettingsPage {
+        layout: Layout::new(&state.config, "Settings"),
+        nav: staff.nav(),
+        fields,
+        saved,
+        has_errors,
+    };
+    let status = if has_errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(page(status, template.render()?))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, AppError> {
+    admin_only(&staff)?;
+    let saved = form::query_value(query.as_deref(), "saved").is_some();
+    render(&state, &staff, None, saved).await
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    admin_only(&staff)?;
+    let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
+    staff.check_csrf(&pairs)?;
+    match settings::save(&*state.store, &state.config.discussion, &pairs).await? {
+        Ok(()) => Ok(see_other("/admin/settings?saved=1")),
+        Err(errors) => render(&state, &staff, Some((&pairs, &errors)), false).await,
+    }
+}
