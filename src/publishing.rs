@@ -73,6 +73,7 @@ pub async fn publish_at(
         tag_ids: Vec::new(),
         image: None,
         replies_open: draft.replies_open,
+        word_count: text::word_count(&draft.body_markdown),
     };
     let date_path = time::date_path(published_at, tz);
     let new = NewArticle {
@@ -121,6 +122,11 @@ async fn slug_taken(
 
 /// `/2026/11/24/the-slug/`, with the slug percent-encoded for any script.
 pub fn article_path(date_path: &str, slug: &str) -> String {
+    format!("/{date_path}/{}/", encode_segment(slug))
+}
+
+/// A slug made safe for one segment of a URL path (and for a `Location` header).
+pub fn encode_segment(slug: &str) -> String {
     use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
     const PATH_SEGMENT: &AsciiSet = &CONTROLS
         .add(b' ')
@@ -134,7 +140,7 @@ pub fn article_path(date_path: &str, slug: &str) -> String {
         .add(b'}')
         .add(b'/')
         .add(b'%');
-    format!("/{date_path}/{}/", utf8_percent_encode(slug, PATH_SEGMENT))
+    utf8_percent_encode(slug, PATH_SEGMENT).to_string()
 }
 
 /// Where a published article lives.
@@ -251,6 +257,7 @@ async fn fields_from(
         tag_ids,
         image,
         replies_open: input.replies_open,
+        word_count: text::word_count(&input.body_markdown),
     })
 }
 

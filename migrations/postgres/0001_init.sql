@@ -76,7 +76,9 @@ CREATE TABLE articles (
     updated_at     BIGINT NOT NULL,
     replies_open   BOOLEAN NOT NULL DEFAULT TRUE,
     -- Approved replies, kept by the triggers below so listings need no count.
-    reply_count    BIGINT NOT NULL DEFAULT 0
+    reply_count    BIGINT NOT NULL DEFAULT 0,
+    -- Words in the body, for the reading time on listings.
+    word_count     BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE INDEX articles_by_publication ON articles (status, published_at DESC, id DESC);

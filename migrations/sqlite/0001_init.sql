@@ -75,7 +75,9 @@ CREATE TABLE articles (
     updated_at     INTEGER NOT NULL,
     replies_open   INTEGER NOT NULL DEFAULT 1,
     -- Approved replies, kept by the triggers below so listings need no count.
-    reply_count    INTEGER NOT NULL DEFAULT 0
+    reply_count    INTEGER NOT NULL DEFAULT 0,
+    -- Words in the body, for the reading time on listings.
+    word_count     INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE INDEX articles_by_publication ON articles (status, published_at DESC, id DESC);

@@ -59,6 +59,23 @@ fn linkify_line(line: &str, out: &mut String) {
     }
 }
 
+/// Words in a text, counting each CJK character as a word (those scripts use no spaces).
+pub fn word_count(text: &str) -> i64 {
+    let cjk = |c: char| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af);
+    let mut words = 0;
+    for token in text.split_whitespace() {
+        let ideographs = token.chars().filter(|c| cjk(*c)).count() as i64;
+        let rest = token.chars().any(|c| c.is_alphanumeric() && !cjk(c));
+        words += ideographs + i64::from(rest);
+    }
+    words
+}
+
+/// Minutes to read `words`, at about 230 words a minute; at least one.
+pub fn reading_minutes(words: i64) -> i64 {
+    (words + 229) / 230
+}
+
 /// How many `http(s)` links a reply's text holds (as they would be linked).
 pub fn count_links(text: &str) -> usize {
     let mut finder = linkify::LinkFinder::new();
@@ -119,6 +136,16 @@ mod tests {
         assert!(html.starts_with("<p><a href=\"https://example.com/\" "), "{html}");
         assert!(!reply_html("javascript:alert(1)").contains("<a"));
         assert!(!reply_html("ftp://example.com").contains("<a"));
+    }
+
+    #[test]
+    fn words_are_counted_in_any_script() {
+        assert_eq!(word_count("One two, three — four."), 4);
+        assert_eq!(word_count("東京の朝"), 4);
+        assert_eq!(word_count(""), 0);
+        assert_eq!(reading_minutes(0), 0);
+        assert_eq!(reading_minutes(1), 1);
+        assert_eq!(reading_minutes(460), 2);
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub struct Article {
     pub updated_at: i64,
     pub replies_open: bool,
     pub reply_count: i64,
+    pub word_count: i64,
 }
 
 /// An article as a listing shows it.
@@ -101,6 +102,15 @@ pub struct ArticleSummary {
     pub published_at: Option<i64>,
     pub updated_at: i64,
     pub reply_count: i64,
+    pub word_count: i64,
+}
+
+/// Which published articles a listing page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Section(i64),
+    Tag(i64),
+    Author(i64),
 }
 
 /// What the editor sets on an article.
@@ -117,6 +127,8 @@ pub struct ArticleFields {
     pub tag_ids: Vec<i64>,
     pub image: Option<Image>,
     pub replies_open: bool,
+    /// Words in the body, for reading times.
+    pub word_count: i64,
 }
 
 /// A new article.
@@ -373,6 +385,7 @@ impl Table {
                 ("updated_at", Int),
                 ("replies_open", Bool),
                 ("reply_count", Int),
+                ("word_count", Int),
             ],
             Self::ArticleAuthors => &[("article_id", Int), ("author_id", Int), ("position", Int)],
             Self::ArticleTags => &[("article_id", Int), ("tag_id", Int)],
@@ -454,6 +467,18 @@ pub trait Store: Send + Sync + 'static {
     async fn count_published_articles(&self, except: Option<i64>) -> Result<u64>;
     /// The newsroom's list: any status, filtered, newest change first; and how many match.
     async fn list_articles(&self, query: &ArticleQuery) -> Result<(Vec<ArticleSummary>, u64)>;
+    /// Published articles of a section, tag or author, newest first; and how many there are.
+    async fn published_in(
+        &self,
+        listing: Listing,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<ArticleSummary>, u64)>;
+    /// Published articles sharing the section or a tag of this one, newest first.
+    async fn related_articles(&self, article_id: i64, limit: u64) -> Result<Vec<ArticleSummary>>;
+    async fn section_by_slug(&self, slug: &str) -> Result<Option<Section>>;
+    async fn tag_by_slug(&self, slug: &str) -> Result<Option<Tag>>;
+    async fn author(&self, id: i64) -> Result<Option<Author>>;
     /// A published article by its slug.
     async fn article_by_slug(&self, slug: &str) -> Result<Option<Article>>;
     /// An article by id, whatever its status.

@@ -14,8 +14,8 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
-    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment, Result,
-    Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
+    CommentStub, Image, Kind, Listing, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment,
+    Result, Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
 };
 use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
@@ -122,7 +122,8 @@ impl PostgresStore {
 
 const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.body_markdown, \
      a.body_html, a.status, s.id, s.name, s.slug, a.image_url, a.image_caption, a.image_alt, \
-     a.date_path, a.published_at, a.created_at, a.updated_at, a.replies_open, a.reply_count";
+     a.date_path, a.published_at, a.created_at, a.updated_at, a.replies_open, a.reply_count, \
+     a.word_count";
 
 fn status_at(r: &Row, i: usize) -> Result<ArticleStatus> {
     let status: &str = r.get(i);
@@ -157,6 +158,7 @@ fn article_from_row(r: &Row) -> Result<Article> {
         updated_at: r.get(16),
         replies_open: r.get(17),
         reply_count: r.get(18),
+        word_count: r.get(19),
     })
 }
 
@@ -209,7 +211,7 @@ const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.status,
         FROM article_authors x JOIN authors au ON au.id = x.author_id
        WHERE x.article_id = a.id),
      s.name, a.image_url, a.image_caption, a.image_alt, a.date_path, a.published_at,
-     a.updated_at, a.reply_count";
+     a.updated_at, a.reply_count, a.word_count";
 
 fn summary_from_row(r: &Row) -> Result<ArticleSummary> {
     let names: Option<String> = r.get(5);
@@ -228,7 +230,23 @@ fn summary_from_row(r: &Row) -> Result<ArticleSummary> {
         published_at: r.get(11),
         updated_at: r.get(12),
         reply_count: r.get(13),
+        word_count: r.get(14),
     })
+}
+
+/// The condition on `a` that picks a listing's articles, and its value.
+fn listing_condition(listing: Listing) -> (&'static str, i64) {
+    match listing {
+        Listing::Section(id) => ("a.section_id = $1", id),
+        Listing::Tag(id) => (
+            "EXISTS (SELECT 1 FROM article_tags x WHERE x.article_id = a.id AND x.tag_id = $1)",
+            id,
+        ),
+        Listing::Author(id) => (
+            "EXISTS (SELECT 1 FROM article_authors x WHERE x.article_id = a.id AND x.author_id = $1)",
+            id,
+        ),
+    }
 }
 
 /// Writes an article's byline and tags, replacing any it had.
@@ -484,6 +502,79 @@ impl Store for PostgresStore {
         Ok((found, total as u64))
     }
 
+    async fn published_in(
+        &self,
+        listing: Listing,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<ArticleSummary>, u64)> {
+        let client = self.pool.get().await?;
+        let (condition, id) = listing_condition(listing);
+        let count =
+            format!("SELECT count(*) FROM articles a WHERE a.status = 'published' AND {condition}");
+        let total: i64 =
+            client.query_one(&client.prepare_cached(&count).await?, &[&id]).await?.get(0);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+              WHERE a.status = 'published' AND {condition}
+              ORDER BY a.published_at DESC, a.id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let rows = client.query(&client.prepare_cached(&sql).await?, &[&id]).await?;
+        let found = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((found, total as u64))
+    }
+
+    async fn related_articles(&self, article_id: i64, limit: u64) -> Result<Vec<ArticleSummary>> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+              WHERE a.status = 'published' AND a.id <> $1
+                AND (a.section_id = (SELECT section_id FROM articles WHERE id = $1)
+                     OR EXISTS (SELECT 1 FROM article_tags x
+                                  JOIN article_tags y ON y.tag_id = x.tag_id
+                                 WHERE x.article_id = a.id AND y.article_id = $1))
+              ORDER BY a.published_at DESC, a.id DESC LIMIT $2"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        client
+            .query(&stmt, &[&article_id, &(limit as i64)])
+            .await?
+            .iter()
+            .map(summary_from_row)
+            .collect()
+    }
+
+    async fn section_by_slug(&self, slug: &str) -> Result<Option<Section>> {
+        let client = self.pool.get().await?;
+        let stmt =
+            client.prepare_cached("SELECT id, name, slug FROM sections WHERE slug = $1").await?;
+        Ok(client.query_opt(&stmt, &[&slug]).await?.map(|r| Section {
+            id: r.get(0),
+            name: r.get(1),
+            slug: r.get(2),
+        }))
+    }
+
+    async fn tag_by_slug(&self, slug: &str) -> Result<Option<Tag>> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT id, name, slug FROM tags WHERE slug = $1").await?;
+        Ok(client.query_opt(&stmt, &[&slug]).await?.map(|r| Tag {
+            id: r.get(0),
+            name: r.get(1),
+            slug: r.get(2),
+        }))
+    }
+
+    async fn author(&self, id: i64) -> Result<Option<Author>> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT id, name, bio FROM authors WHERE id = $1").await?;
+        Ok(client.query_opt(&stmt, &[&id]).await?.map(|r| Author {
+            id: r.get(0),
+            name: r.get(1),
+            bio: r.get(2),
+        }))
+    }
+
     async fn article_by_slug(&self, slug: &str) -> Result<Option<Article>> {
         let client = self.pool.get().await?;
         load_article(&client, "a.slug = $1 AND a.status = 'published'", &slug).await
@@ -514,8 +605,8 @@ impl Store for PostgresStore {
             .query_one(
                 "INSERT INTO articles (slug, headline, standfirst, body_markdown, body_html,
                      status, section_id, image_url, image_caption, image_alt, date_path,
-                     published_at, created_at, updated_at, replies_open)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
+                     published_at, created_at, updated_at, replies_open, word_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)
                  RETURNING id",
                 &[
                     &f.slug,
@@ -532,6 +623,7 @@ impl Store for PostgresStore {
                     &a.published_at,
                     &a.created_at,
                     &f.replies_open,
+                    &f.word_count,
                 ],
             )
             .await
@@ -550,7 +642,8 @@ impl Store for PostgresStore {
             .execute(
                 "UPDATE articles SET slug = $2, headline = $3, standfirst = $4,
                      body_markdown = $5, body_html = $6, section_id = $7, image_url = $8,
-                     image_caption = $9, image_alt = $10, replies_open = $11, updated_at = $12
+                     image_caption = $9, image_alt = $10, replies_open = $11, updated_at = $12,
+                     word_count = $13
                   WHERE id = $1",
                 &[
                     &id,
@@ -565,6 +658,7 @@ impl Store for PostgresStore {
                     &image.map_or("", |i| i.alt.as_str()),
                     &f.replies_open,
                     &updated_at,
+                    &f.word_count,
                 ],
             )
             .await

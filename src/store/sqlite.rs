@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
-    CommentStub, Image, Kind, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment, Result,
-    Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
+    CommentStub, Image, Kind, Listing, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment,
+    Result, Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
 };
 use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 
@@ -156,7 +156,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 const ARTICLE_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.body_markdown, \
      a.body_html, a.status, s.id, s.name, s.slug, a.image_url, a.image_caption, a.image_alt, \
-     a.date_path, a.published_at, a.created_at, a.updated_at, a.replies_open, a.reply_count";
+     a.date_path, a.published_at, a.created_at, a.updated_at, a.replies_open, a.reply_count, \
+     a.word_count";
 
 fn status_at(r: &Row, i: usize) -> rusqlite::Result<ArticleStatus> {
     let status: String = r.get(i)?;
@@ -199,6 +200,7 @@ fn article_from_row(r: &Row) -> rusqlite::Result<Article> {
         updated_at: r.get(16)?,
         replies_open: r.get(17)?,
         reply_count: r.get(18)?,
+        word_count: r.get(19)?,
     })
 }
 
@@ -241,7 +243,7 @@ const SUMMARY_COLUMNS: &str = "a.id, a.slug, a.headline, a.standfirst, a.status,
         FROM article_authors x JOIN authors au ON au.id = x.author_id
        WHERE x.article_id = a.id),
      s.name, a.image_url, a.image_caption, a.image_alt, a.date_path, a.published_at,
-     a.updated_at, a.reply_count";
+     a.updated_at, a.reply_count, a.word_count";
 
 fn summary_from_row(r: &Row) -> rusqlite::Result<ArticleSummary> {
     let names: Option<String> = r.get(5)?;
@@ -260,7 +262,23 @@ fn summary_from_row(r: &Row) -> rusqlite::Result<ArticleSummary> {
         published_at: r.get(11)?,
         updated_at: r.get(12)?,
         reply_count: r.get(13)?,
+        word_count: r.get(14)?,
     })
+}
+
+/// The condition on `a` that picks a listing's articles, and its value.
+fn listing_condition(listing: Listing) -> (&'static str, i64) {
+    match listing {
+        Listing::Section(id) => ("a.section_id = ?1", id),
+        Listing::Tag(id) => (
+            "EXISTS (SELECT 1 FROM article_tags x WHERE x.article_id = a.id AND x.tag_id = ?1)",
+            id,
+        ),
+        Listing::Author(id) => (
+            "EXISTS (SELECT 1 FROM article_authors x WHERE x.article_id = a.id AND x.author_id = ?1)",
+            id,
+        ),
+    }
 }
 
 /// Writes an article's byline and tags, replacing any it had.
@@ -518,6 +536,81 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn published_in(
+        &self,
+        listing: Listing,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<ArticleSummary>, u64)> {
+        self.read(move |conn| {
+            let (condition, id) = listing_condition(listing);
+            let count = format!(
+                "SELECT count(*) FROM articles a WHERE a.status = 'published' AND {condition}"
+            );
+            let total: i64 = conn.prepare_cached(&count)?.query_row([id], |r| r.get(0))?;
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+                  WHERE a.status = 'published' AND {condition}
+                  ORDER BY a.published_at DESC, a.id DESC LIMIT {limit} OFFSET {offset}"
+            );
+            let found = conn
+                .prepare_cached(&sql)?
+                .query_map([id], summary_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((found, total as u64))
+        })
+        .await
+    }
+
+    async fn related_articles(&self, article_id: i64, limit: u64) -> Result<Vec<ArticleSummary>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+                  WHERE a.status = 'published' AND a.id <> ?1
+                    AND (a.section_id = (SELECT section_id FROM articles WHERE id = ?1)
+                         OR EXISTS (SELECT 1 FROM article_tags x
+                                      JOIN article_tags y ON y.tag_id = x.tag_id
+                                     WHERE x.article_id = a.id AND y.article_id = ?1))
+                  ORDER BY a.published_at DESC, a.id DESC LIMIT ?2"
+            );
+            conn.prepare_cached(&sql)?
+                .query_map(params![article_id, limit as i64], summary_from_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn section_by_slug(&self, slug: &str) -> Result<Option<Section>> {
+        let slug = slug.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id, name, slug FROM sections WHERE slug = ?1")?
+                .query_row([slug], |r| {
+                    Ok(Section { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? })
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn tag_by_slug(&self, slug: &str) -> Result<Option<Tag>> {
+        let slug = slug.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id, name, slug FROM tags WHERE slug = ?1")?
+                .query_row([slug], |r| Ok(Tag { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? }))
+                .optional()
+        })
+        .await
+    }
+
+    async fn author(&self, id: i64) -> Result<Option<Author>> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id, name, bio FROM authors WHERE id = ?1")?
+                .query_row([id], |r| Ok(Author { id: r.get(0)?, name: r.get(1)?, bio: r.get(2)? }))
+                .optional()
+        })
+        .await
+    }
+
     async fn article_by_slug(&self, slug: &str) -> Result<Option<Article>> {
         let slug = slug.to_owned();
         self.read(move |conn| load_article(conn, "a.slug = ?1 AND a.status = 'published'", &slug))
@@ -549,8 +642,8 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO articles (slug, headline, standfirst, body_markdown, body_html,
                      status, section_id, image_url, image_caption, image_alt, date_path,
-                     published_at, created_at, updated_at, replies_open)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
+                     published_at, created_at, updated_at, replies_open, word_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)",
                 params![
                     f.slug,
                     f.headline,
@@ -565,7 +658,8 @@ impl Store for SqliteStore {
                     a.date_path,
                     a.published_at,
                     a.created_at,
-                    f.replies_open
+                    f.replies_open,
+                    f.word_count
                 ],
             )
             .map_err(slug_conflict)?;
@@ -587,7 +681,7 @@ impl Store for SqliteStore {
                     "UPDATE articles SET slug = ?2, headline = ?3, standfirst = ?4,
                          body_markdown = ?5, body_html = ?6, section_id = ?7, image_url = ?8,
                          image_caption = ?9, image_alt = ?10, replies_open = ?11,
-                         updated_at = ?12
+                         updated_at = ?12, word_count = ?13
                       WHERE id = ?1",
                     params![
                         id,
@@ -601,7 +695,8 @@ impl Store for SqliteStore {
                         image.map_or("", |i| &i.caption),
                         image.map_or("", |i| &i.alt),
                         f.replies_open,
-                        updated_at
+                        updated_at,
+                        f.word_count
                     ],
                 )
                 .map_err(slug_conflict)?;

@@ -40,6 +40,7 @@ struct ArticlePage<'a> {
     newer: Option<String>,
     /// The signed form token (see `web::defenses`).
     token: String,
+    related: Vec<super::front::Summary>,
     /// Whether the form is shown: replies open, and the article not too old.
     open: bool,
     form: &'a ReplyInput,
@@ -326,8 +327,15 @@ async fn render(
     let replies_link = |n: usize| {
         if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
     };
+    let mut layout = Layout::public(state, &article.headline).await?;
+    let replies_feed = format!("{}{path}feed.atom", config.base_url);
+    let mut feeds = std::mem::take(&mut layout.head.feeds);
+    feeds.push((format!("Replies to “{}”", article.headline), replies_feed));
+    layout.head = super::meta::article_head(config, article, &path, feeds);
+    let related = state.store.related_articles(article.id, 4).await?;
     let template = ArticlePage {
-        layout: Layout::new(config, &article.headline),
+        layout,
+        related: related.into_iter().map(|a| super::front::summary(a, &config.timezone)).collect(),
         story: Story::new(article, state.store.notes(article.id).await?, &config.timezone),
         reply_heading: reply_heading(article),
         thread_html: thread::render(shown, &context)?,

@@ -185,8 +185,13 @@ pub async fn render_error_pages(
         message: default_message(status).into(),
         kept: None,
     });
+    // The sections when the store answers; a plain frame when it does not.
+    let layout = match Layout::public(&state, page.title).await {
+        Ok(layout) => layout,
+        Err(_) => Layout::new(&state.config, page.title),
+    };
     let template = ErrorTemplate {
-        layout: Layout::new(&state.config, page.title),
+        layout,
         title: page.title,
         message: &page.message,
         kept: page.kept.as_deref(),

@@ -11,7 +11,7 @@ use super::form::query_value;
 use super::layout::Layout;
 use super::response::{Caching, html, moved_permanently};
 use super::story::byline;
-use crate::domain::{ArticleStatus, time};
+use crate::domain::{ArticleStatus, text, time};
 use crate::publishing::{self, article_path};
 use crate::store::{Article, ArticleSummary, Image};
 
@@ -26,15 +26,18 @@ struct FrontPage<'a> {
     older: Option<String>,
 }
 
-struct Summary {
-    url: String,
-    headline: String,
-    standfirst: String,
-    author: String,
-    iso: String,
-    date: String,
-    replies: String,
-    image: Option<Image>,
+/// An article as a listing shows it.
+pub struct Summary {
+    pub url: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub author: String,
+    pub iso: String,
+    pub date: String,
+    pub replies: String,
+    pub image: Option<Image>,
+    pub section: Option<String>,
+    pub minutes: i64,
 }
 
 /// `/`, and `/?page=N` as a permanent redirect to its canonical `/page/N/`.
@@ -93,7 +96,7 @@ async fn render(state: &AppState, page: u64) -> Result<Response, AppError> {
     let found = store.published_articles((page - 1) * per_page, per_page, except).await?;
     let title = if page == 1 { String::new() } else { format!("Page {page}") };
     let template = FrontPage {
-        layout: Layout::new(&state.config, &title),
+        layout: Layout::public(state, &title).await?.canonical(&state.config, &page_path(page)),
         lead: lead.filter(|_| page == 1).map(|a| lead_summary(&a, tz)),
         articles: found.into_iter().map(|a| summary(a, tz)).collect(),
         page,
@@ -103,7 +106,7 @@ async fn render(state: &AppState, page: u64) -> Result<Response, AppError> {
     Ok(html(StatusCode::OK, template.render()?, Caching::Public))
 }
 
-fn summary(a: ArticleSummary, tz: &jiff::tz::TimeZone) -> Summary {
+pub fn summary(a: ArticleSummary, tz: &jiff::tz::TimeZone) -> Summary {
     let published = a.published_at.unwrap_or(a.updated_at);
     Summary {
         url: article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug),
@@ -114,6 +117,8 @@ fn summary(a: ArticleSummary, tz: &jiff::tz::TimeZone) -> Summary {
         date: time::long_date(published, tz),
         replies: reply_count_label(a.reply_count),
         image: a.image,
+        section: a.section_name,
+        minutes: text::reading_minutes(a.word_count).max(1),
     }
 }
 
@@ -128,6 +133,8 @@ fn lead_summary(a: &Article, tz: &jiff::tz::TimeZone) -> Summary {
         date: time::long_date(published, tz),
         replies: reply_count_label(a.reply_count),
         image: a.image.clone(),
+        section: a.section.as_ref().map(|s| s.name.clone()),
+        minutes: text::reading_minutes(a.word_count).max(1),
     }
 }
 

@@ -1,17 +1,55 @@
-//! What every page's frame (`templates/base.html`) shows.
+//! What every page's frame (`templates/base.html`) shows: the site's name and sections, and
+//! what goes in `<head>` (canonical address, description, feeds, social and search metadata).
 
 use crate::config::Config;
+use crate::store::{Section, StoreError};
+use crate::web::AppState;
 
 pub struct Layout<'a> {
     pub site_title: &'a str,
     /// The `<title>`: the page's own name, then the site's.
     pub title: String,
+    /// The site's sections, for the header's navigation.
+    pub sections: Vec<Section>,
+    pub head: Head,
+}
+
+/// Metadata for `<head>`.
+#[derive(Default)]
+pub struct Head {
+    /// Absolute canonical address.
+    pub canonical: Option<String>,
+    pub description: Option<String>,
+    /// `(title, absolute address)` of Atom feeds to advertise.
+    pub feeds: Vec<(String, String)>,
+    /// `<meta property=…>` (Open Graph) pairs.
+    pub properties: Vec<(&'static str, String)>,
+    /// `<meta name=…>` (Twitter card) pairs.
+    pub names: Vec<(&'static str, String)>,
+    /// JSON-LD, already made safe to sit inside `<script>`.
+    pub json_ld: Option<String>,
 }
 
 impl<'a> Layout<'a> {
+    /// A frame without the sections (staff pages, and error pages when the store is down).
     pub fn new(config: &'a Config, page_title: &str) -> Self {
         let title =
             if page_title.is_empty() { config.site_title.clone() } else { page_title.to_owned() };
-        Self { site_title: &config.site_title, title }
+        Self { site_title: &config.site_title, title, sections: Vec::new(), head: Head::default() }
+    }
+
+    /// A public page's frame, with the sections and the site's feed.
+    pub async fn public(state: &'a AppState, page_title: &str) -> Result<Self, StoreError> {
+        let mut layout = Self::new(&state.config, page_title);
+        layout.sections = state.store.sections().await?;
+        let site_feed = format!("{}/feed.atom", state.config.base_url);
+        layout.head.feeds.push((state.config.site_title.clone(), site_feed));
+        Ok(layout)
+    }
+
+    /// Sets the canonical address from a path on this site.
+    pub fn canonical(mut self, config: &Config, path: &str) -> Self {
+        self.head.canonical = Some(format!("{}{path}", config.base_url));
+        self
     }
 }

@@ -11,6 +11,8 @@ mod form;
 mod front;
 mod health;
 mod layout;
+mod listing;
+mod meta;
 mod response;
 mod story;
 mod thread;
@@ -57,6 +59,12 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/page/{page}", get(front::page_without_slash)),
         ("/{year}/{month}/{day}/{slug}/", get(article::show).post(article::reply)),
         ("/{year}/{month}/{day}/{slug}", get(article::without_slash)),
+        ("/section/{key}/", get(listing::section)),
+        ("/section/{key}/page/{page}/", get(listing::section_page)),
+        ("/tag/{key}/", get(listing::tag)),
+        ("/tag/{key}/page/{page}/", get(listing::tag_page)),
+        ("/author/{key}/", get(listing::author)),
+        ("/author/{key}/page/{page}/", get(listing::author_page)),
         ("/healthz", get(health::healthz)),
         ("/static/style.css", get(assets::stylesheet)),
         ("/static/favicon.svg", get(assets::favicon)),

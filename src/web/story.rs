@@ -3,11 +3,15 @@
 use jiff::tz::TimeZone;
 
 use crate::domain::{text, time};
+use crate::publishing::encode_segment;
 use crate::store::{Article, ArticleNote};
 
 pub struct Story {
-    /// "Eleanor Marsh", "Eleanor Marsh and Daniel Okafor", "A, B and C".
-    pub byline: String,
+    /// Each author's name and page.
+    pub authors: Vec<(String, String)>,
+    pub section_url: Option<String>,
+    /// Each tag's name and page.
+    pub tags: Vec<(String, String)>,
     pub iso: String,
     pub date: String,
     /// When the latest correction or update was added.
@@ -30,7 +34,20 @@ impl Story {
             .last()
             .map(|n| (time::iso(n.created_at, tz), time::date_and_time(n.created_at, tz)));
         Self {
-            byline: byline(article.authors.iter().map(|a| a.name.as_str())),
+            authors: article
+                .authors
+                .iter()
+                .map(|a| (a.name.clone(), super::listing::author_path(a.id, &a.name)))
+                .collect(),
+            section_url: article
+                .section
+                .as_ref()
+                .map(|s| format!("/section/{}/", encode_segment(&s.slug))),
+            tags: article
+                .tags
+                .iter()
+                .map(|t| (t.name.clone(), format!("/tag/{}/", encode_segment(&t.slug))))
+                .collect(),
             iso: time::iso(published, tz),
             date: time::long_date(published, tz),
             updated,

@@ -135,7 +135,7 @@ async fn a_closed_article_shows_that_comments_are_closed() {
     let published = app.publish_draft(closed).await;
     let page = app.get(&published.path).await;
     assert_eq!(text(page.one(".replies-closed")), "Comments are closed.");
-    assert!(!page.has("form"));
+    assert!(!page.has("#respond form"));
 
     let response = app.post(&published.path, &crate::helpers::valid_reply()).await;
     assert_eq!(response.status, 403);

@@ -4,8 +4,8 @@
 use byline::copy::{CopyError, copy_site};
 use byline::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 use byline::store::{
-    ArticleFields, ArticleQuery, Image, NewArticle, NewComment, NewUser, QueueQuery, Revision,
-    Session, Store, StoreError, Table, Value,
+    ArticleFields, ArticleQuery, Image, Listing, NewArticle, NewComment, NewUser, QueueQuery,
+    Revision, Session, Store, StoreError, Table, Value,
 };
 
 use crate::helpers::{Backend, fresh_store};
@@ -55,6 +55,9 @@ conformance! {
     settings_keep_their_first_value covers [setting, setting_or_insert, set_setting, settings_with_prefix];
     the_moderation_queue_filters covers [queue, queue_counts, set_comment_body, insert_comment];
     defenses_look_up_recent_replies covers [comments_from_ip_since, duplicate_comment];
+    listings_of_sections_tags_and_authors covers [
+        published_in, related_articles, section_by_slug, tag_by_slug, author,
+    ];
     the_newsroom_list_filters covers [list_articles];
     articles_are_edited_and_change_status covers [
         article, update_article, set_article_status, due_articles,
@@ -113,6 +116,7 @@ mod cases {
             tag_ids: Vec::new(),
             image: None,
             replies_open: true,
+            word_count: 1,
         }
     }
 
@@ -451,6 +455,60 @@ mod cases {
         assert!(store.set_comment_body(held, "Edited by a moderator").await.unwrap());
         assert_eq!(store.comment(held).await.unwrap().unwrap().body, "Edited by a moderator");
         assert!(!store.set_comment_body(9_999, "x").await.unwrap());
+    }
+
+    pub async fn listings_of_sections_tags_and_authors(store: &dyn Store, _: Backend) {
+        let jo = store.find_or_create_author("Jo").await.unwrap();
+        let ann = store.find_or_create_author("Ann").await.unwrap();
+        let local = store.find_or_create_section("Local", "local").await.unwrap();
+        let sport = store.find_or_create_section("Sport", "sport").await.unwrap();
+        let tags = store
+            .find_or_create_tags(&[
+                ("Ferries".into(), "ferries".into()),
+                ("Rugby".into(), "rugby".into()),
+            ])
+            .await
+            .unwrap();
+        let mut with = |slug: &str, at: i64, section: i64, tag: i64, author: i64| {
+            let mut a = article(slug, author, at);
+            a.fields.section_id = Some(section);
+            a.fields.tag_ids = vec![tag];
+            a.fields.word_count = at;
+            a
+        };
+        let ferry =
+            store.insert_article(&with("ferry", 10, local.id, tags[0].id, jo.id)).await.unwrap();
+        let bridge =
+            store.insert_article(&with("bridge", 20, local.id, tags[1].id, ann.id)).await.unwrap();
+        let match_ =
+            store.insert_article(&with("match", 30, sport.id, tags[0].id, jo.id)).await.unwrap();
+        let mut hidden = with("draft", 40, local.id, tags[0].id, jo.id);
+        hidden.status = ArticleStatus::Draft;
+        store.insert_article(&hidden).await.unwrap();
+        let ids = |found: Vec<byline::store::ArticleSummary>| {
+            found.into_iter().map(|a| a.id).collect::<Vec<_>>()
+        };
+
+        let (found, total) = store.published_in(Listing::Section(local.id), 0, 10).await.unwrap();
+        assert_eq!((ids(found), total), (vec![bridge, ferry], 2), "newest first, drafts left out");
+        let (found, total) = store.published_in(Listing::Tag(tags[0].id), 0, 1).await.unwrap();
+        assert_eq!((ids(found), total), (vec![match_], 2));
+        let (found, _) = store.published_in(Listing::Author(jo.id), 1, 10).await.unwrap();
+        assert_eq!(ids(found), [ferry]);
+        let (found, _) = store.published_in(Listing::Author(jo.id), 0, 10).await.unwrap();
+        assert_eq!(found[0].word_count, 30);
+
+        // Same section or a shared tag; never itself; newest first.
+        assert_eq!(ids(store.related_articles(ferry, 10).await.unwrap()), [match_, bridge]);
+        assert_eq!(ids(store.related_articles(match_, 10).await.unwrap()), [ferry]);
+        assert_eq!(ids(store.related_articles(ferry, 1).await.unwrap()), [match_]);
+
+        assert_eq!(store.section_by_slug("sport").await.unwrap(), Some(sport));
+        assert_eq!(store.section_by_slug("nope").await.unwrap(), None);
+        assert_eq!(store.tag_by_slug("rugby").await.unwrap(), Some(tags[1].clone()));
+        assert_eq!(store.tag_by_slug("nope").await.unwrap(), None);
+        assert_eq!(store.author(ann.id).await.unwrap(), Some(ann));
+        assert_eq!(store.author(9_999).await.unwrap(), None);
     }
 
     pub async fn defenses_look_up_recent_replies(store: &dyn Store, _: Backend) {

@@ -675,7 +675,7 @@ async fn script_in_any_editor_field_never_runs() {
         app.staff_get(&staff, &format!("/admin/articles/{id}/preview")).await,
     ] {
         assert_eq!(page.status, 200);
-        for script in page.all("script") {
+        for script in page.all("script:not([type='application/ld+json'])") {
             assert_eq!(attr(script, "src"), "/static/editor.js", "only the site's own script");
         }
         assert!(!page.has("[onerror], [onload], [onclick], svg, [style]"), "{}", page.body);
@@ -689,6 +689,10 @@ async fn script_in_any_editor_field_never_runs() {
     }
     let article = app.get(&path).await;
     assert_eq!(text(article.one("h1")), evil, "shown as text");
+    let json: String = article.one("script[type='application/ld+json']").text().collect();
+    assert!(!json.contains('<'), "nothing in the JSON-LD can close its element");
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(data["headline"], evil);
 }
 
 #[tokio::test]

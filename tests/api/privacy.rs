@@ -97,6 +97,14 @@ fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
             "/1999/01/01/no-such-story/".into(),
         ],
         "/{year}/{month}/{day}/{slug}" => vec![article_bare.into()],
+        "/section/{key}/" | "/tag/{key}/" => vec![pattern.replace("{key}", "no-such")],
+        "/author/{key}/" => {
+            vec!["/author/1-jo-writer/".into(), "/author/1-x/".into(), "/author/x/".into()]
+        }
+        "/section/{key}/page/{page}/" | "/tag/{key}/page/{page}/" => {
+            vec![pattern.replace("{key}", "no-such").replace("{page}", "2")]
+        }
+        "/author/{key}/page/{page}/" => vec!["/author/1-jo-writer/page/2/".into()],
         "/healthz" | "/static/style.css" | "/static/favicon.svg" | "/static/editor.js" => {
             vec![pattern.into()]
         }

@@ -23,7 +23,7 @@ try {
   await moderator.goto(`${base}/admin/replies/`);
   await moderator.fill('#email', email);
   await moderator.fill('#password', password);
-  await Promise.all([moderator.waitForURL(/\/admin\/replies\//), moderator.click('button[type=submit]')]);
+  await Promise.all([moderator.waitForURL(/\/admin\/replies\//), moderator.click('main button[type=submit]')]);
   const item = moderator.locator(`#reply-${id}`);
   assert.match(await item.innerText(), /patient\.reader@example\.com/);
   assert.match(await item.locator('.queue-reason').innerText(), /every reply is held/);

@@ -20,7 +20,7 @@ try {
   assert.match(page.url(), /\/admin\/login\?next=/, 'signed out: sent to sign in');
   await page.fill('#email', email);
   await page.fill('#password', password);
-  await Promise.all([page.waitForURL(`${base}/admin/`), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL(`${base}/admin/`), page.click('main button[type=submit]')]);
 
   await page.click('a[href="/admin/articles/new"] >> nth=0');
   await page.waitForURL(`${base}/admin/articles/new`);

@@ -1,0 +1,99 @@
+//! Search-engine and social metadata for an article: canonical address, Open Graph, Twitter
+//! card and JSON-LD `NewsArticle`.
+
+use jiff::tz::TimeZone;
+
+use super::layout::Head;
+use super::listing::author_path;
+use crate::config::Config;
+use crate::domain::time;
+use crate::store::Article;
+
+pub fn article_head(
+    config: &Config,
+    article: &Article,
+    path: &str,
+    feeds: Vec<(String, String)>,
+) -> Head {
+    let url = format!("{}{path}", config.base_url);
+    let published = time::iso(article.published_at.unwrap_or(article.created_at), &TimeZone::UTC);
+    let modified = time::iso(article.updated_at, &TimeZone::UTC);
+    let description = article.standfirst.clone();
+    let mut properties = vec![
+        ("og:type", "article".to_owned()),
+        ("og:site_name", config.site_title.clone()),
+        ("og:title", article.headline.clone()),
+        ("og:url", url.clone()),
+        ("article:published_time", published.clone()),
+        ("article:modified_time", modified.clone()),
+    ];
+    if !description.is_empty() {
+        properties.push(("og:description", description.clone()));
+    }
+    let card = if article.image.is_some() { "summary_large_image" } else { "summary" };
+    let mut names =
+        vec![("twitter:card", card.to_owned()), ("twitter:title", article.headline.clone())];
+    if !description.is_empty() {
+        names.push(("twitter:description", description.clone()));
+    }
+    if let Some(image) = &article.image {
+        properties.push(("og:image", image.url.clone()));
+        properties.push(("og:image:alt", image.alt.clone()));
+        names.push(("twitter:image", image.url.clone()));
+        names.push(("twitter:image:alt", image.alt.clone()));
+    }
+    if let Some(section) = &article.section {
+        properties.push(("article:section", section.name.clone()));
+    }
+    let authors: Vec<_> = article
+        .authors
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "@type": "Person",
+                "name": a.name,
+                "url": format!("{}{}", config.base_url, author_path(a.id, &a.name)),
+            })
+        })
+        .collect();
+    let mut json = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.headline,
+        "description": description,
+        "datePublished": published,
+        "dateModified": modified,
+        "author": authors,
+        "publisher": { "@type": "Organization", "name": config.site_title, "url": config.base_url },
+        "mainEntityOfPage": url,
+    });
+    if let Some(image) = &article.image {
+        json["image"] = serde_json::json!([image.url]);
+    }
+    Head {
+        canonical: Some(url),
+        description: Some(description).filter(|d| !d.is_empty()),
+        feeds,
+        properties,
+        names,
+        json_ld: Some(script_safe(&json.to_string())),
+    }
+}
+
+/// JSON that cannot end its `<script>` element or open a comment: `<`, `>` and `&` escaped.
+pub fn script_safe(json: &str) -> String {
+    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_safe;
+
+    #[test]
+    fn json_cannot_close_the_script_element() {
+        let escaped = script_safe(r#"{"headline":"</script><script>alert(1)</script>"}"#);
+        assert!(!escaped.contains('<') && !escaped.contains('>'));
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back["headline"], "</script><script>alert(1)</script>");
+    }
+}
