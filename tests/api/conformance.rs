@@ -469,7 +469,7 @@ mod cases {
             ])
             .await
             .unwrap();
-        let mut with = |slug: &str, at: i64, section: i64, tag: i64, author: i64| {
+        let with = |slug: &str, at: i64, section: i64, tag: i64, author: i64| {
             let mut a = article(slug, author, at);
             a.fields.section_id = Some(section);
             a.fields.tag_ids = vec![tag];
