@@ -7,6 +7,7 @@ mod assets;
 mod cookies;
 pub mod defenses;
 mod error;
+mod feeds;
 mod form;
 mod front;
 mod health;
@@ -32,6 +33,7 @@ use crate::store::{Store, StoreError};
 
 pub use cookies::Keys;
 pub use error::AppError;
+pub use listing::author_path;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -59,6 +61,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/page/{page}", get(front::page_without_slash)),
         ("/{year}/{month}/{day}/{slug}/", get(article::show).post(article::reply)),
         ("/{year}/{month}/{day}/{slug}", get(article::without_slash)),
+        ("/feed.atom", get(feeds::site)),
+        ("/section/{key}/feed.atom", get(feeds::section)),
+        ("/tag/{key}/feed.atom", get(feeds::tag)),
+        ("/author/{key}/feed.atom", get(feeds::author)),
+        ("/{year}/{month}/{day}/{slug}/feed.atom", get(feeds::replies)),
+        ("/sitemap.xml", get(feeds::sitemap)),
+        ("/news-sitemap.xml", get(feeds::news_sitemap)),
+        ("/robots.txt", get(feeds::robots)),
         ("/section/{key}/", get(listing::section)),
         ("/section/{key}/page/{page}/", get(listing::section_page)),
         ("/tag/{key}/", get(listing::tag)),

@@ -15,5 +15,6 @@ mod newsroom;
 mod posting;
 mod privacy;
 mod queue;
+mod reader;
 mod reply_form;
 mod threading;

@@ -105,6 +105,12 @@ fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
             vec![pattern.replace("{key}", "no-such").replace("{page}", "2")]
         }
         "/author/{key}/page/{page}/" => vec!["/author/1-jo-writer/page/2/".into()],
+        "/feed.atom" | "/sitemap.xml" | "/news-sitemap.xml" | "/robots.txt" => vec![pattern.into()],
+        "/section/{key}/feed.atom" | "/tag/{key}/feed.atom" => {
+            vec![pattern.replace("{key}", "no-such")]
+        }
+        "/author/{key}/feed.atom" => vec!["/author/1-jo-writer/feed.atom".into()],
+        "/{year}/{month}/{day}/{slug}/feed.atom" => vec![format!("{article}feed.atom")],
         "/healthz" | "/static/style.css" | "/static/favicon.svg" | "/static/editor.js" => {
             vec![pattern.into()]
         }

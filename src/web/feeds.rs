@@ -1,0 +1,269 @@
+//! Atom feeds (the site, each section, tag and author, and each article's replies), the
+//! sitemaps and `robots.txt`. Templates escape every value; text is also stripped of the
+//! characters XML 1.0 cannot carry.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::tz::TimeZone;
+
+use super::AppState;
+use super::error::AppError;
+use super::listing::author_path;
+use crate::domain::{ReplyStatus, text, time};
+use crate::publishing::{article_path, encode_segment, public_path};
+use crate::store::{ArticleSummary, Listing};
+
+const ENTRIES: u64 = 20;
+const REPLY_ENTRIES: usize = 50;
+
+#[derive(Template)]
+#[template(path = "feed.xml")]
+struct Feed {
+    title: String,
+    subtitle: String,
+    id: String,
+    self_url: String,
+    page_url: String,
+    updated: String,
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    title: String,
+    id: String,
+    url: String,
+    published: String,
+    updated: String,
+    authors: Vec<String>,
+    category: Option<String>,
+    summary: String,
+    /// HTML, which the template escapes into the element's text, as Atom's `type="html"` wants.
+    content_html: String,
+}
+
+/// Text without the characters XML 1.0 forbids (some control and non-characters).
+fn xml(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || ('\u{20}'..='\u{D7FF}').contains(&c)
+                || ('\u{E000}'..='\u{FFFD}').contains(&c)
+                || c >= '\u{10000}'
+        })
+        .collect()
+}
+
+fn utc(unix: i64) -> String {
+    time::iso(unix, &TimeZone::UTC).replace("+00:00", "Z")
+}
+
+fn respond(body: String, content_type: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, super::response::Caching::Public.header_value());
+    response
+}
+
+fn article_entry(base: &str, a: ArticleSummary) -> Entry {
+    let url =
+        format!("{base}{}", article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug));
+    let published = a.published_at.unwrap_or(a.updated_at);
+    Entry {
+        title: xml(&a.headline),
+        id: url.clone(),
+        url,
+        published: utc(published),
+        updated: utc(a.updated_at.max(published)),
+        authors: a.author_names.iter().map(|n| xml(n)).collect(),
+        category: a.section_name.as_deref().map(xml),
+        summary: xml(&a.standfirst),
+        // Listings carry the standfirst; the article itself is one click away.
+        content_html: String::new(),
+    }
+}
+
+async fn article_feed(
+    state: &AppState,
+    title: String,
+    page_path: String,
+    articles: Vec<ArticleSummary>,
+) -> Result<Response, AppError> {
+    let base = &state.config.base_url;
+    let updated = articles.iter().map(|a| a.updated_at.max(a.published_at.unwrap_or(0))).max();
+    let feed_path = format!("{page_path}feed.atom");
+    let feed = Feed {
+        title: xml(&title),
+        subtitle: String::new(),
+        id: format!("{base}{feed_path}"),
+        self_url: format!("{base}{feed_path}"),
+        page_url: format!("{base}{page_path}"),
+        updated: utc(updated.unwrap_or(0)),
+        entries: articles.into_iter().map(|a| article_entry(base, a)).collect(),
+    };
+    Ok(respond(feed.render()?, "application/atom+xml; charset=utf-8"))
+}
+
+/// `/feed.atom`: the latest articles.
+pub async fn site(State(state): State<AppState>) -> Result<Response, AppError> {
+    let articles = state.store.published_articles(0, ENTRIES, None).await?;
+    article_feed(&state, state.config.site_title.clone(), "/".into(), articles).await
+}
+
+/// `/section/{slug}/feed.atom`
+pub async fn section(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
+    let s = state.store.section_by_slug(&key).await?.ok_or(AppError::NotFound)?;
+    let (articles, _) = state.store.published_in(Listing::Section(s.id), 0, ENTRIES).await?;
+    let title = format!("{}: {}", state.config.site_title, s.name);
+    article_feed(&state, title, format!("/section/{}/", encode_segment(&s.slug)), articles).await
+}
+
+/// `/tag/{slug}/feed.atom`
+pub async fn tag(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
+    let t = state.store.tag_by_slug(&key).await?.ok_or(AppError::NotFound)?;
+    let (articles, _) = state.store.published_in(Listing::Tag(t.id), 0, ENTRIES).await?;
+    let title = format!("{}: {}", state.config.site_title, t.name);
+    article_feed(&state, title, format!("/tag/{}/", encode_segment(&t.slug)), articles).await
+}
+
+/// `/author/{id-name}/feed.atom`
+pub async fn author(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
+    let id = super::listing::author_id(&key).ok_or(AppError::NotFound)?;
+    let a = state.store.author(id).await?.ok_or(AppError::NotFound)?;
+    let (articles, _) = state.store.published_in(Listing::Author(a.id), 0, ENTRIES).await?;
+    let title = format!("{}: {}", state.config.site_title, a.name);
+    article_feed(&state, title, author_path(a.id, &a.name), articles).await
+}
+
+/// `/2026/11/24/slug/feed.atom`: an article's latest approved replies. Names only: a reader's
+/// email is never in a feed.
+pub async fn replies(
+    State(state): State<AppState>,
+    Path((year, month, day, slug)): Path<(String, String, String, String)>,
+) -> Result<Response, AppError> {
+    let article = state.store.article_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
+    if article.date_path.as_deref() != Some(format!("{year}/{month}/{day}").as_str()) {
+        return Err(AppError::NotFound);
+    }
+    let base = &state.config.base_url;
+    let page = format!("{base}{}", public_path(&article));
+    let mut comments = state.store.comments_of_article(article.id, ReplyStatus::Approved).await?;
+    comments.reverse();
+    comments.truncate(REPLY_ENTRIES);
+    let updated = comments.iter().map(|c| c.created_at).max().unwrap_or(article.updated_at);
+    let entries = comments
+        .into_iter()
+        .map(|c| Entry {
+            title: xml(&format!("Reply by {}", c.author_name)),
+            id: format!("{page}#comment-{}", c.id),
+            url: format!("{page}#comment-{}", c.id),
+            published: utc(c.created_at),
+            updated: utc(c.created_at),
+            authors: vec![xml(&c.author_name)],
+            category: None,
+            summary: String::new(),
+            // Escaped by `reply_html`: the reader's text is never markup.
+            content_html: xml(&text::reply_html(&c.body)),
+        })
+        .collect();
+    let feed = Feed {
+        title: xml(&format!("Replies to “{}”", article.headline)),
+        subtitle: String::new(),
+        id: format!("{page}feed.atom"),
+        self_url: format!("{page}feed.atom"),
+        page_url: page,
+        updated: utc(updated),
+        entries,
+    };
+    Ok(respond(feed.render()?, "application/atom+xml; charset=utf-8"))
+}
+
+#[derive(Template)]
+#[template(path = "sitemap.xml")]
+struct Sitemap {
+    urls: Vec<(String, Option<String>)>,
+}
+
+/// Sitemaps hold at most 50,000 addresses.
+const SITEMAP_LIMIT: u64 = 50_000;
+
+/// `/sitemap.xml`: the front page, the sections and every published article.
+pub async fn sitemap(State(state): State<AppState>) -> Result<Response, AppError> {
+    let base = &state.config.base_url;
+    let articles = state.store.published_articles(0, SITEMAP_LIMIT - 1000, None).await?;
+    let newest = articles.iter().map(|a| a.updated_at).max().map(utc);
+    let mut urls = vec![(format!("{base}/"), newest)];
+    for s in state.store.sections().await? {
+        urls.push((format!("{base}/section/{}/", encode_segment(&s.slug)), None));
+    }
+    for a in articles {
+        let path = article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug);
+        urls.push((format!("{base}{path}"), Some(utc(a.updated_at))));
+    }
+    Ok(respond(Sitemap { urls }.render()?, "application/xml; charset=utf-8"))
+}
+
+#[derive(Template)]
+#[template(path = "news-sitemap.xml")]
+struct NewsSitemap {
+    site: String,
+    language: &'static str,
+    articles: Vec<NewsEntry>,
+}
+
+struct NewsEntry {
+    url: String,
+    published: String,
+    title: String,
+}
+
+/// `/news-sitemap.xml`: articles of the last two days, for news search engines.
+pub async fn news_sitemap(State(state): State<AppState>) -> Result<Response, AppError> {
+    let base = &state.config.base_url;
+    let since = time::now() - 2 * 86_400;
+    let recent = state.store.published_articles(0, 1000, None).await?;
+    let articles = recent
+        .into_iter()
+        .filter(|a| a.published_at.is_some_and(|at| at >= since))
+        .map(|a| NewsEntry {
+            url: format!(
+                "{base}{}",
+                article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug)
+            ),
+            published: utc(a.published_at.unwrap_or_default()),
+            title: xml(&a.headline),
+        })
+        .collect();
+    let sitemap = NewsSitemap { site: xml(&state.config.site_title), language: "en", articles };
+    Ok(respond(sitemap.render()?, "application/xml; charset=utf-8"))
+}
+
+/// `/robots.txt`
+pub async fn robots(State(state): State<AppState>) -> Response {
+    let base = &state.config.base_url;
+    let body = format!(
+        "User-agent: *\nDisallow: /admin/\nDisallow: /search\n\nSitemap: {base}/sitemap.xml\nSitemap: {base}/news-sitemap.xml\n"
+    );
+    respond(body, "text/plain; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xml;
+
+    #[test]
+    fn text_keeps_only_what_xml_can_carry() {
+        assert_eq!(xml("a\u{0}b\u{1b}c\u{fffe}d\te\n😀"), "abcd\te\n😀");
+    }
+}

@@ -1,0 +1,328 @@
+//! The reader's site: section, tag and author pages, related articles, feeds, sitemaps,
+//! metadata, and valid HTML.
+
+use std::process::Command;
+
+use byline::domain::Role;
+
+use crate::helpers::{StaffClient, TestApp, attr, reply_with, spawn_with, text};
+
+fn python() -> String {
+    format!("{}/tests/python/.venv/bin/python", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `tests/python/check.py` and parses what it prints. On a blocking thread: it fetches
+/// from the server this test's runtime is serving.
+async fn check(args: &[&str]) -> serde_json::Value {
+    let script = format!("{}/tests/python/check.py", env!("CARGO_MANIFEST_DIR"));
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python()).arg(script).args(&args).output()
+    })
+    .await
+    .unwrap()
+    .expect("the Python checks are installed by scripts/setup");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON from check.py")
+}
+
+async fn site() -> (TestApp, StaffClient) {
+    let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
+    app.add_staff("ed@example.com", "Eleanor Marsh", Role::Editor).await;
+    let staff = app.sign_in("ed@example.com").await;
+    (app, staff)
+}
+
+async fn path_of(app: &TestApp, id: i64) -> String {
+    byline::publishing::public_path(&app.store.article(id).await.unwrap().unwrap())
+}
+
+#[tokio::test]
+async fn sections_tags_and_authors_have_pages() {
+    let (app, staff) = site().await;
+    let body = "word ".repeat(700);
+    let ferry = app
+        .write(
+            &staff,
+            &[
+                ("headline", "Ferry on time"),
+                ("section", "Local News"),
+                ("tags", "Ferries, Harbour"),
+                ("body", &body),
+            ],
+            "publish",
+        )
+        .await;
+    let bridge = app
+        .write(
+            &staff,
+            &[("headline", "Bridge closes"), ("section", "Local News"), ("tags", "Harbour")],
+            "publish",
+        )
+        .await;
+    app.write(&staff, &[("headline", "Cup final"), ("section", "Sport")], "publish").await;
+
+    let front = app.get("/").await;
+    let sections: Vec<_> = front.all("nav.sections a").into_iter().map(text).collect();
+    assert_eq!(sections, ["Local News", "Sport"]);
+    assert_eq!(attr(front.all("nav.sections a")[0], "href"), "/section/local-news/");
+    let ferry_summary =
+        front.all(".summary").into_iter().find(|s| text(*s).contains("Ferry on time")).unwrap();
+    assert!(text(ferry_summary).contains("4 min read"), "{}", text(ferry_summary));
+    assert!(text(ferry_summary).contains("Local News"));
+
+    let section = app.get("/section/local-news/").await;
+    assert_eq!(section.status, 200);
+    assert_eq!(text(section.one("h1")), "Local News");
+    let listed: Vec<_> = section.all(".summary h2").into_iter().map(text).collect();
+    assert_eq!(listed, ["Bridge closes", "Ferry on time"]);
+    assert_eq!(
+        attr(section.one("link[rel=canonical]"), "href"),
+        format!("{}/section/local-news/", app.address)
+    );
+
+    let tag = app.get("/tag/harbour/").await;
+    assert_eq!(tag.all(".summary").len(), 2);
+    let author = app.store.users().await.unwrap().remove(0).author;
+    let author_page = byline::web::author_path(author.id, &author.name);
+    let page = app.get(&author_page).await;
+    assert_eq!(text(page.one("h1")), "Eleanor Marsh");
+    assert_eq!(page.all(".summary").len(), 3);
+    let moved = app.get(&format!("/author/{}-old-name/", author.id)).await;
+    assert_eq!((moved.status, moved.location()), (301, author_page.as_str()));
+
+    for missing in [
+        "/section/nothing/",
+        "/tag/nothing/",
+        "/author/999-x/",
+        "/section/local-news/page/2/",
+        "/author/x/",
+    ] {
+        assert_eq!(app.get(missing).await.status, 404, "{missing}");
+    }
+    assert_eq!(app.get("/section/local-news/page/1/").await.location(), "/section/local-news/");
+
+    // The article links to its section, tags and author, and lists related articles.
+    let article = app.get(&path_of(&app, ferry).await).await;
+    assert_eq!(attr(article.one(".kicker a"), "href"), "/section/local-news/");
+    let tags: Vec<_> =
+        article.all(".tags a").into_iter().map(|a| attr(a, "href").to_owned()).collect();
+    assert_eq!(tags, ["/tag/ferries/", "/tag/harbour/"]);
+    assert_eq!(attr(article.one(".byline a[rel=author]"), "href"), author_page);
+    let related: Vec<_> = article.all(".related a").into_iter().map(text).collect();
+    assert_eq!(related, ["Bridge closes"]);
+    let _ = bridge;
+}
+
+#[tokio::test]
+async fn listings_paginate() {
+    let (app, staff) = site().await;
+    for i in 0..23 {
+        app.write(&staff, &[("headline", &format!("Story {i}")), ("section", "Busy")], "publish")
+            .await;
+    }
+    let first = app.get("/section/busy/").await;
+    assert_eq!(first.all(".summary").len(), 20);
+    assert_eq!(attr(first.one("a[rel=next]"), "href"), "/section/busy/page/2/");
+    let second = app.get("/section/busy/page/2/").await;
+    assert_eq!(second.all(".summary").len(), 3);
+    assert_eq!(attr(second.one("a[rel=prev]"), "href"), "/section/busy/");
+    assert_eq!(app.get("/section/busy/page/3/").await.status, 404);
+}
+
+#[tokio::test]
+async fn articles_carry_search_and_social_metadata() {
+    let (app, staff) = site().await;
+    let id = app
+        .write(
+            &staff,
+            &[
+                ("headline", "Harbour wall to be rebuilt"),
+                ("standfirst", "A £2.4m repair."),
+                ("image_url", "https://img.example/wall.jpg"),
+                ("image_alt", "The cracked wall"),
+                ("section", "Local"),
+            ],
+            "publish",
+        )
+        .await;
+    let path = path_of(&app, id).await;
+    let page = app.get(&path).await;
+    let url = format!("{}{path}", app.address);
+    assert_eq!(attr(page.one("link[rel=canonical]"), "href"), url);
+    assert_eq!(attr(page.one("meta[name=description]"), "content"), "A £2.4m repair.");
+    let property = |p: &str| attr(page.one(&format!("meta[property='{p}']")), "content").to_owned();
+    assert_eq!(property("og:title"), "Harbour wall to be rebuilt");
+    assert_eq!(property("og:type"), "article");
+    assert_eq!(property("og:url"), url);
+    assert_eq!(property("og:image"), "https://img.example/wall.jpg");
+    assert_eq!(property("og:site_name"), "The Estuary Times");
+    assert_eq!(attr(page.one("meta[name='twitter:card']"), "content"), "summary_large_image");
+    let json: String = page.one("script[type='application/ld+json']").text().collect();
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(data["@type"], "NewsArticle");
+    assert_eq!(data["headline"], "Harbour wall to be rebuilt");
+    assert_eq!(data["description"], "A £2.4m repair.");
+    assert_eq!(data["image"][0], "https://img.example/wall.jpg");
+    assert_eq!(data["author"][0]["name"], "Eleanor Marsh");
+    assert_eq!(data["publisher"]["name"], "The Estuary Times");
+    for key in ["datePublished", "dateModified"] {
+        let value = data[key].as_str().unwrap();
+        assert!(jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%:z", value).is_ok(), "{key}: {value}");
+    }
+    let feeds: Vec<_> = page
+        .all("link[rel=alternate][type='application/atom+xml']")
+        .into_iter()
+        .map(|l| attr(l, "href").to_owned())
+        .collect();
+    assert!(feeds.contains(&format!("{}/feed.atom", app.address)));
+    assert!(feeds.contains(&format!("{url}feed.atom")));
+}
+
+#[tokio::test]
+async fn feeds_parse_and_carry_no_email() {
+    let (app, staff) = site().await;
+    let id = app
+        .write(
+            &staff,
+            &[
+                ("headline", "Feeds & “quotes”"),
+                ("standfirst", "<b>Bold</b> claims"),
+                ("section", "Local"),
+                ("tags", "Ferries"),
+            ],
+            "publish",
+        )
+        .await;
+    let path = path_of(&app, id).await;
+    app.reply(
+        &path,
+        &reply_with(&[
+            ("email", "secret.reader@example.com"),
+            ("comment", "A reply with <script>x</script> in it\u{fffe}"),
+        ]),
+    )
+    .await;
+    let author = app.store.users().await.unwrap().remove(0).author;
+    let author_feed = format!("{}feed.atom", byline::web::author_path(author.id, &author.name));
+    for feed in
+        ["/feed.atom", "/section/local/feed.atom", "/tag/ferries/feed.atom", author_feed.as_str()]
+    {
+        let parsed = check(&["feed", &app.url(feed)]).await;
+        assert_eq!(parsed["bozo"], false, "{feed}: {}", parsed["error"]);
+        assert_eq!(parsed["version"], "atom10");
+        assert_eq!(parsed["entries"][0]["title"], "Feeds & “quotes”", "{feed}");
+        assert_eq!(parsed["entries"][0]["link"], app.url(&path));
+        assert_eq!(parsed["entries"][0]["author"], "Eleanor Marsh");
+    }
+    let replies = check(&["feed", &app.url(&format!("{path}feed.atom"))]).await;
+    assert_eq!(replies["bozo"], false, "{}", replies["error"]);
+    assert_eq!(replies["entries"][0]["author"], "Ada Reader");
+    assert!(
+        replies["entries"][0]["content"][0].as_str().unwrap().contains("&lt;script&gt;"),
+        "{}",
+        replies
+    );
+    let raw = app.client.get(app.url(&format!("{path}feed.atom"))).send().await.unwrap();
+    assert_eq!(raw.headers()["content-type"], "application/atom+xml; charset=utf-8");
+    assert!(!raw.text().await.unwrap().contains("secret.reader"), "no email in a feed");
+    assert_eq!(app.get("/section/none/feed.atom").await.status, 404);
+}
+
+#[tokio::test]
+async fn sitemaps_and_robots() {
+    let (app, staff) = site().await;
+    let id = app.write(&staff, &[("headline", "Mapped"), ("section", "Local")], "publish").await;
+    app.write(&staff, &[("headline", "Draft, unmapped")], "save").await;
+    let path = path_of(&app, id).await;
+    let sitemap = check(&["xml", &app.url("/sitemap.xml")]).await;
+    let locs: Vec<_> = sitemap["locs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .collect();
+    assert!(locs.contains(&app.url(&path)));
+    assert!(locs.contains(&app.url("/section/local/")));
+    assert!(!locs.iter().any(|l| l.contains("draft")));
+    let news = check(&["xml", &app.url("/news-sitemap.xml")]).await;
+    assert_eq!(news["locs"][0], app.url(&path));
+    let body =
+        app.client.get(app.url("/news-sitemap.xml")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        body.contains("<news:title>Mapped</news:title>")
+            && body.contains("<news:publication_date>")
+    );
+    let robots = app.client.get(app.url("/robots.txt")).send().await.unwrap().text().await.unwrap();
+    assert!(robots.contains("Disallow: /admin/"));
+    assert!(robots.contains(&format!("Sitemap: {}/sitemap.xml", app.address)));
+}
+
+#[tokio::test]
+async fn every_page_type_is_valid_html() {
+    let (app, staff) = site().await;
+    byline::demo::seed_if_empty(&*app.store, &app.config.timezone).await.unwrap();
+    let id = app
+        .write(
+            &staff,
+            &[
+                ("headline", "Valid"),
+                ("section", "Local"),
+                ("tags", "One"),
+                ("image_url", "https://img.example/a.jpg"),
+                ("image_alt", "A picture"),
+                ("image_caption", "Caption"),
+            ],
+            "publish",
+        )
+        .await;
+    let path = path_of(&app, id).await;
+    let parent = app.reply(&path, &reply_with(&[])).await;
+    app.reply(&path, &reply_with(&[("parent", &parent.to_string())])).await;
+    app.staff_post(
+        &staff,
+        &format!("/admin/articles/{id}/notes"),
+        &[("kind", "correction"), ("note", "Fixed.")],
+    )
+    .await;
+    let author = app.store.users().await.unwrap().remove(0).author;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pages: Vec<(String, crate::helpers::Page)> = vec![
+        ("front".into(), app.get("/").await),
+        ("article".into(), app.get(&path).await),
+        ("reply-to".into(), app.get(&format!("{path}?replytocom={parent}")).await),
+        ("refused-form".into(), app.post(&path, &reply_with(&[("email", "bad")])).await),
+        ("section".into(), app.get("/section/local/").await),
+        ("tag".into(), app.get("/tag/one/").await),
+        ("author".into(), app.get(&byline::web::author_path(author.id, &author.name)).await),
+        ("not-found".into(), app.get("/nowhere").await),
+        ("login".into(), app.get("/admin/login").await),
+    ];
+    for (name, path) in [
+        ("admin-list", "/admin/".to_owned()),
+        ("admin-editor", format!("/admin/articles/{id}/")),
+        ("admin-new", "/admin/articles/new".to_owned()),
+        ("admin-preview", format!("/admin/articles/{id}/preview")),
+        ("admin-revisions", format!("/admin/articles/{id}/revisions/")),
+        ("admin-replies", "/admin/replies/?status=approved".to_owned()),
+        ("admin-account", "/admin/account".to_owned()),
+    ] {
+        pages.push((name.into(), app.staff_get(&staff, &path).await));
+    }
+    for (name, page) in &pages {
+        assert!(page.body.starts_with("<!DOCTYPE html>"), "{name} is a page");
+        std::fs::write(dir.path().join(format!("{name}.html")), &page.body).unwrap();
+    }
+    let script = format!("{}/tests/python/check.py", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(python())
+        .arg(script)
+        .args(["html", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Nu HTML checker found errors:\n{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
