@@ -65,6 +65,8 @@ pub struct Config {
     pub session_seconds: i64,
     /// How often scheduled articles are checked for (also once at start).
     pub scheduler_seconds: u64,
+    /// How long shared caches (a reverse proxy, a CDN) may keep a public page.
+    pub cache_seconds: u64,
 }
 
 /// A setting with a bad value, or a configuration file that cannot be read.
@@ -88,6 +90,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("articles_per_page", "10"),
     ("session_seconds", "1209600"),
     ("scheduler_seconds", "15"),
+    ("cache_seconds", "5"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -184,6 +187,7 @@ impl Config {
             articles_per_page: number("articles_per_page", 1, 100)? as u64,
             session_seconds: number("session_seconds", 1, 366 * 24 * 3600)? as i64,
             scheduler_seconds: number("scheduler_seconds", 1, 3600)? as u64,
+            cache_seconds: number("cache_seconds", 0, 86_400)? as u64,
         })
     }
 

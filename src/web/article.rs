@@ -342,7 +342,7 @@ async fn render(
         reply_to: reply_target(state, article, &input.parent).await?,
         older: (current > 1).then(|| replies_link(current - 1)),
         newer: (current < pages).then(|| replies_link(current + 1)),
-        token: defenses::issue_token(&state.keys, article.id, now),
+        token: super::caching::TOKEN_PLACEHOLDER.to_owned(),
         open,
         path,
         article,
@@ -352,7 +352,16 @@ async fn render(
     // The form's values, a held reply or an error message are this reader's alone.
     let personal = input.remember || shows_held || !errors.is_empty() || !input.email.is_empty();
     let caching = if personal { Caching::Private } else { Caching::Public };
-    Ok(html(status, template.render()?, caching))
+    // The tag is the page's without its form token, which changes every second.
+    let page = template.render()?;
+    let etag = super::caching::etag_of(page.as_bytes());
+    let token = defenses::issue_token(&state.keys, article.id, now);
+    let mut response =
+        html(status, page.replace(super::caching::TOKEN_PLACEHOLDER, &token), caching);
+    if caching == Caching::Public {
+        response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII"));
+    }
+    Ok(response)
 }
 
 /// "3 replies to “Headline”".

@@ -4,6 +4,7 @@
 mod admin;
 mod article;
 mod assets;
+mod caching;
 mod cookies;
 pub mod defenses;
 mod error;
@@ -93,6 +94,7 @@ pub fn build_app(state: AppState) -> Router {
     }
     router
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), caching::conditional))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))

@@ -25,7 +25,7 @@ async fn first_time_holds_a_new_email_until_one_reply_is_approved() {
     // Anonymous readers do not see it, and the page stays public.
     let anonymous = app.get(&path).await;
     assert!(!anonymous.has(&format!("#comment-{held}")));
-    assert_eq!(anonymous.header("cache-control"), "public, max-age=0, must-revalidate");
+    assert_eq!(anonymous.header("cache-control"), "public, max-age=0, s-maxage=5");
 
     // Its poster does, marked as held, on a page no cache may keep.
     let cookie = cookies_from(&response);

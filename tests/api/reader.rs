@@ -326,3 +326,66 @@ async fn every_page_type_is_valid_html() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The ETag of a public page, checked to give `304` when sent back.
+async fn etag(app: &TestApp, path: &str) -> String {
+    let page = app.get(path).await;
+    assert_eq!(page.status, 200, "{path}");
+    assert_eq!(page.header("cache-control"), "public, max-age=0, s-maxage=5", "{path}");
+    let tag = page.header("etag").to_owned();
+    assert!(tag.starts_with("W/\""), "{path}: {tag:?}");
+    let again = app.get_with(path, &[("if-none-match", &tag)]).await;
+    assert_eq!(again.status, 304, "{path}");
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), tag);
+    tag
+}
+
+#[tokio::test]
+async fn public_pages_answer_conditional_requests_and_change_their_validators() {
+    let (app, staff) = site().await;
+    let id = app
+        .write(&staff, &[("headline", "Cached"), ("section", "Local"), ("tags", "T")], "publish")
+        .await;
+    let path = path_of(&app, id).await;
+    let paths = ["/", path.as_str(), "/section/local/", "/tag/t/", "/feed.atom", "/sitemap.xml"];
+    let mut before = Vec::new();
+    for p in paths {
+        before.push(etag(&app, p).await);
+    }
+    // Two requests a second apart (different form tokens) are still the same page.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(etag(&app, &path).await, before[1]);
+
+    // A reply changes the article, and the reply count on the listings.
+    app.reply(&path, &reply_with(&[])).await;
+    for (i, p) in paths.iter().enumerate().take(4) {
+        assert_ne!(etag(&app, p).await, before[i], "{p} after a reply");
+    }
+    // A related article, published elsewhere, changes the article page.
+    let article_tag = etag(&app, &path).await;
+    app.write(&staff, &[("headline", "Related"), ("section", "Local")], "publish").await;
+    assert_ne!(etag(&app, &path).await, article_tag, "after a related article");
+    // So does a setting that shows on it.
+    let article_tag = etag(&app, &path).await;
+    app.store.set_setting("discussion.close_after_days", Some("1")).await.unwrap();
+    app.store
+        .set_article_status(
+            id,
+            byline::domain::ArticleStatus::Published,
+            Some(path.trim_matches('/').rsplitn(2, '/').nth(1).unwrap()),
+            Some(1),
+            2,
+        )
+        .await
+        .unwrap();
+    assert_ne!(etag(&app, &path).await, article_tag, "after replies closed by a setting");
+
+    // Personal pages carry no validator and are never stored.
+    let held = spawn_with(&[("moderation", "all")]).await;
+    let story = held.publish("Personal").await.path;
+    let response = held.post(&story, &reply_with(&[])).await;
+    let mine = held.get_with(&story, &[("cookie", &crate::helpers::cookies_from(&response))]).await;
+    assert_eq!(mine.header("cache-control"), "private, no-store");
+    assert_eq!(mine.header("etag"), "");
+}

@@ -40,7 +40,7 @@ async fn the_form_has_its_heading_fields_labels_and_promise() {
         "Save my name, email, and website in this browser for the next time I comment."
     );
     assert!(page.has("#respond button[type=submit]"));
-    assert_eq!(page.header("cache-control"), "public, max-age=0, must-revalidate");
+    assert_eq!(page.header("cache-control"), "public, max-age=0, s-maxage=5");
 }
 
 #[tokio::test]

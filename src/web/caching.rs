@@ -1,0 +1,99 @@
+//! Validators for public responses: a weak `ETag` made from the body, `304 Not Modified` for a
+//! matching `If-None-Match`, and `Cache-Control` that lets shared caches keep a page briefly.
+//! Since the tag comes from the body itself, any change that shows on a page (a reply, a count
+//! on a listing, a related article, a setting) changes it at once.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+
+/// What a handler may put where the form token goes, so that the token (which changes every
+/// second) does not change the tag: pages that differ only there are the same page.
+pub const TOKEN_PLACEHOLDER: &str = "\u{1}byline-form-token\u{1}";
+
+/// `W/"…"` from the body's SHA-256.
+pub fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
+}
+
+fn is_public(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes().starts_with(b"public"))
+}
+
+fn matches(if_none_match: &str, etag: &str) -> bool {
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    if_none_match.trim() == "*" || if_none_match.split(',').any(|t| bare(t) == bare(etag))
+}
+
+pub async fn conditional(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cacheable_method = matches!(*request.method(), Method::GET | Method::HEAD);
+    let if_none_match = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    if !cacheable_method || response.status() != StatusCode::OK || !is_public(&response) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let etag = match parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        Some(tag) => tag.to_owned(),
+        None => match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => {
+                let tag = etag_of(&bytes);
+                return finish(parts, Body::from(bytes), tag, if_none_match, &state);
+            }
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+    };
+    let _ = &mut parts;
+    finish(parts, body, etag, if_none_match, &state)
+}
+
+fn finish(
+    mut parts: axum::http::response::Parts,
+    body: Body,
+    etag: String,
+    if_none_match: Option<String>,
+    state: &AppState,
+) -> Response {
+    let cache = format!("public, max-age=0, s-maxage={}", state.config.cache_seconds);
+    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(&cache).expect("ASCII"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(header::ETAG, value);
+    }
+    if if_none_match.is_some_and(|inm| matches(&inm, &etag)) {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.remove(header::CONTENT_TYPE);
+        return Response::from_parts(parts, Body::empty());
+    }
+    Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_match_weakly_and_in_lists() {
+        let tag = etag_of(b"page");
+        assert!(tag.starts_with("W/\""));
+        assert!(matches(&tag, &tag));
+        assert!(matches(&format!("\"x\", {}", tag.trim_start_matches("W/")), &tag));
+        assert!(matches("*", &tag));
+        assert!(!matches("W/\"other\"", &tag));
+        assert_ne!(etag_of(b"page"), etag_of(b"page!"));
+    }
+}
