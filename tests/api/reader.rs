@@ -373,7 +373,7 @@ async fn public_pages_answer_conditional_requests_and_change_their_validators() 
         .set_article_status(
             id,
             byline::domain::ArticleStatus::Published,
-            Some(path.trim_matches('/').rsplitn(2, '/').nth(1).unwrap()),
+            Some(path.trim_matches('/').rsplit_once('/').unwrap().0),
             Some(1),
             2,
         )
