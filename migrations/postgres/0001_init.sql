@@ -84,6 +84,11 @@ CREATE TABLE articles (
 CREATE INDEX articles_by_publication ON articles (status, published_at DESC, id DESC);
 CREATE INDEX articles_by_section ON articles (section_id, status, published_at DESC, id DESC);
 
+-- Full-text search over published articles: the same expression in the index and the queries.
+CREATE INDEX articles_search ON articles
+ USING gin (to_tsvector('simple', headline || ' ' || standfirst || ' ' || body_markdown))
+ WHERE status = 'published';
+
 -- The byline: one or more authors, in order.
 CREATE TABLE article_authors (
     article_id  BIGINT NOT NULL REFERENCES articles (id),

@@ -83,6 +83,32 @@ CREATE TABLE articles (
 CREATE INDEX articles_by_publication ON articles (status, published_at DESC, id DESC);
 CREATE INDEX articles_by_section ON articles (section_id, status, published_at DESC, id DESC);
 
+-- Full-text search over published articles (rowid = article id), kept in step by triggers.
+-- Diacritics are kept, as PostgreSQL's `simple` configuration keeps them.
+CREATE VIRTUAL TABLE articles_search USING fts5(
+    headline, standfirst, body, tokenize = 'unicode61 remove_diacritics 0'
+);
+
+CREATE TRIGGER articles_search_insert AFTER INSERT ON articles
+WHEN NEW.status = 'published'
+BEGIN
+    INSERT INTO articles_search (rowid, headline, standfirst, body)
+    VALUES (NEW.id, NEW.headline, NEW.standfirst, NEW.body_markdown);
+END;
+
+CREATE TRIGGER articles_search_update AFTER UPDATE ON articles
+BEGIN
+    DELETE FROM articles_search WHERE rowid = OLD.id;
+    INSERT INTO articles_search (rowid, headline, standfirst, body)
+    SELECT NEW.id, NEW.headline, NEW.standfirst, NEW.body_markdown
+     WHERE NEW.status = 'published';
+END;
+
+CREATE TRIGGER articles_search_delete AFTER DELETE ON articles
+BEGIN
+    DELETE FROM articles_search WHERE rowid = OLD.id;
+END;
+
 -- The byline: one or more authors, in order.
 CREATE TABLE article_authors (
     article_id  INTEGER NOT NULL REFERENCES articles (id),

@@ -2,6 +2,7 @@
 
 pub mod article;
 pub mod reply;
+pub mod search;
 pub mod staff;
 pub mod text;
 pub mod time;

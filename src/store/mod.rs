@@ -105,6 +105,14 @@ pub struct ArticleSummary {
     pub word_count: i64,
 }
 
+/// A search result: the article, and a passage of it with the matches marked by
+/// [`crate::domain::search::MARK_START`] and `MARK_END`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub article: ArticleSummary,
+    pub snippet: String,
+}
+
 /// Which published articles a listing page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
@@ -476,6 +484,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(Vec<ArticleSummary>, u64)>;
     /// Published articles sharing the section or a tag of this one, newest first.
     async fn related_articles(&self, article_id: i64, limit: u64) -> Result<Vec<ArticleSummary>>;
+    /// Published articles holding every term (see [`crate::domain::search::terms`]), best
+    /// first: each backend's own full-text index, or a plain text match for terms in scripts
+    /// written without spaces. Returns the hits and how many there are.
+    async fn search(
+        &self,
+        terms: &[String],
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SearchHit>, u64)>;
     async fn section_by_slug(&self, slug: &str) -> Result<Option<Section>>;
     async fn tag_by_slug(&self, slug: &str) -> Result<Option<Tag>>;
     async fn author(&self, id: i64) -> Result<Option<Author>>;

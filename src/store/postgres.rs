@@ -15,9 +15,9 @@ use tokio_postgres::types::ToSql;
 use super::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
     CommentStub, Image, Kind, Listing, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment,
-    Result, Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
+    Result, Revision, SearchHit, Section, Session, Store, StoreError, Table, Tag, User, Value,
 };
-use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
+use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role, search};
 
 /// The schema's history, oldest first. Never edit a shipped migration: add a new one.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
@@ -426,6 +426,43 @@ fn params(values: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
+/// A search hit from [`SUMMARY_COLUMNS`] and the body; the snippet is made here, the same way
+/// on both backends.
+fn hit_from_row(r: &Row, terms: &[String]) -> Result<SearchHit> {
+    let article = summary_from_row(r)?;
+    let body: String = r.get(15);
+    let text = format!("{} {body}", article.standfirst);
+    Ok(SearchHit { snippet: search::snippet(&text, terms, 160), article })
+}
+
+/// Search by plain text, for terms a word index cannot find (scripts without spaces): headline
+/// matches first, then the newest.
+async fn plain_search(
+    client: &deadpool_postgres::Client,
+    terms: &[String],
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<SearchHit>, u64)> {
+    let text = "lower(a.headline || ' ' || a.standfirst || ' ' || a.body_markdown)";
+    let conditions: Vec<String> =
+        (1..=terms.len()).map(|i| format!("strpos({text}, ${i}) > 0")).collect();
+    let filter = conditions.join(" AND ");
+    let values: Vec<&(dyn ToSql + Sync)> = terms.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+    let count =
+        format!("SELECT count(*) FROM articles a WHERE a.status = 'published' AND {filter}");
+    let total: i64 = client.query_one(&count, &values).await?.get(0);
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, a.body_markdown
+           FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE a.status = 'published' AND {filter}
+          ORDER BY strpos(lower(a.headline), $1) = 0, a.published_at DESC, a.id DESC
+          LIMIT {limit} OFFSET {offset}"
+    );
+    let rows = client.query(&sql, &values).await?;
+    let hits = rows.iter().map(|r| hit_from_row(r, terms)).collect::<Result<Vec<_>>>()?;
+    Ok((hits, total as u64))
+}
+
 /// Recomputes the counts the trigger keeps (an import brings both rows and counts).
 const RECOUNT: &str = "UPDATE articles SET reply_count = (SELECT count(*) FROM comments c
      WHERE c.article_id = articles.id AND c.status = 'approved')";
@@ -542,6 +579,45 @@ impl Store for PostgresStore {
             .iter()
             .map(summary_from_row)
             .collect()
+    }
+
+    async fn search(
+        &self,
+        terms: &[String],
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SearchHit>, u64)> {
+        if terms.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let client = self.pool.get().await?;
+        if terms.iter().any(|t| search::is_cjk(t)) {
+            return plain_search(&client, terms, offset, limit).await;
+        }
+        // Terms hold only letters and digits, so each is a valid prefix lexeme.
+        let query: Vec<String> = terms.iter().map(|t| format!("{t}:*")).collect();
+        let query = query.join(" & ");
+        let vector =
+            "to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_markdown)";
+        let count = format!(
+            "SELECT count(*) FROM articles a
+              WHERE a.status = 'published' AND {vector} @@ to_tsquery('simple', $1)"
+        );
+        let total: i64 = client.query_one(&count, &[&query]).await?.get(0);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, a.body_markdown
+               FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+              WHERE a.status = 'published' AND {vector} @@ to_tsquery('simple', $1)
+              ORDER BY ts_rank(setweight(to_tsvector('simple', a.headline), 'A')
+                               || setweight(to_tsvector('simple', a.standfirst), 'B')
+                               || to_tsvector('simple', a.body_markdown),
+                               to_tsquery('simple', $1)) DESC,
+                       a.published_at DESC, a.id DESC
+              LIMIT {limit} OFFSET {offset}"
+        );
+        let rows = client.query(&sql, &[&query]).await?;
+        let hits = rows.iter().map(|r| hit_from_row(r, terms)).collect::<Result<Vec<_>>>()?;
+        Ok((hits, total as u64))
     }
 
     async fn section_by_slug(&self, slug: &str) -> Result<Option<Section>> {

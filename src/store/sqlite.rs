@@ -11,9 +11,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleSummary, Author, Comment,
     CommentStub, Image, Kind, Listing, NewArticle, NewComment, NewUser, QueueQuery, QueuedComment,
-    Result, Revision, Section, Session, Store, StoreError, Table, Tag, User, Value,
+    Result, Revision, SearchHit, Section, Session, Store, StoreError, Table, Tag, User, Value,
 };
-use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
+use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role, search};
 
 /// The schema's history, oldest first. Never edit a shipped migration: add a new one.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
@@ -454,6 +454,46 @@ fn row_values(table: Table, r: &Row) -> rusqlite::Result<Vec<Value>> {
 const RECOUNT: &str = "UPDATE articles SET reply_count = (SELECT count(*) FROM comments c
      WHERE c.article_id = articles.id AND c.status = 'approved')";
 
+/// A search hit from [`SUMMARY_COLUMNS`] and the body; the snippet is made here, the same way
+/// on both backends.
+fn hit_from_row(r: &Row, terms: &[String]) -> rusqlite::Result<SearchHit> {
+    let article = summary_from_row(r)?;
+    let body: String = r.get(15)?;
+    let text = format!("{} {body}", article.standfirst);
+    Ok(SearchHit { snippet: search::snippet(&text, terms, 160), article })
+}
+
+/// Search by plain text, for terms a word index cannot find (scripts without spaces): headline
+/// matches first, then the newest.
+fn plain_search(
+    conn: &Connection,
+    terms: &[String],
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<(Vec<SearchHit>, u64)> {
+    let text = "lower(a.headline || ' ' || a.standfirst || ' ' || a.body_markdown)";
+    let conditions: Vec<String> =
+        (1..=terms.len()).map(|i| format!("instr({text}, ?{i}) > 0")).collect();
+    let filter = conditions.join(" AND ");
+    let total: i64 = conn
+        .prepare(&format!(
+            "SELECT count(*) FROM articles a WHERE a.status = 'published' AND {filter}"
+        ))?
+        .query_row(rusqlite::params_from_iter(terms), |r| r.get(0))?;
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, a.body_markdown
+           FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE a.status = 'published' AND {filter}
+          ORDER BY instr(lower(a.headline), ?1) = 0, a.published_at DESC, a.id DESC
+          LIMIT {limit} OFFSET {offset}"
+    );
+    let hits = conn
+        .prepare(&sql)?
+        .query_map(rusqlite::params_from_iter(terms), |r| hit_from_row(r, terms))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((hits, total as u64))
+}
+
 /// `?, ?, ?` for an `IN` list.
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -576,6 +616,46 @@ impl Store for SqliteStore {
             conn.prepare_cached(&sql)?
                 .query_map(params![article_id, limit as i64], summary_from_row)?
                 .collect()
+        })
+        .await
+    }
+
+    async fn search(
+        &self,
+        terms: &[String],
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SearchHit>, u64)> {
+        if terms.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let terms = terms.to_vec();
+        self.read(move |conn| {
+            if terms.iter().any(|t| search::is_cjk(t)) {
+                return plain_search(conn, &terms, offset, limit);
+            }
+            // Each term a quoted prefix: the reader's text is never FTS5 syntax.
+            let query: Vec<String> = terms.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect();
+            let query = query.join(" ");
+            let total: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM articles_search JOIN articles a ON a.id = articles_search.rowid
+                      WHERE articles_search MATCH ?1 AND a.status = 'published'",
+                )?
+                .query_row([&query], |r| r.get(0))?;
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS}, a.body_markdown
+                   FROM articles_search JOIN articles a ON a.id = articles_search.rowid
+                   LEFT JOIN sections s ON s.id = a.section_id
+                  WHERE articles_search MATCH ?1 AND a.status = 'published'
+                  ORDER BY bm25(articles_search, 10.0, 4.0, 1.0), a.published_at DESC, a.id DESC
+                  LIMIT {limit} OFFSET {offset}"
+            );
+            let hits = conn
+                .prepare_cached(&sql)?
+                .query_map([&query], |r| hit_from_row(r, &terms))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((hits, total as u64))
         })
         .await
     }

@@ -16,6 +16,7 @@ mod layout;
 mod listing;
 mod meta;
 mod response;
+mod search;
 mod story;
 mod thread;
 
@@ -62,6 +63,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/page/{page}", get(front::page_without_slash)),
         ("/{year}/{month}/{day}/{slug}/", get(article::show).post(article::reply)),
         ("/{year}/{month}/{day}/{slug}", get(article::without_slash)),
+        ("/search", get(search::search)),
         ("/feed.atom", get(feeds::site)),
         ("/section/{key}/feed.atom", get(feeds::section)),
         ("/tag/{key}/feed.atom", get(feeds::tag)),

@@ -55,6 +55,7 @@ conformance! {
     settings_keep_their_first_value covers [setting, setting_or_insert, set_setting, settings_with_prefix];
     the_moderation_queue_filters covers [queue, queue_counts, set_comment_body, insert_comment];
     defenses_look_up_recent_replies covers [comments_from_ip_since, duplicate_comment];
+    search_finds_published_articles covers [search];
     listings_of_sections_tags_and_authors covers [
         published_in, related_articles, section_by_slug, tag_by_slug, author,
     ];
@@ -511,6 +512,87 @@ mod cases {
         assert_eq!(store.author(9_999).await.unwrap(), None);
     }
 
+    pub async fn search_finds_published_articles(store: &dyn Store, _: Backend) {
+        let jo = store.find_or_create_author("Jo").await.unwrap();
+        let write = |slug: &str, headline: &str, body: &str, at: i64| {
+            let mut a = article(slug, jo.id, at);
+            a.fields.headline = headline.into();
+            a.fields.body_markdown = body.into();
+            a
+        };
+        let in_body = store
+            .insert_article(&write("a", "Council budget", "The ferry will run later.", 1))
+            .await
+            .unwrap();
+        let in_headline = store
+            .insert_article(&write("b", "Ferry timetable changes", "Nothing else.", 2))
+            .await
+            .unwrap();
+        let east = store
+            .insert_article(&write("c", "東京の朝", "Москва и 東京 — репортаж.", 3))
+            .await
+            .unwrap();
+        let draft = store
+            .insert_article(&NewArticle {
+                status: ArticleStatus::Draft,
+                ..write("d", "Ferry draft", "x", 4)
+            })
+            .await
+            .unwrap();
+        let terms = |q: &str| byline::domain::search::terms(q);
+        let ids = |hits: &[byline::store::SearchHit]| {
+            hits.iter().map(|h| h.article.id).collect::<Vec<_>>()
+        };
+
+        let (hits, total) = store.search(&terms("ferry"), 0, 10).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(
+            ids(&hits),
+            [in_headline, in_body],
+            "a headline match ranks first; drafts never show"
+        );
+        let body_hit = hits.iter().find(|h| h.article.id == in_body).unwrap();
+        assert!(body_hit.snippet.contains("\u{E000}ferry\u{E001}"), "{:?}", body_hit.snippet);
+        let (hits, _) = store.search(&terms("FERR"), 0, 10).await.unwrap();
+        assert_eq!(hits.len(), 2, "prefixes match, whatever the case");
+        let (hits, _) = store.search(&terms("ferry timetable"), 0, 10).await.unwrap();
+        assert_eq!(ids(&hits), [in_headline], "every term must match");
+        let (hits, total) = store.search(&terms("ferry"), 1, 1).await.unwrap();
+        assert_eq!((ids(&hits), total), (vec![in_body], 2));
+        let (hits, _) = store.search(&terms("москва"), 0, 10).await.unwrap();
+        assert_eq!(ids(&hits), [east]);
+        for cjk in ["東京", "東京の朝", "朝"] {
+            let (hits, _) = store.search(&terms(cjk), 0, 10).await.unwrap();
+            assert_eq!(ids(&hits), [east], "{cjk}");
+            if cjk == "東京" {
+                assert!(hits[0].snippet.contains("\u{E000}東京\u{E001}"), "{:?}", hits[0].snippet);
+            }
+        }
+        assert_eq!(store.search(&[], 0, 10).await.unwrap(), (Vec::new(), 0));
+        assert_eq!(store.search(&terms("zebra"), 0, 10).await.unwrap().1, 0);
+
+        // Kept in step: an edit, an unpublish and a publish show at once.
+        store
+            .update_article(
+                in_body,
+                &ArticleFields { body_markdown: "No boats now.".into(), ..fields("a", jo.id) },
+                5,
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(&store.search(&terms("ferry"), 0, 10).await.unwrap().0), [in_headline]);
+        store
+            .set_article_status(in_headline, ArticleStatus::Draft, Some("2026/11/24"), Some(2), 6)
+            .await
+            .unwrap();
+        assert!(store.search(&terms("ferry"), 0, 10).await.unwrap().0.is_empty());
+        store
+            .set_article_status(draft, ArticleStatus::Published, Some("2026/11/24"), Some(4), 7)
+            .await
+            .unwrap();
+        assert_eq!(ids(&store.search(&terms("ferry"), 0, 10).await.unwrap().0), [draft]);
+    }
+
     pub async fn defenses_look_up_recent_replies(store: &dyn Store, _: Backend) {
         let jo = store.find_or_create_author("Jo").await.unwrap();
         let id = store.insert_article(&article("story", jo.id, 1)).await.unwrap();
@@ -923,7 +1005,11 @@ async fn the_schemas_of_both_backends_match() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mut sqlite = std::collections::BTreeMap::new();
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        // The search index is each backend's own (FTS5 here, a GIN index on PostgreSQL).
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                AND name NOT LIKE 'articles_search%'",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

@@ -105,6 +105,7 @@ fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
             vec![pattern.replace("{key}", "no-such").replace("{page}", "2")]
         }
         "/author/{key}/page/{page}/" => vec!["/author/1-jo-writer/page/2/".into()],
+        "/search" => vec!["/search".into(), "/search?q=canary".into(), "/search?q=private".into()],
         "/feed.atom" | "/sitemap.xml" | "/news-sitemap.xml" | "/robots.txt" => vec![pattern.into()],
         "/section/{key}/feed.atom" | "/tag/{key}/feed.atom" => {
             vec![pattern.replace("{key}", "no-such")]

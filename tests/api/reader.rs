@@ -297,6 +297,8 @@ async fn every_page_type_is_valid_html() {
         ("author".into(), app.get(&byline::web::author_path(author.id, &author.name)).await),
         ("not-found".into(), app.get("/nowhere").await),
         ("login".into(), app.get("/admin/login").await),
+        ("search".into(), app.get("/search?q=valid").await),
+        ("search-empty".into(), app.get("/search").await),
     ];
     for (name, path) in [
         ("admin-list", "/admin/".to_owned()),
@@ -388,4 +390,102 @@ async fn public_pages_answer_conditional_requests_and_change_their_validators() 
     let mine = held.get_with(&story, &[("cookie", &crate::helpers::cookies_from(&response))]).await;
     assert_eq!(mine.header("cache-control"), "private, no-store");
     assert_eq!(mine.header("etag"), "");
+}
+
+#[tokio::test]
+async fn search_ranks_highlights_and_pages() {
+    let (app, staff) = site().await;
+    app.write(
+        &staff,
+        &[("headline", "Council meets"), ("body", "The harbour wall was discussed <at length>.")],
+        "publish",
+    )
+    .await;
+    let headline = app
+        .write(
+            &staff,
+            &[("headline", "Harbour wall to be rebuilt"), ("body", "Work starts soon.")],
+            "publish",
+        )
+        .await;
+    let page = app.get("/search?q=harbour+wall").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), "public, max-age=0, s-maxage=5");
+    let found: Vec<_> = page.all(".search-results h2 a").into_iter().map(text).collect();
+    assert_eq!(found, ["Harbour wall to be rebuilt", "Council meets"], "the headline match first");
+    assert_eq!(text(page.one(".count")), "2 articles match.");
+    let snippet = page.all(".snippet")[1];
+    let marks: Vec<_> =
+        snippet.select(&scraper::Selector::parse("mark").unwrap()).map(text).collect();
+    assert_eq!(marks, ["harbour", "wall"]);
+    assert!(text(snippet).contains("<at length>"), "markup in the text is shown, never run");
+    assert_eq!(attr(page.one("#q"), "value"), "harbour wall");
+
+    for i in 0..11 {
+        app.write(&staff, &[("headline", &format!("Tide report {i}"))], "publish").await;
+    }
+    let first = app.get("/search?q=tide").await;
+    assert_eq!(first.all(".search-results li").len(), 10);
+    assert_eq!(attr(first.one("a[rel=next]"), "href"), "/search?q=tide&page=2");
+    assert_eq!(app.get("/search?q=tide&page=2").await.all(".search-results li").len(), 1);
+    assert_eq!(app.get("/search?q=tide&page=9").await.status, 404);
+
+    // Kept in step with unpublishing.
+    let path = format!("/admin/articles/{headline}/");
+    app.staff_post(
+        &staff,
+        &path,
+        &[("headline", "Harbour wall to be rebuilt"), ("action", "unpublish")],
+    )
+    .await;
+    let after: Vec<_> = app
+        .get("/search?q=harbour")
+        .await
+        .all(".search-results h2 a")
+        .into_iter()
+        .map(text)
+        .collect();
+    assert_eq!(after, ["Council meets"]);
+}
+
+#[tokio::test]
+async fn search_works_in_any_script_and_with_odd_queries() {
+    let (app, staff) = site().await;
+    app.write(
+        &staff,
+        &[("headline", "東京の朝は早い"), ("body", "北京和東京的新闻。Москва тоже.")],
+        "publish",
+    )
+    .await;
+    let encode = |q: &str| url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+    let cases = [
+        ("東京", 1),
+        ("北京", 1),
+        ("早い", 1),
+        ("москва", 1),
+        ("МОСКВА", 1),
+        ("東京 北京", 1),
+        ("大阪", 0),
+    ];
+    for (query, expected) in cases {
+        let page = app.get(&format!("/search?q={}", encode(query))).await;
+        assert_eq!(page.status, 200, "{query}");
+        assert_eq!(page.all(".search-results li").len(), expected, "{query}");
+    }
+    let long = "ferry ".repeat(200);
+    let odd = [
+        "?!…—«»",
+        "\"",
+        "a* OR b NEAR(c)",
+        "%",
+        "'; DROP TABLE articles; --",
+        long.as_str(),
+        "\u{0}",
+        "",
+    ];
+    for query in odd {
+        let page = app.get(&format!("/search?q={}", encode(query))).await;
+        assert_eq!(page.status, 200, "{query:?}");
+        assert!(page.has("form.search-form"));
+    }
 }
