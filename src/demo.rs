@@ -2,9 +2,10 @@
 
 use jiff::tz::TimeZone;
 
+use crate::domain::Slug;
 use crate::domain::{ReplyStatus, time};
 use crate::publishing::{self, Draft, PublishError};
-use crate::store::{NewComment, Store};
+use crate::store::{ArticleFields, NewComment, Store, StoreError};
 
 const LEAD_BODY: &str = "\
 The 6.40 from Harrow Quay left on time on Tuesday. That sentence would not be news almost \
@@ -52,6 +53,31 @@ Its owners, who are retiring, say they would rather sell to someone who keeps th
 lit than to the highest bidder.
 ";
 
+/// Puts a demo article in a section, with tags.
+async fn file(store: &dyn Store, id: i64, section: &str, tags: &str) -> Result<(), PublishError> {
+    let article = store.article(id).await?.ok_or(StoreError::NotFound("the demo article"))?;
+    let section = store.find_or_create_section(section, &section.to_lowercase()).await?;
+    let names = publishing::tag_names(tags);
+    let pairs: Vec<_> =
+        names.iter().map(|n| (n.clone(), Slug::from_headline(n).to_string())).collect();
+    let tags = store.find_or_create_tags(&pairs).await?;
+    let fields = ArticleFields {
+        slug: article.slug.clone(),
+        headline: article.headline.clone(),
+        standfirst: article.standfirst.clone(),
+        body_markdown: article.body_markdown.clone(),
+        body_html: article.body_html.clone(),
+        author_ids: article.authors.iter().map(|a| a.id).collect(),
+        section_id: Some(section.id),
+        tag_ids: tags.iter().map(|t| t.id).collect(),
+        image: None,
+        replies_open: true,
+        word_count: article.word_count,
+    };
+    store.update_article(id, &fields, article.updated_at).await?;
+    Ok(())
+}
+
 /// Publishes the demo articles and replies if the database has no articles; says whether it did.
 pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, PublishError> {
     if store.count_published_articles(None).await? > 0 {
@@ -87,10 +113,16 @@ pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, Pub
             LEAD_BODY,
         ),
     ];
+    let filing = [
+        ("Business", "Shops, Corn Street"),
+        ("Environment", "Wildlife, Schools"),
+        ("Local", "Transport, Ferries"),
+    ];
     let mut lead_id = 0;
     for (i, article) in articles.iter().enumerate() {
         let published_at = now - (articles.len() - i) as i64 * 20 * hour;
         lead_id = publishing::publish_at(store, tz, article, published_at).await?.id;
+        file(store, lead_id, filing[i].0, filing[i].1).await?;
     }
     let replies = [
         (

@@ -130,8 +130,9 @@ async fn repeated_failures_slow_down_an_address() {
 
 #[tokio::test]
 async fn sessions_expire() {
-    let (app, staff) = newsroom_with(&[("session_seconds", "1")]).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Whole seconds: 2 s leaves room to sign in before a second boundary.
+    let (app, staff) = newsroom_with(&[("session_seconds", "2")]).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(app.staff_get(&staff, "/admin/").await.status, 303);
 }
 

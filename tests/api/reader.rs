@@ -313,6 +313,11 @@ async fn every_page_type_is_valid_html() {
     }
     for (name, page) in &pages {
         assert!(page.body.starts_with("<!DOCTYPE html>"), "{name} is a page");
+        assert_eq!(page.all("h1").len(), 1, "{name}: one <h1>");
+        assert!(
+            page.has("main#main") && page.has("a.skip-link[href='#main']"),
+            "{name}: landmarks"
+        );
         std::fs::write(dir.path().join(format!("{name}.html")), &page.body).unwrap();
     }
     let script = format!("{}/tests/python/check.py", env!("CARGO_MANIFEST_DIR"));

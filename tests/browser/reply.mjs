@@ -46,8 +46,16 @@ try {
   assert.equal(await page.locator(`#comment-${id} > ol.children > #comment-${child}`).count(), 1, 'nested');
 
   await page.setViewportSize({ width: 375, height: 800 });
+  await page.goto(frontUrl);
+  await page.screenshot({ path: `${shots}/front-375.png`, fullPage: true });
   await page.goto(articleUrl);
   await page.screenshot({ path: `${shots}/article-375.png`, fullPage: true });
+  // Nothing is wider than a small phone's screen.
+  const widest = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(widest <= 375, `the page is ${widest} px wide at 375 px`);
+  await page.setViewportSize({ width: 320, height: 700 });
+  const narrowest = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(narrowest <= 320, `the page is ${narrowest} px wide at 320 px`);
   console.log(`replied as #comment-${id} and #comment-${child}; screenshots in ${shots}`);
 } finally {
   await browser.close();
