@@ -249,7 +249,7 @@ async fn serve(store: Arc<dyn Store>, config: Config, demo: bool) -> anyhow::Res
     let listen = config.listen;
     let base_url = config.base_url.clone();
     let state = AppState::new(store, config).await?;
-    crate::jobs::spawn(state.store.clone(), state.config.clone());
+    crate::jobs::spawn(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (setting `listen`, BYLINE_LISTEN)"))?;

@@ -67,6 +67,10 @@ pub struct Config {
     pub scheduler_seconds: u64,
     /// How long shared caches (a reverse proxy, a CDN) may keep a public page.
     pub cache_seconds: u64,
+    /// No request waits longer than this: past it, `503` with `Retry-After`.
+    pub request_timeout_seconds: u64,
+    /// Keep rendered public pages in memory (see `web::page_cache`).
+    pub page_cache: bool,
 }
 
 /// A setting with a bad value, or a configuration file that cannot be read.
@@ -91,6 +95,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("session_seconds", "1209600"),
     ("scheduler_seconds", "15"),
     ("cache_seconds", "5"),
+    ("request_timeout_seconds", "10"),
+    ("page_cache", "on"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -188,6 +194,12 @@ impl Config {
             session_seconds: number("session_seconds", 1, 366 * 24 * 3600)? as i64,
             scheduler_seconds: number("scheduler_seconds", 1, 3600)? as u64,
             cache_seconds: number("cache_seconds", 0, 86_400)? as u64,
+            request_timeout_seconds: number("request_timeout_seconds", 1, 600)? as u64,
+            page_cache: match get("page_cache").trim() {
+                "on" => true,
+                "off" => false,
+                _ => return Err(bad("page_cache", "expected on or off")),
+            },
         })
     }
 

@@ -518,20 +518,15 @@ pub async fn add_note(
 /// Publishes every scheduled article whose time has come (also after the server was down);
 /// returns how many.
 pub async fn publish_due(store: &dyn Store, tz: &TimeZone, now: i64) -> Result<usize, StoreError> {
-    let due = store.due_articles(now).await?;
-    for article in &due {
+    let mut published = 0;
+    for article in store.due_articles(now).await? {
         let published_at = article.published_at.unwrap_or(now);
         let date_path = time::date_path(published_at, tz);
-        store
-            .set_article_status(
-                article.id,
-                ArticleStatus::Published,
-                Some(&date_path),
-                Some(published_at),
-                now,
-            )
-            .await?;
-        tracing::info!(article = article.id, "published on schedule");
+        // Several nodes may find it due at once: only one of them publishes it.
+        if store.publish_scheduled(article.id, &date_path, published_at, now).await? {
+            tracing::info!(article = article.id, "published on schedule");
+            published += 1;
+        }
     }
-    Ok(due.len())
+    Ok(published)
 }

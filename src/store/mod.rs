@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The schema in the database is not one this binary can work with.
     #[error("{0}")]
     Schema(String),
+    /// The database cannot be reached just now; asking again later may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -614,6 +617,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip, for `/healthz`.
     async fn ping(&self) -> Result<()>;
+
+    /// Tells every node sharing this database that something changed (their page caches are
+    /// stale). A no-op where one process owns the database.
+    async fn announce_change(&self) -> Result<()>;
+    /// Announcements from every node (this one's included), and one more each time the
+    /// listening connection is re-established (anything may have been missed). `None` where
+    /// one process owns the database.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>>;
+    /// Publishes a scheduled article, unless another node did already: true for the one that
+    /// did it.
+    async fn publish_scheduled(
+        &self,
+        id: i64,
+        date_path: &str,
+        published_at: i64,
+        now: i64,
+    ) -> Result<bool>;
 
     /// Rows of `table` in key order, after the key `after`, at most `limit`.
     async fn export_rows(

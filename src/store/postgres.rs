@@ -30,12 +30,64 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// For the connection that listens for other nodes' changes.
+    config: tokio_postgres::Config,
+    changes: tokio::sync::broadcast::Sender<()>,
+    listening: std::sync::Arc<std::sync::OnceLock<()>>,
+}
+
+/// The channel nodes announce changes on.
+const CHANNEL: &str = "byline_changes";
+
+/// Listens on [`CHANNEL`] for as long as anyone wants to hear; reconnects when the connection
+/// drops, and says so (a change may have been missed meanwhile).
+async fn listen(config: tokio_postgres::Config, changes: tokio::sync::broadcast::Sender<()>) {
+    use tokio_postgres::AsyncMessage;
+    while changes.receiver_count() > 0 {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let forward = changes.clone();
+                // The connection delivers notifications only while it is polled.
+                let driver = tokio::spawn(async move {
+                    loop {
+                        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                            Some(Ok(AsyncMessage::Notification(_))) => {
+                                let _ = forward.send(());
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(_)) | None => break,
+                        }
+                    }
+                });
+                if client.batch_execute(&format!("LISTEN {CHANNEL}")).await.is_ok() {
+                    // Changes made while nobody listened were missed: say something changed.
+                    let _ = changes.send(());
+                    let _ = driver.await;
+                    tracing::warn!("lost the connection that listens for changes");
+                    let _ = changes.send(());
+                } else {
+                    driver.abort();
+                }
+                drop(client);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for changes"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
         if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
             return StoreError::Conflict("a unique value");
+        }
+        let shutting_down =
+            [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW];
+        if error.is_closed()
+            || error.code().is_some_and(|c| shutting_down.contains(c))
+            || error.as_db_error().is_none()
+        {
+            return StoreError::Unavailable(describe(&error));
         }
         StoreError::Database(describe(&error))
     }
@@ -55,7 +107,7 @@ impl From<deadpool_postgres::PoolError> for StoreError {
             deadpool_postgres::PoolError::Backend(e) => describe(e),
             other => other.to_string(),
         };
-        StoreError::Database(format!("no database connection: {detail}"))
+        StoreError::Unavailable(format!("no database connection: {detail}"))
     }
 }
 
@@ -65,7 +117,7 @@ impl PostgresStore {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Database(format!("not a PostgreSQL URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+            config.connect_timeout(Duration::from_secs(3));
         }
         let manager = Manager::from_config(
             config,
@@ -75,11 +127,19 @@ impl PostgresStore {
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(5)))
-            .create_timeout(Some(Duration::from_secs(5)))
+            // A page waits at most a few seconds for the database, then answers 503.
+            .wait_timeout(Some(Duration::from_secs(3)))
+            .create_timeout(Some(Duration::from_secs(3)))
+            .recycle_timeout(Some(Duration::from_secs(2)))
             .build()
             .map_err(|e| StoreError::Database(format!("cannot build the connection pool: {e}")))?;
-        let store = Self { pool };
+        let (changes, _) = tokio::sync::broadcast::channel(64);
+        let mut listen_config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Database(format!("not a PostgreSQL URL: {e}")))?;
+        if listen_config.get_connect_timeout().is_none() {
+            listen_config.connect_timeout(Duration::from_secs(3));
+        }
+        let store = Self { pool, config: listen_config, changes, listening: Default::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -1351,6 +1411,39 @@ impl Store for PostgresStore {
             None => client.execute("DELETE FROM settings WHERE key = $1", &[&key]).await?,
         };
         Ok(())
+    }
+
+    async fn announce_change(&self) -> Result<()> {
+        let client = self.pool.get().await?;
+        client.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
+        Ok(())
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        let receiver = self.changes.subscribe();
+        self.listening.get_or_init(|| {
+            tokio::spawn(listen(self.config.clone(), self.changes.clone()));
+        });
+        Some(receiver)
+    }
+
+    async fn publish_scheduled(
+        &self,
+        id: i64,
+        date_path: &str,
+        published_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let client = self.pool.get().await?;
+        let changed = client
+            .execute(
+                "UPDATE articles SET status = 'published', date_path = $2, published_at = $3,
+                     updated_at = $4
+                  WHERE id = $1 AND status = 'scheduled'",
+                &[&id, &date_path, &published_at, &now],
+            )
+            .await?;
+        Ok(changed > 0)
     }
 
     async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {

@@ -1478,6 +1478,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn announce_change(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        None
+    }
+
+    async fn publish_scheduled(
+        &self,
+        id: i64,
+        date_path: &str,
+        published_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let date_path = date_path.to_owned();
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "UPDATE articles SET status = 'published', date_path = ?2, published_at = ?3,
+                     updated_at = ?4
+                  WHERE id = ?1 AND status = 'scheduled'",
+                params![id, date_path, published_at, now],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
     async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         let prefix = prefix.to_owned();
         self.read(move |conn| {

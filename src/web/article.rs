@@ -150,18 +150,34 @@ pub async fn reply(
     body: Body,
 ) -> Result<Response, AppError> {
     let bytes = form::read(&headers, body, state.config.max_body_bytes).await?;
-    let article = match locate(&state, &params).await? {
+    let pairs = form::parse(&bytes).map_err(|_| AppError::BadRequest(form::NOT_UTF8))?;
+    let input = reply_input(&pairs);
+    // Whatever fails in the store, the reader gets their text back.
+    match post(&state, peer, &params, &headers, &pairs, &input).await {
+        Err(AppError::Store(cause)) => Err(AppError::ReplyNotSaved { kept: input.comment, cause }),
+        other => other,
+    }
+}
+
+async fn post(
+    state: &AppState,
+    peer: SocketAddr,
+    params: &(String, String, String, String),
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+    input: &ReplyInput,
+) -> Result<Response, AppError> {
+    let (state, headers, input) = (state.clone(), headers.clone(), input.clone());
+    let article = match locate(&state, params).await? {
         Located::Here(article) => article,
         Located::Elsewhere(_) => return Err(AppError::NotFound),
     };
-    let pairs = form::parse(&bytes).map_err(|_| AppError::BadRequest(form::NOT_UTF8))?;
-    let input = reply_input(&pairs);
     let settings = settings::load(&*state.store, &state.config.discussion).await?.settings;
     let now = time::now();
     if discussion::replies_closed(&article, &settings, now) {
         return Err(AppError::RepliesClosed { kept: input.comment });
     }
-    let token = form::first(&pairs, "token").unwrap_or_default();
+    let token = form::first(pairs, "token").unwrap_or_default();
     let fill_seconds = defenses::token_age(&state.keys, article.id, token, now);
     let mut errors = match input.validate(&state.config.limits) {
         Ok(_) => Vec::new(),
@@ -190,7 +206,7 @@ pub async fn reply(
     let submission = discussion::Submission {
         reply: &reply,
         ip: Some(ip.to_string()),
-        honeypot_filled: form::first(&pairs, HONEYPOT).is_some_and(|v| !v.trim().is_empty()),
+        honeypot_filled: form::first(pairs, HONEYPOT).is_some_and(|v| !v.trim().is_empty()),
         fill_seconds,
     };
     let (status, errors) =

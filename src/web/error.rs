@@ -37,6 +37,9 @@ pub enum AppError {
     /// The store failed while saving a reply; `kept` is the reader's text.
     #[error("reply not saved: {cause}")]
     ReplyNotSaved { kept: String, cause: StoreError },
+    /// The request took longer than `request_timeout_seconds`.
+    #[error("timed out")]
+    TimedOut,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("template: {0}")]
@@ -127,6 +130,22 @@ impl IntoResponse for AppError {
                     Some(kept),
                 )
             }
+            Self::Store(StoreError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The site cannot reach its database just now. Please try again in a moment."
+                        .to_owned(),
+                    None,
+                )
+            }
+            Self::TimedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The site took too long to answer. Please try again in a moment.".to_owned(),
+                None,
+            ),
             Self::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 internal()
@@ -138,7 +157,7 @@ impl IntoResponse for AppError {
         };
         let mut response = status.into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response.extensions_mut().insert(ErrorPage { title, message, kept });
         response

@@ -15,6 +15,7 @@ mod health;
 mod layout;
 mod listing;
 mod meta;
+pub mod page_cache;
 mod response;
 mod search;
 mod story;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
+    /// This node's rendered public pages.
+    pub pages: Arc<page_cache::PageCache>,
 }
 
 impl AppState {
@@ -50,7 +53,22 @@ impl AppState {
     /// that every node signs and checks cookies with the same key.
     pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<Self, StoreError> {
         let secret = store.setting_or_insert("secret", &cookies::new_secret()).await?;
-        Ok(Self { store, config: Arc::new(config), keys: Arc::new(Keys::new(&secret)) })
+        let pages = Arc::new(page_cache::PageCache::default());
+        // Other nodes' changes (and a lost connection, which may hide some) empty this cache.
+        if let Some(mut changes) = store.changes() {
+            let pages = Arc::downgrade(&pages);
+            tokio::spawn(async move {
+                use tokio::sync::broadcast::error::RecvError;
+                // Lagging behind only means several changes: the cache empties all the same.
+                while !matches!(changes.recv().await, Err(RecvError::Closed)) {
+                    match pages.upgrade() {
+                        Some(pages) => pages.clear(),
+                        None => break,
+                    }
+                }
+            });
+        }
+        Ok(Self { store, config: Arc::new(config), keys: Arc::new(Keys::new(&secret)), pages })
     }
 }
 
@@ -96,7 +114,9 @@ pub fn build_app(state: AppState) -> Router {
     }
     router
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
         .layer(middleware::from_fn_with_state(state.clone(), caching::conditional))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))
@@ -105,6 +125,19 @@ pub fn build_app(state: AppState) -> Router {
 
 async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+/// No request hangs: past the configured time, `503` with `Retry-After`.
+async fn time_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = std::time::Duration::from_secs(state.config.request_timeout_seconds);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(AppError::TimedOut),
+    }
 }
 
 /// One line per request. The query string is left out: it is the reader's business.

@@ -56,6 +56,8 @@ conformance! {
     the_moderation_queue_filters covers [queue, queue_counts, set_comment_body, insert_comment];
     defenses_look_up_recent_replies covers [comments_from_ip_since, duplicate_comment];
     search_finds_published_articles covers [search];
+    nodes_hear_of_changes covers [announce_change, changes];
+    a_scheduled_article_is_published_once covers [publish_scheduled];
     listings_of_sections_tags_and_authors covers [
         published_in, related_articles, section_by_slug, tag_by_slug, author,
     ];
@@ -591,6 +593,40 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(ids(&store.search(&terms("ferry"), 0, 10).await.unwrap().0), [draft]);
+    }
+
+    pub async fn nodes_hear_of_changes(store: &dyn Store, backend: Backend) {
+        match (store.changes(), backend) {
+            (None, Backend::Sqlite) => store.announce_change().await.unwrap(),
+            (Some(mut changes), Backend::Postgres) => {
+                let wait = std::time::Duration::from_secs(5);
+                // The first news is the listening connection coming up.
+                tokio::time::timeout(wait, changes.recv()).await.expect("listening").unwrap();
+                store.announce_change().await.unwrap();
+                tokio::time::timeout(wait, changes.recv())
+                    .await
+                    .expect("a change is heard")
+                    .unwrap();
+            }
+            (changes, backend) => panic!("{backend:?} gave {:?}", changes.is_some()),
+        }
+    }
+
+    pub async fn a_scheduled_article_is_published_once(store: &dyn Store, _: Backend) {
+        let jo = store.find_or_create_author("Jo").await.unwrap();
+        let mut scheduled = article("later", jo.id, 100);
+        scheduled.status = ArticleStatus::Scheduled;
+        scheduled.date_path = None;
+        let id = store.insert_article(&scheduled).await.unwrap();
+        let (first, second) = tokio::join!(
+            store.publish_scheduled(id, "2026/11/25", 100, 200),
+            store.publish_scheduled(id, "2026/11/25", 100, 201),
+        );
+        assert_eq!([first.unwrap(), second.unwrap()].iter().filter(|done| **done).count(), 1);
+        let published = store.article(id).await.unwrap().unwrap();
+        assert_eq!(published.status, ArticleStatus::Published);
+        assert_eq!(published.date_path.as_deref(), Some("2026/11/25"));
+        assert!(!store.publish_scheduled(id, "2026/11/26", 100, 300).await.unwrap(), "not twice");
     }
 
     pub async fn defenses_look_up_recent_replies(store: &dyn Store, _: Backend) {

@@ -23,6 +23,8 @@ pub struct TestApp {
     /// A client that follows no redirects and keeps no cookies.
     pub client: reqwest::Client,
     pub db_path: PathBuf,
+    /// The server's state (its page cache, say).
+    pub state: AppState,
     /// Reply-form tokens by article path.
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
     _dir: tempfile::TempDir,
@@ -118,6 +120,14 @@ pub async fn spawn_on(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
     serve(fresh, settings).await
 }
 
+/// A server on the database named by a `database` setting.
+pub async fn spawn_on_database(database: &str, settings: &[(&str, &str)]) -> TestApp {
+    let store: Arc<dyn Store> =
+        Arc::new(PostgresStore::connect(database).await.expect("the database"));
+    let dir = tempfile::tempdir().unwrap();
+    serve(FreshStore { store, sqlite: None, database: database.to_owned(), dir }, settings).await
+}
+
 /// A second server on the database of `app`, as after a restart.
 pub async fn restart(app: &TestApp, settings: &[(&str, &str)]) -> TestApp {
     let database = match &app.config.database {
@@ -149,6 +159,8 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
         ("rate_limit_per_minute", "0"),
         ("duplicate_check", "off"),
         ("replies_per_page", "0"),
+        // Tests change the store directly and look at pages at once; the cache has its own.
+        ("page_cache", "off"),
     ];
     for (name, off) in quiet {
         values.entry(name.into()).or_insert_with(|| off.into());
@@ -158,8 +170,8 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
     values.entry("listen".into()).or_insert_with(|| addr.to_string());
     let config = Config::from_values(&values).expect("valid test settings");
     let state = AppState::new(store.clone(), config.clone()).await.expect("state");
-    byline::jobs::spawn(state.store.clone(), state.config.clone());
-    let app = build_app(state).into_make_service_with_connect_info::<SocketAddr>();
+    byline::jobs::spawn(state.clone());
+    let app = build_app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -174,6 +186,7 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
         config,
         client,
         db_path,
+        state,
         tokens: Default::default(),
         _dir: dir,
     }

@@ -12,6 +12,7 @@ mod helpers;
 mod moderation;
 mod naughty;
 mod newsroom;
+mod nodes;
 mod posting;
 mod privacy;
 mod queue;

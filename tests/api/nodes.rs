@@ -1,0 +1,287 @@
+//! Several nodes on one PostgreSQL: shared sessions, page caches emptied across nodes,
+//! scheduled work done once; and what happens when the database goes away.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use byline::domain::Role;
+
+use crate::helpers::{Backend, reply_with, restart, spawn_on, spawn_on_database, text};
+
+const CACHED: [(&str, &str); 2] = [("moderation", "none"), ("page_cache", "on")];
+
+#[tokio::test]
+async fn a_reply_on_one_node_appears_on_the_other_while_both_cache_pages() {
+    let a = spawn_on(Backend::Postgres, &CACHED).await;
+    let b = restart(&a, &CACHED).await;
+    let path = a.publish("Two nodes").await.path;
+    for node in [&a, &b] {
+        node.get(&path).await;
+        node.get(&path).await;
+        assert!(!node.state.pages.is_empty(), "the page is cached");
+    }
+    let id = a.reply(&path, &reply_with(&[("comment", "Posted on A")])).await;
+    let started = Instant::now();
+    loop {
+        if b.get(&path).await.has(&format!("li#comment-{id}")) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "not on node B within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("a reply posted on node A showed on node B after {:?}", started.elapsed());
+    assert!(a.get(&path).await.has(&format!("li#comment-{id}")), "and on A at once");
+}
+
+#[tokio::test]
+async fn the_page_cache_serves_anonymous_readers_and_never_personal_pages() {
+    let app = spawn_on(Backend::Sqlite, &[("moderation", "all"), ("page_cache", "on")]).await;
+    let path = app.publish("Cached").await.path;
+    let first = app.get(&path).await;
+    assert!(!app.state.pages.is_empty());
+    // The store changes behind the cache's back: the cached page is still served...
+    let article = app.store.article_by_slug("cached").await.unwrap().unwrap();
+    let id = app
+        .seed_reply(article.id, None, "Behind the back", byline::domain::ReplyStatus::Approved)
+        .await;
+    assert!(!app.get(&path).await.has(&format!("li#comment-{id}")), "served from memory");
+    assert_eq!(first.header("etag"), app.get(&path).await.header("etag"));
+    // ...until a change through the site empties it.
+    let response = app.post(&path, &reply_with(&[])).await;
+    assert_eq!(response.status, 303);
+    assert!(app.state.pages.is_empty());
+    assert!(app.get(&path).await.has(&format!("li#comment-{id}")));
+    // The poster's page (with their held reply) is personal: never cached, never served from it.
+    let cookie = crate::helpers::cookies_from(&response);
+    let mine = app.get_with(&path, &[("cookie", &cookie)]).await;
+    assert!(mine.has(".awaiting"));
+    assert_eq!(mine.header("cache-control"), "private, no-store");
+    assert!(!app.get(&path).await.has(".awaiting"));
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_node_works_on_another() {
+    let a = spawn_on(Backend::Postgres, &[]).await;
+    let b = restart(&a, &[]).await;
+    a.add_staff("ed@example.com", "Ed", Role::Editor).await;
+    let staff = a.sign_in("ed@example.com").await;
+    let page = b.staff_get(&staff, "/admin/").await;
+    assert_eq!(page.status, 200);
+    let id = b.write(&staff, &[("headline", "Written on B")], "save").await;
+    assert_eq!(a.staff_get(&staff, &format!("/admin/articles/{id}/")).await.status, 200);
+}
+
+#[tokio::test]
+async fn scheduled_work_is_done_once_across_nodes() {
+    let a = spawn_on(Backend::Postgres, &[("scheduler_seconds", "3600")]).await;
+    let b = restart(&a, &[("scheduler_seconds", "3600")]).await;
+    a.add_staff("ed@example.com", "Ed", Role::Editor).await;
+    let staff = a.sign_in("ed@example.com").await;
+    let id = a
+        .write(
+            &staff,
+            &[("headline", "Due on both"), ("publish_at", "2099-01-01T00:00")],
+            "schedule",
+        )
+        .await;
+    a.store
+        .set_article_status(id, byline::domain::ArticleStatus::Scheduled, None, Some(1_000), 1)
+        .await
+        .unwrap();
+    let tz = a.config.timezone.clone();
+    let now = byline::domain::time::now();
+    let (on_a, on_b) = tokio::join!(
+        byline::publishing::publish_due(&*a.store, &tz, now),
+        byline::publishing::publish_due(&*b.store, &tz, now),
+    );
+    assert_eq!(on_a.unwrap() + on_b.unwrap(), 1, "published by exactly one node");
+    let path = byline::publishing::public_path(&a.store.article(id).await.unwrap().unwrap());
+    assert_eq!(b.get(&path).await.status, 200);
+}
+
+/// A PostgreSQL cluster of the test's own, on a random port, run by the `postgres` user
+/// (initdb and pg_ctl refuse to run as root).
+struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: std::path::PathBuf,
+}
+
+impl Cluster {
+    fn new() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian's PostgreSQL under /usr/lib/postgresql")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .find(|p| p.join("initdb").exists())
+            .expect("initdb");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        run("chown", &["-R", "postgres", dir.path().to_str().unwrap()]);
+        let data = dir.path().join("data");
+        Self::as_postgres(
+            &bin.join("initdb"),
+            &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        let cluster = Self { dir, port, bin };
+        cluster.start();
+        cluster
+    }
+
+    fn as_postgres(program: &std::path::Path, args: &[&str]) {
+        let mut all = vec!["-u", "postgres", "--", program.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run("runuser", &all);
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        Self::as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "start"],
+        );
+    }
+
+    fn stop(&self) {
+        Self::as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.data(), "-m", "fast", "-w", "stop"],
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let _ = Command::new("runuser")
+            .args([
+                "-u",
+                "postgres",
+                "--",
+                pg_ctl.to_str().unwrap(),
+                "-D",
+                &self.data(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+}
+
+fn run(program: &str, args: &[&str]) {
+    let output =
+        Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn when_the_database_goes_away_pages_say_so_quickly_and_recover() {
+    let cluster = tokio::task::spawn_blocking(Cluster::new).await.unwrap();
+    let app = spawn_on_database(
+        &cluster.url(),
+        &[("moderation", "none"), ("request_timeout_seconds", "5")],
+    )
+    .await;
+    let path = app.publish("Resilient").await.path;
+    let token = app.form_token(&path).await;
+
+    // Replies stream in while the database stops and starts again.
+    let poster = {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut refused = 0;
+            let started = Instant::now();
+            let mut i = 0;
+            while started.elapsed() < Duration::from_secs(8) {
+                i += 1;
+                let form = crate::helpers::encode(&reply_with(&[
+                    ("comment", &format!("Reply {i}")),
+                    ("token", &token),
+                ]));
+                let sent = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 303 => acknowledged.push(crate::helpers::comment_id(
+                        r.headers()["location"].to_str().unwrap(),
+                    )),
+                    Ok(r) => {
+                        assert_eq!(r.status(), 503, "a failed commit is a 503");
+                        assert!(
+                            r.text().await.unwrap().contains(&format!("Reply {i}")),
+                            "the text is kept"
+                        );
+                        refused += 1;
+                    }
+                    Err(e) => panic!("no answer: {e}"),
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            (acknowledged, refused)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        cluster
+    })
+    .await
+    .unwrap();
+
+    let started = Instant::now();
+    let page = app.get(&path).await;
+    assert_eq!(page.status, 503);
+    assert!(started.elapsed() < Duration::from_secs(6), "answered in {:?}", started.elapsed());
+    assert!(page.header("retry-after").parse::<u64>().is_ok());
+    assert!(text(page.one("h1")).contains("unavailable"));
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.start();
+        cluster
+    })
+    .await
+    .unwrap();
+    let recovered = Instant::now();
+    while app.get(&path).await.status != 200 {
+        assert!(recovered.elapsed() < Duration::from_secs(15), "no recovery without a restart");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+
+    let (acknowledged, refused) = poster.await.unwrap();
+    println!(
+        "{} replies acknowledged, {refused} refused while the database was down",
+        acknowledged.len()
+    );
+    assert!(refused > 0, "some replies met the stopped database");
+    for id in acknowledged {
+        assert!(app.store.comment(id).await.unwrap().is_some(), "acknowledged reply {id} was lost");
+    }
+    drop(cluster);
+}
