@@ -212,7 +212,7 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
     println!("Copied {} → {}", from.redacted(), to.redacted());
     for counted in counts {
         println!(
-            "{:>10}: {} rows in the source, {} in the target",
+            "{:>15}: {} rows in the source, {} in the target",
             counted.table, counted.from, counted.to
         );
     }

@@ -37,3 +37,18 @@ async fn a_newer_schema_is_refused_with_a_clear_message() {
     let error = byline::store::SqliteStore::open(&path).err().expect("refused").to_string();
     assert!(error.contains("newer than this Byline"), "{error}");
 }
+
+#[tokio::test]
+async fn postgres_refuses_a_newer_schema_too() {
+    let url = crate::helpers::fresh_postgres_url().await;
+    byline::store::PostgresStore::connect(&url).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)", &[])
+        .await
+        .unwrap();
+    let error =
+        byline::store::PostgresStore::connect(&url).await.err().expect("refused").to_string();
+    assert!(error.contains("newer than this Byline"), "{error}");
+}
