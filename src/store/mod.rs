@@ -617,6 +617,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip, for `/healthz`.
     async fn ping(&self) -> Result<()>;
+    /// The query plans of the queries on the page path, by name, one line per step: a test
+    /// fails if any of them scans a table.
+    async fn explain_page_queries(&self) -> Result<Vec<(&'static str, Vec<String>)>>;
 
     /// Tells every node sharing this database that something changed (their page caches are
     /// stale). A no-op where one process owns the database.

@@ -222,40 +222,66 @@ fn article_from_row(r: &Row) -> Result<Article> {
     })
 }
 
+fn article_sql(condition: &str) -> String {
+    format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE {condition}"
+    )
+}
+
+const AUTHORS_OF_ARTICLE: &str = "SELECT au.id, au.name, au.bio FROM article_authors x
+       JOIN authors au ON au.id = x.author_id
+      WHERE x.article_id = $1 ORDER BY x.position";
+
+const TAGS_OF_ARTICLE: &str = "SELECT t.id, t.name, t.slug FROM article_tags x
+       JOIN tags t ON t.id = x.tag_id
+      WHERE x.article_id = $1 ORDER BY t.name, t.id";
+
+fn comments_of_article_sql() -> String {
+    format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments c
+          WHERE c.article_id = $1 AND c.status = $2
+          ORDER BY c.created_at, c.id"
+    )
+}
+
+fn published_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE a.status = 'published' AND a.id IS DISTINCT FROM $3
+          ORDER BY a.published_at DESC, a.id DESC
+          LIMIT $1 OFFSET $2"
+    )
+}
+
+const COUNT_PUBLISHED: &str =
+    "SELECT count(*) FROM articles WHERE status = 'published' AND id IS DISTINCT FROM $1";
+
+const NOTES_OF_ARTICLE: &str = "SELECT id, article_id, kind, body, created_at FROM article_notes
+      WHERE article_id = $1 ORDER BY created_at, id";
+
+const HAS_APPROVED: &str = "SELECT EXISTS (SELECT 1 FROM comments
+      WHERE lower(author_email) = lower($1) AND status = 'approved')";
+
 /// Reads one article (by `condition` on `a`) with its byline and tags.
 async fn load_article(
     client: &deadpool_postgres::Client,
     condition: &str,
     param: &(dyn ToSql + Sync),
 ) -> Result<Option<Article>> {
-    let sql = format!(
-        "SELECT {ARTICLE_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-          WHERE {condition}"
-    );
-    let stmt = client.prepare_cached(&sql).await?;
+    let stmt = client.prepare_cached(&article_sql(condition)).await?;
     let Some(row) = client.query_opt(&stmt, &[param]).await? else {
         return Ok(None);
     };
     let mut article = article_from_row(&row)?;
-    let authors = client
-        .prepare_cached(
-            "SELECT au.id, au.name, au.bio FROM article_authors x
-               JOIN authors au ON au.id = x.author_id
-              WHERE x.article_id = $1 ORDER BY x.position",
-        )
-        .await?;
+    let authors = client.prepare_cached(AUTHORS_OF_ARTICLE).await?;
     article.authors = client
         .query(&authors, &[&article.id])
         .await?
         .iter()
         .map(|r| Author { id: r.get(0), name: r.get(1), bio: r.get(2) })
         .collect();
-    let tags = client
-        .prepare_cached(
-            "SELECT t.id, t.name, t.slug FROM article_tags x JOIN tags t ON t.id = x.tag_id
-              WHERE x.article_id = $1 ORDER BY t.name, t.id",
-        )
-        .await?;
+    let tags = client.prepare_cached(TAGS_OF_ARTICLE).await?;
     article.tags = client
         .query(&tags, &[&article.id])
         .await?
@@ -540,25 +566,14 @@ impl Store for PostgresStore {
         except: Option<i64>,
     ) -> Result<Vec<ArticleSummary>> {
         let client = self.pool.get().await?;
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-              WHERE a.status = 'published' AND a.id IS DISTINCT FROM $3
-              ORDER BY a.published_at DESC, a.id DESC
-              LIMIT $1 OFFSET $2"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
+        let stmt = client.prepare_cached(&published_sql()).await?;
         let rows = client.query(&stmt, &[&(limit as i64), &(offset as i64), &except]).await?;
         rows.iter().map(summary_from_row).collect()
     }
 
     async fn count_published_articles(&self, except: Option<i64>) -> Result<u64> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT count(*) FROM articles
-                  WHERE status = 'published' AND id IS DISTINCT FROM $1",
-            )
-            .await?;
+        let stmt = client.prepare_cached(COUNT_PUBLISHED).await?;
         Ok(client.query_one(&stmt, &[&except]).await?.get::<_, i64>(0) as u64)
     }
 
@@ -930,12 +945,7 @@ impl Store for PostgresStore {
 
     async fn notes(&self, article_id: i64) -> Result<Vec<ArticleNote>> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT id, article_id, kind, body, created_at FROM article_notes
-                  WHERE article_id = $1 ORDER BY created_at, id",
-            )
-            .await?;
+        let stmt = client.prepare_cached(NOTES_OF_ARTICLE).await?;
         client
             .query(&stmt, &[&article_id])
             .await?
@@ -1218,12 +1228,7 @@ impl Store for PostgresStore {
         status: ReplyStatus,
     ) -> Result<Vec<Comment>> {
         let client = self.pool.get().await?;
-        let sql = format!(
-            "SELECT {COMMENT_COLUMNS} FROM comments c
-              WHERE c.article_id = $1 AND c.status = $2
-              ORDER BY c.created_at, c.id"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
+        let stmt = client.prepare_cached(&comments_of_article_sql()).await?;
         comments_from_rows(client.query(&stmt, &[&article_id, &status.as_str()]).await?)
     }
 
@@ -1265,12 +1270,7 @@ impl Store for PostgresStore {
     async fn has_approved_comment_from(&self, email: &str) -> Result<bool> {
         let client = self.pool.get().await?;
         // `lower` on both sides, as on SQLite, and matching the `comments_by_email` index.
-        let stmt = client
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM comments
-                  WHERE lower(author_email) = lower($1) AND status = 'approved')",
-            )
-            .await?;
+        let stmt = client.prepare_cached(HAS_APPROVED).await?;
         Ok(client.query_one(&stmt, &[&email]).await?.get(0))
     }
 
@@ -1461,6 +1461,49 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         client.query_one("SELECT 1", &[]).await?;
         Ok(())
+    }
+
+    async fn explain_page_queries(&self) -> Result<Vec<(&'static str, Vec<String>)>> {
+        let mut client = self.pool.get().await?;
+        // The planner scans tiny tables whatever their indexes; forbid that to see the plan
+        // it would choose on a large site.
+        let tx = client.transaction().await?;
+        tx.batch_execute("SET LOCAL enable_seqscan = off").await?;
+        let section = format!(
+            "SELECT a.id FROM articles a WHERE a.status = 'published' AND {}
+              ORDER BY a.published_at DESC, a.id DESC LIMIT 20",
+            listing_condition(Listing::Section(1)).0
+        );
+        let queries: Vec<(&'static str, String, Vec<Box<dyn ToSql + Sync + Send>>)> = vec![
+            (
+                "article by slug",
+                article_sql("a.slug = $1 AND a.status = 'published'"),
+                vec![Box::new("x".to_owned())],
+            ),
+            ("byline", AUTHORS_OF_ARTICLE.into(), vec![Box::new(1_i64)]),
+            ("tags", TAGS_OF_ARTICLE.into(), vec![Box::new(1_i64)]),
+            (
+                "replies",
+                comments_of_article_sql(),
+                vec![Box::new(1_i64), Box::new("approved".to_owned())],
+            ),
+            (
+                "front page",
+                published_sql(),
+                vec![Box::new(10_i64), Box::new(0_i64), Box::new(None::<i64>)],
+            ),
+            ("count published", COUNT_PUBLISHED.into(), vec![Box::new(None::<i64>)]),
+            ("notes", NOTES_OF_ARTICLE.into(), vec![Box::new(1_i64)]),
+            ("first-time check", HAS_APPROVED.into(), vec![Box::new("a@example.com".to_owned())]),
+            ("section page", section, vec![Box::new(1_i64)]),
+        ];
+        let mut plans = Vec::new();
+        for (name, sql, values) in queries {
+            let rows = tx.query(&format!("EXPLAIN {sql}"), &params(&values)).await?;
+            plans.push((name, rows.iter().map(|r| r.get::<_, String>(0)).collect()));
+        }
+        tx.rollback().await?;
+        Ok(plans)
     }
 
     async fn export_rows(

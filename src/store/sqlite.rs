@@ -204,34 +204,67 @@ fn article_from_row(r: &Row) -> rusqlite::Result<Article> {
     })
 }
 
+fn article_sql(condition: &str) -> String {
+    format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE {condition}"
+    )
+}
+
+const AUTHORS_OF_ARTICLE: &str = "SELECT au.id, au.name, au.bio FROM article_authors x
+       JOIN authors au ON au.id = x.author_id
+      WHERE x.article_id = ?1 ORDER BY x.position";
+
+const TAGS_OF_ARTICLE: &str = "SELECT t.id, t.name, t.slug FROM article_tags x
+       JOIN tags t ON t.id = x.tag_id
+      WHERE x.article_id = ?1 ORDER BY t.name, t.id";
+
+fn comments_of_article_sql() -> String {
+    format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments c
+          WHERE c.article_id = ?1 AND c.status = ?2
+          ORDER BY c.created_at, c.id"
+    )
+}
+
+fn published_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE a.status = 'published' AND a.id IS NOT ?3
+          ORDER BY a.published_at DESC, a.id DESC
+          LIMIT ?1 OFFSET ?2"
+    )
+}
+
+const COUNT_PUBLISHED: &str =
+    "SELECT count(*) FROM articles WHERE status = 'published' AND id IS NOT ?1";
+
+const NOTES_OF_ARTICLE: &str = "SELECT id, article_id, kind, body, created_at FROM article_notes
+      WHERE article_id = ?1 ORDER BY created_at, id";
+
+const HAS_APPROVED: &str = "SELECT EXISTS (SELECT 1 FROM comments
+      WHERE lower(author_email) = lower(?1) AND status = 'approved')";
+
 /// Reads one article (by `condition` on `a`) with its byline and tags.
 fn load_article(
     conn: &Connection,
     condition: &str,
     param: &dyn rusqlite::ToSql,
 ) -> rusqlite::Result<Option<Article>> {
-    let sql = format!(
-        "SELECT {ARTICLE_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-          WHERE {condition}"
-    );
-    let article = conn.prepare_cached(&sql)?.query_row([param], article_from_row).optional()?;
+    let article = conn
+        .prepare_cached(&article_sql(condition))?
+        .query_row([param], article_from_row)
+        .optional()?;
     article.map(|a| complete_article(conn, a)).transpose()
 }
 
 fn complete_article(conn: &Connection, mut article: Article) -> rusqlite::Result<Article> {
     article.authors = conn
-        .prepare_cached(
-            "SELECT au.id, au.name, au.bio FROM article_authors x
-               JOIN authors au ON au.id = x.author_id
-              WHERE x.article_id = ?1 ORDER BY x.position",
-        )?
+        .prepare_cached(AUTHORS_OF_ARTICLE)?
         .query_map([article.id], |r| Ok(Author { id: r.get(0)?, name: r.get(1)?, bio: r.get(2)? }))?
         .collect::<rusqlite::Result<_>>()?;
     article.tags = conn
-        .prepare_cached(
-            "SELECT t.id, t.name, t.slug FROM article_tags x JOIN tags t ON t.id = x.tag_id
-              WHERE x.article_id = ?1 ORDER BY t.name, t.id",
-        )?
+        .prepare_cached(TAGS_OF_ARTICLE)?
         .query_map([article.id], |r| Ok(Tag { id: r.get(0)?, name: r.get(1)?, slug: r.get(2)? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(article)
@@ -508,13 +541,7 @@ impl Store for SqliteStore {
         except: Option<i64>,
     ) -> Result<Vec<ArticleSummary>> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-                  WHERE a.status = 'published' AND a.id IS NOT ?3
-                  ORDER BY a.published_at DESC, a.id DESC
-                  LIMIT ?1 OFFSET ?2"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(&published_sql())?;
             let rows =
                 stmt.query_map(params![limit as i64, offset as i64, except], summary_from_row)?;
             rows.collect()
@@ -524,11 +551,9 @@ impl Store for SqliteStore {
 
     async fn count_published_articles(&self, except: Option<i64>) -> Result<u64> {
         self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT count(*) FROM articles WHERE status = 'published' AND id IS NOT ?1",
-            )?
-            .query_row([except], |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
+            conn.prepare_cached(COUNT_PUBLISHED)?
+                .query_row([except], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
         })
         .await
     }
@@ -925,21 +950,18 @@ impl Store for SqliteStore {
 
     async fn notes(&self, article_id: i64) -> Result<Vec<ArticleNote>> {
         self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT id, article_id, kind, body, created_at FROM article_notes
-                  WHERE article_id = ?1 ORDER BY created_at, id",
-            )?
-            .query_map([article_id], |r| {
-                let kind: String = r.get(2)?;
-                Ok(ArticleNote {
-                    id: r.get(0)?,
-                    article_id: r.get(1)?,
-                    kind: NoteKind::parse(&kind).ok_or_else(|| bad_value(2, kind))?,
-                    body: r.get(3)?,
-                    created_at: r.get(4)?,
-                })
-            })?
-            .collect()
+            conn.prepare_cached(NOTES_OF_ARTICLE)?
+                .query_map([article_id], |r| {
+                    let kind: String = r.get(2)?;
+                    Ok(ArticleNote {
+                        id: r.get(0)?,
+                        article_id: r.get(1)?,
+                        kind: NoteKind::parse(&kind).ok_or_else(|| bad_value(2, kind))?,
+                        body: r.get(3)?,
+                        created_at: r.get(4)?,
+                    })
+                })?
+                .collect()
         })
         .await
     }
@@ -1241,12 +1263,7 @@ impl Store for SqliteStore {
         status: ReplyStatus,
     ) -> Result<Vec<Comment>> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {COMMENT_COLUMNS} FROM comments c
-                  WHERE c.article_id = ?1 AND c.status = ?2
-                  ORDER BY c.created_at, c.id"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(&comments_of_article_sql())?;
             let rows = stmt.query_map(params![article_id, status.as_str()], comment_from_row)?;
             rows.collect()
         })
@@ -1301,14 +1318,8 @@ impl Store for SqliteStore {
 
     async fn has_approved_comment_from(&self, email: &str) -> Result<bool> {
         let email = email.to_owned();
-        self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM comments
-                  WHERE lower(author_email) = lower(?1) AND status = 'approved')",
-            )?
-            .query_row([email], |r| r.get(0))
-        })
-        .await
+        self.read(move |conn| conn.prepare_cached(HAS_APPROVED)?.query_row([email], |r| r.get(0)))
+            .await
     }
 
     async fn insert_comment(&self, c: &NewComment) -> Result<i64> {
@@ -1520,6 +1531,33 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<()> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn explain_page_queries(&self) -> Result<Vec<(&'static str, Vec<String>)>> {
+        self.read(|conn| {
+            let queries: Vec<(&'static str, String, usize)> = vec![
+                ("article by slug", article_sql("a.slug = ?1 AND a.status = 'published'"), 1),
+                ("byline", AUTHORS_OF_ARTICLE.into(), 1),
+                ("tags", TAGS_OF_ARTICLE.into(), 1),
+                ("replies", comments_of_article_sql(), 2),
+                ("front page", published_sql(), 3),
+                ("count published", COUNT_PUBLISHED.into(), 1),
+                ("notes", NOTES_OF_ARTICLE.into(), 1),
+                ("first-time check", HAS_APPROVED.into(), 1),
+                ("section page", format!("SELECT a.id FROM articles a WHERE a.status = 'published' AND {} ORDER BY a.published_at DESC, a.id DESC LIMIT 20", listing_condition(Listing::Section(1)).0), 1),
+            ];
+            let mut plans = Vec::new();
+            for (name, sql, params) in queries {
+                let values: Vec<i64> = vec![1; params];
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let lines = stmt
+                    .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(3))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                plans.push((name, lines));
+            }
+            Ok(plans)
+        })
+        .await
     }
 
     async fn export_rows(

@@ -57,6 +57,7 @@ conformance! {
     defenses_look_up_recent_replies covers [comments_from_ip_since, duplicate_comment];
     search_finds_published_articles covers [search];
     nodes_hear_of_changes covers [announce_change, changes];
+    no_page_query_scans_a_table covers [explain_page_queries];
     a_scheduled_article_is_published_once covers [publish_scheduled];
     listings_of_sections_tags_and_authors covers [
         published_in, related_articles, section_by_slug, tag_by_slug, author,
@@ -627,6 +628,23 @@ mod cases {
         assert_eq!(published.status, ArticleStatus::Published);
         assert_eq!(published.date_path.as_deref(), Some("2026/11/25"));
         assert!(!store.publish_scheduled(id, "2026/11/26", 100, 300).await.unwrap(), "not twice");
+    }
+
+    pub async fn no_page_query_scans_a_table(store: &dyn Store, backend: Backend) {
+        let plans = store.explain_page_queries().await.unwrap();
+        assert!(plans.len() >= 9);
+        for (name, lines) in plans {
+            assert!(!lines.is_empty(), "{name}: no plan");
+            for line in &lines {
+                let scans = match backend {
+                    // SQLite says SCAN for a full pass over a table (a temporary B-tree for
+                    // ORDER BY is not one).
+                    Backend::Sqlite => line.starts_with("SCAN ") && !line.contains("CONSTANT ROW"),
+                    Backend::Postgres => line.contains("Seq Scan"),
+                };
+                assert!(!scans, "{name} scans a table:\n{}", lines.join("\n"));
+            }
+        }
     }
 
     pub async fn defenses_look_up_recent_replies(store: &dyn Store, _: Backend) {
