@@ -50,6 +50,17 @@ enum Command {
     User(UserCommand),
     /// Create or bring the database's schema up to date, then exit.
     Migrate,
+    /// Fill an empty database with a generated site, for benchmarks and load tests.
+    Generate {
+        #[arg(long, default_value_t = 100)]
+        articles: i64,
+        /// Replies on each article but the first.
+        #[arg(long, default_value_t = 10)]
+        replies_per_article: i64,
+        /// Threaded replies on the first article.
+        #[arg(long, default_value_t = 200)]
+        lead_replies: i64,
+    },
     /// Copy a whole site into an empty database, keeping every id and URL.
     Copy {
         /// The source: a file path, sqlite://PATH or postgres://…
@@ -164,6 +175,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 user.email,
                 role.as_str(),
                 config.base_url
+            );
+            Ok(())
+        }
+        Command::Generate { articles, replies_per_article, lead_replies } => {
+            anyhow::ensure!(
+                store.count_published_articles(None).await? == 0,
+                "the database already has articles: generate only into an empty one"
+            );
+            let plan = crate::generate::Plan { articles, replies_per_article, lead_replies };
+            crate::generate::generate(&*store, plan).await?;
+            println!(
+                "Generated {articles} articles and {} replies.",
+                replies_per_article * (articles - 1).max(0) + lead_replies
             );
             Ok(())
         }

@@ -9,6 +9,7 @@ pub mod copy;
 pub mod demo;
 pub mod discussion;
 pub mod domain;
+pub mod generate;
 pub mod jobs;
 pub mod publishing;
 pub mod settings;

@@ -264,73 +264,6 @@ async fn user_add_creates_an_account_that_can_sign_in() {
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
 }
 
-/// Fills an empty store with `articles` articles of ten replies each, straight through
-/// `import_rows` (as `byline copy` writes), for tests at scale.
-async fn generate_site(store: &dyn Store, articles: i64) {
-    use byline::store::{Table, Value};
-    let text = |s: String| Value::Text(s);
-    let authors: Vec<Vec<Value>> = (1..=10)
-        .map(|i| {
-            vec![Value::Int(i), text(format!("Author {i}")), text(String::new()), Value::Int(0)]
-        })
-        .collect();
-    store.import_rows(Table::Authors, &authors).await.unwrap();
-    let mut reply_id = 0;
-    for chunk in (1..=articles).collect::<Vec<_>>().chunks(1000) {
-        let mut rows = Vec::new();
-        let mut bylines = Vec::new();
-        let mut replies = Vec::new();
-        for &i in chunk {
-            let at = 1_790_000_000 + i * 600;
-            let date = byline::domain::time::date_path(at, &jiff::tz::TimeZone::UTC);
-            rows.push(vec![
-                Value::Int(i),
-                text(format!("story-{i}")),
-                text(format!("Story number {i} — “quoted”")),
-                text(format!("The standfirst of story {i}.")),
-                text(format!("Body of story {i}.\n\nA second paragraph.")),
-                text(format!("<p>Body of story {i}.</p>\n<p>A second paragraph.</p>\n")),
-                text("published".into()),
-                Value::Null,
-                Value::Null,
-                text(String::new()),
-                text(String::new()),
-                text(date),
-                Value::Int(at),
-                Value::Int(at),
-                Value::Int(at),
-                Value::Bool(true),
-                Value::Int(0),
-                Value::Int(8),
-            ]);
-            bylines.push(vec![Value::Int(i), Value::Int(i % 10 + 1), Value::Int(0)]);
-            for r in 0..10 {
-                reply_id += 1;
-                let parent = if r % 3 == 2 { Value::Int(reply_id - 1) } else { Value::Null };
-                let status = if r == 9 { "pending" } else { "approved" };
-                replies.push(vec![
-                    Value::Int(reply_id),
-                    Value::Int(i),
-                    parent,
-                    text(format!("Reader {r}")),
-                    text(format!("reader{r}@example.com")),
-                    Value::Null,
-                    text(format!("Reply {r} to story {i}.")),
-                    text(status.into()),
-                    text("192.0.2.1".into()),
-                    text(String::new()),
-                    Value::Null,
-                    Value::Int(1_790_000_000 + i * 600 + r * 10),
-                ]);
-            }
-        }
-        store.import_rows(Table::Articles, &rows).await.unwrap();
-        store.import_rows(Table::ArticleAuthors, &bylines).await.unwrap();
-        store.import_rows(Table::Comments, &replies).await.unwrap();
-    }
-    store.finish_import(&[]).await.unwrap();
-}
-
 /// A page with its form token (which names the second it was made) taken out.
 fn without_token(page: &str) -> String {
     match page.split_once("name=\"token\" value=\"") {
@@ -346,7 +279,9 @@ async fn copy_round_trips_a_large_site_with_identical_pages() {
     use crate::helpers::{Backend, fresh_postgres_url, spawn_on};
     let source = spawn_on(Backend::Sqlite, &[]).await;
     let started = std::time::Instant::now();
-    generate_site(&*source.store, 10_000).await;
+    let plan =
+        byline::generate::Plan { articles: 10_000, replies_per_article: 10, lead_replies: 10 };
+    byline::generate::generate(&*source.store, plan).await.unwrap();
     println!("generated 10,000 articles and 100,000 replies in {:?}", started.elapsed());
     let target = fresh_postgres_url().await;
     let from = format!("sqlite://{}", source.db_path.display());

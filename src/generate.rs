@@ -1,0 +1,159 @@
+//! `byline generate`: fills an empty database with a realistic site for benchmarks and load
+//! tests, written in bulk (as `byline copy` writes), so a million replies take seconds.
+
+use crate::domain::{text, time};
+use crate::store::{Store, StoreError, Table, Value};
+
+/// What to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub articles: i64,
+    /// Replies on every article but the first.
+    pub replies_per_article: i64,
+    /// Replies on the first article (the one a story that spreads would be), threaded.
+    pub lead_replies: i64,
+}
+
+const WORDS: &[&str] = &[
+    "harbour",
+    "council",
+    "ferry",
+    "tide",
+    "market",
+    "school",
+    "bridge",
+    "river",
+    "evening",
+    "winter",
+    "residents",
+    "committee",
+    "budget",
+    "station",
+    "weather",
+    "library",
+    "quay",
+];
+
+/// About `words` words of prose in paragraphs, with typographic quotes and dashes.
+fn prose(seed: i64, words: usize) -> String {
+    let mut out = String::new();
+    for i in 0..words {
+        let word = WORDS[(seed as usize + i * 7) % WORDS.len()];
+        if i % 60 == 0 && i > 0 {
+            out.push_str(".\n\n");
+        } else if i > 0 {
+            out.push(' ');
+        }
+        if i % 23 == 5 {
+            out.push_str("“");
+            out.push_str(word);
+            out.push_str("” —");
+        } else {
+            out.push_str(word);
+        }
+    }
+    out.push('.');
+    out
+}
+
+/// Fills the store; it must be empty. Article 1 has `lead_replies` threaded replies.
+pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
+    let text_value = |s: String| Value::Text(s);
+    let authors: Vec<Vec<Value>> = (1..=10)
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                text_value(format!("Author {i}")),
+                text_value(String::new()),
+                Value::Int(0),
+            ]
+        })
+        .collect();
+    store.import_rows(Table::Authors, &authors).await?;
+    let sections: Vec<Vec<Value>> = ["Local", "Business", "Sport"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            vec![
+                Value::Int(i as i64 + 1),
+                text_value((*name).into()),
+                text_value(name.to_lowercase()),
+            ]
+        })
+        .collect();
+    store.import_rows(Table::Sections, &sections).await?;
+    let start = time::now() - plan.articles * 600;
+    let mut reply_id = 0;
+    let ids: Vec<i64> = (1..=plan.articles).collect();
+    for chunk in ids.chunks(500) {
+        let (mut rows, mut bylines, mut replies) = (Vec::new(), Vec::new(), Vec::new());
+        for &i in chunk {
+            let at = start + i * 600;
+            let body = prose(i, if i == 1 { 900 } else { 250 });
+            rows.push(vec![
+                Value::Int(i),
+                text_value(format!("story-{i}")),
+                text_value(format!(
+                    "Story {i}: the {} and the {}",
+                    WORDS[i as usize % WORDS.len()],
+                    WORDS[(i as usize + 3) % WORDS.len()]
+                )),
+                text_value(format!(
+                    "What happened at the {} on day {i}.",
+                    WORDS[(i as usize + 5) % WORDS.len()]
+                )),
+                text_value(body.clone()),
+                text_value(text::markdown_html(&body)),
+                text_value("published".into()),
+                Value::Int(i % 3 + 1),
+                Value::Null,
+                text_value(String::new()),
+                text_value(String::new()),
+                text_value(time::date_path(at, &jiff::tz::TimeZone::UTC)),
+                Value::Int(at),
+                Value::Int(at),
+                Value::Int(at),
+                Value::Bool(true),
+                Value::Int(0),
+                Value::Int(text::word_count(&body)),
+            ]);
+            bylines.push(vec![Value::Int(i), Value::Int(i % 10 + 1), Value::Int(0)]);
+            let count = if i == 1 { plan.lead_replies } else { plan.replies_per_article };
+            let first = reply_id + 1;
+            for r in 0..count {
+                reply_id += 1;
+                // Every third reply answers an earlier one: threads two or three deep.
+                let parent = if r % 3 == 2 {
+                    Value::Int(reply_id - 1)
+                } else if r % 5 == 4 {
+                    Value::Int(first)
+                } else {
+                    Value::Null
+                };
+                replies.push(vec![
+                    Value::Int(reply_id),
+                    Value::Int(i),
+                    parent,
+                    text_value(format!("Reader {}", r % 97)),
+                    text_value(format!("reader{}@example.com", r % 97)),
+                    Value::Null,
+                    text_value(format!(
+                        "Reply {r} to story {i}: the {} is what matters here.",
+                        WORDS[r as usize % WORDS.len()]
+                    )),
+                    text_value("approved".into()),
+                    text_value("192.0.2.1".into()),
+                    text_value(String::new()),
+                    Value::Null,
+                    Value::Int(at + 60 + r),
+                ]);
+            }
+        }
+        store.import_rows(Table::Articles, &rows).await?;
+        store.import_rows(Table::ArticleAuthors, &bylines).await?;
+        for batch in replies.chunks(5000) {
+            store.import_rows(Table::Comments, batch).await?;
+        }
+    }
+    store.finish_import(&[]).await
+}
