@@ -45,7 +45,7 @@ fn prose(seed: i64, words: usize) -> String {
             out.push(' ');
         }
         if i % 23 == 5 {
-            out.push_str("“");
+            out.push('“');
             out.push_str(word);
             out.push_str("” —");
         } else {
