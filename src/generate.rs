@@ -82,13 +82,15 @@ pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
         })
         .collect();
     store.import_rows(Table::Sections, &sections).await?;
-    let start = time::now() - plan.articles * 600;
+    // The first article is the newest: the one on the front page that a story that spreads
+    // would be.
+    let newest = time::now() - 600;
     let mut reply_id = 0;
     let ids: Vec<i64> = (1..=plan.articles).collect();
     for chunk in ids.chunks(500) {
         let (mut rows, mut bylines, mut replies) = (Vec::new(), Vec::new(), Vec::new());
         for &i in chunk {
-            let at = start + i * 600;
+            let at = newest - (i - 1) * 600;
             let body = prose(i, if i == 1 { 900 } else { 250 });
             rows.push(vec![
                 Value::Int(i),
