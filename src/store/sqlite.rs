@@ -24,6 +24,87 @@ const IDLE_READERS: usize = 8;
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// New replies go to the group-commit thread (see [`commit_replies`]).
+    replies: std::sync::mpsc::Sender<PendingReply>,
+}
+
+/// A reply waiting for the next group commit, and where to say how it went.
+type PendingReply = (NewComment, tokio::sync::oneshot::Sender<Result<i64>>);
+
+/// Replies committed together at most.
+const GROUP_MAX: usize = 256;
+
+/// Commits replies in groups: one transaction (and so one fsync) for every reply that arrived
+/// while the previous group was being written, instead of one each. A reply is acknowledged
+/// only once its group is committed; one that fails (a savepoint each) fails alone.
+fn commit_replies(inner: Arc<Inner>, queue: std::sync::mpsc::Receiver<PendingReply>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut results: Vec<Result<i64>> = Vec::with_capacity(group.len());
+        let committed = (|| -> Result<()> {
+            let mut tx = conn.transaction()?;
+            for (comment, _) in &group {
+                let sp = tx.savepoint()?;
+                let outcome = insert_comment_row(&sp, comment).map_err(StoreError::from);
+                match outcome {
+                    Ok(id) => {
+                        sp.commit()?;
+                        results.push(Ok(id));
+                    }
+                    Err(e) => {
+                        drop(sp);
+                        results.push(Err(e));
+                    }
+                }
+            }
+            tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
+            tx.commit()?;
+            Ok(())
+        })();
+        drop(conn);
+        for (i, (_, reply)) in group.into_iter().enumerate() {
+            let result = match &committed {
+                Ok(()) => results.get(i).map_or_else(
+                    || Err(StoreError::Database("the reply was not written".into())),
+                    |r| match r {
+                        Ok(id) => Ok(*id),
+                        Err(e) => Err(StoreError::Database(e.to_string())),
+                    },
+                ),
+                Err(e) => Err(StoreError::Database(format!("the commit failed: {e}"))),
+            };
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn insert_comment_row(conn: &Connection, c: &NewComment) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO comments (article_id, parent_id, author_name, author_email,
+             author_url, body, status, ip, held_reason, user_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        c.article_id,
+        c.parent_id,
+        c.author_name,
+        c.author_email,
+        c.author_url,
+        c.body,
+        c.status.as_str(),
+        c.ip,
+        c.held_reason,
+        c.user_id,
+        c.created_at
+    ])?;
+    Ok(conn.last_insert_rowid())
 }
 
 struct Inner {
@@ -51,7 +132,14 @@ impl SqliteStore {
         migrate(&mut writer)?;
         let inner =
             Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::default() };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = Arc::new(inner);
+        let (replies, queue) = std::sync::mpsc::channel();
+        let committer = inner.clone();
+        std::thread::Builder::new()
+            .name("byline-replies".into())
+            .spawn(move || commit_replies(committer, queue))
+            .map_err(|e| StoreError::Database(format!("cannot start the writer: {e}")))?;
+        Ok(Self { inner, replies })
     }
 
     /// `journal_mode` and `synchronous` as the writing connection reports them.
@@ -1323,29 +1411,11 @@ impl Store for SqliteStore {
     }
 
     async fn insert_comment(&self, c: &NewComment) -> Result<i64> {
-        let c = c.clone();
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO comments (article_id, parent_id, author_name, author_email,
-                     author_url, body, status, ip, held_reason, user_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                c.article_id,
-                c.parent_id,
-                c.author_name,
-                c.author_email,
-                c.author_url,
-                c.body,
-                c.status.as_str(),
-                c.ip,
-                c.held_reason,
-                c.user_id,
-                c.created_at
-            ])?;
-            Ok(conn.last_insert_rowid())
-        })
-        .await
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.replies
+            .send((c.clone(), done))
+            .map_err(|_| StoreError::Database("the reply writer has stopped".into()))?;
+        result.await.map_err(|_| StoreError::Database("the reply writer has stopped".into()))?
     }
 
     async fn set_comment_status(&self, id: i64, status: ReplyStatus) -> Result<bool> {

@@ -276,13 +276,20 @@ async fn posted_response(
 ) -> Result<Response, AppError> {
     let secure = state.config.is_https();
     let path = public_path(article);
-    // The page of replies that holds the new one: the newest page needs no query.
-    let nodes =
-        discussion::thread(&*state.store, article.id, &[posted.id], settings.thread_depth).await?;
-    let pages = thread::pages(nodes.len(), settings.replies_per_page);
-    let location = match thread::page_of(&nodes, posted.id, settings.replies_per_page) {
-        Some(page) if page < pages => format!("{path}?replies={page}#comment-{}", posted.id),
-        _ => format!("{path}#comment-{}", posted.id),
+    // The page of replies that holds the new one. A new top-level reply is always on the
+    // newest page (the one the article's address shows), so only an answer needs looking up.
+    let answer = input.parent.trim().parse::<i64>().is_ok();
+    let location = if answer && settings.replies_per_page > 0 {
+        let nodes =
+            discussion::thread(&*state.store, article.id, &[posted.id], settings.thread_depth)
+                .await?;
+        let pages = thread::pages(nodes.len(), settings.replies_per_page);
+        match thread::page_of(&nodes, posted.id, settings.replies_per_page) {
+            Some(page) if page < pages => format!("{path}?replies={page}#comment-{}", posted.id),
+            _ => format!("{path}#comment-{}", posted.id),
+        }
+    } else {
+        format!("{path}#comment-{}", posted.id)
     };
     let mut response = redirect(StatusCode::SEE_OTHER, &location);
     let mut set_cookies = Vec::new();
