@@ -623,11 +623,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Tells every node sharing this database that something changed (their page caches are
     /// stale). A no-op where one process owns the database.
-    async fn announce_change(&self) -> Result<()>;
+    /// `scope` is what changed: an article's path (its pages and the listings), or empty
+    /// for anything.
+    async fn announce_change(&self, scope: &str) -> Result<()>;
     /// Announcements from every node (this one's included), and one more each time the
     /// listening connection is re-established (anything may have been missed). `None` where
     /// one process owns the database.
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>>;
+    /// Each carries the announced scope; an empty one (also sent on reconnecting) means
+    /// anything may have changed.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<String>>;
     /// Publishes a scheduled article, unless another node did already: true for the one that
     /// did it.
     async fn publish_scheduled(

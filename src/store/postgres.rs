@@ -32,7 +32,7 @@ pub struct PostgresStore {
     pool: Pool,
     /// For the connection that listens for other nodes' changes.
     config: tokio_postgres::Config,
-    changes: tokio::sync::broadcast::Sender<()>,
+    changes: tokio::sync::broadcast::Sender<String>,
     listening: std::sync::Arc<std::sync::OnceLock<()>>,
 }
 
@@ -41,7 +41,7 @@ const CHANNEL: &str = "byline_changes";
 
 /// Listens on [`CHANNEL`] for as long as anyone wants to hear; reconnects when the connection
 /// drops, and says so (a change may have been missed meanwhile).
-async fn listen(config: tokio_postgres::Config, changes: tokio::sync::broadcast::Sender<()>) {
+async fn listen(config: tokio_postgres::Config, changes: tokio::sync::broadcast::Sender<String>) {
     use tokio_postgres::AsyncMessage;
     while changes.receiver_count() > 0 {
         match config.connect(NoTls).await {
@@ -51,8 +51,8 @@ async fn listen(config: tokio_postgres::Config, changes: tokio::sync::broadcast:
                 let driver = tokio::spawn(async move {
                     loop {
                         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                            Some(Ok(AsyncMessage::Notification(_))) => {
-                                let _ = forward.send(());
+                            Some(Ok(AsyncMessage::Notification(note))) => {
+                                let _ = forward.send(note.payload().to_owned());
                             }
                             Some(Ok(_)) => {}
                             Some(Err(_)) | None => break,
@@ -61,10 +61,10 @@ async fn listen(config: tokio_postgres::Config, changes: tokio::sync::broadcast:
                 });
                 if client.batch_execute(&format!("LISTEN {CHANNEL}")).await.is_ok() {
                     // Changes made while nobody listened were missed: say something changed.
-                    let _ = changes.send(());
+                    let _ = changes.send(String::new());
                     let _ = driver.await;
                     tracing::warn!("lost the connection that listens for changes");
-                    let _ = changes.send(());
+                    let _ = changes.send(String::new());
                 } else {
                     driver.abort();
                 }
@@ -1413,13 +1413,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn announce_change(&self) -> Result<()> {
+    async fn announce_change(&self, scope: &str) -> Result<()> {
         let client = self.pool.get().await?;
-        client.execute("SELECT pg_notify($1, '')", &[&CHANNEL]).await?;
+        client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &scope]).await?;
         Ok(())
     }
 
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
         let receiver = self.changes.subscribe();
         self.listening.get_or_init(|| {
             tokio::spawn(listen(self.config.clone(), self.changes.clone()));

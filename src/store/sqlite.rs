@@ -1559,11 +1559,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn announce_change(&self) -> Result<()> {
+    async fn announce_change(&self, _scope: &str) -> Result<()> {
         Ok(())
     }
 
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
         None
     }
 

@@ -60,9 +60,15 @@ impl AppState {
             tokio::spawn(async move {
                 use tokio::sync::broadcast::error::RecvError;
                 // Lagging behind only means several changes: the cache empties all the same.
-                while !matches!(changes.recv().await, Err(RecvError::Closed)) {
+                loop {
+                    let scope = match changes.recv().await {
+                        Ok(scope) => scope,
+                        // Lagging behind means news was lost: forget everything.
+                        Err(RecvError::Lagged(_)) => String::new(),
+                        Err(RecvError::Closed) => break,
+                    };
                     match pages.upgrade() {
-                        Some(pages) => pages.clear(),
+                        Some(pages) => pages.forget(&scope),
                         None => break,
                     }
                 }

@@ -55,6 +55,16 @@ impl PageCache {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    /// Forgets what a change in `scope` touches: with an article's path, that article's pages
+    /// and every page that is not an article's (listings show reply counts); otherwise all.
+    pub fn forget(&self, scope: &str) {
+        if !is_article_path(scope) {
+            return self.clear();
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|key, _| is_article_path(key) && !key.starts_with(scope));
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
@@ -62,6 +72,18 @@ impl PageCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// `/2026/11/24/slug/…`: an article's page (or its replies' feed).
+fn is_article_path(path: &str) -> bool {
+    let mut parts = path.trim_start_matches('/').splitn(4, '/');
+    let digits = |p: Option<&str>, n: usize| {
+        p.is_some_and(|p| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    digits(parts.next(), 4)
+        && digits(parts.next(), 2)
+        && digits(parts.next(), 2)
+        && parts.next().is_some_and(|s| !s.is_empty())
 }
 
 /// Whether the request carries one of Byline's cookies (and so may get a personal page).
@@ -76,10 +98,13 @@ fn personal(request: &Request) -> bool {
 pub async fn serve(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
+        // A reply posted to an article changes that article and the listings; any other
+        // accepted form may change any page. Here and on every node.
+        let path = request.uri().path().to_owned();
         let response = next.run(request).await;
-        // A form that was accepted may have changed any page, here and on every node.
         if response.status().is_success() || response.status().is_redirection() {
-            changed(&state).await;
+            let scope = if is_article_path(&path) { path.as_str() } else { "" };
+            changed_in(&state, scope).await;
         }
         return response;
     }
@@ -110,8 +135,41 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
 
 /// Empties this node's cache and tells the others.
 pub async fn changed(state: &AppState) {
-    state.pages.clear();
-    if let Err(e) = state.store.announce_change().await {
+    changed_in(state, "").await;
+}
+
+/// Forgets what a change in `scope` touches (see [`PageCache::forget`]), here and on the
+/// other nodes.
+pub async fn changed_in(state: &AppState, scope: &str) {
+    state.pages.forget(scope);
+    if let Err(e) = state.store.announce_change(scope).await {
         tracing::warn!(error = %e, "could not announce a change to the other nodes");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_forgets_its_article_and_the_listings_only() {
+        let cache = PageCache::default();
+        for key in [
+            "/",
+            "/section/local/",
+            "/feed.atom",
+            "/2026/11/24/a/",
+            "/2026/11/24/a/?replytocom=3",
+            "/2026/11/24/b/",
+        ] {
+            cache.put(key.into(), HeaderMap::new(), Bytes::new());
+        }
+        cache.forget("/2026/11/24/a/");
+        let mut left: Vec<_> = cache.entries.lock().unwrap().keys().cloned().collect();
+        left.sort();
+        assert_eq!(left, ["/2026/11/24/b/"]);
+        cache.forget("");
+        assert!(cache.is_empty());
+        assert!(is_article_path("/2026/11/24/slug/feed.atom") && !is_article_path("/page/2/"));
     }
 }

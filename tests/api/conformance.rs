@@ -598,16 +598,14 @@ mod cases {
 
     pub async fn nodes_hear_of_changes(store: &dyn Store, backend: Backend) {
         match (store.changes(), backend) {
-            (None, Backend::Sqlite) => store.announce_change().await.unwrap(),
+            (None, Backend::Sqlite) => store.announce_change("").await.unwrap(),
             (Some(mut changes), Backend::Postgres) => {
                 let wait = std::time::Duration::from_secs(5);
                 // The first news is the listening connection coming up.
                 tokio::time::timeout(wait, changes.recv()).await.expect("listening").unwrap();
-                store.announce_change().await.unwrap();
-                tokio::time::timeout(wait, changes.recv())
-                    .await
-                    .expect("a change is heard")
-                    .unwrap();
+                store.announce_change("/2026/11/24/story/").await.unwrap();
+                let heard = tokio::time::timeout(wait, changes.recv()).await.expect("heard");
+                assert_eq!(heard.unwrap(), "/2026/11/24/story/");
             }
             (changes, backend) => panic!("{backend:?} gave {:?}", changes.is_some()),
         }
