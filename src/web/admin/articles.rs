@@ -242,7 +242,11 @@ pub async fn new(State(state): State<AppState>, staff: Staff) -> Result<Response
 }
 
 /// The article `id`, if it exists and `staff` may edit it.
-async fn editable(state: &AppState, staff: &Staff, id: &str) -> Result<Article, AppError> {
+pub(super) async fn editable(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+) -> Result<Article, AppError> {
     let article = state.store.article(parse_id(id)?).await?.ok_or(AppError::NotFound)?;
     if publishing::can_edit(&staff.user, &article) {
         Ok(article)

@@ -94,6 +94,15 @@ impl Staff {
         }
     }
 
+    /// Refuses anyone but an admin (staff accounts and settings).
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.user.role.manages_users() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("Only admins manage staff accounts and settings.".into()))
+        }
+    }
+
     /// What every staff page's frame shows.
     pub fn nav(&self) -> Nav {
         Nav {

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::articles::editable;
 use super::{Nav, Staff, page, parse_id, see_other};
 use crate::domain::time;
 use crate::publishing::{self, Action};
@@ -55,15 +56,6 @@ struct DiffLine {
     /// `ins`, `del` or `same`.
     kind: &'static str,
     text: String,
-}
-
-async fn editable(state: &AppState, staff: &Staff, id: &str) -> Result<Article, AppError> {
-    let article = state.store.article(parse_id(id)?).await?.ok_or(AppError::NotFound)?;
-    if publishing::can_edit(&staff.user, &article) {
-        Ok(article)
-    } else {
-        Err(AppError::Forbidden("You may edit your own articles only.".into()))
-    }
 }
 
 async fn author_of(state: &AppState, user_id: Option<i64>) -> Result<String, AppError> {

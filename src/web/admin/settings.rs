@@ -105,14 +105,6 @@ fn describe(key: &str) -> (&'static str, &'static str, &'static str, &'static [&
 /// A refused form: what was typed, and the message for each bad setting.
 type Submitted<'a> = (&'a [(String, String)], &'a [(&'static str, String)]);
 
-fn admin_only(staff: &Staff) -> Result<(), AppError> {
-    if staff.user.role.manages_users() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("Only admins change the settings.".into()))
-    }
-}
-
 async fn render(
     state: &AppState,
     staff: &Staff,
@@ -156,7 +148,7 @@ pub async fn show(
     staff: Staff,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, AppError> {
-    admin_only(&staff)?;
+    staff.require_admin()?;
     let saved = form::query_value(query.as_deref(), "saved").is_some();
     render(&state, &staff, None, saved).await
 }
@@ -167,7 +159,7 @@ pub async fn save(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    admin_only(&staff)?;
+    staff.require_admin()?;
     let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
     staff.check_csrf(&pairs)?;
     match settings::save(&*state.store, &state.config.discussion, &pairs).await? {

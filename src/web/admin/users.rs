@@ -28,14 +28,6 @@ struct UsersPage<'a> {
     name: String,
 }
 
-fn admin_only(staff: &Staff) -> Result<(), AppError> {
-    if staff.user.role.manages_users() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("Only admins manage staff accounts.".into()))
-    }
-}
-
 async fn render(
     state: &AppState,
     staff: &Staff,
@@ -58,7 +50,7 @@ async fn render(
 
 /// `GET /admin/users/`
 pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
-    admin_only(&staff)?;
+    staff.require_admin()?;
     render(&state, &staff, StatusCode::OK, None, Default::default()).await
 }
 
@@ -69,7 +61,7 @@ pub async fn add(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    admin_only(&staff)?;
+    staff.require_admin()?;
     let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
     staff.check_csrf(&pairs)?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
@@ -94,7 +86,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    admin_only(&staff)?;
+    staff.require_admin()?;
     let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
     staff.check_csrf(&pairs)?;
     let id = parse_id(&id)?;
