@@ -179,10 +179,8 @@ async fn post(
     }
     let token = form::first(pairs, "token").unwrap_or_default();
     let fill_seconds = defenses::token_age(&state.keys, article.id, token, now);
-    let mut errors = match input.validate(&state.config.limits) {
-        Ok(_) => Vec::new(),
-        Err(errors) => errors,
-    };
+    let validated = input.validate(&state.config.limits);
+    let mut errors = validated.as_ref().err().cloned().unwrap_or_default();
     if fill_seconds.is_none() {
         errors.push(FieldError {
             field: Field::Form,
@@ -191,8 +189,7 @@ async fn post(
                 .into(),
         });
     }
-    let (Ok(reply), Some(fill_seconds)) = (input.validate(&state.config.limits), fill_seconds)
-    else {
+    let (Ok(reply), Some(fill_seconds)) = (validated, fill_seconds) else {
         let page = PageRequest {
             article: &article,
             input: &input,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -123,9 +123,14 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     if response.status() != StatusCode::OK || !public || method != Method::GET {
         return response;
     }
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => {
+            // Tag it once here, so that a hit need not hash the page again.
+            if !parts.headers.contains_key(header::ETAG) {
+                let tag = super::caching::etag_of(&bytes);
+                parts.headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII"));
+            }
             state.pages.put(key, parts.headers.clone(), bytes.clone());
             Response::from_parts(parts, Body::from(bytes))
         }

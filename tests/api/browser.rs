@@ -7,8 +7,26 @@ use byline::publishing::Draft;
 
 use crate::helpers::spawn_with;
 
-fn script(name: &str) -> String {
-    format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"))
+/// Where the browser tests save their screenshots.
+fn screenshots() -> String {
+    let dir = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `tests/browser/NAME` in Node (off the test's runtime, which serves the site it drives)
+/// and fails with its output unless it succeeds; returns what it printed.
+async fn run_script(name: &str, args: Vec<String>) -> String {
+    let script = format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"));
+    let output =
+        tokio::task::spawn_blocking(move || Command::new("node").arg(script).args(args).output())
+            .await
+            .unwrap()
+            .expect("node runs: install it and the browser with scripts/setup");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "browser test {name} failed:\n{stdout}\n{stderr}");
+    stdout
 }
 
 #[tokio::test]
@@ -25,25 +43,7 @@ async fn a_reader_replies_in_chromium_without_javascript() {
         replies_open: true,
     })
     .await;
-    let screenshots = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(&screenshots).unwrap();
-
-    let output = tokio::task::spawn_blocking({
-        let url = app.url(&path);
-        let front = app.url("/");
-        move || {
-            Command::new("node")
-                .arg(script("reply.mjs"))
-                .args([&url, &front, &screenshots])
-                .output()
-        }
-    })
-    .await
-    .unwrap()
-    .expect("node runs: install it and the browser with scripts/setup");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    let stdout = run_script("reply.mjs", vec![app.url(&path), app.url("/"), screenshots()]).await;
     println!("{stdout}");
 }
 
@@ -51,21 +51,13 @@ async fn a_reader_replies_in_chromium_without_javascript() {
 async fn a_journalist_writes_and_publishes_with_the_live_preview() {
     let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
     app.add_staff("reporter@example.com", "Rosa Reporter", byline::domain::Role::Author).await;
-    let screenshots = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let base = app.url("");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script("newsroom.mjs"))
-            .args([&base, "reporter@example.com", crate::helpers::PASSWORD, &screenshots])
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs: install it and the browser with scripts/setup");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    let args = vec![
+        app.url(""),
+        "reporter@example.com".into(),
+        crate::helpers::PASSWORD.into(),
+        screenshots(),
+    ];
+    run_script("newsroom.mjs", args).await;
     let (found, _) = app
         .store
         .list_articles(&byline::store::ArticleQuery { limit: 10, ..Default::default() })
@@ -83,19 +75,12 @@ async fn a_held_reply_is_approved_in_the_queue_and_appears() {
     let lead = app.store.published_articles(0, 1, None).await.unwrap().remove(0);
     let url =
         app.url(&byline::publishing::article_path(lead.date_path.as_deref().unwrap(), &lead.slug));
-    let screenshots = format!("{}/target/screenshots", env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let base = app.url("");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script("moderation.mjs"))
-            .args([&url, &base, "moderator@example.com", crate::helpers::PASSWORD, &screenshots])
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs: install it and the browser with scripts/setup");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    let args = vec![
+        url,
+        app.url(""),
+        "moderator@example.com".into(),
+        crate::helpers::PASSWORD.into(),
+        screenshots(),
+    ];
+    run_script("moderation.mjs", args).await;
 }

@@ -202,6 +202,10 @@ async fn when_the_database_goes_away_pages_say_so_quickly_and_recover() {
     .await;
     let path = app.publish("Resilient").await.path;
     let token = app.form_token(&path).await;
+    // A second node, caching pages: losing its notification connection must empty its cache.
+    let caching = spawn_on_database(&cluster.url(), &[("page_cache", "on")]).await;
+    caching.get(&path).await;
+    assert!(!caching.state.pages.is_empty());
 
     // Replies stream in while the database stops and starts again.
     let poster = {
@@ -259,6 +263,11 @@ async fn when_the_database_goes_away_pages_say_so_quickly_and_recover() {
     assert!(text(page.one("h1")).contains("unavailable"));
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 503);
+    let lost = Instant::now();
+    while !caching.state.pages.is_empty() {
+        assert!(lost.elapsed() < Duration::from_secs(5), "the cache outlived its notifications");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let cluster = tokio::task::spawn_blocking(move || {

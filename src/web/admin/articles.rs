@@ -370,40 +370,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
     staff.check_csrf(&pairs)?;
-    let sent = submitted(&pairs);
-    let tz = &state.config.timezone;
-    let view = |errors, preview| EditorView {
-        article: None,
-        input: &sent.input,
-        errors,
-        preview,
-        publish_at: sent.publish_at.clone(),
-        notice: None,
-    };
-    let action = match action(&sent, tz) {
-        Ok(Some(action)) => action,
-        Ok(None) => {
-            let preview = Some(text::markdown_html(&sent.input.body_markdown));
-            return render_editor(&state, &staff, view(&[], preview), StatusCode::OK).await;
-        }
-        Err(errors) => {
-            return render_editor(
-                &state,
-                &staff,
-                view(&errors, None),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    match publishing::create(&*state.store, tz, &staff.user, &sent.input, action).await {
-        Ok(id) => Ok(see_other(&format!("/admin/articles/{id}/?saved={}", saved_label(action)))),
-        Err(PublishError::Fields(errors)) => {
-            render_editor(&state, &staff, view(&errors, None), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(e) => Err(publish_error(e)),
-    }
+    submit(&state, &staff, None, &pairs).await
 }
 
 /// `POST /admin/articles/{id}/`
@@ -417,39 +384,48 @@ pub async fn save(
     let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
     staff.check_csrf(&pairs)?;
     let article = editable(&state, &staff, &id).await?;
-    let sent = submitted(&pairs);
+    submit(&state, &staff, Some(&article), &pairs).await
+}
+
+/// The editor's form sent for a new article (`None`) or an existing one: Preview renders it
+/// back; any other button saves, then `303` to the editor; refused input gets `422` with the
+/// messages and everything typed.
+async fn submit(
+    state: &AppState,
+    staff: &Staff,
+    article: Option<&Article>,
+    pairs: &[(String, String)],
+) -> Result<Response, AppError> {
+    let sent = submitted(pairs);
     let tz = &state.config.timezone;
     let view = |errors, preview| EditorView {
-        article: Some(&article),
+        article,
         input: &sent.input,
         errors,
         preview,
         publish_at: sent.publish_at.clone(),
         notice: None,
     };
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let action = match action(&sent, tz) {
         Ok(Some(action)) => action,
         Ok(None) => {
             let preview = Some(text::markdown_html(&sent.input.body_markdown));
-            return render_editor(&state, &staff, view(&[], preview), StatusCode::OK).await;
+            return render_editor(state, staff, view(&[], preview), StatusCode::OK).await;
         }
-        Err(errors) => {
-            return render_editor(
-                &state,
-                &staff,
-                view(&errors, None),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+        Err(errors) => return render_editor(state, staff, view(&errors, None), refused).await,
+    };
+    let (store, user, input) = (&*state.store, &staff.user, &sent.input);
+    let saved = match article {
+        None => publishing::create(store, tz, user, input, action).await,
+        Some(article) => {
+            publishing::update(store, tz, user, article, input, action).await.map(|()| article.id)
         }
     };
-    match publishing::update(&*state.store, tz, &staff.user, &article, &sent.input, action).await {
-        Ok(()) => {
-            Ok(see_other(&format!("/admin/articles/{}/?saved={}", article.id, saved_label(action))))
-        }
+    match saved {
+        Ok(id) => Ok(see_other(&format!("/admin/articles/{id}/?saved={}", saved_label(action)))),
         Err(PublishError::Fields(errors)) => {
-            render_editor(&state, &staff, view(&errors, None), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            render_editor(state, staff, view(&errors, None), refused).await
         }
         Err(e) => Err(publish_error(e)),
     }
