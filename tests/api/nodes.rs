@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use byline::domain::Role;
 
-use crate::helpers::{Backend, reply_with, restart, spawn_on, spawn_on_database, text};
+use reqwest::header::HeaderMap;
+
+use crate::helpers::{Backend, TestApp, reply_with, restart, spawn_on, spawn_on_database, text};
 
 const CACHED: [(&str, &str); 2] = [("moderation", "none"), ("page_cache", "on")];
 
@@ -57,6 +59,100 @@ async fn the_page_cache_serves_anonymous_readers_and_never_personal_pages() {
     assert!(mine.has(".awaiting"));
     assert_eq!(mine.header("cache-control"), "private, no-store");
     assert!(!app.get(&path).await.has(".awaiting"));
+}
+
+/// The raw bytes and headers of a GET with `accept-encoding` (the test client never decodes).
+async fn fetch_encoded(app: &TestApp, path: &str, accept: &str) -> (HeaderMap, Vec<u8>) {
+    let response =
+        app.client.get(app.url(path)).header("accept-encoding", accept).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path} with {accept}");
+    let headers = response.headers().clone();
+    (headers, response.bytes().await.unwrap().to_vec())
+}
+
+fn decoded(headers: &HeaderMap, body: &[u8]) -> (String, String) {
+    let coding = headers.get("content-encoding").map_or("", |v| v.to_str().unwrap()).to_owned();
+    let mut out = Vec::new();
+    match coding.as_str() {
+        "gzip" => {
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out).unwrap();
+        }
+        "br" => {
+            brotli::BrotliDecompress(&mut &body[..], &mut out).unwrap();
+        }
+        "" => out = body.to_vec(),
+        other => panic!("unexpected content-encoding {other}"),
+    }
+    assert_eq!(
+        headers.get("content-length").map(|v| v.to_str().unwrap().parse::<usize>().unwrap()),
+        Some(body.len()),
+        "content-length is the encoded length"
+    );
+    (coding, String::from_utf8(out).unwrap())
+}
+
+#[tokio::test]
+async fn cached_pages_are_served_compressed_to_those_who_accept_it() {
+    let app = spawn_on(Backend::Sqlite, &[("moderation", "none"), ("page_cache", "on")]).await;
+    let body = "The harbour council met on Tuesday evening to discuss the ferry timetable. ";
+    let draft = byline::publishing::Draft {
+        headline: "Compressed".into(),
+        standfirst: "A standfirst.".into(),
+        author: "Jo Writer".into(),
+        body_markdown: body.repeat(20),
+        replies_open: true,
+    };
+    let path = app.publish_draft(draft).await.path;
+    app.reply(&path, &reply_with(&[("comment", "A reply <b>kept</b> as text.")])).await;
+    let (plain_headers, plain) = fetch_encoded(&app, &path, "identity").await;
+    let (none, page) = decoded(&plain_headers, &plain);
+    assert_eq!(none, "");
+    assert!(page.contains("A reply &lt;b&gt;kept&lt;/b&gt; as text."));
+    assert_eq!(plain_headers["vary"], "Accept-Encoding");
+    let tag = plain_headers["etag"].to_str().unwrap().to_owned();
+
+    // Brotli first, gzip next; a coding with q=0 is refused; an unknown one is ignored.
+    for (accept, expected) in [
+        ("gzip, deflate, br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0, gzip;q=0.5", "gzip"),
+        ("x-gzip", "gzip"),
+        ("gzip;q=0, br;q=0", ""),
+        ("compress", ""),
+        ("", ""),
+    ] {
+        let (headers, body) = fetch_encoded(&app, &path, accept).await;
+        let (coding, text) = decoded(&headers, &body);
+        assert_eq!(coding, expected, "accept-encoding: {accept}");
+        assert_eq!(text, page, "the same page, whatever the coding ({accept})");
+        assert_eq!(headers["etag"], tag.as_str());
+        assert_eq!(headers["vary"], "Accept-Encoding");
+        if !expected.is_empty() {
+            assert!(body.len() * 2 < plain.len(), "{expected}: {} of {}", body.len(), plain.len());
+        }
+    }
+    // A conditional request gets its 304 whatever it accepts.
+    let not_modified = app
+        .client
+        .get(app.url(&path))
+        .header("accept-encoding", "br")
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), 304);
+    // Feeds and the stylesheet are compressed too; a reply drops the compressed copies with
+    // the page, so the next reader sees it whatever they accept.
+    for n in 0..10 {
+        app.publish(&format!("Another story about the harbour, number {n}")).await;
+    }
+    for other in ["/feed.atom", "/static/style.css"] {
+        let (headers, body) = fetch_encoded(&app, other, "gzip").await;
+        assert_eq!(decoded(&headers, &body).0, "gzip", "{other}");
+    }
+    let id = app.reply(&path, &reply_with(&[("comment", "A second reply.")])).await;
+    let (headers, body) = fetch_encoded(&app, &path, "br").await;
+    assert!(decoded(&headers, &body).1.contains(&format!("id=\"comment-{id}\"")));
 }
 
 #[tokio::test]
