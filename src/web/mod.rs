@@ -19,7 +19,7 @@ pub mod page_cache;
 mod response;
 mod search;
 mod story;
-mod thread;
+pub mod thread;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,0 +1,119 @@
+//! `cargo bench`: the functions on the hot paths, measured in isolation. The whole server is
+//! measured by `bench/run`; these say which part of a page costs what.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use byline::config::Config;
+use byline::discussion;
+use byline::domain::reply::{ReplyInput, ReplyLimits};
+use byline::domain::text;
+use byline::generate::{Plan, generate};
+use byline::publishing::public_path;
+use byline::store::Store;
+use byline::store::sqlite::SqliteStore;
+use byline::web::page_cache::Coding;
+use byline::web::{AppState, build_app, thread};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tower::ServiceExt;
+
+const REPLY: &str = "I was on the quay when the ferry came in & the tide was <b>high</b>.\r\n\
+    The council's report is at https://example.com/report?year=2026&page=3 — read it.\n\n\
+    Second paragraph: \"quotes\", 'apostrophes' and <script>alert(1)</script> stay text.";
+
+/// A site whose lead article has 200 threaded replies, as `bench/run` makes.
+struct Site {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    runtime: tokio::runtime::Runtime,
+    path: String,
+}
+
+fn site() -> Site {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("b.db")).unwrap());
+    let plan = Plan { articles: 20, replies_per_article: 5, lead_replies: 200 };
+    runtime.block_on(generate(&*store, plan)).unwrap();
+    let article = runtime.block_on(store.article(1)).unwrap().expect("article 1");
+    Site { _dir: dir, path: public_path(&article), store, runtime }
+}
+
+/// The defaults, but all 200 replies on one page, as `bench/run` shows them.
+fn bench_config(page_cache: bool) -> Config {
+    let mut config = Config { page_cache, ..Config::default() };
+    config.discussion.insert("replies_per_page".into(), "200".into());
+    config
+}
+
+fn article_page(c: &mut Criterion) {
+    let site = site();
+    let nodes = site.runtime.block_on(discussion::thread(&*site.store, 1, &[], 5)).unwrap();
+    let tz = jiff::tz::TimeZone::UTC;
+    let context = thread::Context { path: &site.path, replies_open: true, tz: &tz };
+    c.bench_function("thread of 200 replies to HTML", |b| {
+        b.iter(|| thread::render(black_box(&nodes), &context).unwrap())
+    });
+    c.bench_function("thread of 200 replies from the store", |b| {
+        b.iter(|| site.runtime.block_on(discussion::thread(&*site.store, 1, &[], 5)).unwrap())
+    });
+    for (name, page_cache) in [
+        ("article page, 200 replies, rendered", false),
+        ("article page, 200 replies, from the page cache", true),
+    ] {
+        let config = bench_config(page_cache);
+        let state = site.runtime.block_on(AppState::new(site.store.clone(), config)).unwrap();
+        let app = build_app(state);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let request = Request::get(&site.path).body(Body::empty()).unwrap();
+                let response = site.runtime.block_on(app.clone().oneshot(request)).unwrap();
+                assert!(response.status().is_success());
+                site.runtime.block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            })
+        });
+    }
+    // What a page cache fill costs on top of rendering, per coding.
+    let config = bench_config(false);
+    let state = site.runtime.block_on(AppState::new(site.store.clone(), config)).unwrap();
+    let request = Request::get(&site.path).body(Body::empty()).unwrap();
+    let response = site.runtime.block_on(build_app(state).oneshot(request)).unwrap();
+    let page =
+        site.runtime.block_on(axum::body::to_bytes(response.into_body(), usize::MAX)).unwrap();
+    for coding in [Coding::Gzip, Coding::Brotli] {
+        let name = format!(
+            "article page, 200 replies, {coding:?} ({} KB → {} KB)",
+            page.len() / 1024,
+            coding.compress(&page).len() / 1024
+        );
+        c.bench_function(&name, |b| b.iter(|| coding.compress(black_box(&page))));
+    }
+}
+
+fn text_to_html(c: &mut Criterion) {
+    let markdown = include_str!("../README.md");
+    c.bench_function("Markdown to sanitized HTML (README)", |b| {
+        b.iter(|| text::markdown_html(black_box(markdown)))
+    });
+    c.bench_function("a reply's text to HTML", |b| b.iter(|| text::reply_html(black_box(REPLY))));
+}
+
+fn form_validation(c: &mut Criterion) {
+    let input = ReplyInput {
+        comment: REPLY.into(),
+        name: "Ana Ferreira".into(),
+        email: "ana@example.com".into(),
+        website: "https://example.com/ana".into(),
+        parent: "12".into(),
+        remember: false,
+    };
+    let limits = ReplyLimits::default();
+    c.bench_function("reply form validation", |b| {
+        b.iter(|| black_box(&input).validate(&limits).unwrap())
+    });
+}
+
+criterion_group!(benches, article_page, text_to_html, form_validation);
+criterion_main!(benches);
