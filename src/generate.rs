@@ -56,6 +56,12 @@ fn prose(seed: i64, words: usize) -> String {
     out
 }
 
+/// A reader's reply: 15 to 90 words, the longer ones in two paragraphs.
+fn reply_text(article: i64, r: i64) -> String {
+    let words = 15 + (r * 37 + article) % 76;
+    format!("Reply {r} to story {article}: {}", prose(article * 31 + r, words as usize))
+}
+
 /// Fills the store; it must be empty. Article 1 has `lead_replies` threaded replies.
 pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
     let text_value = |s: String| Value::Text(s);
@@ -139,10 +145,7 @@ pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
                     text_value(format!("Reader {}", r % 97)),
                     text_value(format!("reader{}@example.com", r % 97)),
                     Value::Null,
-                    text_value(format!(
-                        "Reply {r} to story {i}: the {} is what matters here.",
-                        WORDS[r as usize % WORDS.len()]
-                    )),
+                    text_value(reply_text(i, r)),
                     text_value("approved".into()),
                     text_value("192.0.2.1".into()),
                     text_value(String::new()),
