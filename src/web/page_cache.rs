@@ -19,6 +19,9 @@ use super::AppState;
 
 /// Pages kept at most this long, so that their form tokens stay fresh.
 const TTL: Duration = Duration::from_secs(60);
+/// How long past [`TTL`] an expired page may still be served while one request renders it
+/// anew, so that readers never wait for the page to expire all at once.
+const GRACE: Duration = Duration::from_secs(10);
 const MAX_ENTRIES: usize = 2000;
 /// What the kept pages may weigh together, compressed copies included.
 const MAX_BYTES: usize = 48 << 20;
@@ -31,6 +34,18 @@ const BROTLI_QUALITY: u32 = 5;
 #[derive(Default)]
 pub struct PageCache {
     entries: Mutex<Entries>,
+    /// One turn a page: while a page is rendered for the cache, other requests for it wait
+    /// for that rendering instead of all rendering it at once.
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What the cache holds for a page.
+enum Lookup {
+    Fresh(Arc<Entry>),
+    /// Past its time and being rendered anew by another request: serve it meanwhile.
+    Stale(Arc<Entry>),
+    /// Absent, or past its time with this request chosen to render it.
+    Missing,
 }
 
 /// The pages by request path and query, with what each weighed when last counted.
@@ -79,6 +94,8 @@ struct Entry {
     /// `None` once tried when compressing does not pay (small or not text).
     gzip: OnceLock<Option<Bytes>>,
     brotli: OnceLock<Option<Bytes>>,
+    /// Set by the one request that renders this page anew once it expires.
+    renewing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,12 +200,49 @@ fn compressible(headers: &HeaderMap) -> bool {
 }
 
 impl PageCache {
-    fn get(&self, key: &str, coding: Option<Coding>) -> Option<Response> {
-        let entry = {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.pages.get(key).filter(|(e, _)| e.at.elapsed() < TTL)?.0.clone()
+    fn lookup(&self, key: &str) -> Lookup {
+        use std::sync::atomic::Ordering;
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((entry, _)) = entries.pages.get(key) else {
+            return Lookup::Missing;
         };
-        Some(self.respond(key, &entry, coding))
+        let age = entry.at.elapsed();
+        if age < TTL {
+            Lookup::Fresh(entry.clone())
+        } else if age < TTL + GRACE && entry.renewing.swap(true, Ordering::Relaxed) {
+            Lookup::Stale(entry.clone())
+        } else {
+            Lookup::Missing
+        }
+    }
+
+    /// The page if it is fresh, or stale while another request renews it.
+    fn get(&self, key: &str, coding: Option<Coding>) -> Option<Response> {
+        match self.lookup(key) {
+            Lookup::Fresh(entry) | Lookup::Stale(entry) => Some(self.respond(key, &entry, coding)),
+            Lookup::Missing => None,
+        }
+    }
+
+    /// The lock that lets one request at a time render `key` for the cache.
+    fn turn(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+        turns.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Forgets the turn once no other request waits on it.
+    fn end_turn(&self, key: &str, turn: Arc<tokio::sync::Mutex<()>>) {
+        let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+        // One reference here, one in the map: nobody else holds it.
+        if Arc::strong_count(&turn) == 2 {
+            turns.remove(key);
+        }
+    }
+
+    /// Forgets one page (one that can no longer be cached, say).
+    fn remove(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|k, _| k != key);
     }
 
     /// The page in the best coding the client takes.
@@ -211,14 +265,19 @@ impl PageCache {
     }
 
     /// Keeps the page unless the cache is full; returns it either way.
-    fn put(&self, key: &str, mut headers: HeaderMap, body: Bytes) -> Arc<Entry> {
+    fn put(&self, key: &str, headers: HeaderMap, body: Bytes) -> Arc<Entry> {
+        self.put_at(key, headers, body, Instant::now())
+    }
+
+    fn put_at(&self, key: &str, mut headers: HeaderMap, body: Bytes, at: Instant) -> Arc<Entry> {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         let entry = Arc::new(Entry {
-            at: Instant::now(),
+            at,
             headers,
             body,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
+            renewing: Default::default(),
         });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let full =
@@ -304,12 +363,35 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     if let Some(hit) = state.pages.get(&key, coding) {
         return hit;
     }
-    let response = next.run(request).await;
+    let turn = state.pages.turn(&key);
+    let response = {
+        let _mine = turn.lock().await;
+        // Whoever rendered it while this request waited has left it here.
+        match state.pages.lookup(&key) {
+            Lookup::Fresh(entry) => state.pages.respond(&key, &entry, coding),
+            _ => fill(&state, &key, coding, method, next.run(request).await).await,
+        }
+    };
+    state.pages.end_turn(&key, turn);
+    response
+}
+
+/// Keeps a freshly rendered page if it may be kept, and answers with it.
+async fn fill(
+    state: &AppState,
+    key: &str,
+    coding: Option<Coding>,
+    method: Method,
+    response: Response,
+) -> Response {
     let public = response
         .headers()
         .get(header::CACHE_CONTROL)
         .is_some_and(|v| v.as_bytes().starts_with(b"public"));
     if response.status() != StatusCode::OK || !public || method != Method::GET {
+        if method == Method::GET {
+            state.pages.remove(key);
+        }
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -320,8 +402,8 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
                 let tag = super::caching::etag_of(&bytes);
                 parts.headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII"));
             }
-            let entry = state.pages.put(&key, parts.headers, bytes);
-            state.pages.respond(&key, &entry, coding)
+            let entry = state.pages.put(key, parts.headers, bytes);
+            state.pages.respond(key, &entry, coding)
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
@@ -365,5 +447,61 @@ mod tests {
         cache.forget("");
         assert!(cache.is_empty());
         assert!(is_article_path("/2026/11/24/slug/feed.atom") && !is_article_path("/page/2/"));
+    }
+
+    #[test]
+    fn an_expired_page_is_renewed_by_one_request_while_the_others_get_it() {
+        let cache = PageCache::default();
+        let expired = Instant::now() - TTL - Duration::from_secs(1);
+        cache.put_at("/a/", HeaderMap::new(), Bytes::from_static(b"old"), expired);
+        assert!(matches!(cache.lookup("/a/"), Lookup::Missing), "the first renders it");
+        assert!(matches!(cache.lookup("/a/"), Lookup::Stale(_)), "the others are served");
+        assert!(matches!(cache.lookup("/a/"), Lookup::Stale(_)));
+        cache.put("/a/", HeaderMap::new(), Bytes::from_static(b"new"));
+        assert!(matches!(cache.lookup("/a/"), Lookup::Fresh(e) if e.body == "new"));
+        // Long past its time (its renewal failed, say), nobody gets it.
+        let long_ago = Instant::now() - TTL - GRACE - Duration::from_secs(1);
+        cache.put_at("/b/", HeaderMap::new(), Bytes::new(), long_ago);
+        assert!(matches!(cache.lookup("/b/"), Lookup::Missing));
+        assert!(matches!(cache.lookup("/b/"), Lookup::Missing));
+    }
+
+    #[tokio::test]
+    async fn requests_for_one_page_take_turns_and_the_turns_are_forgotten() {
+        let cache = PageCache::default();
+        let first = cache.turn("/a/");
+        let held = first.lock().await;
+        let second = cache.turn("/a/");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert!(second.try_lock().is_err(), "the second waits for the first");
+        assert!(!Arc::ptr_eq(&first, &cache.turn("/b/")));
+        drop(held);
+        cache.end_turn("/a/", first);
+        cache.end_turn("/a/", second);
+        cache.end_turn("/b/", cache.turn("/b/"));
+        assert!(cache.turns.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_weight_counts_compressed_copies_and_drops_with_the_page() {
+        let cache = PageCache::default();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        let page = Bytes::from("<p>The harbour council met on Tuesday.</p>\n".repeat(100));
+        let entry = cache.put("/a/", headers.clone(), page.clone());
+        assert_eq!(cache.bytes(), page.len());
+        let response = cache.respond("/a/", &entry, Some(Coding::Gzip));
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+        let gzip = entry.gzip.get().unwrap().as_ref().unwrap().len();
+        assert_eq!(cache.bytes(), page.len() + gzip);
+        cache.put("/b/", headers, Bytes::from_static(b"short"));
+        let response = cache.respond(
+            "/b/",
+            &cache.put("/b/", HeaderMap::new(), Bytes::new()),
+            Some(Coding::Brotli),
+        );
+        assert!(response.headers().get(header::CONTENT_ENCODING).is_none(), "not worth it");
+        cache.forget("");
+        assert_eq!(cache.bytes(), 0);
     }
 }
