@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -74,12 +74,26 @@ fn finish(
         parts.headers.insert(header::ETAG, value);
     }
     if if_none_match.is_some_and(|inm| matches(&inm, &etag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.remove(header::CONTENT_TYPE);
-        return Response::from_parts(parts, Body::empty());
+        return not_modified(parts);
     }
     Response::from_parts(parts, body)
+}
+
+/// Whether the request's `If-None-Match` names this tag.
+pub fn unchanged_for(request: &HeaderMap, etag: &str) -> bool {
+    request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|inm| matches(inm, etag))
+}
+
+/// `304 Not Modified` with the response's validators and no body.
+pub fn not_modified(mut parts: axum::http::response::Parts) -> Response {
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    Response::from_parts(parts, Body::empty())
 }
 
 #[cfg(test)]

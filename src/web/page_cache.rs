@@ -216,10 +216,11 @@ impl PageCache {
         }
     }
 
-    /// The page if it is fresh, or stale while another request renews it.
-    fn get(&self, key: &str, coding: Option<Coding>) -> Option<Response> {
+    /// The page if it is fresh, or stale while another request renews it; `304` when the
+    /// request already has it.
+    fn get(&self, key: &str, request: &HeaderMap) -> Option<Response> {
         match self.lookup(key) {
-            Lookup::Fresh(entry) | Lookup::Stale(entry) => Some(self.respond(key, &entry, coding)),
+            Lookup::Fresh(entry) | Lookup::Stale(entry) => Some(self.respond(key, &entry, request)),
             Lookup::Missing => None,
         }
     }
@@ -245,9 +246,16 @@ impl PageCache {
         entries.retain(|k, _| k != key);
     }
 
-    /// The page in the best coding the client takes.
-    fn respond(&self, key: &str, entry: &Arc<Entry>, coding: Option<Coding>) -> Response {
+    /// The page in the best coding the client takes, or `304` when it has it already.
+    fn respond(&self, key: &str, entry: &Arc<Entry>, request: &HeaderMap) -> Response {
         let mut headers = entry.headers.clone();
+        let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok());
+        if etag.is_some_and(|tag| super::caching::unchanged_for(request, tag)) {
+            let (mut parts, ()) = Response::new(()).into_parts();
+            parts.headers = headers;
+            return super::caching::not_modified(parts);
+        }
+        let coding = preferred_coding(request);
         let fresh = coding.is_some_and(|c| entry.slot(c).get().is_none());
         let body = match coding.and_then(|c| Some((c, entry.compressed(c)?))) {
             Some((coding, body)) => {
@@ -359,31 +367,35 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let key = request.uri().to_string();
-    let coding = preferred_coding(request.headers());
-    if let Some(hit) = state.pages.get(&key, coding) {
+    if let Some(hit) = state.pages.get(&key, request.headers()) {
         return hit;
     }
+    // Wait for whoever is rendering this page, but never longer than a request may take.
     let turn = state.pages.turn(&key);
-    let response = {
-        let _mine = turn.lock().await;
+    let limit = Duration::from_secs(state.config.request_timeout_seconds);
+    let mine = tokio::time::timeout(limit, turn.lock()).await.ok();
+    let response = match state.pages.lookup(&key) {
         // Whoever rendered it while this request waited has left it here.
-        match state.pages.lookup(&key) {
-            Lookup::Fresh(entry) => state.pages.respond(&key, &entry, coding),
-            _ => fill(&state, &key, coding, method, next.run(request).await).await,
-        }
+        Lookup::Fresh(entry) => state.pages.respond(&key, &entry, request.headers()),
+        _ => fill(&state, &key, method, request, next).await,
     };
+    drop(mine);
     state.pages.end_turn(&key, turn);
     response
 }
 
-/// Keeps a freshly rendered page if it may be kept, and answers with it.
+/// Renders the page, keeps it if it may be kept, and answers with it.
 async fn fill(
     state: &AppState,
     key: &str,
-    coding: Option<Coding>,
     method: Method,
-    response: Response,
+    mut request: Request,
+    next: Next,
 ) -> Response {
+    // The whole page is wanted for the cache; the validators are checked here after.
+    let asked = request.headers().clone();
+    request.headers_mut().remove(header::IF_NONE_MATCH);
+    let response = next.run(request).await;
     let public = response
         .headers()
         .get(header::CACHE_CONTROL)
@@ -403,7 +415,7 @@ async fn fill(
                 parts.headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII"));
             }
             let entry = state.pages.put(key, parts.headers, bytes);
-            state.pages.respond(key, &entry, coding)
+            state.pages.respond(key, &entry, &asked)
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
@@ -482,6 +494,10 @@ mod tests {
         assert!(cache.turns.lock().unwrap().is_empty());
     }
 
+    fn accepting(coding: &'static str) -> HeaderMap {
+        HeaderMap::from_iter([(header::ACCEPT_ENCODING, HeaderValue::from_static(coding))])
+    }
+
     #[test]
     fn the_weight_counts_compressed_copies_and_drops_with_the_page() {
         let cache = PageCache::default();
@@ -490,7 +506,7 @@ mod tests {
         let page = Bytes::from("<p>The harbour council met on Tuesday.</p>\n".repeat(100));
         let entry = cache.put("/a/", headers.clone(), page.clone());
         assert_eq!(cache.bytes(), page.len());
-        let response = cache.respond("/a/", &entry, Some(Coding::Gzip));
+        let response = cache.respond("/a/", &entry, &accepting("gzip"));
         assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
         let gzip = entry.gzip.get().unwrap().as_ref().unwrap().len();
         assert_eq!(cache.bytes(), page.len() + gzip);
@@ -498,7 +514,7 @@ mod tests {
         let response = cache.respond(
             "/b/",
             &cache.put("/b/", HeaderMap::new(), Bytes::new()),
-            Some(Coding::Brotli),
+            &accepting("br"),
         );
         assert!(response.headers().get(header::CONTENT_ENCODING).is_none(), "not worth it");
         cache.forget("");

@@ -141,6 +141,12 @@ async fn cached_pages_are_served_compressed_to_those_who_accept_it() {
         .await
         .unwrap();
     assert_eq!(not_modified.status(), 304);
+    assert!(not_modified.headers().get("content-encoding").is_none());
+    assert_eq!(not_modified.headers()["etag"], tag.as_str());
+    // What the layers behind the cache added when the page was made is on every copy served.
+    let (headers, _) = fetch_encoded(&app, &path, "br").await;
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert_eq!(headers["cache-control"], "public, max-age=0, s-maxage=5");
     // Feeds and the stylesheet are compressed too; a reply drops the compressed copies with
     // the page, so the next reader sees it whatever they accept.
     for n in 0..10 {
