@@ -335,6 +335,44 @@ fn listing_condition(listing: Listing) -> (&'static str, i64) {
     }
 }
 
+fn related_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE a.status = 'published' AND a.id <> $1
+            AND (a.section_id = (SELECT section_id FROM articles WHERE id = $1)
+                 OR EXISTS (SELECT 1 FROM article_tags x
+                              JOIN article_tags y ON y.tag_id = x.tag_id
+                             WHERE x.article_id = a.id AND y.article_id = $1))
+          ORDER BY a.published_at DESC, a.id DESC LIMIT $2"
+    )
+}
+
+const REPLIES_FROM_IP: &str = "SELECT count(*) FROM comments WHERE ip = $1 AND created_at >= $2";
+
+const DUPLICATE_REPLY: &str = "SELECT EXISTS (SELECT 1 FROM comments
+      WHERE lower(author_email) = lower($2) AND article_id = $1 AND body = $3
+        AND created_at >= $4)";
+
+fn reply_by_id_sql() -> String {
+    format!("SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = $1")
+}
+
+/// Replies of an article among some ids (a poster's held replies).
+fn replies_by_ids_sql() -> String {
+    format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments c
+          WHERE c.article_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
+    )
+}
+
+fn listing_sql(listing: Listing) -> String {
+    format!(
+        "SELECT a.id FROM articles a WHERE a.status = 'published' AND {}
+          ORDER BY a.published_at DESC, a.id DESC LIMIT 20",
+        listing_condition(listing).0
+    )
+}
+
 /// Writes an article's byline and tags, replacing any it had.
 async fn write_links(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -638,16 +676,7 @@ impl Store for PostgresStore {
 
     async fn related_articles(&self, article_id: i64, limit: u64) -> Result<Vec<ArticleSummary>> {
         let client = self.pool.get().await?;
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-              WHERE a.status = 'published' AND a.id <> $1
-                AND (a.section_id = (SELECT section_id FROM articles WHERE id = $1)
-                     OR EXISTS (SELECT 1 FROM article_tags x
-                                  JOIN article_tags y ON y.tag_id = x.tag_id
-                                 WHERE x.article_id = a.id AND y.article_id = $1))
-              ORDER BY a.published_at DESC, a.id DESC LIMIT $2"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
+        let stmt = client.prepare_cached(&related_sql()).await?;
         client
             .query(&stmt, &[&article_id, &(limit as i64)])
             .await?
@@ -1237,11 +1266,7 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         let client = self.pool.get().await?;
-        let sql = format!(
-            "SELECT {COMMENT_COLUMNS} FROM comments c
-              WHERE c.article_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
+        let stmt = client.prepare_cached(&replies_by_ids_sql()).await?;
         comments_from_rows(client.query(&stmt, &[&article_id, &ids]).await?)
     }
 
@@ -1262,8 +1287,7 @@ impl Store for PostgresStore {
 
     async fn comment(&self, id: i64) -> Result<Option<Comment>> {
         let client = self.pool.get().await?;
-        let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = $1");
-        let stmt = client.prepare_cached(&sql).await?;
+        let stmt = client.prepare_cached(&reply_by_id_sql()).await?;
         client.query_opt(&stmt, &[&id]).await?.as_ref().map(comment_from_row).transpose()
     }
 
@@ -1355,9 +1379,7 @@ impl Store for PostgresStore {
 
     async fn comments_from_ip_since(&self, ip: &str, since: i64) -> Result<u64> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached("SELECT count(*) FROM comments WHERE ip = $1 AND created_at >= $2")
-            .await?;
+        let stmt = client.prepare_cached(REPLIES_FROM_IP).await?;
         Ok(client.query_one(&stmt, &[&ip, &since]).await?.get::<_, i64>(0) as u64)
     }
 
@@ -1369,13 +1391,7 @@ impl Store for PostgresStore {
         since: i64,
     ) -> Result<bool> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM comments
-                  WHERE lower(author_email) = lower($2) AND article_id = $1 AND body = $3
-                    AND created_at >= $4)",
-            )
-            .await?;
+        let stmt = client.prepare_cached(DUPLICATE_REPLY).await?;
         Ok(client.query_one(&stmt, &[&article_id, &email, &body, &since]).await?.get(0))
     }
 
@@ -1469,11 +1485,6 @@ impl Store for PostgresStore {
         // it would choose on a large site.
         let tx = client.transaction().await?;
         tx.batch_execute("SET LOCAL enable_seqscan = off").await?;
-        let section = format!(
-            "SELECT a.id FROM articles a WHERE a.status = 'published' AND {}
-              ORDER BY a.published_at DESC, a.id DESC LIMIT 20",
-            listing_condition(Listing::Section(1)).0
-        );
         let queries: Vec<(&'static str, String, Vec<Box<dyn ToSql + Sync + Send>>)> = vec![
             (
                 "article by slug",
@@ -1495,7 +1506,27 @@ impl Store for PostgresStore {
             ("count published", COUNT_PUBLISHED.into(), vec![Box::new(None::<i64>)]),
             ("notes", NOTES_OF_ARTICLE.into(), vec![Box::new(1_i64)]),
             ("first-time check", HAS_APPROVED.into(), vec![Box::new("a@example.com".to_owned())]),
-            ("section page", section, vec![Box::new(1_i64)]),
+            ("section page", listing_sql(Listing::Section(1)), vec![Box::new(1_i64)]),
+            ("tag page", listing_sql(Listing::Tag(1)), vec![Box::new(1_i64)]),
+            ("author page", listing_sql(Listing::Author(1)), vec![Box::new(1_i64)]),
+            ("related articles", related_sql(), vec![Box::new(1_i64), Box::new(4_i64)]),
+            ("reply by id", reply_by_id_sql(), vec![Box::new(1_i64)]),
+            ("held replies", replies_by_ids_sql(), vec![Box::new(1_i64), Box::new(vec![1_i64, 2])]),
+            (
+                "rate limit",
+                REPLIES_FROM_IP.into(),
+                vec![Box::new("192.0.2.1".to_owned()), Box::new(1_i64)],
+            ),
+            (
+                "duplicate check",
+                DUPLICATE_REPLY.into(),
+                vec![
+                    Box::new(1_i64),
+                    Box::new("a@example.com".to_owned()),
+                    Box::new("text".to_owned()),
+                    Box::new(1_i64),
+                ],
+            ),
         ];
         let mut plans = Vec::new();
         for (name, sql, values) in queries {

@@ -315,6 +315,45 @@ fn comments_of_article_sql() -> String {
     )
 }
 
+fn related_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+          WHERE a.status = 'published' AND a.id <> ?1
+            AND (a.section_id = (SELECT section_id FROM articles WHERE id = ?1)
+                 OR EXISTS (SELECT 1 FROM article_tags x
+                              JOIN article_tags y ON y.tag_id = x.tag_id
+                             WHERE x.article_id = a.id AND y.article_id = ?1))
+          ORDER BY a.published_at DESC, a.id DESC LIMIT ?2"
+    )
+}
+
+const REPLIES_FROM_IP: &str = "SELECT count(*) FROM comments WHERE ip = ?1 AND created_at >= ?2";
+
+const DUPLICATE_REPLY: &str = "SELECT EXISTS (SELECT 1 FROM comments
+      WHERE lower(author_email) = lower(?2) AND article_id = ?1 AND body = ?3
+        AND created_at >= ?4)";
+
+fn reply_by_id_sql() -> String {
+    format!("SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = ?1")
+}
+
+/// Replies of an article among `count` ids (a poster's held replies).
+fn replies_by_ids_sql(count: usize) -> String {
+    format!(
+        "SELECT {COMMENT_COLUMNS} FROM comments c
+          WHERE c.article_id = ? AND c.id IN ({}) ORDER BY c.created_at, c.id",
+        placeholders(count)
+    )
+}
+
+fn listing_sql(listing: Listing) -> String {
+    format!(
+        "SELECT a.id FROM articles a WHERE a.status = 'published' AND {}
+          ORDER BY a.published_at DESC, a.id DESC LIMIT 20",
+        listing_condition(listing).0
+    )
+}
+
 fn published_sql() -> String {
     format!(
         "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
@@ -717,15 +756,7 @@ impl Store for SqliteStore {
 
     async fn related_articles(&self, article_id: i64, limit: u64) -> Result<Vec<ArticleSummary>> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-                  WHERE a.status = 'published' AND a.id <> ?1
-                    AND (a.section_id = (SELECT section_id FROM articles WHERE id = ?1)
-                         OR EXISTS (SELECT 1 FROM article_tags x
-                                      JOIN article_tags y ON y.tag_id = x.tag_id
-                                     WHERE x.article_id = a.id AND y.article_id = ?1))
-                  ORDER BY a.published_at DESC, a.id DESC LIMIT ?2"
-            );
+            let sql = related_sql();
             conn.prepare_cached(&sql)?
                 .query_map(params![article_id, limit as i64], summary_from_row)?
                 .collect()
@@ -1364,12 +1395,7 @@ impl Store for SqliteStore {
         }
         let ids = ids.to_vec();
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {COMMENT_COLUMNS} FROM comments c
-                  WHERE c.article_id = ? AND c.id IN ({}) ORDER BY c.created_at, c.id",
-                placeholders(ids.len())
-            );
-            let mut stmt = conn.prepare(&sql)?;
+            let mut stmt = conn.prepare(&replies_by_ids_sql(ids.len()))?;
             let values = std::iter::once(article_id).chain(ids);
             let rows = stmt.query_map(rusqlite::params_from_iter(values), comment_from_row)?;
             rows.collect()
@@ -1398,8 +1424,7 @@ impl Store for SqliteStore {
 
     async fn comment(&self, id: i64) -> Result<Option<Comment>> {
         self.read(move |conn| {
-            let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = ?1");
-            conn.prepare_cached(&sql)?.query_row([id], comment_from_row).optional()
+            conn.prepare_cached(&reply_by_id_sql())?.query_row([id], comment_from_row).optional()
         })
         .await
     }
@@ -1495,7 +1520,7 @@ impl Store for SqliteStore {
     async fn comments_from_ip_since(&self, ip: &str, since: i64) -> Result<u64> {
         let ip = ip.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached("SELECT count(*) FROM comments WHERE ip = ?1 AND created_at >= ?2")?
+            conn.prepare_cached(REPLIES_FROM_IP)?
                 .query_row(params![ip, since], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
         })
@@ -1511,12 +1536,8 @@ impl Store for SqliteStore {
     ) -> Result<bool> {
         let (email, body) = (email.to_owned(), body.to_owned());
         self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM comments
-                  WHERE lower(author_email) = lower(?2) AND article_id = ?1 AND body = ?3
-                    AND created_at >= ?4)",
-            )?
-            .query_row(params![article_id, email, body, since], |r| r.get(0))
+            conn.prepare_cached(DUPLICATE_REPLY)?
+                .query_row(params![article_id, email, body, since], |r| r.get(0))
         })
         .await
     }
@@ -1614,7 +1635,14 @@ impl Store for SqliteStore {
                 ("count published", COUNT_PUBLISHED.into(), 1),
                 ("notes", NOTES_OF_ARTICLE.into(), 1),
                 ("first-time check", HAS_APPROVED.into(), 1),
-                ("section page", format!("SELECT a.id FROM articles a WHERE a.status = 'published' AND {} ORDER BY a.published_at DESC, a.id DESC LIMIT 20", listing_condition(Listing::Section(1)).0), 1),
+                ("section page", listing_sql(Listing::Section(1)), 1),
+                ("tag page", listing_sql(Listing::Tag(1)), 1),
+                ("author page", listing_sql(Listing::Author(1)), 1),
+                ("related articles", related_sql(), 2),
+                ("reply by id", reply_by_id_sql(), 1),
+                ("held replies", replies_by_ids_sql(2), 3),
+                ("rate limit", REPLIES_FROM_IP.into(), 2),
+                ("duplicate check", DUPLICATE_REPLY.into(), 4),
             ];
             let mut plans = Vec::new();
             for (name, sql, params) in queries {
