@@ -16,7 +16,10 @@ use super::{
 use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role, search};
 
 /// The schema's history, oldest first. Never edit a shipped migration: add a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_search_on_text_changes.sql"),
+];
 
 /// Read connections kept open between requests.
 const IDLE_READERS: usize = 8;

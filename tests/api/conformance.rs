@@ -574,7 +574,11 @@ mod cases {
         assert_eq!(store.search(&[], 0, 10).await.unwrap(), (Vec::new(), 0));
         assert_eq!(store.search(&terms("zebra"), 0, 10).await.unwrap().1, 0);
 
-        // Kept in step: an edit, an unpublish and a publish show at once.
+        // Kept in step: replies (which bump the reply count) change nothing; an edit, an
+        // unpublish and a publish show at once.
+        store.insert_comment(&comment(in_body, None, ReplyStatus::Approved, 5)).await.unwrap();
+        assert_eq!(store.article(in_body).await.unwrap().unwrap().reply_count, 1);
+        assert_eq!(store.search(&terms("ferry"), 0, 10).await.unwrap().1, 2);
         store
             .update_article(
                 in_body,
