@@ -21,8 +21,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_search_on_text_changes.sql"),
 ];
 
-/// Read connections kept open between requests.
-const IDLE_READERS: usize = 8;
+/// Read connections: at most this many, kept open. A read waits for a free one rather than
+/// opening another: a new connection parses the schema and starts with a cold page cache,
+/// which the profile showed costing replies on a large site.
+const READERS: usize = 8;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -114,6 +116,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit a read connection.
+    reading: tokio::sync::Semaphore,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -133,8 +137,12 @@ impl SqliteStore {
         let mut writer = Connection::open(path)?;
         configure(&writer, false)?;
         migrate(&mut writer)?;
-        let inner =
-            Inner { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::default() };
+        let inner = Inner {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::default(),
+            reading: tokio::sync::Semaphore::new(READERS),
+        };
         let inner = Arc::new(inner);
         let (replies, queue) = std::sync::mpsc::channel();
         let committer = inner.clone();
@@ -162,6 +170,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let _turn = self.inner.reading.acquire().await.expect("the semaphore is never closed");
         blocking(move || {
             let conn = inner.take_reader()?;
             let result = f(&conn);
@@ -198,7 +207,7 @@ impl Inner {
 
     fn give_back(&self, conn: Connection) {
         let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < IDLE_READERS {
+        if idle.len() < READERS {
             idle.push(conn);
         }
     }
