@@ -5,18 +5,25 @@ use std::fmt::Write;
 
 const LINK_REL: &str = "nofollow ugc noopener";
 
-/// Escapes text for HTML content and double-quoted attributes.
+/// Escapes text for HTML content and double-quoted attributes. Runs of ordinary text are
+/// copied whole (the profile of a page render showed the character-by-character version).
 pub fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        // ASCII bytes never occur inside a multi-byte character, so these are boundaries.
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
 }
 
 /// A reply's text as HTML: blank lines separate paragraphs, single newlines become `<br>`,
@@ -109,6 +116,27 @@ pub fn markdown_html(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_covers_every_special_character_and_keeps_the_rest() {
+        let mut out = String::new();
+        escape("<a href=\"x\" title='é'>Ω & 東京</a>", &mut out);
+        assert_eq!(out, "&lt;a href=&quot;x&quot; title=&#39;é&#39;&gt;Ω &amp; 東京&lt;/a&gt;");
+        for text in ["", "plain", "&", "é<", ">東"] {
+            let mut once = String::new();
+            escape(text, &mut once);
+            let expected: String = text
+                .chars()
+                .map(|c| match c {
+                    '&' => "&amp;".into(),
+                    '<' => "&lt;".into(),
+                    '>' => "&gt;".into(),
+                    c => c.to_string(),
+                })
+                .collect();
+            assert_eq!(once, expected);
+        }
+    }
 
     #[test]
     fn replies_are_text_in_paragraphs() {
