@@ -50,14 +50,16 @@ fn bench_config(page_cache: bool) -> Config {
 
 fn article_page(c: &mut Criterion) {
     let site = site();
-    let nodes = site.runtime.block_on(discussion::thread(&*site.store, 1, &[], 5)).unwrap();
+    let view = discussion::ThreadView { held_ids: &[], max_depth: 5, per_page: 200 };
+    let page = || discussion::thread_page(&*site.store, 1, view, None);
+    let nodes = site.runtime.block_on(page()).unwrap().unwrap().nodes;
     let tz = jiff::tz::TimeZone::UTC;
     let context = thread::Context { path: &site.path, replies_open: true, tz: &tz };
     c.bench_function("thread of 200 replies to HTML", |b| {
         b.iter(|| thread::render(black_box(&nodes), &context).unwrap())
     });
     c.bench_function("thread of 200 replies from the store", |b| {
-        b.iter(|| site.runtime.block_on(discussion::thread(&*site.store, 1, &[], 5)).unwrap())
+        b.iter(|| site.runtime.block_on(page()).unwrap())
     });
     for (name, page_cache) in [
         ("article page, 200 replies, rendered", false),

@@ -201,41 +201,172 @@ pub struct Node {
     pub children: Vec<Node>,
 }
 
-/// The replies of an article as a tree: approved replies and the poster's own held ones
-/// (`held_ids`), oldest first at every level, nested at most `max_depth` deep.
-pub async fn thread(
+/// How an article's thread is laid out and cut into pages.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadView<'a> {
+    /// The poster's own held replies, shown to them alone.
+    pub held_ids: &'a [i64],
+    /// Deeper answers follow their parent at this depth.
+    pub max_depth: usize,
+    /// Top-level threads a page; 0 puts all on one.
+    pub per_page: usize,
+}
+
+/// One page of an article's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadPage {
+    /// The page's top-level threads, oldest first at every level.
+    pub nodes: Vec<Node>,
+    /// How many pages the thread makes (at least one).
+    pub pages: usize,
+    /// This page's number, from 1.
+    pub current: usize,
+    /// Whether the thread holds a held reply (which makes the page its poster's alone).
+    pub has_held: bool,
+}
+
+/// Page `page` (the newest when `None`; `None` back when there is no such page) of an
+/// article's replies: the approved ones and the poster's own held ones. The thread is laid out
+/// from every reply's place (id, parent, time) and only the replies shown are read whole, so
+/// an article with a hundred thousand replies costs a fraction of reading them all.
+pub async fn thread_page(
     store: &dyn Store,
     article_id: i64,
-    held_ids: &[i64],
-    max_depth: usize,
-) -> Result<Vec<Node>, StoreError> {
-    let mut places: HashMap<i64, Place> = HashMap::new();
-    for comment in store.comments_of_article(article_id, ReplyStatus::Approved).await? {
-        places.insert(comment.id, Place::of(comment, false));
+    view: ThreadView<'_>,
+    page: Option<usize>,
+) -> Result<Option<ThreadPage>, StoreError> {
+    let roots = shape(store, article_id, view).await?;
+    let pages = page_count(roots.len(), view.per_page);
+    let current = match page {
+        None => pages,
+        Some(n) if (1..=pages).contains(&n) => n,
+        Some(_) => return Ok(None),
+    };
+    let has_held = roots.iter().any(Shape::has_held);
+    let shown: Vec<Shape> = if view.per_page == 0 {
+        roots
+    } else {
+        roots.into_iter().skip((current - 1) * view.per_page).take(view.per_page).collect()
+    };
+    let mut ids = Vec::new();
+    for root in &shown {
+        root.approved_ids(&mut ids);
     }
-    for comment in store.comments_by_ids(article_id, held_ids).await? {
+    let mut whole = HashMap::new();
+    // SQLite takes at most 32,766 parameters a statement.
+    for chunk in ids.chunks(10_000) {
+        for comment in store.comments_by_ids(article_id, chunk).await? {
+            if comment.status == ReplyStatus::Approved {
+                whole.insert(comment.id, comment);
+            }
+        }
+    }
+    let nodes = shown.into_iter().map(|s| s.into_node(&mut whole)).collect();
+    Ok(Some(ThreadPage { nodes, pages, current, has_held }))
+}
+
+/// The page that shows reply `id` (`None` if it is not in the thread), and the page count.
+pub async fn page_of_reply(
+    store: &dyn Store,
+    article_id: i64,
+    view: ThreadView<'_>,
+    id: i64,
+) -> Result<(Option<usize>, usize), StoreError> {
+    let roots = shape(store, article_id, view).await?;
+    let pages = page_count(roots.len(), view.per_page);
+    let index = roots.iter().position(|r| r.contains(id));
+    Ok((index.map(|i| i.checked_div(view.per_page).map_or(1, |page| page + 1)), pages))
+}
+
+/// How many pages `roots` top-level threads make at `per_page` a page (0: all on one).
+fn page_count(roots: usize, per_page: usize) -> usize {
+    if per_page == 0 { 1 } else { roots.div_ceil(per_page).max(1) }
+}
+
+/// A reply's place in the laid-out thread, before the shown replies are read whole.
+#[derive(Debug)]
+struct Shape {
+    id: i64,
+    kind: Kind,
+    children: Vec<Shape>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Approved,
+    /// Boxed: a thread holds many shapes and few held replies.
+    Held(Box<Comment>),
+    Removed,
+}
+
+impl Shape {
+    fn has_held(&self) -> bool {
+        matches!(self.kind, Kind::Held(_)) || self.children.iter().any(Shape::has_held)
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        self.id == id || self.children.iter().any(|c| c.contains(id))
+    }
+
+    fn approved_ids(&self, out: &mut Vec<i64>) {
+        if matches!(self.kind, Kind::Approved) {
+            out.push(self.id);
+        }
+        for child in &self.children {
+            child.approved_ids(out);
+        }
+    }
+
+    /// A reply no longer approved when it was read is shown as removed.
+    fn into_node(self, whole: &mut HashMap<i64, Comment>) -> Node {
+        let entry = match self.kind {
+            Kind::Approved => match whole.remove(&self.id) {
+                Some(comment) => Entry::Reply { comment, held: false },
+                None => Entry::Removed { id: self.id },
+            },
+            Kind::Held(comment) => Entry::Reply { comment: *comment, held: true },
+            Kind::Removed => Entry::Removed { id: self.id },
+        };
+        let children = self.children.into_iter().map(|c| c.into_node(whole)).collect();
+        Node { entry, children }
+    }
+}
+
+/// The whole thread's top-level threads: approved replies and the poster's own held ones,
+/// oldest first at every level, nested at most `max_depth` deep.
+async fn shape(
+    store: &dyn Store,
+    article_id: i64,
+    view: ThreadView<'_>,
+) -> Result<Vec<Shape>, StoreError> {
+    let stubs = store.reply_shapes(article_id).await?;
+    let mut places: HashMap<i64, Place> = HashMap::with_capacity(stubs.len() + 16);
+    for stub in stubs {
+        let place = Place {
+            parent_id: stub.parent_id,
+            order: (stub.created_at, stub.id),
+            kind: Kind::Approved,
+        };
+        places.insert(stub.id, place);
+    }
+    for comment in store.comments_by_ids(article_id, view.held_ids).await? {
         if comment.status == ReplyStatus::Pending {
-            places.insert(comment.id, Place::of(comment, true));
+            let place = Place {
+                parent_id: comment.parent_id,
+                order: (comment.created_at, comment.id),
+                kind: Kind::Held(Box::new(comment)),
+            };
+            places.insert(place.order.1, place);
         }
     }
     add_removed_parents(store, &mut places).await?;
-    Ok(Layout::new(places, max_depth.max(1)).roots())
+    Ok(Layout::new(places, view.max_depth.max(1)).roots())
 }
 
 struct Place {
     parent_id: Option<i64>,
     order: (i64, i64),
-    entry: Entry,
-}
-
-impl Place {
-    fn of(comment: Comment, held: bool) -> Self {
-        Self {
-            parent_id: comment.parent_id,
-            order: (comment.created_at, comment.id),
-            entry: Entry::Reply { comment, held },
-        }
-    }
+    kind: Kind,
 }
 
 /// Adds a placeholder for every missing ancestor, so no reply loses its place.
@@ -268,7 +399,7 @@ async fn add_removed_parents(
             let place = Place {
                 parent_id: stub.and_then(|s| s.parent_id),
                 order: (stub.map_or(earliest_child, |s| s.created_at), id),
-                entry: Entry::Removed { id },
+                kind: Kind::Removed,
             };
             places.insert(id, place);
         }
@@ -284,38 +415,48 @@ struct Layout {
 
 impl Layout {
     fn new(places: HashMap<i64, Place>, max_depth: usize) -> Self {
+        // Filled in thread order, so every list of children is in order too (sorting each
+        // list by a key looked up per comparison was most of a large thread's cost).
+        let mut in_order: Vec<((i64, i64), i64)> =
+            places.iter().map(|(id, place)| (place.order, *id)).collect();
+        in_order.sort_unstable();
         let mut children: HashMap<Option<i64>, Vec<i64>> = HashMap::new();
-        for (id, place) in &places {
-            let parent = place.parent_id.filter(|p| places.contains_key(p) && p != id);
-            children.entry(parent).or_default().push(*id);
-        }
-        for ids in children.values_mut() {
-            ids.sort_by_key(|id| places[id].order);
+        for (_, id) in in_order {
+            let parent = places[&id].parent_id.filter(|p| places.contains_key(p) && *p != id);
+            children.entry(parent).or_default().push(id);
         }
         Self { places, children, max_depth }
     }
 
-    fn roots(mut self) -> Vec<Node> {
-        let ids = self.children.get(&None).cloned().unwrap_or_default();
-        ids.into_iter().flat_map(|id| self.build(id, 1)).collect()
+    fn roots(mut self) -> Vec<Shape> {
+        let ids = self.children.remove(&None).unwrap_or_default();
+        let mut roots = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.build(id, 1, &mut roots);
+        }
+        roots
     }
 
-    /// The node for `id`; at the deepest level, its descendants follow it as siblings.
-    fn build(&mut self, id: i64, depth: usize) -> Vec<Node> {
+    /// Adds the shape for `id` to `out`; at the deepest level, its descendants follow it as
+    /// siblings.
+    fn build(&mut self, id: i64, depth: usize, out: &mut Vec<Shape>) {
         let kids = self.children.remove(&Some(id)).unwrap_or_default();
-        let entry = self.take_entry(id);
+        let kind = self.take_kind(id);
         if depth < self.max_depth {
-            let children = kids.into_iter().flat_map(|k| self.build(k, depth + 1)).collect();
-            return vec![Node { entry, children }];
+            let mut children = Vec::with_capacity(kids.len());
+            for kid in kids {
+                self.build(kid, depth + 1, &mut children);
+            }
+            out.push(Shape { id, kind, children });
+            return;
         }
         let mut descendants = Vec::new();
         self.collect_descendants(kids, &mut descendants);
-        descendants.sort_by_key(|id| self.places[id].order);
-        let mut out = vec![Node { entry, children: Vec::new() }];
+        descendants.sort_by_cached_key(|id| self.places[id].order);
+        out.push(Shape { id, kind, children: Vec::new() });
         for d in descendants {
-            out.push(Node { entry: self.take_entry(d), children: Vec::new() });
+            out.push(Shape { id: d, kind: self.take_kind(d), children: Vec::new() });
         }
-        out
     }
 
     fn collect_descendants(&mut self, ids: Vec<i64>, out: &mut Vec<i64>) {
@@ -326,8 +467,8 @@ impl Layout {
         }
     }
 
-    fn take_entry(&mut self, id: i64) -> Entry {
+    fn take_kind(&mut self, id: i64) -> Kind {
         let place = self.places.get_mut(&id).expect("every id in the layout has a place");
-        std::mem::replace(&mut place.entry, Entry::Removed { id })
+        std::mem::replace(&mut place.kind, Kind::Removed)
     }
 }

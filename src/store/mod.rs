@@ -579,6 +579,9 @@ pub trait Store: Send + Sync + 'static {
     async fn comments_by_ids(&self, article_id: i64, ids: &[i64]) -> Result<Vec<Comment>>;
     /// Thread positions of the given replies, whatever their status; missing ids are left out.
     async fn comment_stubs(&self, ids: &[i64]) -> Result<Vec<CommentStub>>;
+    /// Where each approved reply of an article sits (id, parent, time), in no order: enough to
+    /// lay out the thread, whose shown replies are then read with [`Store::comments_by_ids`].
+    async fn reply_shapes(&self, article_id: i64) -> Result<Vec<CommentStub>>;
     async fn comment(&self, id: i64) -> Result<Option<Comment>>;
     /// Whether this address (compared without regard to ASCII case) has an approved reply.
     async fn has_approved_comment_from(&self, email: &str) -> Result<bool>;

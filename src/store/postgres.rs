@@ -20,7 +20,10 @@ use super::{
 use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role, search};
 
 /// The schema's history, oldest first. Never edit a shipped migration: add a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_reply_shapes.sql"),
+];
 
 /// Any fixed number: nodes starting together take this lock so one migrates at a time.
 const MIGRATION_LOCK: i64 = 0x6279_6c69_6e65;
@@ -346,6 +349,9 @@ fn related_sql() -> String {
           ORDER BY a.published_at DESC, a.id DESC LIMIT $2"
     )
 }
+
+const REPLY_SHAPES: &str = "SELECT id, parent_id, created_at FROM comments
+      WHERE article_id = $1 AND status = 'approved'";
 
 const REPLIES_FROM_IP: &str = "SELECT count(*) FROM comments WHERE ip = $1 AND created_at >= $2";
 
@@ -1285,6 +1291,16 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    async fn reply_shapes(&self, article_id: i64) -> Result<Vec<CommentStub>> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(REPLY_SHAPES).await?;
+        let rows = client.query(&stmt, &[&article_id]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| CommentStub { id: r.get(0), parent_id: r.get(1), created_at: r.get(2) })
+            .collect())
+    }
+
     async fn comment(&self, id: i64) -> Result<Option<Comment>> {
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&reply_by_id_sql()).await?;
@@ -1511,6 +1527,7 @@ impl Store for PostgresStore {
             ("author page", listing_sql(Listing::Author(1)), vec![Box::new(1_i64)]),
             ("related articles", related_sql(), vec![Box::new(1_i64), Box::new(4_i64)]),
             ("reply by id", reply_by_id_sql(), vec![Box::new(1_i64)]),
+            ("thread shape", REPLY_SHAPES.into(), vec![Box::new(1_i64)]),
             ("held replies", replies_by_ids_sql(), vec![Box::new(1_i64), Box::new(vec![1_i64, 2])]),
             (
                 "rate limit",

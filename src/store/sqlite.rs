@@ -19,6 +19,7 @@ use crate::domain::{ArticleStatus, NoteKind, ReplyStatus, Role, search};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_search_on_text_changes.sql"),
+    include_str!("../../migrations/sqlite/0003_reply_shapes.sql"),
 ];
 
 /// Read connections: at most this many, kept open. A read waits for a free one rather than
@@ -338,6 +339,9 @@ fn related_sql() -> String {
           ORDER BY a.published_at DESC, a.id DESC LIMIT ?2"
     )
 }
+
+const REPLY_SHAPES: &str = "SELECT id, parent_id, created_at FROM comments
+      WHERE article_id = ?1 AND status = 'approved'";
 
 const REPLIES_FROM_IP: &str = "SELECT count(*) FROM comments WHERE ip = ?1 AND created_at >= ?2";
 
@@ -1434,6 +1438,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn reply_shapes(&self, article_id: i64) -> Result<Vec<CommentStub>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(REPLY_SHAPES)?;
+            let rows = stmt.query_map([article_id], |r| {
+                Ok(CommentStub { id: r.get(0)?, parent_id: r.get(1)?, created_at: r.get(2)? })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn comment(&self, id: i64) -> Result<Option<Comment>> {
         self.read(move |conn| {
             conn.prepare_cached(&reply_by_id_sql())?.query_row([id], comment_from_row).optional()
@@ -1652,6 +1667,7 @@ impl Store for SqliteStore {
                 ("author page", listing_sql(Listing::Author(1)), 1),
                 ("related articles", related_sql(), 2),
                 ("reply by id", reply_by_id_sql(), 1),
+                ("thread shape", REPLY_SHAPES.into(), 1),
                 ("held replies", replies_by_ids_sql(2), 3),
                 ("rate limit", REPLIES_FROM_IP.into(), 2),
                 ("duplicate check", DUPLICATE_REPLY.into(), 4),

@@ -277,12 +277,15 @@ async fn posted_response(
     // newest page (the one the article's address shows), so only an answer needs looking up.
     let answer = input.parent.trim().parse::<i64>().is_ok();
     let location = if answer && settings.replies_per_page > 0 {
-        let nodes =
-            discussion::thread(&*state.store, article.id, &[posted.id], settings.thread_depth)
-                .await?;
-        let pages = thread::pages(nodes.len(), settings.replies_per_page);
-        match thread::page_of(&nodes, posted.id, settings.replies_per_page) {
-            Some(page) if page < pages => format!("{path}?replies={page}#comment-{}", posted.id),
+        let view = discussion::ThreadView {
+            held_ids: &[posted.id],
+            max_depth: settings.thread_depth,
+            per_page: settings.replies_per_page,
+        };
+        match discussion::page_of_reply(&*state.store, article.id, view, posted.id).await? {
+            (Some(page), pages) if page < pages => {
+                format!("{path}?replies={page}#comment-{}", posted.id)
+            }
             _ => format!("{path}#comment-{}", posted.id),
         }
     } else {
@@ -333,16 +336,16 @@ async fn render(
     let now = time::now();
     let open = !discussion::replies_closed(article, &settings, now);
     let held = cookies::held_replies(headers, &state.keys);
-    let nodes = discussion::thread(&*state.store, article.id, &held, settings.thread_depth).await?;
-    let shows_held = thread::has_held(&nodes);
-    let path = public_path(article);
-    let pages = thread::pages(nodes.len(), settings.replies_per_page);
-    let current = match replies_page {
-        None => pages,
-        Some(n) if (1..=pages).contains(&n) => n,
-        Some(_) => return Err(AppError::NotFound),
+    let view = discussion::ThreadView {
+        held_ids: &held,
+        max_depth: settings.thread_depth,
+        per_page: settings.replies_per_page,
     };
-    let shown = thread::page_slice(&nodes, current, settings.replies_per_page);
+    let replies = discussion::thread_page(&*state.store, article.id, view, replies_page)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (shows_held, pages, current) = (replies.has_held, replies.pages, replies.current);
+    let path = public_path(article);
     let context = thread::Context { path: &path, replies_open: open, tz: &config.timezone };
     let replies_link = |n: usize| {
         if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
@@ -358,7 +361,7 @@ async fn render(
         related: related.into_iter().map(|a| super::front::summary(a, &config.timezone)).collect(),
         story: Story::new(article, state.store.notes(article.id).await?, &config.timezone),
         reply_heading: reply_heading(article),
-        thread_html: thread::render(shown, &context)?,
+        thread_html: thread::render(&replies.nodes, &context)?,
         reply_to: reply_target(state, article, &input.parent).await?,
         older: (current > 1).then(|| replies_link(current - 1)),
         newer: (current < pages).then(|| replies_link(current + 1)),

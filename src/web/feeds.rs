@@ -158,9 +158,14 @@ pub async fn replies(
     }
     let base = &state.config.base_url;
     let page = format!("{base}{}", public_path(&article));
-    let mut comments = state.store.comments_of_article(article.id, ReplyStatus::Approved).await?;
+    // The newest replies, found by their places and only they read whole: an article may
+    // have a hundred thousand.
+    let mut shapes = state.store.reply_shapes(article.id).await?;
+    shapes.sort_unstable_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
+    let ids: Vec<i64> = shapes.iter().take(REPLY_ENTRIES).map(|s| s.id).collect();
+    let mut comments = state.store.comments_by_ids(article.id, &ids).await?;
+    comments.retain(|c| c.status == ReplyStatus::Approved);
     comments.reverse();
-    comments.truncate(REPLY_ENTRIES);
     let updated = comments.iter().map(|c| c.created_at).max().unwrap_or(article.updated_at);
     let entries = comments
         .into_iter()

@@ -27,41 +27,6 @@ struct ReplyCard<'a> {
     body_html: String,
 }
 
-/// Whether any reply shown is a held one (which makes the page personal).
-pub fn has_held(nodes: &[Node]) -> bool {
-    nodes
-        .iter()
-        .any(|n| matches!(n.entry, Entry::Reply { held: true, .. }) || has_held(&n.children))
-}
-
-/// How many pages `roots` top-level threads make at `per_page` a page (0: all on one).
-pub fn pages(roots: usize, per_page: usize) -> usize {
-    if per_page == 0 { 1 } else { roots.div_ceil(per_page).max(1) }
-}
-
-/// The top-level threads of page `page` (1-based; oldest first).
-pub fn page_slice(nodes: &[Node], page: usize, per_page: usize) -> &[Node] {
-    if per_page == 0 {
-        return nodes;
-    }
-    let start = ((page - 1) * per_page).min(nodes.len());
-    &nodes[start..(start + per_page).min(nodes.len())]
-}
-
-/// The page whose threads hold reply `id`.
-pub fn page_of(nodes: &[Node], id: i64, per_page: usize) -> Option<usize> {
-    let root = nodes.iter().position(|n| contains(n, id))?;
-    Some(root.checked_div(per_page).map_or(1, |page| page + 1))
-}
-
-fn contains(node: &Node, id: i64) -> bool {
-    let own = match &node.entry {
-        Entry::Reply { comment, .. } => comment.id,
-        Entry::Removed { id } => *id,
-    };
-    own == id || node.children.iter().any(|c| contains(c, id))
-}
-
 pub fn render(nodes: &[Node], context: &Context) -> Result<String, askama::Error> {
     let mut out = String::new();
     if !nodes.is_empty() {

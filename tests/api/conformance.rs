@@ -4,8 +4,8 @@
 use byline::copy::{CopyError, copy_site};
 use byline::domain::{ArticleStatus, NoteKind, ReplyStatus, Role};
 use byline::store::{
-    ArticleFields, ArticleQuery, Image, Listing, NewArticle, NewComment, NewUser, QueueQuery,
-    Revision, Session, Store, StoreError, Table, Value,
+    ArticleFields, ArticleQuery, CommentStub, Image, Listing, NewArticle, NewComment, NewUser,
+    QueueQuery, Revision, Session, Store, StoreError, Table, Value,
 };
 
 use crate::helpers::{Backend, fresh_store};
@@ -50,6 +50,7 @@ conformance! {
     replies_round_trip covers [insert_comment, comment, comments_of_article, comments_by_ids];
     reply_counts_follow_status covers [set_comment_status, delete_comment, article_by_slug];
     stubs_place_removed_replies covers [comment_stubs, delete_comment];
+    thread_shapes_hold_approved_replies_only covers [reply_shapes, set_comment_status];
     approved_email_lookup_ignores_case covers [has_approved_comment_from];
     text_round_trips_exactly covers [insert_comment, comment, insert_article, article_by_slug];
     settings_keep_their_first_value covers [setting, setting_or_insert, set_setting, settings_with_prefix];
@@ -630,6 +631,32 @@ mod cases {
         assert_eq!(published.status, ArticleStatus::Published);
         assert_eq!(published.date_path.as_deref(), Some("2026/11/25"));
         assert!(!store.publish_scheduled(id, "2026/11/26", 100, 300).await.unwrap(), "not twice");
+    }
+
+    pub async fn thread_shapes_hold_approved_replies_only(store: &dyn Store, _: Backend) {
+        let article_id = one_article(store).await;
+        let jo = store.find_or_create_author("Jo").await.unwrap();
+        let other = store.insert_article(&article("other", jo.id, 2_000)).await.unwrap();
+        let add = |article, parent, status, at| {
+            let c = comment(article, parent, status, at);
+            async move { store.insert_comment(&c).await.unwrap() }
+        };
+        let first = add(article_id, None, ReplyStatus::Approved, 10).await;
+        let answer = add(article_id, Some(first), ReplyStatus::Approved, 20).await;
+        add(article_id, Some(first), ReplyStatus::Pending, 30).await;
+        let rejected = add(article_id, None, ReplyStatus::Approved, 40).await;
+        store.set_comment_status(rejected, ReplyStatus::Spam).await.unwrap();
+        add(other, None, ReplyStatus::Approved, 50).await;
+        let mut shapes = store.reply_shapes(article_id).await.unwrap();
+        shapes.sort_by_key(|s| s.id);
+        assert_eq!(
+            shapes,
+            [
+                CommentStub { id: first, parent_id: None, created_at: 10 },
+                CommentStub { id: answer, parent_id: Some(first), created_at: 20 },
+            ]
+        );
+        assert!(store.reply_shapes(other + 1).await.unwrap().is_empty());
     }
 
     pub async fn no_page_query_scans_a_table(store: &dyn Store, backend: Backend) {

@@ -230,6 +230,33 @@ async fn feeds_parse_and_carry_no_email() {
 }
 
 #[tokio::test]
+async fn the_replies_feed_holds_the_newest_fifty_approved_replies_newest_first() {
+    use byline::domain::ReplyStatus;
+    let app = spawn_with(&[("moderation", "none")]).await;
+    let story = app.publish("Busy").await;
+    let mut approved = Vec::new();
+    for n in 0..55 {
+        approved.push(
+            app.seed_reply(story.id, None, &format!("Reader {n}"), ReplyStatus::Approved).await,
+        );
+    }
+    let spam = app.seed_reply(story.id, None, "Spammer", ReplyStatus::Spam).await;
+    let held = app.seed_reply(story.id, None, "Waiting", ReplyStatus::Pending).await;
+    let feed = app.get(&format!("{}feed.atom", story.path)).await.body;
+    let ids: Vec<i64> = feed
+        .split("<id>")
+        .filter_map(|s| s.split_once("#comment-"))
+        .map(|(_, rest)| rest.split('<').next().unwrap().parse().unwrap())
+        .collect();
+    let newest: Vec<i64> = approved.iter().rev().take(50).copied().collect();
+    assert_eq!(ids, newest, "the newest fifty, newest first");
+    assert!(
+        !feed.contains(&format!("#comment-{spam}<"))
+            && !feed.contains(&format!("#comment-{held}<"))
+    );
+}
+
+#[tokio::test]
 async fn sitemaps_and_robots() {
     let (app, staff) = site().await;
     let id = app.write(&staff, &[("headline", "Mapped"), ("section", "Local")], "publish").await;
