@@ -235,7 +235,7 @@ pub async fn thread_page(
     view: ThreadView<'_>,
     page: Option<usize>,
 ) -> Result<Option<ThreadPage>, StoreError> {
-    let roots = shape(store, article_id, view).await?;
+    let (roots, approved) = shape(store, article_id, view).await?;
     let pages = page_count(roots.len(), view.per_page);
     let current = match page {
         None => pages,
@@ -253,12 +253,22 @@ pub async fn thread_page(
         root.approved_ids(&mut ids);
     }
     let mut whole = HashMap::new();
-    // SQLite takes at most 32,766 parameters a statement.
-    for chunk in ids.chunks(10_000) {
-        for comment in store.comments_by_ids(article_id, chunk).await? {
-            if comment.status == ReplyStatus::Approved {
-                whole.insert(comment.id, comment);
-            }
+    let mut keep = |comment: Comment| {
+        if comment.status == ReplyStatus::Approved {
+            whole.insert(comment.id, comment);
+        }
+    };
+    if ids.len() == approved {
+        // Every reply is shown: one read of them all is cheaper than naming each.
+        store
+            .comments_of_article(article_id, ReplyStatus::Approved)
+            .await?
+            .into_iter()
+            .for_each(&mut keep);
+    } else {
+        // SQLite takes at most 32,766 parameters a statement.
+        for chunk in ids.chunks(10_000) {
+            store.comments_by_ids(article_id, chunk).await?.into_iter().for_each(&mut keep);
         }
     }
     let nodes = shown.into_iter().map(|s| s.into_node(&mut whole)).collect();
@@ -272,7 +282,7 @@ pub async fn page_of_reply(
     view: ThreadView<'_>,
     id: i64,
 ) -> Result<(Option<usize>, usize), StoreError> {
-    let roots = shape(store, article_id, view).await?;
+    let (roots, _) = shape(store, article_id, view).await?;
     let pages = page_count(roots.len(), view.per_page);
     let index = roots.iter().position(|r| r.contains(id));
     Ok((index.map(|i| i.checked_div(view.per_page).map_or(1, |page| page + 1)), pages))
@@ -333,13 +343,15 @@ impl Shape {
 }
 
 /// The whole thread's top-level threads: approved replies and the poster's own held ones,
-/// oldest first at every level, nested at most `max_depth` deep.
+/// oldest first at every level, nested at most `max_depth` deep; and how many replies are
+/// approved.
 async fn shape(
     store: &dyn Store,
     article_id: i64,
     view: ThreadView<'_>,
-) -> Result<Vec<Shape>, StoreError> {
+) -> Result<(Vec<Shape>, usize), StoreError> {
     let stubs = store.reply_shapes(article_id).await?;
+    let approved = stubs.len();
     let mut places: HashMap<i64, Place> = HashMap::with_capacity(stubs.len() + 16);
     for stub in stubs {
         let place = Place {
@@ -360,7 +372,7 @@ async fn shape(
         }
     }
     add_removed_parents(store, &mut places).await?;
-    Ok(Layout::new(places, view.max_depth.max(1)).roots())
+    Ok((Layout::new(places, view.max_depth.max(1)).roots(), approved))
 }
 
 struct Place {
