@@ -661,7 +661,7 @@ mod cases {
 
     pub async fn no_page_query_scans_a_table(store: &dyn Store, backend: Backend) {
         let plans = store.explain_page_queries().await.unwrap();
-        assert!(plans.len() >= 16, "every query of the page path is checked");
+        assert!(plans.len() >= 17, "every query of the page path is checked");
         for (name, lines) in plans {
             assert!(!lines.is_empty(), "{name}: no plan");
             for line in &lines {
