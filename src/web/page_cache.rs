@@ -23,7 +23,8 @@ const TTL: Duration = Duration::from_secs(60);
 /// anew, so that readers never wait for the page to expire all at once.
 const GRACE: Duration = Duration::from_secs(10);
 const MAX_ENTRIES: usize = 2000;
-/// What the kept pages may weigh together, compressed copies included.
+/// What the kept pages may weigh together, checked as a page is kept (its compressed copies,
+/// made later, may take the total somewhat past it).
 const MAX_BYTES: usize = 48 << 20;
 /// Below this a page is sent as it is: compressing saves less than a packet.
 const MIN_COMPRESS: usize = 1024;
@@ -288,8 +289,12 @@ impl PageCache {
             renewing: Default::default(),
         });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let full =
-            |e: &Entries| e.pages.len() >= MAX_ENTRIES || e.bytes + entry.weight() > MAX_BYTES;
+        // A page renewed replaces itself: what it weighed makes room for it.
+        let full = |e: &Entries| {
+            let replaced = e.pages.get(key).map(|(_, weight)| *weight);
+            let bytes = e.bytes - replaced.unwrap_or(0) + entry.weight();
+            (replaced.is_none() && e.pages.len() >= MAX_ENTRIES) || bytes > MAX_BYTES
+        };
         if full(&entries) {
             entries.retain(|_, e| e.at.elapsed() < TTL);
         }
@@ -519,5 +524,19 @@ mod tests {
         assert!(response.headers().get(header::CONTENT_ENCODING).is_none(), "not worth it");
         cache.forget("");
         assert_eq!(cache.bytes(), 0);
+    }
+
+    #[test]
+    fn a_full_cache_still_renews_the_pages_it_holds() {
+        let cache = PageCache::default();
+        let expired = Instant::now() - TTL + Duration::from_secs(5);
+        for n in 0..MAX_ENTRIES {
+            cache.put_at(&format!("/{n}/"), HeaderMap::new(), Bytes::new(), expired);
+        }
+        cache.put("/new/", HeaderMap::new(), Bytes::new());
+        assert!(matches!(cache.lookup("/new/"), Lookup::Missing), "no room for another page");
+        cache.put("/7/", HeaderMap::new(), Bytes::from_static(b"renewed"));
+        assert!(matches!(cache.lookup("/7/"), Lookup::Fresh(e) if e.body == "renewed"));
+        assert_eq!(cache.len(), MAX_ENTRIES);
     }
 }
