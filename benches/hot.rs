@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
-use byline::config::Config;
-use byline::discussion;
+use byline::clock::Clock;
+use byline::config::{Config, DatabaseUrl};
 use byline::domain::reply::{ReplyInput, ReplyLimits};
-use byline::domain::text;
-use byline::generate::{Plan, generate};
-use byline::publishing::public_path;
-use byline::store::Store;
-use byline::store::sqlite::SqliteStore;
+use byline::domain::{ArticleId, SettingKey, text};
+use byline::services::{Services, discussion};
+use byline::store::{ArticleReads, Store};
+use byline::tools::generate::{Plan, generate};
 use byline::web::page_cache::Coding;
 use byline::web::{AppState, build_app, thread};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -26,7 +25,7 @@ const REPLY: &str = "I was on the quay when the ferry came in & the tide was <b>
 /// A site whose lead article has 200 threaded replies, as `bench/run` makes.
 struct Site {
     _dir: tempfile::TempDir,
-    store: Arc<dyn Store>,
+    store: Store,
     runtime: tokio::runtime::Runtime,
     path: String,
 }
@@ -34,24 +33,37 @@ struct Site {
 fn site() -> Site {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("b.db")).unwrap());
+    let url = DatabaseUrl::Sqlite(dir.path().join("b.db"));
+    let store = runtime.block_on(Store::open(&url, 0)).unwrap();
     let plan = Plan { articles: 20, replies_per_article: 5, lead_replies: 200 };
-    runtime.block_on(generate(&*store, plan)).unwrap();
-    let article = runtime.block_on(store.article(1)).unwrap().expect("article 1");
-    Site { _dir: dir, path: public_path(&article), store, runtime }
+    runtime.block_on(generate(&store, plan, Clock::system().now())).unwrap();
+    let article = runtime.block_on(store.read(|db| db.article(ArticleId(1)))).unwrap().unwrap();
+    Site { _dir: dir, path: article.public_path().unwrap(), store, runtime }
 }
 
 /// The defaults, but all 200 replies on one page, as `bench/run` shows them.
 fn bench_config(page_cache: bool) -> Config {
     let mut config = Config { page_cache, ..Config::default() };
-    config.discussion.insert("replies_per_page".into(), "200".into());
+    config.discussion.insert(SettingKey::RepliesPerPage, "200".into());
     config
+}
+
+fn state(site: &Site, config: Config) -> AppState {
+    let services =
+        site.runtime.block_on(Services::new(site.store.clone(), Clock::system(), config));
+    AppState::new(Arc::new(services.unwrap()))
 }
 
 fn article_page(c: &mut Criterion) {
     let site = site();
-    let view = discussion::ThreadView { held_ids: &[], max_depth: 5, per_page: 200 };
-    let page = || discussion::thread_page(&*site.store, 1, view, None);
+    let page = || {
+        site.store.read(|db| {
+            Box::pin(async move {
+                let view = discussion::ThreadView { held_ids: &[], max_depth: 5, per_page: 200 };
+                discussion::thread_page(db, ArticleId(1), view, None).await
+            })
+        })
+    };
     let nodes = site.runtime.block_on(page()).unwrap().unwrap().nodes;
     let tz = jiff::tz::TimeZone::UTC;
     let context = thread::Context { path: &site.path, replies_open: true, tz: &tz };
@@ -65,9 +77,7 @@ fn article_page(c: &mut Criterion) {
         ("article page, 200 replies, rendered", false),
         ("article page, 200 replies, from the page cache", true),
     ] {
-        let config = bench_config(page_cache);
-        let state = site.runtime.block_on(AppState::new(site.store.clone(), config)).unwrap();
-        let app = build_app(state);
+        let app = build_app(state(&site, bench_config(page_cache)));
         c.bench_function(name, |b| {
             b.iter(|| {
                 let request = Request::get(&site.path).body(Body::empty()).unwrap();
@@ -78,10 +88,9 @@ fn article_page(c: &mut Criterion) {
         });
     }
     // What a page cache fill costs on top of rendering, per coding.
-    let config = bench_config(false);
-    let state = site.runtime.block_on(AppState::new(site.store.clone(), config)).unwrap();
     let request = Request::get(&site.path).body(Body::empty()).unwrap();
-    let response = site.runtime.block_on(build_app(state).oneshot(request)).unwrap();
+    let app = build_app(state(&site, bench_config(false)));
+    let response = site.runtime.block_on(app.oneshot(request)).unwrap();
     let page =
         site.runtime.block_on(axum::body::to_bytes(response.into_body(), usize::MAX)).unwrap();
     for coding in [Coding::Gzip, Coding::Brotli] {

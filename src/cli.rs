@@ -1,19 +1,20 @@
 //! The command line: `byline serve`, `byline article add`, `byline reply approve`.
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::app::{Application, Options};
+use crate::clock::Clock;
 use crate::config::{self, Config, DatabaseUrl};
-use crate::domain::{ReplyStatus, Role};
-use crate::publishing::{self, Draft};
-use crate::store::{PostgresStore, SqliteStore, Store};
-use crate::web::{self, AppState};
+use crate::domain::{ReplyId, Role};
+use crate::services::Services;
+use crate::services::moderation::{self, ModerationError};
+use crate::services::publishing::{self, Draft};
+use crate::store::{ArticleReads, Store};
 
 #[derive(Parser)]
 #[command(name = "byline", version, about = "A self-hosted news site")]
@@ -154,21 +155,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
     let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
-    let store = open_store(&config).await?;
+    if let Command::Serve { demo, .. } = cli.command {
+        return serve(config, demo).await;
+    }
+    let clock = Clock::system();
+    let store = open_database(&config.database, &clock).await?;
+    let services = Services::new(store, clock, config).await?;
+    let config = services.config.clone();
     match cli.command {
-        Command::Serve { demo, .. } => serve(store, config, demo).await,
+        Command::Serve { .. } | Command::Copy { .. } => unreachable!("handled above"),
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
             let body_markdown = read_body(&body)?;
             let draft =
                 Draft { headline, standfirst, author, body_markdown, replies_open: !closed };
-            let published = publishing::publish(&*store, &config.timezone, &draft).await?;
+            let published = publishing::publish(&services, &draft).await?;
             println!("{}{}", config.base_url, published.path);
             Ok(())
         }
         Command::User(UserCommand::Add { email, name, role }) => {
             let role = Role::parse(&role).context("--role: expected admin, editor or author")?;
             let password = read_password()?;
-            let user = crate::staff::add_user(&*store, &email, &name, role, &password).await?;
+            let user =
+                crate::services::staff::add_user(&services, &email, &name, role, &password).await?;
             println!(
                 "Created {} ({}) as {}. Sign in at {}/admin/login",
                 user.author.name,
@@ -179,12 +187,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate { articles, replies_per_article, lead_replies } => {
+            let existing = services.store.read(|db| db.count_published_articles(None)).await?;
             anyhow::ensure!(
-                store.count_published_articles(None).await? == 0,
+                existing == 0,
                 "the database already has articles: generate only into an empty one"
             );
-            let plan = crate::generate::Plan { articles, replies_per_article, lead_replies };
-            crate::generate::generate(&*store, plan).await?;
+            let plan = crate::tools::generate::Plan { articles, replies_per_article, lead_replies };
+            crate::tools::generate::generate(&services.store, plan, services.clock.now()).await?;
             println!(
                 "Generated {articles} articles and {} replies.",
                 replies_per_article * (articles - 1).max(0) + lead_replies
@@ -195,30 +204,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("The database {} is up to date.", config.database.redacted());
             Ok(())
         }
-        Command::Copy { .. } => unreachable!("handled before the configuration is read"),
         Command::Reply(ReplyCommand::Approve { id }) => {
-            if !store.set_comment_status(id, ReplyStatus::Approved).await? {
-                anyhow::bail!("there is no reply with id {id}");
+            // The command line acts as the command line: any account's reach.
+            let approved = moderation::approve_from_command_line(&services, ReplyId(id)).await;
+            match approved {
+                Ok(()) => {
+                    println!("Reply {id} approved.");
+                    Ok(())
+                }
+                Err(ModerationError::NotFound) => anyhow::bail!("there is no reply with id {id}"),
+                Err(e) => Err(e.into()),
             }
-            println!("Reply {id} approved.");
-            Ok(())
         }
     }
 }
 
-/// Opens the configured database, creating or migrating its schema.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    open_database(&config.database).await
-}
-
-async fn open_database(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
-    let context = || format!("cannot open the database {}", database.redacted());
-    Ok(match database {
-        DatabaseUrl::Sqlite(path) => Arc::new(SqliteStore::open(path).with_context(context)?),
-        DatabaseUrl::Postgres(url) => {
-            Arc::new(PostgresStore::connect(url).await.with_context(context)?)
-        }
-    })
+/// Opens the database, creating or migrating its schema.
+async fn open_database(database: &DatabaseUrl, clock: &Clock) -> anyhow::Result<Store> {
+    Store::open(database, clock.now())
+        .await
+        .with_context(|| format!("cannot open the database {}", database.redacted()))
 }
 
 async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
@@ -231,8 +236,9 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
     if from == to {
         anyhow::bail!("--from and --to name the same database");
     }
-    let (source, target) = (open_database(&from).await?, open_database(&to).await?);
-    let counts = crate::copy::copy_site(&*source, &*target).await?;
+    let clock = Clock::system();
+    let (source, target) = (open_database(&from, &clock).await?, open_database(&to, &clock).await?);
+    let counts = crate::tools::copy::copy_site(&source, &target).await?;
     println!("Copied {} → {}", from.redacted(), to.redacted());
     for counted in counts {
         println!(
@@ -266,22 +272,11 @@ fn read_body(path: &PathBuf) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-async fn serve(store: Arc<dyn Store>, config: Config, demo: bool) -> anyhow::Result<()> {
-    if demo && crate::demo::seed_if_empty(&*store, &config.timezone).await? {
-        tracing::info!("seeded the database with demo content");
-    }
-    let listen = config.listen;
-    let base_url = config.base_url.clone();
-    let state = AppState::new(store, config).await?;
-    crate::jobs::spawn(state.clone());
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen} (setting `listen`, BYLINE_LISTEN)"))?;
-    tracing::info!(address = %listen, base_url, "serving");
-    axum::serve(listener, web::build_app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped")
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let app = Application::build(config, Options { demo, ..Options::default() }).await?;
+    let (address, base_url) = (app.address(), app.state.config.base_url.clone());
+    tracing::info!(%address, base_url, "serving");
+    app.serve(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -7,18 +7,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 
-use crate::domain::ReplyLimits;
-
-/// How replies are published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModerationPolicy {
-    /// Every reply is published at once.
-    None,
-    /// A reply is held unless its email already has an approved reply.
-    FirstTime,
-    /// Every reply is held.
-    All,
-}
+use crate::domain::{DiscussionSettings, ReplyLimits, SettingKey};
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +41,9 @@ pub struct Config {
     pub base_url: String,
     pub listen: SocketAddr,
     pub database: DatabaseUrl,
-    /// Discussion settings fixed by the environment or the file (see [`crate::settings`]).
-    pub discussion: BTreeMap<String, String>,
+    /// Discussion settings fixed by the environment or the file (see
+    /// [`crate::services::settings`]), checked.
+    pub discussion: BTreeMap<SettingKey, String>,
     pub timezone: TimeZone,
     pub limits: ReplyLimits,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
@@ -71,6 +61,8 @@ pub struct Config {
     pub request_timeout_seconds: u64,
     /// Keep rendered public pages in memory (see `web::page_cache`).
     pub page_cache: bool,
+    /// How long delivered outbox events are kept before they are deleted.
+    pub outbox_keep_hours: i64,
 }
 
 /// A setting with a bad value, or a configuration file that cannot be read.
@@ -97,6 +89,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("cache_seconds", "5"),
     ("request_timeout_seconds", "10"),
     ("page_cache", "on"),
+    ("outbox_keep_hours", "48"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -121,7 +114,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => BTreeMap::new(),
         };
-        let names = SETTINGS.iter().chain(crate::settings::KEYS).map(|(name, _)| *name);
+        let names = SETTINGS.iter().map(|(name, _)| *name).chain(discussion_names());
         for name in names {
             if let Some(value) = env(&env_name(name)) {
                 values.insert(name.to_owned(), value);
@@ -200,6 +193,7 @@ impl Config {
                 "off" => false,
                 _ => return Err(bad("page_cache", "expected on or off")),
             },
+            outbox_keep_hours: number("outbox_keep_hours", 1, 10 * 366 * 24)? as i64,
         })
     }
 
@@ -218,8 +212,10 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     })?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
-        if !SETTINGS.iter().chain(crate::settings::KEYS).any(|(name, _)| *name == key) {
-            let known: Vec<_> = SETTINGS.iter().map(|(n, _)| *n).collect();
+        let mut known = SETTINGS.iter().map(|(name, _)| *name).chain(discussion_names());
+        if !known.any(|name| name == key) {
+            let known: Vec<_> =
+                SETTINGS.iter().map(|(n, _)| *n).chain(discussion_names()).collect();
             return Err(ConfigError(format!(
                 "unknown setting `{key}` in {}; known settings: {}",
                 path.display(),
@@ -241,16 +237,23 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     Ok(values)
 }
 
+fn discussion_names() -> impl Iterator<Item = &'static str> {
+    SettingKey::ALL.into_iter().map(SettingKey::name)
+}
+
 /// The discussion settings among `values`, checked.
 fn discussion_overrides(
     values: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, ConfigError> {
-    let overrides: BTreeMap<String, String> = values
-        .iter()
-        .filter(|(key, _)| crate::settings::KEYS.iter().any(|(name, _)| name == key))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    crate::settings::check_overrides(&overrides).map_err(ConfigError)?;
+) -> Result<BTreeMap<SettingKey, String>, ConfigError> {
+    let mut check = DiscussionSettings::default();
+    let mut overrides = BTreeMap::new();
+    for (name, raw) in values {
+        let Some(key) = SettingKey::parse(name) else { continue };
+        check.set(key, raw).map_err(|e| {
+            ConfigError(format!("setting `{name}` ({}): {e}; got {raw:?}", env_name(name)))
+        })?;
+        overrides.insert(key, raw.clone());
+    }
     Ok(overrides)
 }
 
@@ -366,8 +369,8 @@ mod tests {
         };
         let config = Config::load(Some(&file), env, &[]).unwrap();
         assert_eq!(config.site_title, "From env");
-        assert_eq!(config.discussion["thread_depth"], "3");
-        assert_eq!(config.discussion["moderation"], "all");
+        assert_eq!(config.discussion[&SettingKey::ThreadDepth], "3");
+        assert_eq!(config.discussion[&SettingKey::Moderation], "all");
     }
 
     #[test]

@@ -1,18 +1,15 @@
 //! Byline: a self-hosted news site. Editors publish articles; readers read them and reply.
 //!
-//! Layers, each calling only the one below it: [`cli`] → [`web`] → services
-//! ([`discussion`], [`publishing`]) → [`domain`] and [`store`]. See `docs/ARCHITECTURE.md`.
+//! Layers, each calling only the one below it: [`cli`] and [`web`] → [`services`] (the use
+//! cases) → [`domain`] (types and rules, no I/O) and [`store`] (all SQL). [`app`] starts it
+//! all; [`tools`] copy, seed and generate sites. See `docs/ARCHITECTURE.md`.
 
+pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
-pub mod copy;
-pub mod demo;
-pub mod discussion;
 pub mod domain;
-pub mod generate;
-pub mod jobs;
-pub mod publishing;
-pub mod settings;
-pub mod staff;
+pub mod services;
 pub mod store;
+pub mod tools;
 pub mod web;

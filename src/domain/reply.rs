@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::{FieldError, ReplyId};
+
 /// Where a reply stands. Only [`ReplyStatus::Approved`] replies are public.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyStatus {
@@ -53,37 +55,15 @@ impl Default for ReplyLimits {
     }
 }
 
-/// The fields of the reply form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Comment,
-    Name,
-    Email,
-    Website,
-    Parent,
-    /// The form as a whole (say, a stale or altered form).
-    Form,
-}
-
-impl Field {
-    /// The form field's `name` (and the stem of its `id`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Comment => "comment",
-            Self::Name => "name",
-            Self::Email => "email",
-            Self::Website => "website",
-            Self::Parent => "parent",
-            Self::Form => "form",
-        }
-    }
-}
-
-/// A message for the reader about one field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: Field,
-    pub message: String,
+/// The names of the reply form's fields, which its messages are attached to.
+pub mod field {
+    /// The text box labelled "Comment".
+    pub const COMMENT: &str = "comment";
+    pub const NAME: &str = "name";
+    pub const EMAIL: &str = "email";
+    pub const WEBSITE: &str = "website";
+    /// The reply being answered.
+    pub const PARENT: &str = "parent";
 }
 
 /// What the reader typed, exactly as sent, so that a form with an error comes back whole.
@@ -99,48 +79,56 @@ pub struct ReplyInput {
 
 /// A reply that passed every rule of the form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewReply {
+pub struct ValidReply {
     pub body: ReplyBody,
     pub name: AuthorName,
     pub email: Email,
     pub website: Option<Website>,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<ReplyId>,
 }
 
 impl ReplyInput {
     /// Checks every field and reports every problem at once, so the reader fixes them in one go.
-    pub fn validate(&self, limits: &ReplyLimits) -> Result<NewReply, Vec<FieldError>> {
+    pub fn validate(&self, limits: &ReplyLimits) -> Result<ValidReply, Vec<FieldError>> {
         let mut errors = Vec::new();
         let e = &mut errors;
-        let body = check(e, Field::Comment, ReplyBody::parse(&self.comment, limits.comment));
-        let name = check(e, Field::Name, AuthorName::parse(&self.name, limits.name));
-        let email = check(e, Field::Email, Email::parse(&self.email, limits.email));
+        let body = check(e, field::COMMENT, ReplyBody::parse(&self.comment, limits.comment));
+        let name = check(e, field::NAME, AuthorName::parse(&self.name, limits.name));
+        let email = check(e, field::EMAIL, Email::parse(&self.email, limits.email));
         let website =
-            check(e, Field::Website, Website::parse_optional(&self.website, limits.website));
-        let parent_id = check(e, Field::Parent, parse_parent(&self.parent));
+            check(e, field::WEBSITE, Website::parse_optional(&self.website, limits.website));
+        let parent_id = check(e, field::PARENT, parse_parent(&self.parent));
         match (body, name, email, website, parent_id) {
             (Some(body), Some(name), Some(email), Some(website), Some(parent_id)) => {
-                Ok(NewReply { body, name, email, website, parent_id })
+                Ok(ValidReply { body, name, email, website, parent_id })
             }
             _ => Err(errors),
         }
     }
+
+    /// The reply this form answers, if it names one.
+    pub fn parent_id(&self) -> Option<ReplyId> {
+        ReplyId::parse(&self.parent)
+    }
 }
 
 /// The value, or `None` with the message recorded against `field`.
-fn check<T>(errors: &mut Vec<FieldError>, field: Field, result: Result<T, String>) -> Option<T> {
-    result.map_err(|message| errors.push(FieldError { field, message })).ok()
+fn check<T>(
+    errors: &mut Vec<FieldError>,
+    field: &'static str,
+    result: Result<T, String>,
+) -> Option<T> {
+    result.map_err(|message| errors.push(FieldError::new(field, message))).ok()
 }
 
-fn parse_parent(raw: &str) -> Result<Option<i64>, String> {
+fn parse_parent(raw: &str) -> Result<Option<ReplyId>, String> {
     let raw = raw.trim();
     if raw.is_empty() || raw == "0" {
         return Ok(None);
     }
-    match raw.parse::<i64>() {
-        Ok(id) if id > 0 => Ok(Some(id)),
-        _ => Err("The reply you are answering could not be found.".into()),
-    }
+    ReplyId::parse(raw)
+        .map(Some)
+        .ok_or_else(|| "The reply you are answering could not be found.".into())
 }
 
 /// Trims, then refuses control characters and checks the length in characters.
@@ -301,7 +289,7 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let errors = ReplyInput::default().validate(&ReplyLimits::default()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(fields, [Field::Comment, Field::Name, Field::Email]);
+        assert_eq!(fields, [field::COMMENT, field::NAME, field::EMAIL]);
     }
 
     #[test]

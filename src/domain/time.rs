@@ -1,11 +1,7 @@
-//! Timestamps are Unix seconds (UTC); dates are shown in the site's time zone.
+//! Timestamps are Unix seconds (UTC); dates are shown in the site's time zone. The time now
+//! comes from the application's `Clock`.
 
 use jiff::{Timestamp, tz::TimeZone};
-
-/// Now, in Unix seconds.
-pub fn now() -> i64 {
-    Timestamp::now().as_second()
-}
 
 fn zoned(unix: i64, tz: &TimeZone) -> jiff::Zoned {
     Timestamp::from_second(unix).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(tz.clone())

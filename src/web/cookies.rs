@@ -3,9 +3,10 @@
 
 use axum::http::HeaderMap;
 use axum::http::header;
-use hmac::{Hmac, Mac};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-use sha2::Sha256;
+
+use crate::domain::ReplyId;
+use crate::domain::signing::Keys;
 
 const HELD: &str = "byline_held";
 const READER: &str = "byline_reader";
@@ -13,55 +14,6 @@ const READER: &str = "byline_reader";
 const HELD_MAX: usize = 20;
 const HELD_MAX_AGE: u32 = 30 * 24 * 3600;
 const READER_MAX_AGE: u32 = 365 * 24 * 3600;
-
-/// The server's signing key.
-pub struct Keys {
-    mac: Hmac<Sha256>,
-}
-
-impl Keys {
-    pub fn new(secret: &str) -> Self {
-        let mac = Hmac::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
-        Self { mac }
-    }
-
-    pub fn sign(&self, purpose: &str, value: &str) -> String {
-        let mut mac = self.mac.clone();
-        mac.update(purpose.as_bytes());
-        mac.update(b"\0");
-        mac.update(value.as_bytes());
-        hex(&mac.finalize().into_bytes())
-    }
-
-    pub fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
-        let Some(signature) = unhex(signature) else {
-            return false;
-        };
-        let mut mac = self.mac.clone();
-        mac.update(purpose.as_bytes());
-        mac.update(b"\0");
-        mac.update(value.as_bytes());
-        mac.verify_slice(&signature).is_ok()
-    }
-}
-
-/// 32 random bytes, hex-encoded: a new server secret.
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source works");
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
 
 /// The value of the cookie `name` in the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -81,22 +33,22 @@ pub fn set_cookie(name: &str, value: &str, max_age: u32, secure: bool) -> String
 }
 
 /// The ids of the replies this browser posted that are held, if the signature holds.
-pub fn held_replies(headers: &HeaderMap, keys: &Keys) -> Vec<i64> {
+pub fn held_replies(headers: &HeaderMap, keys: &Keys) -> Vec<ReplyId> {
     let Some((ids, signature)) = cookie(headers, HELD).and_then(|v| v.split_once('~')) else {
         return Vec::new();
     };
     if !keys.verify(HELD, ids, signature) {
         return Vec::new();
     }
-    ids.split('.').filter_map(|id| id.parse().ok()).collect()
+    ids.split('.').filter_map(ReplyId::parse).collect()
 }
 
 /// A `Set-Cookie` value adding `id` to the held replies.
-pub fn add_held_reply(headers: &HeaderMap, keys: &Keys, id: i64, secure: bool) -> String {
+pub fn add_held_reply(headers: &HeaderMap, keys: &Keys, id: ReplyId, secure: bool) -> String {
     let mut ids = held_replies(headers, keys);
     ids.push(id);
     let start = ids.len().saturating_sub(HELD_MAX);
-    let value: Vec<String> = ids[start..].iter().map(i64::to_string).collect();
+    let value: Vec<String> = ids[start..].iter().map(ReplyId::to_string).collect();
     let value = value.join(".");
     let signed = format!("{value}~{}", keys.sign(HELD, &value));
     set_cookie(HELD, &signed, HELD_MAX_AGE, secure)
@@ -149,9 +101,9 @@ mod tests {
     #[test]
     fn held_replies_round_trip_and_refuse_forgeries() {
         let keys = Keys::new("secret");
-        let first = add_held_reply(&HeaderMap::new(), &keys, 7, false);
-        let second = add_held_reply(&request_with(&first), &keys, 9, false);
-        assert_eq!(held_replies(&request_with(&second), &keys), [7, 9]);
+        let first = add_held_reply(&HeaderMap::new(), &keys, ReplyId(7), false);
+        let second = add_held_reply(&request_with(&first), &keys, ReplyId(9), false);
+        assert_eq!(held_replies(&request_with(&second), &keys), [ReplyId(7), ReplyId(9)]);
         let forged = second.replace("7.9~", "7.8~");
         assert!(held_replies(&request_with(&forged), &keys).is_empty());
         assert!(held_replies(&request_with(&second), &Keys::new("other")).is_empty());

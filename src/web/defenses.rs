@@ -1,33 +1,11 @@
-//! What the reply form needs from HTTP to defend itself: the signed form token (how long the
-//! reader took, and whether the form came from this site) and the reader's address.
+//! What the reply form's defenses need from HTTP: the reader's address. (The signed form
+//! token is checked by `services::discussion`.)
 
 use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 
-use super::cookies::Keys;
 use crate::config::Network;
-
-const TOKEN: &str = "reply-form";
-/// A form older than this is stale. Generous, so that pages kept by a cache still work.
-const TOKEN_LIFETIME: i64 = 3 * 24 * 3600;
-/// Clocks of several nodes may differ a little.
-const CLOCK_SKEW: i64 = 60;
-
-/// A token for the reply form of `article_id`, issued `now`: `ISSUED.SIGNATURE`.
-pub fn issue_token(keys: &Keys, article_id: i64, now: i64) -> String {
-    format!("{now}.{}", keys.sign(TOKEN, &format!("{article_id}:{now}")))
-}
-
-/// Seconds since the form was served, if the token is this site's, for this article, and
-/// fresh.
-pub fn token_age(keys: &Keys, article_id: i64, token: &str, now: i64) -> Option<i64> {
-    let (issued, signature) = token.trim().split_once('.')?;
-    let issued: i64 = issued.parse().ok()?;
-    let age = now - issued;
-    let genuine = keys.verify(TOKEN, &format!("{article_id}:{issued}"), signature);
-    (genuine && (-CLOCK_SKEW..=TOKEN_LIFETIME).contains(&age)).then_some(age.max(0))
-}
 
 /// The reader's address: the socket's, unless it is a trusted proxy, in which case the
 /// nearest address in `X-Forwarded-For` (or `Forwarded`) that is not a trusted proxy.
@@ -112,17 +90,5 @@ mod tests {
             headers(&[("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"")]);
         assert_eq!(client_ip(proxy, &standard, &trusted()).to_string(), "2001:db8::1");
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted()), proxy);
-    }
-
-    #[test]
-    fn tokens_tell_the_age_and_refuse_forgeries() {
-        let keys = Keys::new("secret");
-        let token = issue_token(&keys, 7, 1000);
-        assert_eq!(token_age(&keys, 7, &token, 1004), Some(4));
-        assert_eq!(token_age(&keys, 8, &token, 1004), None, "another article's");
-        assert_eq!(token_age(&Keys::new("other"), 7, &token, 1004), None, "forged");
-        assert_eq!(token_age(&keys, 7, &token, 1000 + TOKEN_LIFETIME + 1), None, "stale");
-        assert_eq!(token_age(&keys, 7, "", 1000), None);
-        assert_eq!(token_age(&keys, 7, &token.replace("1000.", "999."), 1004), None);
     }
 }

@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::layout::Layout;
 use super::response::{Caching, html};
+use crate::services::moderation::ModerationError;
+use crate::services::publishing::PublishError;
+use crate::services::staff::StaffError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,9 @@ pub enum AppError {
     /// Signed in, but not allowed; or a form whose CSRF token does not match.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// What was sent cannot be used as it is (`422`).
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// Too many attempts: try again after this many seconds.
     #[error("too many requests")]
     TooMany { retry_after: i64, message: String },
@@ -44,6 +50,58 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("template: {0}")]
     Render(#[from] askama::Error),
+}
+
+/// What the newsroom's use cases refuse, as pages. (Field errors are shown on their forms by
+/// the handlers; one reaching here was not expected there.)
+impl From<PublishError> for AppError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Forbidden => {
+                Self::Forbidden("You may edit your own articles only.".into())
+            }
+            PublishError::NotFound => Self::NotFound,
+            PublishError::Store(e) => Self::Store(e),
+            PublishError::Fields(errors) => {
+                Self::Invalid(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "))
+            }
+        }
+    }
+}
+
+impl From<ModerationError> for AppError {
+    fn from(e: ModerationError) -> Self {
+        match e {
+            ModerationError::Forbidden => {
+                Self::Forbidden("You moderate replies on your own articles only.".into())
+            }
+            ModerationError::NotFound => Self::NotFound,
+            ModerationError::Store(e) => Self::Store(e),
+            ModerationError::Invalid(e) => Self::Invalid(e.message),
+        }
+    }
+}
+
+impl From<StaffError> for AppError {
+    fn from(e: StaffError) -> Self {
+        match e {
+            StaffError::Store(e) => Self::Store(e),
+            StaffError::NotFound => Self::NotFound,
+            StaffError::Forbidden(why) => Self::Forbidden(why.into()),
+            StaffError::Invalid(e) => Self::Invalid(e.message),
+            StaffError::WrongCredentials => {
+                Self::Invalid("The email address or password is not right.".into())
+            }
+            StaffError::Throttled(retry_after) => Self::TooMany {
+                retry_after,
+                message: format!(
+                    "Too many failed sign-ins for this account or from this address. Please \
+                     wait {} minutes and try again.",
+                    retry_after / 60
+                ),
+            },
+        }
+    }
 }
 
 /// What the error page should say; attached to the response for [`render_error_pages`].
@@ -92,6 +150,9 @@ impl IntoResponse for AppError {
                 return response;
             }
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, "Not allowed", message, None),
+            Self::Invalid(message) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "This cannot be saved", message, None)
+            }
             Self::TooMany { retry_after, message } => {
                 let mut built = StatusCode::TOO_MANY_REQUESTS.into_response();
                 built.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
@@ -204,11 +265,8 @@ pub async fn render_error_pages(
         message: default_message(status).into(),
         kept: None,
     });
-    // The sections when the store answers; a plain frame when it does not.
-    let layout = match Layout::public(&state, page.title).await {
-        Ok(layout) => layout,
-        Err(_) => Layout::new(&state.config, page.title),
-    };
+    // The sections as a page last read them: an error page never waits for the database.
+    let layout = Layout::public(&state.config, page.title, state.services.known_sections());
     let template = ErrorTemplate {
         layout,
         title: page.title,

@@ -10,13 +10,13 @@ use jiff::tz::TimeZone;
 
 use super::AppState;
 use super::error::AppError;
-use super::listing::author_path;
-use crate::domain::{ReplyStatus, text, time};
-use crate::publishing::{article_path, encode_segment, public_path};
-use crate::store::{ArticleSummary, Listing};
+use crate::domain::paths::article_path;
+use crate::domain::{text, time};
+use crate::services::reading::{self, ArticleAddress, ListingKind};
+use crate::store::ArticleSummary;
 
 const ENTRIES: u64 = 20;
-const REPLY_ENTRIES: usize = 50;
+const REPLY_ENTRIES: u64 = 50;
 
 #[derive(Template)]
 #[template(path = "feed.xml")]
@@ -108,8 +108,20 @@ async fn article_feed(
 
 /// `/feed.atom`: the latest articles.
 pub async fn site(State(state): State<AppState>) -> Result<Response, AppError> {
-    let articles = state.store.published_articles(0, ENTRIES, None).await?;
+    let articles = reading::latest(&state.services, ENTRIES).await?;
     article_feed(&state, state.config.site_title.clone(), "/".into(), articles).await
+}
+
+async fn listing_feed(
+    state: &AppState,
+    kind: ListingKind,
+    key: &str,
+) -> Result<Response, AppError> {
+    let (listed, articles) = reading::listing_feed(&state.services, kind, key, ENTRIES)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let title = format!("{}: {}", state.config.site_title, listed.heading);
+    article_feed(state, title, listed.base, articles).await
 }
 
 /// `/section/{slug}/feed.atom`
@@ -117,10 +129,7 @@ pub async fn section(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Response, AppError> {
-    let s = state.store.section_by_slug(&key).await?.ok_or(AppError::NotFound)?;
-    let (articles, _) = state.store.published_in(Listing::Section(s.id), 0, ENTRIES).await?;
-    let title = format!("{}: {}", state.config.site_title, s.name);
-    article_feed(&state, title, format!("/section/{}/", encode_segment(&s.slug)), articles).await
+    listing_feed(&state, ListingKind::Section, &key).await
 }
 
 /// `/tag/{slug}/feed.atom`
@@ -128,10 +137,7 @@ pub async fn tag(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Response, AppError> {
-    let t = state.store.tag_by_slug(&key).await?.ok_or(AppError::NotFound)?;
-    let (articles, _) = state.store.published_in(Listing::Tag(t.id), 0, ENTRIES).await?;
-    let title = format!("{}: {}", state.config.site_title, t.name);
-    article_feed(&state, title, format!("/tag/{}/", encode_segment(&t.slug)), articles).await
+    listing_feed(&state, ListingKind::Tag, &key).await
 }
 
 /// `/author/{id-name}/feed.atom`
@@ -139,11 +145,7 @@ pub async fn author(
     State(state): State<AppState>,
     Path(key): Path<String>,
 ) -> Result<Response, AppError> {
-    let id = super::listing::author_id(&key).ok_or(AppError::NotFound)?;
-    let a = state.store.author(id).await?.ok_or(AppError::NotFound)?;
-    let (articles, _) = state.store.published_in(Listing::Author(a.id), 0, ENTRIES).await?;
-    let title = format!("{}: {}", state.config.site_title, a.name);
-    article_feed(&state, title, author_path(a.id, &a.name), articles).await
+    listing_feed(&state, ListingKind::Author, &key).await
 }
 
 /// `/2026/11/24/slug/feed.atom`: an article's latest approved replies. Names only: a reader's
@@ -152,34 +154,26 @@ pub async fn replies(
     State(state): State<AppState>,
     Path((year, month, day, slug)): Path<(String, String, String, String)>,
 ) -> Result<Response, AppError> {
-    let article = state.store.article_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
-    if article.date_path.as_deref() != Some(format!("{year}/{month}/{day}").as_str()) {
-        return Err(AppError::NotFound);
-    }
+    let address = ArticleAddress { date: format!("{year}/{month}/{day}"), slug };
+    let (article, replies) = reading::replies_feed(&state.services, &address, REPLY_ENTRIES)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let base = &state.config.base_url;
-    let page = format!("{base}{}", public_path(&article));
-    // The newest replies, found by their places and only they read whole: an article may
-    // have a hundred thousand.
-    let mut shapes = state.store.reply_shapes(article.id).await?;
-    shapes.sort_unstable_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
-    let ids: Vec<i64> = shapes.iter().take(REPLY_ENTRIES).map(|s| s.id).collect();
-    let mut comments = state.store.comments_by_ids(article.id, &ids).await?;
-    comments.retain(|c| c.status == ReplyStatus::Approved);
-    comments.reverse();
-    let updated = comments.iter().map(|c| c.created_at).max().unwrap_or(article.updated_at);
-    let entries = comments
+    let page = format!("{base}{}", article.public_path().unwrap_or_default());
+    let updated = replies.iter().map(|r| r.created_at).max().unwrap_or(article.updated_at);
+    let entries = replies
         .into_iter()
-        .map(|c| Entry {
-            title: xml(&format!("Reply by {}", c.author_name)),
-            id: format!("{page}#comment-{}", c.id),
-            url: format!("{page}#comment-{}", c.id),
-            published: utc(c.created_at),
-            updated: utc(c.created_at),
-            authors: vec![xml(&c.author_name)],
+        .map(|r| Entry {
+            title: xml(&format!("Reply by {}", r.author_name)),
+            id: format!("{page}#comment-{}", r.id),
+            url: format!("{page}#comment-{}", r.id),
+            published: utc(r.created_at),
+            updated: utc(r.created_at),
+            authors: vec![xml(&r.author_name)],
             category: None,
             summary: String::new(),
             // Escaped by `reply_html`: the reader's text is never markup.
-            content_html: xml(&text::reply_html(&c.body)),
+            content_html: xml(&text::reply_html(&r.body)),
         })
         .collect();
     let feed = Feed {
@@ -206,11 +200,11 @@ const SITEMAP_LIMIT: u64 = 50_000;
 /// `/sitemap.xml`: the front page, the sections and every published article.
 pub async fn sitemap(State(state): State<AppState>) -> Result<Response, AppError> {
     let base = &state.config.base_url;
-    let articles = state.store.published_articles(0, SITEMAP_LIMIT - 1000, None).await?;
+    let (sections, articles) = reading::sitemap(&state.services, SITEMAP_LIMIT - 1000).await?;
     let newest = articles.iter().map(|a| a.updated_at).max().map(utc);
     let mut urls = vec![(format!("{base}/"), newest)];
-    for s in state.store.sections().await? {
-        urls.push((format!("{base}/section/{}/", encode_segment(&s.slug)), None));
+    for s in sections {
+        urls.push((format!("{base}{}", crate::domain::paths::section_path(&s.slug)), None));
     }
     for a in articles {
         let path = article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug);
@@ -236,8 +230,8 @@ struct NewsEntry {
 /// `/news-sitemap.xml`: articles of the last two days, for news search engines.
 pub async fn news_sitemap(State(state): State<AppState>) -> Result<Response, AppError> {
     let base = &state.config.base_url;
-    let since = time::now() - 2 * 86_400;
-    let recent = state.store.published_articles(0, 1000, None).await?;
+    let since = state.services.clock.now() - 2 * 86_400;
+    let recent = reading::latest(&state.services, 1000).await?;
     let articles = recent
         .into_iter()
         .filter(|a| a.published_at.is_some_and(|at| at >= since))

@@ -2,8 +2,7 @@
 //! what goes in `<head>` (canonical address, description, feeds, social and search metadata).
 
 use crate::config::Config;
-use crate::store::{Section, StoreError};
-use crate::web::AppState;
+use crate::store::Section;
 
 pub struct Layout<'a> {
     pub site_title: &'a str,
@@ -38,13 +37,13 @@ impl<'a> Layout<'a> {
         Self { site_title: &config.site_title, title, sections: Vec::new(), head: Head::default() }
     }
 
-    /// A public page's frame, with the sections and the site's feed.
-    pub async fn public(state: &'a AppState, page_title: &str) -> Result<Self, StoreError> {
-        let mut layout = Self::new(&state.config, page_title);
-        layout.sections = state.store.sections().await?;
-        let site_feed = format!("{}/feed.atom", state.config.base_url);
-        layout.head.feeds.push((state.config.site_title.clone(), site_feed));
-        Ok(layout)
+    /// A public page's frame, with the sections (read with the page) and the site's feed.
+    pub fn public(config: &'a Config, page_title: &str, sections: Vec<Section>) -> Self {
+        let mut layout = Self::new(config, page_title);
+        layout.sections = sections;
+        let site_feed = format!("{}/feed.atom", config.base_url);
+        layout.head.feeds.push((config.site_title.clone(), site_feed));
+        layout
     }
 
     /// Sets the canonical address from a path on this site.

@@ -7,12 +7,11 @@ use axum::response::Response;
 
 use super::AppState;
 use super::error::AppError;
-use super::front::{Summary, summary};
 use super::layout::Layout;
 use super::response::{Caching, html, moved_permanently};
-use crate::domain::Slug;
-use crate::publishing::encode_segment;
-use crate::store::Listing;
+use super::summary::{Summary, summary};
+use crate::domain::paths::encode_segment;
+use crate::services::reading::{self, ListingKind};
 
 #[derive(Template)]
 #[template(path = "listing.html")]
@@ -27,108 +26,56 @@ struct ListingPage<'a> {
     feed: String,
 }
 
-/// What a listing's address names.
-struct Found {
-    listing: Listing,
-    kind: &'static str,
-    heading: String,
-    intro: String,
-    /// `/section/politics/`: the first page's address.
-    base: String,
-    feed: String,
-}
-
-async fn find(state: &AppState, kind: &str, key: &str) -> Result<Found, AppError> {
-    let store = &*state.store;
-    Ok(match kind {
-        "section" => {
-            let s = store.section_by_slug(key).await?.ok_or(AppError::NotFound)?;
-            Found {
-                listing: Listing::Section(s.id),
-                kind: "Section",
-                base: format!("/section/{}/", encode_segment(&s.slug)),
-                feed: format!("/section/{}/feed.atom", encode_segment(&s.slug)),
-                heading: s.name,
-                intro: String::new(),
-            }
-        }
-        "tag" => {
-            let t = store.tag_by_slug(key).await?.ok_or(AppError::NotFound)?;
-            Found {
-                listing: Listing::Tag(t.id),
-                kind: "Tag",
-                base: format!("/tag/{}/", encode_segment(&t.slug)),
-                feed: format!("/tag/{}/feed.atom", encode_segment(&t.slug)),
-                heading: t.name,
-                intro: String::new(),
-            }
-        }
-        _ => {
-            let id = author_id(key).ok_or(AppError::NotFound)?;
-            let a = store.author(id).await?.ok_or(AppError::NotFound)?;
-            Found {
-                listing: Listing::Author(a.id),
-                kind: "Author",
-                base: author_path(a.id, &a.name),
-                feed: format!("{}feed.atom", author_path(a.id, &a.name)),
-                heading: a.name,
-                intro: a.bio,
-            }
-        }
-    })
-}
-
-/// `/author/12-eleanor-marsh/`
-pub fn author_path(id: i64, name: &str) -> String {
-    format!("/author/{id}-{}/", encode_segment(Slug::from_headline(name).as_str()))
-}
-
-/// The id at the start of `12-eleanor-marsh`.
-pub fn author_id(key: &str) -> Option<i64> {
-    key.split('-').next()?.parse().ok()
-}
-
 const PER_PAGE: u64 = 20;
 
 type Key = Path<String>;
 type KeyPage = Path<(String, String)>;
 
 pub async fn section(State(state): State<AppState>, Path(key): Key) -> Result<Response, AppError> {
-    render(&state, "section", &key, None).await
+    render(&state, ListingKind::Section, &key, None).await
 }
 
 pub async fn section_page(
     State(state): State<AppState>,
     Path((key, page)): KeyPage,
 ) -> Result<Response, AppError> {
-    render(&state, "section", &key, Some(&page)).await
+    render(&state, ListingKind::Section, &key, Some(&page)).await
 }
 
 pub async fn tag(State(state): State<AppState>, Path(key): Key) -> Result<Response, AppError> {
-    render(&state, "tag", &key, None).await
+    render(&state, ListingKind::Tag, &key, None).await
 }
 
 pub async fn tag_page(
     State(state): State<AppState>,
     Path((key, page)): KeyPage,
 ) -> Result<Response, AppError> {
-    render(&state, "tag", &key, Some(&page)).await
+    render(&state, ListingKind::Tag, &key, Some(&page)).await
 }
 
 pub async fn author(State(state): State<AppState>, Path(key): Key) -> Result<Response, AppError> {
-    render(&state, "author", &key, None).await
+    render(&state, ListingKind::Author, &key, None).await
 }
 
 pub async fn author_page(
     State(state): State<AppState>,
     Path((key, page)): KeyPage,
 ) -> Result<Response, AppError> {
-    render(&state, "author", &key, Some(&page)).await
+    render(&state, ListingKind::Author, &key, Some(&page)).await
+}
+
+/// `section`, `tag`, `author`: the first part of a listing's address.
+fn prefix(kind: ListingKind) -> (&'static str, &'static str) {
+    match kind {
+        ListingKind::Section => ("section", "Section"),
+        ListingKind::Tag => ("tag", "Tag"),
+        ListingKind::Author => ("author", "Author"),
+    }
 }
 
 async fn render(
     state: &AppState,
-    kind: &str,
+    kind: ListingKind,
     key: &str,
     page: Option<&str>,
 ) -> Result<Response, AppError> {
@@ -137,41 +84,41 @@ async fn render(
         None => 1,
         Some(raw) => raw.parse::<u64>().ok().filter(|p| *p >= 1).ok_or(AppError::NotFound)?,
     };
-    let found = find(state, kind, key).await?;
-    let here = if page == 1 { found.base.clone() } else { format!("{}page/{page}/", found.base) };
+    let found = reading::listing(&state.services, kind, key, page, PER_PAGE)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let base = found.listed.base.clone();
+    let here = if page == 1 { base.clone() } else { format!("{base}page/{page}/") };
+    let (segment, label) = prefix(kind);
     let key = encode_segment(key);
     let asked =
-        if first { format!("/{kind}/{key}/") } else { format!("/{kind}/{key}/page/{page}/") };
+        if first { format!("/{segment}/{key}/") } else { format!("/{segment}/{key}/page/{page}/") };
     // `/author/12-old-name/` and `/section/x/page/1/` answer with their canonical address.
     if asked != here {
         return Ok(moved_permanently(&here));
     }
-    let (articles, total) =
-        state.store.published_in(found.listing, (page - 1) * PER_PAGE, PER_PAGE).await?;
-    let pages = total.div_ceil(PER_PAGE).max(1);
+    let pages = found.total.div_ceil(PER_PAGE).max(1);
     if page > pages {
         return Err(AppError::NotFound);
     }
-    let link =
-        |n: u64| if n == 1 { found.base.clone() } else { format!("{}page/{n}/", found.base) };
+    let link = |n: u64| if n == 1 { base.clone() } else { format!("{base}page/{n}/") };
     let tz = &state.config.timezone;
-    let title =
-        if page == 1 { found.heading.clone() } else { format!("{}, page {page}", found.heading) };
-    let mut layout = Layout::public(state, &title).await?.canonical(&state.config, &here);
-    let feed = format!("{}{}", state.config.base_url, found.feed);
-    layout
-        .head
-        .feeds
-        .push((format!("{}: {}", state.config.site_title, found.heading), feed.clone()));
+    let heading = found.listed.heading;
+    let title = if page == 1 { heading.clone() } else { format!("{heading}, page {page}") };
+    let mut layout =
+        Layout::public(&state.config, &title, found.sections).canonical(&state.config, &here);
+    let feed_path = format!("{base}feed.atom");
+    let feed = format!("{}{feed_path}", state.config.base_url);
+    layout.head.feeds.push((format!("{}: {heading}", state.config.site_title), feed));
     let template = ListingPage {
         layout,
-        kind: found.kind,
-        intro: found.intro,
-        articles: articles.into_iter().map(|a| summary(a, tz)).collect(),
+        kind: label,
+        intro: found.listed.intro,
+        articles: found.articles.into_iter().map(|a| summary(a, tz)).collect(),
         newer: (page > 1).then(|| link(page - 1)),
         older: (page < pages).then(|| link(page + 1)),
-        feed: found.feed,
-        heading: found.heading,
+        feed: feed_path,
+        heading,
     };
     Ok(html(StatusCode::OK, template.render()?, Caching::Public))
 }

@@ -4,8 +4,8 @@
 use jiff::tz::TimeZone;
 
 use super::layout::Head;
-use super::listing::author_path;
 use crate::config::Config;
+use crate::domain::paths::author_path;
 use crate::domain::time;
 use crate::store::Article;
 

@@ -1,5 +1,5 @@
 //! HTTP: the router, handlers, templates, cookies and the mapping of errors to pages.
-//! Handlers read the request, call a service or the store, and render. No SQL here.
+//! Handlers read the request, call a service, and render. No SQL, and no store, here.
 
 mod admin;
 mod article;
@@ -19,6 +19,7 @@ pub mod page_cache;
 mod response;
 mod search;
 mod story;
+mod summary;
 pub mod thread;
 
 use std::sync::Arc;
@@ -32,11 +33,9 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::services::Services;
 
-pub use cookies::Keys;
 pub use error::AppError;
-pub use listing::author_path;
 
 /// What every handler can reach. One `Arc`, because every middleware clones it for every
 /// request: one shared counter to bump instead of four (the profile showed them).
@@ -52,41 +51,21 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Shared {
-    pub store: Arc<dyn Store>,
+    pub services: Arc<Services>,
     pub config: Arc<Config>,
-    pub keys: Arc<Keys>,
     /// This node's rendered public pages.
     pub pages: Arc<page_cache::PageCache>,
 }
 
 impl AppState {
-    /// Loads the server's signing secret from the database, creating it on first start, so
-    /// that every node signs and checks cookies with the same key.
-    pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<Self, StoreError> {
-        let secret = store.setting_or_insert("secret", &cookies::new_secret()).await?;
+    /// The web layer over `services`: its page cache forgets what their committed changes
+    /// (and the other nodes' announcements) touch.
+    pub fn new(services: Arc<Services>) -> Self {
         let pages = Arc::new(page_cache::PageCache::default());
-        // Other nodes' changes (and a lost connection, which may hide some) empty this cache.
-        if let Some(mut changes) = store.changes() {
-            let pages = Arc::downgrade(&pages);
-            tokio::spawn(async move {
-                use tokio::sync::broadcast::error::RecvError;
-                // Lagging behind only means several changes: the cache empties all the same.
-                loop {
-                    let scope = match changes.recv().await {
-                        Ok(scope) => scope,
-                        // Lagging behind means news was lost: forget everything.
-                        Err(RecvError::Lagged(_)) => String::new(),
-                        Err(RecvError::Closed) => break,
-                    };
-                    match pages.upgrade() {
-                        Some(pages) => pages.forget(&scope),
-                        None => break,
-                    }
-                }
-            });
-        }
-        let keys = Arc::new(Keys::new(&secret));
-        Ok(Self(Arc::new(Shared { store, config: Arc::new(config), keys, pages })))
+        let listener: Arc<dyn crate::services::ChangeListener> = pages.clone();
+        services.changes.listen(Arc::downgrade(&listener));
+        let config = services.config.clone();
+        Self(Arc::new(Shared { services, config, pages }))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Rendered public pages kept in memory, so that a popular article costs about what a static
 //! file costs. Only anonymous requests are served from it (a request carrying one of Byline's
-//! cookies may get a personal page), only `public` pages enter it, and a change drops the pages
-//! it touches (see [`PageCache::forget`]). Each page is also kept compressed, gzip and brotli,
+//! cookies may get a personal page), only `public` pages enter it, and a committed change drops
+//! the pages it touches (see [`PageCache::forget`]): the services say what changed, here and on
+//! the other nodes; nothing is guessed from requests. Each page is also kept compressed, gzip and brotli,
 //! made once on the first request that accepts them, and served by `Accept-Encoding`.
 
 use std::collections::HashMap;
@@ -16,6 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::domain::paths::is_article_path;
+use crate::services::{ChangeListener, Scope};
 
 /// Pages kept at most this long, so that their form tokens stay fresh.
 const TTL: Duration = Duration::from_secs(60);
@@ -310,14 +313,16 @@ impl PageCache {
         entries.retain(|_, _| false);
     }
 
-    /// Forgets what a change in `scope` touches: with an article's path, that article's pages
+    /// Forgets what a change in `scope` touches: with articles' paths, those articles' pages
     /// and every page that is not an article's (listings show reply counts); otherwise all.
-    pub fn forget(&self, scope: &str) {
-        if !is_article_path(scope) {
+    pub fn forget(&self, scope: &Scope) {
+        let Scope::Articles(paths) = scope else {
             return self.clear();
-        }
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|key, _| is_article_path(key) && !key.starts_with(scope));
+        entries.retain(|key, _| {
+            is_article_path(key) && !paths.iter().any(|path| key.starts_with(path.as_str()))
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -334,18 +339,6 @@ impl PageCache {
     }
 }
 
-/// `/2026/11/24/slug/…`: an article's page (or its replies' feed).
-fn is_article_path(path: &str) -> bool {
-    let mut parts = path.trim_start_matches('/').splitn(4, '/');
-    let digits = |p: Option<&str>, n: usize| {
-        p.is_some_and(|p| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
-    };
-    digits(parts.next(), 4)
-        && digits(parts.next(), 2)
-        && digits(parts.next(), 2)
-        && parts.next().is_some_and(|s| !s.is_empty())
-}
-
 /// Whether the request carries one of Byline's cookies (and so may get a personal page).
 fn personal(request: &Request) -> bool {
     request
@@ -355,20 +348,16 @@ fn personal(request: &Request) -> bool {
         .any(|v| v.as_bytes().windows(7).any(|w| w == b"byline_"))
 }
 
+impl ChangeListener for PageCache {
+    fn changed(&self, scope: &Scope) {
+        self.forget(scope);
+    }
+}
+
 pub async fn serve(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    if method != Method::GET && method != Method::HEAD {
-        // A reply posted to an article changes that article and the listings; any other
-        // accepted form may change any page. Here and on every node.
-        let path = request.uri().path().to_owned();
-        let response = next.run(request).await;
-        if response.status().is_success() || response.status().is_redirection() {
-            let scope = if is_article_path(&path) { path.as_str() } else { "" };
-            changed_in(&state, scope).await;
-        }
-        return response;
-    }
-    if personal(&request) || !state.config.page_cache {
+    let readable = method == Method::GET || method == Method::HEAD;
+    if !readable || personal(&request) || !state.config.page_cache {
         return next.run(request).await;
     }
     let key = request.uri().to_string();
@@ -426,20 +415,6 @@ async fn fill(
     }
 }
 
-/// Empties this node's cache and tells the others.
-pub async fn changed(state: &AppState) {
-    changed_in(state, "").await;
-}
-
-/// Forgets what a change in `scope` touches (see [`PageCache::forget`]), here and on the
-/// other nodes.
-pub async fn changed_in(state: &AppState, scope: &str) {
-    state.pages.forget(scope);
-    if let Err(e) = state.store.announce_change(scope).await {
-        tracing::warn!(error = %e, "could not announce a change to the other nodes");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,13 +432,12 @@ mod tests {
         ] {
             cache.put(key, HeaderMap::new(), Bytes::new());
         }
-        cache.forget("/2026/11/24/a/");
+        cache.forget(&Scope::Articles(["/2026/11/24/a/".to_owned()].into()));
         let mut left: Vec<_> = cache.entries.lock().unwrap().pages.keys().cloned().collect();
         left.sort();
         assert_eq!(left, ["/2026/11/24/b/"]);
-        cache.forget("");
+        cache.forget(&Scope::Everything);
         assert!(cache.is_empty());
-        assert!(is_article_path("/2026/11/24/slug/feed.atom") && !is_article_path("/page/2/"));
     }
 
     #[test]
@@ -522,7 +496,7 @@ mod tests {
             &accepting("br"),
         );
         assert!(response.headers().get(header::CONTENT_ENCODING).is_none(), "not worth it");
-        cache.forget("");
+        cache.forget(&Scope::Everything);
         assert_eq!(cache.bytes(), 0);
     }
 

@@ -8,11 +8,12 @@ use axum::response::Response;
 use super::AppState;
 use super::error::AppError;
 use super::form::query_value;
-use super::front::{Summary, summary};
 use super::layout::Layout;
 use super::response::{Caching, html};
+use super::summary::{Summary, summary};
 use crate::domain::search::{self, MARK_END, MARK_START};
 use crate::domain::text::escape;
+use crate::services::reading;
 
 const PER_PAGE: u64 = 10;
 
@@ -51,8 +52,9 @@ pub async fn search(
         .transpose()?
         .unwrap_or(1);
     let terms = search::terms(&query);
-    let (found, total) = state.store.search(&terms, (page - 1) * PER_PAGE, PER_PAGE).await?;
-    if page > 1 && found.is_empty() {
+    let found = reading::search(&state.services, terms, (page - 1) * PER_PAGE, PER_PAGE).await?;
+    let total = found.total;
+    if page > 1 && found.hits.is_empty() {
         return Err(AppError::NotFound);
     }
     let link = |n: u64| {
@@ -70,10 +72,11 @@ pub async fn search(
         format!("Search: {}", query.trim())
     };
     let template = SearchPage {
-        layout: Layout::public(&state, &title).await?,
+        layout: Layout::public(&state.config, &title, found.sections),
         searched: !query.trim().is_empty(),
         total,
         hits: found
+            .hits
             .into_iter()
             .map(|h| Hit { snippet_html: highlight(&h.snippet), article: summary(h.article, tz) })
             .collect(),

@@ -2,8 +2,8 @@
 
 use jiff::tz::TimeZone;
 
+use crate::domain::paths::{author_path, section_path, tag_path};
 use crate::domain::{text, time};
-use crate::publishing::encode_segment;
 use crate::store::{Article, ArticleNote};
 
 pub struct Story {
@@ -28,7 +28,7 @@ pub struct NoteView {
 }
 
 impl Story {
-    pub fn new(article: &Article, notes: Vec<ArticleNote>, tz: &TimeZone) -> Self {
+    pub fn new(article: &Article, notes: &[ArticleNote], tz: &TimeZone) -> Self {
         let published = article.published_at.unwrap_or(article.created_at);
         let updated = notes
             .last()
@@ -37,17 +37,10 @@ impl Story {
             authors: article
                 .authors
                 .iter()
-                .map(|a| (a.name.clone(), super::listing::author_path(a.id, &a.name)))
+                .map(|a| (a.name.clone(), author_path(a.id, &a.name)))
                 .collect(),
-            section_url: article
-                .section
-                .as_ref()
-                .map(|s| format!("/section/{}/", encode_segment(&s.slug))),
-            tags: article
-                .tags
-                .iter()
-                .map(|t| (t.name.clone(), format!("/tag/{}/", encode_segment(&t.slug))))
-                .collect(),
+            section_url: article.section.as_ref().map(|s| section_path(&s.slug)),
+            tags: article.tags.iter().map(|t| (t.name.clone(), tag_path(&t.slug))).collect(),
             iso: time::iso(published, tz),
             date: time::long_date(published, tz),
             updated,
@@ -61,27 +54,5 @@ impl Story {
                 })
                 .collect(),
         }
-    }
-}
-
-/// Names joined as a person would: "A", "A and B", "A, B and C".
-pub fn byline<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.collect();
-    match names.as_slice() {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::byline;
-
-    #[test]
-    fn bylines_read_naturally() {
-        assert_eq!(byline(["A"].into_iter()), "A");
-        assert_eq!(byline(["A", "B"].into_iter()), "A and B");
-        assert_eq!(byline(["A", "B", "C"].into_iter()), "A, B and C");
     }
 }

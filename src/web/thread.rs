@@ -4,9 +4,9 @@
 use askama::Template;
 use jiff::tz::TimeZone;
 
-use crate::discussion::{Entry, Node};
 use crate::domain::{text, time};
-use crate::store::Comment;
+use crate::services::discussion::{Entry, Node};
+use crate::store::Reply;
 
 pub struct Context<'a> {
     pub path: &'a str,
@@ -17,7 +17,7 @@ pub struct Context<'a> {
 #[derive(Template)]
 #[template(path = "reply.html")]
 struct ReplyCard<'a> {
-    comment: &'a Comment,
+    reply: &'a Reply,
     path: &'a str,
     held: bool,
     can_reply: bool,
@@ -60,19 +60,19 @@ fn item(
     out: &mut String,
 ) -> Result<(), askama::Error> {
     match &node.entry {
-        Entry::Reply { comment, held } => {
+        Entry::Reply { reply, held } => {
             out.push_str(&format!(
                 "<li id=\"comment-{}\" class=\"reply depth-{depth}\">\n",
-                comment.id
+                reply.id
             ));
             let card = ReplyCard {
-                comment,
+                reply,
                 path: context.path,
                 held: *held,
                 can_reply: context.replies_open && !held,
-                iso: time::iso(comment.created_at, context.tz),
-                date: time::date_and_time(comment.created_at, context.tz),
-                body_html: text::reply_html(&comment.body),
+                iso: time::iso(reply.created_at, context.tz),
+                date: time::date_and_time(reply.created_at, context.tz),
+                body_html: text::reply_html(&reply.body),
             };
             card.render_into(out)?;
         }

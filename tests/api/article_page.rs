@@ -1,4 +1,4 @@
-use byline::publishing::Draft;
+use byline::services::publishing::Draft;
 
 use crate::helpers::{attr, spawn_app, spawn_with, text};
 
@@ -23,8 +23,7 @@ async fn shows_headline_standfirst_byline_date_and_body() {
             "First paragraph.\n\n## A subhead\n\n*Second* paragraph.",
         ))
         .await;
-    let today =
-        byline::domain::time::date_path(byline::domain::time::now(), &jiff::tz::TimeZone::UTC);
+    let today = byline::domain::time::date_path(app.clock.now(), &jiff::tz::TimeZone::UTC);
     assert_eq!(published.path, format!("/{today}/ferry-runs-on-time/"));
 
     let page = app.get(&published.path).await;
@@ -77,7 +76,7 @@ async fn the_url_date_is_the_publication_date_in_the_site_time_zone() {
     let app = spawn_with(&[("timezone", "Pacific/Kiritimati")]).await;
     let published = app.publish("Far east").await;
     let tz = jiff::tz::TimeZone::get("Pacific/Kiritimati").unwrap();
-    let expected = byline::domain::time::date_path(byline::domain::time::now(), &tz);
+    let expected = byline::domain::time::date_path(app.clock.now(), &tz);
     assert!(published.path.starts_with(&format!("/{expected}/")), "{}", published.path);
     assert_eq!(app.get(&published.path).await.status, 200);
 }

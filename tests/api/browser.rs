@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use byline::publishing::Draft;
+use byline::services::publishing::Draft;
+use byline::store::ArticleReads;
 
 use crate::helpers::spawn_with;
 
@@ -32,9 +33,9 @@ async fn run_script(name: &str, args: Vec<String>) -> String {
 #[tokio::test]
 async fn a_reader_replies_in_chromium_without_javascript() {
     let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
-    byline::demo::seed_if_empty(&*app.store, &app.config.timezone).await.unwrap();
-    let lead = app.store.published_articles(0, 1, None).await.unwrap().remove(0);
-    let path = byline::publishing::article_path(lead.date_path.as_deref().unwrap(), &lead.slug);
+    byline::tools::demo::seed_if_empty(&app.services).await.unwrap();
+    let lead = app.db(|db| db.published_articles(0, 1, None)).await.remove(0);
+    let path = byline::domain::paths::article_path(lead.date_path.as_deref().unwrap(), &lead.slug);
     app.publish_draft(Draft {
         headline: "A second story".into(),
         standfirst: String::new(),
@@ -58,11 +59,9 @@ async fn a_journalist_writes_and_publishes_with_the_live_preview() {
         screenshots(),
     ];
     run_script("newsroom.mjs", args).await;
-    let (found, _) = app
-        .store
-        .list_articles(&byline::store::ArticleQuery { limit: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let query = byline::store::ArticleQuery { limit: 10, ..Default::default() };
+    let (found, _) =
+        app.db(move |db| Box::pin(async move { db.list_articles(&query).await })).await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].status, byline::domain::ArticleStatus::Published);
 }
@@ -70,11 +69,11 @@ async fn a_journalist_writes_and_publishes_with_the_live_preview() {
 #[tokio::test]
 async fn a_held_reply_is_approved_in_the_queue_and_appears() {
     let app = spawn_with(&[("moderation", "all"), ("site_title", "The Estuary Times")]).await;
-    byline::demo::seed_if_empty(&*app.store, &app.config.timezone).await.unwrap();
+    byline::tools::demo::seed_if_empty(&app.services).await.unwrap();
     app.add_staff("moderator@example.com", "Mo Derator", byline::domain::Role::Editor).await;
-    let lead = app.store.published_articles(0, 1, None).await.unwrap().remove(0);
-    let url =
-        app.url(&byline::publishing::article_path(lead.date_path.as_deref().unwrap(), &lead.slug));
+    let lead = app.db(|db| db.published_articles(0, 1, None)).await.remove(0);
+    let url = app
+        .url(&byline::domain::paths::article_path(lead.date_path.as_deref().unwrap(), &lead.slug));
     let args = vec![
         url,
         app.url(""),

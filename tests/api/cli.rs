@@ -5,7 +5,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use byline::domain::ReplyStatus;
-use byline::store::{NewComment, SqliteStore, Store};
+use byline::store::{ArticleReads, NewReply, ReplyReads, ReplyWrites, StaffReads, Store};
+
+/// The SQLite file at `path`, opened as the server would.
+async fn open(path: &std::path::Path) -> Store {
+    Store::open(&byline::config::DatabaseUrl::Sqlite(path.to_owned()), 0).await.unwrap()
+}
 
 fn byline() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_byline"));
@@ -91,26 +96,28 @@ async fn article_add_publishes_and_prints_the_url_and_reply_approve_approves() {
     assert!(url.starts_with("https://news.example/2"), "{url}");
     assert!(url.trim_end().ends_with("/cli-story/"), "{url}");
 
-    let store = SqliteStore::open(&db).unwrap();
-    let article = store.article_by_slug("cli-story").await.unwrap().expect("published");
+    let store = open(&db).await;
+    let article =
+        store.read(|db| db.article_by_slug("cli-story")).await.unwrap().expect("published");
     assert_eq!(article.authors[0].name, "New Author");
     assert!(!article.replies_open);
     assert_eq!(article.body_html, "<p>Hello <em>world</em>.</p>\n");
 
+    let reply = NewReply {
+        article_id: article.id,
+        parent_id: None,
+        author_name: "Held".into(),
+        author_email: "held@example.com".into(),
+        author_url: None,
+        body: "Waiting".into(),
+        status: ReplyStatus::Pending,
+        ip: None,
+        held_reason: String::new(),
+        user_id: None,
+        created_at: 0,
+    };
     let held = store
-        .insert_comment(&NewComment {
-            article_id: article.id,
-            parent_id: None,
-            author_name: "Held".into(),
-            author_email: "held@example.com".into(),
-            author_url: None,
-            body: "Waiting".into(),
-            status: ReplyStatus::Pending,
-            ip: None,
-            held_reason: String::new(),
-            user_id: None,
-            created_at: 0,
-        })
+        .write(move |tx| Box::pin(async move { tx.insert_reply(&reply).await }))
         .await
         .unwrap();
     let output = byline()
@@ -118,7 +125,8 @@ async fn article_add_publishes_and_prints_the_url_and_reply_approve_approves() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(store.comment(held).await.unwrap().unwrap().status, ReplyStatus::Approved);
+    let approved = store.read(move |db| db.reply(held)).await.unwrap().unwrap();
+    assert_eq!(approved.status, ReplyStatus::Approved);
 
     let output = byline()
         .args(["--database", db.to_str().unwrap(), "reply", "approve", "4242"])
@@ -155,7 +163,7 @@ fn a_bad_setting_stops_start_up_naming_it() {
 async fn copy_moves_a_site_from_sqlite_to_postgres_with_identical_pages() {
     use crate::helpers::{Backend, fresh_postgres_url, reply_with, spawn_on};
     let source = spawn_on(Backend::Sqlite, &[("moderation", "none")]).await;
-    byline::demo::seed_if_empty(&*source.store, &source.config.timezone).await.unwrap();
+    byline::tools::demo::seed_if_empty(&source.services).await.unwrap();
     let article = source.publish("Copied story").await;
     let reply = source.reply(&article.path, &reply_with(&[])).await;
     source
@@ -186,10 +194,11 @@ async fn copy_moves_a_site_from_sqlite_to_postgres_with_identical_pages() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
 
     // The same pages, byte for byte, from both backends.
-    let copy = serve_store(&target, &source.config).await;
+    let copy = serve_copy(&target, &source).await;
+    let copy = &copy.address;
     let mut paths = vec!["/".to_owned(), article.path.clone()];
-    for summary in source.store.published_articles(0, 10, None).await.unwrap() {
-        paths.push(byline::publishing::article_path(
+    for summary in source.db(|db| db.published_articles(0, 10, None)).await {
+        paths.push(byline::domain::paths::article_path(
             summary.date_path.as_deref().unwrap(),
             &summary.slug,
         ));
@@ -202,17 +211,10 @@ async fn copy_moves_a_site_from_sqlite_to_postgres_with_identical_pages() {
     }
 }
 
-/// Serves the database at `url` with `config`'s other settings; returns its address.
-async fn serve_store(url: &str, config: &byline::config::Config) -> String {
-    let store: std::sync::Arc<dyn Store> =
-        std::sync::Arc::new(byline::store::PostgresStore::connect(url).await.unwrap());
-    let state = byline::web::AppState::new(store, config.clone()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let app =
-        byline::web::build_app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
+/// Serves the copied database at `url` as `source` is served (its address in the pages too).
+async fn serve_copy(url: &str, source: &crate::helpers::TestApp) -> crate::helpers::TestApp {
+    let base_url = source.config.base_url.clone();
+    crate::helpers::spawn_on_database(url, &[("moderation", "none"), ("base_url", &base_url)]).await
 }
 
 #[test]
@@ -245,14 +247,15 @@ async fn user_add_creates_an_account_that_can_sign_in() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("/admin/login"));
 
-    let store = SqliteStore::open(&db).unwrap();
-    let (user, hash) = store.user_credentials("chief@example.com").await.unwrap().unwrap();
+    let store = open(&db).await;
+    let (user, hash) =
+        store.read(|db| db.user_credentials("chief@example.com")).await.unwrap().unwrap();
     assert_eq!(
         (user.role, user.author.name.as_str()),
         (byline::domain::Role::Admin, "Chief Editor")
     );
     assert!(hash.starts_with("$argon2id$"), "hashed with Argon2id");
-    assert!(byline::staff::verify_password("a long enough password", &hash));
+    assert!(byline::services::staff::verify_password("a long enough password", &hash));
 
     let short = byline()
         .args(["--database", db.to_str().unwrap(), "user", "add", "--email", "b@example.com"])
@@ -279,9 +282,12 @@ async fn copy_round_trips_a_large_site_with_identical_pages() {
     use crate::helpers::{Backend, fresh_postgres_url, spawn_on};
     let source = spawn_on(Backend::Sqlite, &[]).await;
     let started = std::time::Instant::now();
-    let plan =
-        byline::generate::Plan { articles: 10_000, replies_per_article: 10, lead_replies: 10 };
-    byline::generate::generate(&*source.store, plan).await.unwrap();
+    let plan = byline::tools::generate::Plan {
+        articles: 10_000,
+        replies_per_article: 10,
+        lead_replies: 10,
+    };
+    byline::tools::generate::generate(&source.store, plan, source.clock.now()).await.unwrap();
     println!("generated 10,000 articles and 100,000 replies in {:?}", started.elapsed());
     let target = fresh_postgres_url().await;
     let from = format!("sqlite://{}", source.db_path.display());
@@ -300,7 +306,8 @@ async fn copy_round_trips_a_large_site_with_identical_pages() {
     );
     println!("copied in {:?}:\n{stdout}", started.elapsed());
 
-    let copy = serve_store(&target, &source.config).await;
+    let copy = serve_copy(&target, &source).await;
+    let copy = &copy.address;
     let mut paths = vec![
         "/".to_owned(),
         "/page/2/".to_owned(),
@@ -308,8 +315,8 @@ async fn copy_round_trips_a_large_site_with_identical_pages() {
         "/author/3-author-3/".to_owned(),
     ];
     for i in [1, 2, 999, 5_000, 9_999, 10_000] {
-        let article = source.store.article_by_slug(&format!("story-{i}")).await.unwrap().unwrap();
-        paths.push(byline::publishing::public_path(&article));
+        let article = source.article_by_slug(&format!("story-{i}")).await.unwrap();
+        paths.push(article.public_path().unwrap());
     }
     for path in paths {
         let a = source.client.get(source.url(&path)).send().await.unwrap();

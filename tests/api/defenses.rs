@@ -1,34 +1,25 @@
 //! The reply form's defenses, each with its setting, and the settings that shape the replies.
 
-use std::time::Duration;
-
-use byline::domain::ReplyStatus;
-use byline::web::{Keys, defenses};
+use byline::domain::signing::{Keys, issue_token};
+use byline::domain::{ArticleId, ReplyStatus, SettingKey};
+use byline::store::SiteSetting;
 
 use crate::helpers::{TestApp, comment_id, cookies_from, reply_with, spawn_with, text};
 
 async fn stored(app: &TestApp, response: &crate::helpers::Page) -> (ReplyStatus, String) {
     assert_eq!(response.status, 303, "{}", response.body);
     let id = comment_id(response.location());
-    let row = app
-        .store
-        .queue(&byline::store::QueueQuery { limit: 1000, ..Default::default() })
-        .await
-        .unwrap()
-        .0
-        .into_iter()
-        .find(|q| q.comment.id == id)
-        .unwrap();
-    (row.comment.status, row.held_reason)
+    let row = app.queued().await.into_iter().find(|q| q.reply.id == id).unwrap();
+    (row.reply.status, row.held_reason)
 }
 
 async fn keys(app: &TestApp) -> Keys {
-    Keys::new(&app.store.setting("secret").await.unwrap().unwrap())
+    Keys::new(&app.setting(SiteSetting::Secret).await.unwrap())
 }
 
-async fn article_id(app: &TestApp, path: &str) -> i64 {
+async fn article_id(app: &TestApp, path: &str) -> ArticleId {
     let slug = path.trim_end_matches('/').rsplit('/').next().unwrap();
-    app.store.article_by_slug(slug).await.unwrap().unwrap().id
+    app.article_by_slug(slug).await.unwrap().id
 }
 
 #[tokio::test]
@@ -65,7 +56,7 @@ async fn replies_sent_faster_than_a_person_types_are_held() {
         reason.starts_with("sent ") && reason.ends_with("after the page was served"),
         "{reason}"
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance(2);
     let slow = app.post(&path, &reply_with(&[("token", &token), ("comment", "Considered")])).await;
     assert_eq!(stored(&app, &slow).await.0, ReplyStatus::Approved);
 }
@@ -91,13 +82,13 @@ async fn stale_forged_and_missing_tokens_are_refused_keeping_the_text() {
     let other = app.publish("Other").await;
     let keys = keys(&app).await;
     let id = article_id(&app, &path).await;
-    let now = byline::domain::time::now();
+    let now = app.clock.now();
     let bad = [
         String::new(),
         "123.deadbeef".to_owned(),
-        defenses::issue_token(&Keys::new("not the secret"), id, now),
-        defenses::issue_token(&keys, other.id, now),
-        defenses::issue_token(&keys, id, now - 4 * 24 * 3600),
+        issue_token(&Keys::new("not the secret"), id, now),
+        issue_token(&keys, other.id, now),
+        issue_token(&keys, id, now - 4 * 24 * 3600),
     ];
     for token in bad {
         let form = reply_with(&[("token", &token), ("comment", "Kept <text>")]);
@@ -111,7 +102,7 @@ async fn stale_forged_and_missing_tokens_are_refused_keeping_the_text() {
         );
     }
     // A page kept by a cache for a while still works.
-    let cached = defenses::issue_token(&keys, id, now - 600);
+    let cached = issue_token(&keys, id, now - 600);
     let response = app.post(&path, &reply_with(&[("token", &cached)])).await;
     assert_eq!(response.status, 303);
 }
@@ -137,6 +128,9 @@ async fn too_many_replies_from_one_address_get_429_and_keep_the_text() {
     let body = crate::helpers::encode(&spoofed).into_bytes();
     let response = app.post_raw(&path, body, &[("x-forwarded-for", "198.51.100.99")]).await;
     assert_eq!(response.status, 429, "the spoofed address is ignored");
+    // A minute later, the address may reply again.
+    app.clock.advance(61);
+    assert_eq!(app.post(&path, &form).await.status, 303, "after a minute");
 
     let off = spawn_with(&[("moderation", "none"), ("rate_limit_per_minute", "0")]).await;
     let path = off.publish("Unlimited").await.path;
@@ -157,12 +151,7 @@ async fn the_client_address_comes_from_trusted_proxies_only() {
     let body = crate::helpers::encode(&form).into_bytes();
     let spoof = [("x-forwarded-for", "198.51.100.7"), ("forwarded", "for=198.51.100.8")];
     untrusted.post_raw(&path, body.clone(), &spoof).await;
-    let queued = untrusted
-        .store
-        .queue(&byline::store::QueueQuery { limit: 5, ..Default::default() })
-        .await
-        .unwrap()
-        .0;
+    let queued = untrusted.queued().await;
     assert_eq!(
         queued[0].ip.as_deref(),
         Some("127.0.0.1"),
@@ -175,12 +164,7 @@ async fn the_client_address_comes_from_trusted_proxies_only() {
     form.push(("token", proxied.form_token(&path).await));
     let body = crate::helpers::encode(&form).into_bytes();
     proxied.post_raw(&path, body, &[("x-forwarded-for", "203.0.113.5, 127.0.0.1")]).await;
-    let queued = proxied
-        .store
-        .queue(&byline::store::QueueQuery { limit: 5, ..Default::default() })
-        .await
-        .unwrap()
-        .0;
+    let queued = proxied.queued().await;
     assert_eq!(queued[0].ip.as_deref(), Some("203.0.113.5"));
 }
 
@@ -260,18 +244,16 @@ async fn links_and_lists_hold_or_spam_a_reply() {
 #[tokio::test]
 async fn replies_close_on_old_articles() {
     let app = spawn_with(&[("moderation", "none"), ("close_after_days", "7")]).await;
-    let old = byline::publishing::Draft {
+    let old = byline::services::publishing::Draft {
         headline: "Old news".into(),
         standfirst: String::new(),
         author: "Jo".into(),
         body_markdown: "Text".into(),
         replies_open: true,
     };
-    let ten_days_ago = byline::domain::time::now() - 10 * 86_400;
+    let ten_days_ago = app.clock.now() - 10 * 86_400;
     let published =
-        byline::publishing::publish_at(&*app.store, &app.config.timezone, &old, ten_days_ago)
-            .await
-            .unwrap();
+        byline::services::publishing::publish_at(&app.services, &old, ten_days_ago).await.unwrap();
     let page = app.get(&published.path).await;
     assert_eq!(text(page.one(".replies-closed")), "Comments are closed.");
     assert!(!page.has("#respond form"));
@@ -284,11 +266,11 @@ async fn replies_close_on_old_articles() {
 #[tokio::test]
 async fn a_stored_setting_applies_when_the_environment_is_silent() {
     let app = spawn_with(&[]).await;
-    app.store.set_setting("discussion.moderation", Some("none")).await.unwrap();
+    app.set_setting(SiteSetting::Discussion(SettingKey::Moderation), "none").await;
     let path = app.publish("Stored").await.path;
     let response = app.post(&path, &reply_with(&[])).await;
     assert_eq!(stored(&app, &response).await.0, ReplyStatus::Approved);
-    app.store.set_setting("discussion.moderation", Some("all")).await.unwrap();
+    app.set_setting(SiteSetting::Discussion(SettingKey::Moderation), "all").await;
     let response = app.post(&path, &reply_with(&[("comment", "Second")])).await;
     assert_eq!(stored(&app, &response).await.0, ReplyStatus::Pending);
     assert!(cookies_from(&response).contains("byline_held="));

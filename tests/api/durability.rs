@@ -5,8 +5,16 @@ use crate::helpers::{Backend, reply_with, spawn_on};
 #[tokio::test]
 async fn the_writer_runs_with_durable_settings() {
     let app = spawn_on(Backend::Sqlite, &[]).await;
-    let server_store = app.sqlite.as_ref().expect("an SQLite server");
-    let (journal_mode, synchronous) = server_store.writer_pragmas().await.unwrap();
+    // Asked of the writing connection itself, inside a unit of work.
+    let (journal_mode, synchronous) = app
+        .db_write(|tx| {
+            Box::pin(async move {
+                let mode = tx.query("PRAGMA journal_mode", &[]).await?.first(|r| r.text(0))?;
+                let sync = tx.query("PRAGMA synchronous", &[]).await?.int()?;
+                Ok((mode.unwrap_or_default(), sync))
+            })
+        })
+        .await;
     assert_eq!(journal_mode, "wal");
     assert_eq!(synchronous, 2, "2 is FULL");
 
@@ -23,8 +31,9 @@ async fn an_acknowledged_reply_is_readable_by_another_process() {
     let id = app.reply(&path, &reply_with(&[("comment", "Committed")])).await;
     // A separate connection, as after a crash and restart, finds the committed row.
     let conn = rusqlite::Connection::open(&app.db_path).unwrap();
-    let body: String =
-        conn.query_row("SELECT body FROM comments WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    let body: String = conn
+        .query_row("SELECT body FROM comments WHERE id = ?1", [id.get()], |r| r.get(0))
+        .unwrap();
     assert_eq!(body, "Committed");
 }
 
@@ -32,23 +41,24 @@ async fn an_acknowledged_reply_is_readable_by_another_process() {
 async fn a_newer_schema_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("future.db");
-    byline::store::SqliteStore::open(&path).unwrap();
+    let url = byline::config::DatabaseUrl::Sqlite(path.clone());
+    drop(byline::store::Store::open(&url, 0).await.unwrap());
     rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-    let error = byline::store::SqliteStore::open(&path).err().expect("refused").to_string();
+    let error = byline::store::Store::open(&url, 0).await.err().expect("refused").to_string();
     assert!(error.contains("newer than this Byline"), "{error}");
 }
 
 #[tokio::test]
 async fn postgres_refuses_a_newer_schema_too() {
     let url = crate::helpers::fresh_postgres_url().await;
-    byline::store::PostgresStore::connect(&url).await.unwrap();
+    let database = byline::config::parse_database(&url).unwrap();
+    drop(byline::store::Store::open(&database, 0).await.unwrap());
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client
         .execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)", &[])
         .await
         .unwrap();
-    let error =
-        byline::store::PostgresStore::connect(&url).await.err().expect("refused").to_string();
+    let error = byline::store::Store::open(&database, 0).await.err().expect("refused").to_string();
     assert!(error.contains("newer than this Byline"), "{error}");
 }

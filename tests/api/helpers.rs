@@ -1,25 +1,34 @@
 //! Starting the real server on a random port with a fresh database, and talking HTTP to it.
+//! Every server starts the way `byline serve` does ([`Application`]), with a hand-set clock
+//! the test moves instead of sleeping.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use byline::config::Config;
-use byline::domain::ReplyStatus;
-use byline::publishing::{self, Draft, Published};
-use byline::store::{NewComment, PostgresStore, SqliteStore, Store};
-use byline::web::{AppState, build_app};
+use byline::app::{Application, Options};
+use byline::clock::Clock;
+use byline::config::{Config, DatabaseUrl};
+use byline::domain::{ArticleId, ReplyId, ReplyStatus};
+use byline::services::Services;
+use byline::services::outbox::Handler;
+use byline::services::publishing::{self, Draft, Published};
+use byline::store::{
+    Article, ArticleReads, BoxFuture, Db, NewReply, QueueQuery, QueuedReply, Reply, ReplyReads,
+    ReplyWrites, SettingReads, SettingWrites, SiteSetting, Store, Tx,
+};
+use byline::web::AppState;
 use reqwest::header::{HeaderMap, LOCATION};
 use scraper::{ElementRef, Html, Selector};
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
-    pub store: Arc<dyn Store>,
-    /// The very store the server uses, when it is SQLite.
-    pub sqlite: Option<SqliteStore>,
-    pub config: Config,
+    pub store: Store,
+    pub services: Arc<Services>,
+    /// The server's clock: it moves only when the test moves it.
+    pub clock: Clock,
+    pub config: Arc<Config>,
     /// A client that follows no redirects and keeps no cookies.
     pub client: reqwest::Client,
     pub db_path: PathBuf,
@@ -84,29 +93,36 @@ pub async fn fresh_postgres_url() -> String {
 
 /// A fresh, empty store on `backend`.
 pub struct FreshStore {
-    pub store: Arc<dyn Store>,
-    pub sqlite: Option<SqliteStore>,
+    pub store: Store,
     /// What the `database` setting would say to reach it.
     pub database: String,
     /// Keeps an SQLite file alive.
     pub dir: tempfile::TempDir,
 }
 
+/// The time the tests' clocks start at: now.
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
 pub async fn fresh_store(backend: Backend) -> FreshStore {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    match backend {
-        Backend::Sqlite => {
-            let path = dir.path().join("byline.db");
-            let sqlite = SqliteStore::open(&path).expect("a fresh SQLite database");
-            let database = path.display().to_string();
-            FreshStore { store: Arc::new(sqlite.clone()), sqlite: Some(sqlite), database, dir }
-        }
-        Backend::Postgres => {
-            let url = fresh_postgres_url().await;
-            let store = PostgresStore::connect(&url).await.expect("a fresh PostgreSQL schema");
-            FreshStore { store: Arc::new(store), sqlite: None, database: url, dir }
-        }
-    }
+    let database = match backend {
+        Backend::Sqlite => dir.path().join("byline.db").display().to_string(),
+        Backend::Postgres => fresh_postgres_url().await,
+    };
+    let url = byline::config::parse_database(&database).expect("a database URL");
+    let store = Store::open(&url, now()).await.expect("a fresh store");
+    FreshStore { store, database, dir }
+}
+
+/// How a test server differs from the defaults.
+#[derive(Default)]
+pub struct Setup<'a> {
+    pub settings: &'a [(&'a str, &'a str)],
+    pub handlers: Vec<Arc<dyn Handler>>,
+    /// The clock to share (a restarted node keeps its predecessor's).
+    pub clock: Option<Clock>,
 }
 
 /// A server with these settings (by their names in the configuration file), on the backend
@@ -117,40 +133,47 @@ pub async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
 
 pub async fn spawn_on(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
     let fresh = fresh_store(backend).await;
-    serve(fresh, settings).await
+    serve(fresh, Setup { settings, ..Setup::default() }).await
+}
+
+/// A server set up as `setup` says, on the backend `BYLINE_TEST_BACKEND` names.
+pub async fn spawn_setup(setup: Setup<'_>) -> TestApp {
+    serve(fresh_store(Backend::from_env()).await, setup).await
 }
 
 /// A server on the database named by a `database` setting.
 pub async fn spawn_on_database(database: &str, settings: &[(&str, &str)]) -> TestApp {
-    let store: Arc<dyn Store> =
-        Arc::new(PostgresStore::connect(database).await.expect("the database"));
+    let url = byline::config::parse_database(database).expect("a database URL");
+    let store = Store::open(&url, now()).await.expect("the database");
     let dir = tempfile::tempdir().unwrap();
-    serve(FreshStore { store, sqlite: None, database: database.to_owned(), dir }, settings).await
+    let fresh = FreshStore { store, database: database.to_owned(), dir };
+    serve(fresh, Setup { settings, ..Setup::default() }).await
 }
 
-/// A second server on the database of `app`, as after a restart.
+/// What the `database` setting says to reach `app`'s database.
+pub fn database_of(app: &TestApp) -> String {
+    match &app.config.database {
+        DatabaseUrl::Sqlite(path) => path.display().to_string(),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+/// A second server on the database of `app`, as after a restart (or another node), on the
+/// same clock.
 pub async fn restart(app: &TestApp, settings: &[(&str, &str)]) -> TestApp {
-    let database = match &app.config.database {
-        byline::config::DatabaseUrl::Sqlite(path) => path.display().to_string(),
-        byline::config::DatabaseUrl::Postgres(url) => url.clone(),
-    };
-    let (store, sqlite): (Arc<dyn Store>, _) = match &app.config.database {
-        byline::config::DatabaseUrl::Sqlite(path) => {
-            let sqlite = SqliteStore::open(path).unwrap();
-            (Arc::new(sqlite.clone()), Some(sqlite))
-        }
-        byline::config::DatabaseUrl::Postgres(url) => {
-            (Arc::new(PostgresStore::connect(url).await.unwrap()), None)
-        }
-    };
-    let dir = tempfile::tempdir().unwrap();
-    serve(FreshStore { store, sqlite, database, dir }, settings).await
+    restart_with(app, Setup { settings, clock: Some(app.clock.clone()), ..Setup::default() }).await
 }
 
-async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
-    let FreshStore { store, sqlite, database, dir } = fresh;
+pub async fn restart_with(app: &TestApp, setup: Setup<'_>) -> TestApp {
+    let store = Store::open(&app.config.database, app.clock.now()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    serve(FreshStore { store, database: database_of(app), dir }, setup).await
+}
+
+async fn serve(fresh: FreshStore, setup: Setup<'_>) -> TestApp {
+    let FreshStore { store, database, dir } = fresh;
     let mut values: BTreeMap<String, String> =
-        settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        setup.settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     values.insert("database".into(), database);
     // The defenses meant for one person's browser are off unless a test is about them.
     // So are pages of replies.
@@ -161,29 +184,36 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
         ("replies_per_page", "0"),
         // Tests change the store directly and look at pages at once; the cache has its own.
         ("page_cache", "off"),
+        ("listen", "127.0.0.1:0"),
     ];
     for (name, off) in quiet {
         values.entry(name.into()).or_insert_with(|| off.into());
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-    let addr = listener.local_addr().unwrap();
-    values.entry("listen".into()).or_insert_with(|| addr.to_string());
     let config = Config::from_values(&values).expect("valid test settings");
-    let state = AppState::new(store.clone(), config.clone()).await.expect("state");
-    byline::jobs::spawn(state.clone());
-    let app = build_app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let clock = setup.clock.unwrap_or_else(|| Clock::manual(now()));
+    let options = Options {
+        clock: clock.clone(),
+        handlers: setup.handlers,
+        outbox_poll: std::time::Duration::from_millis(50),
+        demo: false,
+    };
+    let application =
+        Application::with_store(store.clone(), config, options).await.expect("a site");
+    let address = format!("http://{}", application.address());
+    let state = application.state.clone();
+    tokio::spawn(application.serve(std::future::pending()));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let db_path = match &config.database {
-        byline::config::DatabaseUrl::Sqlite(path) => path.clone(),
-        byline::config::DatabaseUrl::Postgres(_) => dir.path().join("byline.db"),
+    let db_path = match &state.config.database {
+        DatabaseUrl::Sqlite(path) => path.clone(),
+        DatabaseUrl::Postgres(_) => dir.path().join("byline.db"),
     };
     TestApp {
-        address: format!("http://{addr}"),
+        address,
         store,
-        sqlite,
-        config,
+        services: state.services.clone(),
+        clock,
+        config: state.config.clone(),
         client,
         db_path,
         state,
@@ -192,6 +222,66 @@ async fn serve(fresh: FreshStore, settings: &[(&str, &str)]) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// Reads from the store directly (to look behind the site).
+    pub async fn db<T, F>(&self, op: F) -> T
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, byline::store::Result<T>>
+            + Send
+            + 'static,
+    {
+        self.store.read(op).await.expect("the store answers")
+    }
+
+    /// Writes to the store directly, behind the site's back: nothing is told of it.
+    pub async fn db_write<T, F>(&self, op: F) -> T
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, byline::store::Result<T>>
+            + Send
+            + 'static,
+    {
+        self.store.write(op).await.expect("the store answers")
+    }
+
+    pub async fn article(&self, id: ArticleId) -> Option<Article> {
+        self.db(move |db| db.article(id)).await
+    }
+
+    pub async fn article_by_slug(&self, slug: &str) -> Option<Article> {
+        let slug = slug.to_owned();
+        self.db(move |db| Box::pin(async move { db.article_by_slug(&slug).await })).await
+    }
+
+    /// A stored reply, as public pages see it.
+    pub async fn stored(&self, id: ReplyId) -> Option<Reply> {
+        self.db(move |db| db.reply(id)).await
+    }
+
+    pub async fn set_reply_status(&self, id: ReplyId, status: ReplyStatus) -> bool {
+        self.db_write(move |tx| tx.set_reply_status(id, status)).await
+    }
+
+    /// Every reply as the moderation queue shows it, newest first.
+    pub async fn queued(&self) -> Vec<QueuedReply> {
+        let query = QueueQuery { limit: 10_000, ..Default::default() };
+        self.db(move |db| Box::pin(async move { db.queue(&query).await })).await.0
+    }
+
+    pub async fn setting(&self, setting: SiteSetting) -> Option<String> {
+        self.db(move |db| db.setting(setting)).await
+    }
+
+    /// Stores a setting behind the site's back.
+    pub async fn set_setting(&self, setting: SiteSetting, value: &str) {
+        let value = value.to_owned();
+        self.db_write(move |tx| {
+            Box::pin(async move { tx.set_setting(setting, Some(&value)).await })
+        })
+        .await
+    }
+}
 /// A fetched page: status, headers and parsed HTML.
 pub struct Page {
     pub status: u16,
@@ -282,7 +372,7 @@ impl TestApp {
     }
 
     pub async fn publish_draft(&self, draft: Draft) -> Published {
-        publishing::publish(&*self.store, &self.config.timezone, &draft).await.expect("published")
+        publishing::publish(&self.services, &draft).await.expect("published")
     }
 
     pub async fn get(&self, path: &str) -> Page {
@@ -338,7 +428,7 @@ impl TestApp {
     }
 
     /// Posts a reply that must be accepted; returns its id.
-    pub async fn reply(&self, path: &str, form: &[(&str, String)]) -> i64 {
+    pub async fn reply(&self, path: &str, form: &[(&str, String)]) -> ReplyId {
         let response = self.post(path, form).await;
         assert_eq!(response.status, 303, "reply refused:\n{}", response.body);
         comment_id(response.location())
@@ -347,12 +437,12 @@ impl TestApp {
     /// Stores a reply directly, for setting up a thread.
     pub async fn seed_reply(
         &self,
-        article_id: i64,
-        parent: Option<i64>,
+        article_id: ArticleId,
+        parent: Option<ReplyId>,
         name: &str,
         status: ReplyStatus,
-    ) -> i64 {
-        let comment = NewComment {
+    ) -> ReplyId {
+        let reply = NewReply {
             article_id,
             parent_id: parent,
             author_name: name.into(),
@@ -363,9 +453,9 @@ impl TestApp {
             ip: None,
             held_reason: String::new(),
             user_id: None,
-            created_at: byline::domain::time::now(),
+            created_at: self.clock.now(),
         };
-        self.store.insert_comment(&comment).await.unwrap()
+        self.db_write(move |tx| Box::pin(async move { tx.insert_reply(&reply).await })).await
     }
 }
 
@@ -378,10 +468,10 @@ async fn page(response: reqwest::Response) -> Page {
 }
 
 /// The id in a `…#comment-ID` location.
-pub fn comment_id(location: &str) -> i64 {
+pub fn comment_id(location: &str) -> ReplyId {
     location
         .rsplit_once("#comment-")
-        .and_then(|(_, id)| id.parse().ok())
+        .and_then(|(_, id)| ReplyId::parse(id))
         .unwrap_or_else(|| panic!("no #comment-ID in {location:?}"))
 }
 
@@ -412,7 +502,7 @@ impl TestApp {
         name: &str,
         role: byline::domain::Role,
     ) -> byline::store::User {
-        byline::staff::add_user(&*self.store, email, name, role, PASSWORD)
+        byline::services::staff::add_user(&self.services, email, name, role, PASSWORD)
             .await
             .expect("an account")
     }
@@ -464,7 +554,12 @@ impl TestApp {
     }
 
     /// Writes an article in the editor with `action`; returns its id.
-    pub async fn write(&self, staff: &StaffClient, fields: &[(&str, &str)], action: &str) -> i64 {
+    pub async fn write(
+        &self,
+        staff: &StaffClient,
+        fields: &[(&str, &str)],
+        action: &str,
+    ) -> ArticleId {
         let mut form = vec![("replies_open", "yes"), ("action", action)];
         form.extend_from_slice(fields);
         let response = self.staff_post(staff, "/admin/articles/new", &form).await;
@@ -474,7 +569,7 @@ impl TestApp {
             .trim_start_matches("/admin/articles/")
             .split('/')
             .next()
-            .and_then(|id| id.parse().ok())
+            .and_then(ArticleId::parse)
             .unwrap_or_else(|| panic!("no article id in {location}"))
     }
 }

@@ -19,7 +19,7 @@ async fn first_time_holds_a_new_email_until_one_reply_is_approved() {
     let response = app.post(&path, &reply_with(&[("email", "New@Example.com")])).await;
     assert_eq!(response.status, 303);
     let held = crate::helpers::comment_id(response.location());
-    let comment = app.store.comment(held).await.unwrap().unwrap();
+    let comment = app.stored(held).await.unwrap();
     assert_eq!(comment.status, ReplyStatus::Pending);
 
     // Anonymous readers do not see it, and the page stays public.
@@ -39,15 +39,15 @@ async fn first_time_holds_a_new_email_until_one_reply_is_approved() {
     assert_eq!(mine.header("cache-control"), "private, no-store");
 
     // A forged cookie shows nothing.
-    let forged = cookie.replace("byline_held=", &format!("byline_held={}.", held + 1));
+    let forged = cookie.replace("byline_held=", &format!("byline_held={}.", held.get() + 1));
     assert!(!app.get_with(&path, &[("cookie", &forged)]).await.has(".awaiting"));
 
     // Once one reply from that address is approved, the next is published at once.
-    app.store.set_comment_status(held, ReplyStatus::Approved).await.unwrap();
+    app.set_reply_status(held, ReplyStatus::Approved).await;
     let second =
         app.post(&path, &reply_with(&[("email", "new@example.COM"), ("comment", "Again")])).await;
     let second = crate::helpers::comment_id(second.location());
-    assert_eq!(app.store.comment(second).await.unwrap().unwrap().status, ReplyStatus::Approved);
+    assert_eq!(app.stored(second).await.unwrap().status, ReplyStatus::Approved);
     let page = app.get(&path).await;
     assert!(page.has(&format!("#comment-{held}")) && page.has(&format!("#comment-{second}")));
 }
@@ -57,9 +57,9 @@ async fn policy_all_holds_every_reply() {
     let app = spawn_with(&[("moderation", "all")]).await;
     let path = app.publish("Held").await.path;
     let first = app.reply(&path, &reply_with(&[])).await;
-    app.store.set_comment_status(first, ReplyStatus::Approved).await.unwrap();
+    app.set_reply_status(first, ReplyStatus::Approved).await;
     let second = app.reply(&path, &reply_with(&[("comment", "Again")])).await;
-    assert_eq!(app.store.comment(second).await.unwrap().unwrap().status, ReplyStatus::Pending);
+    assert_eq!(app.stored(second).await.unwrap().status, ReplyStatus::Pending);
     assert!(!app.get(&path).await.has(&format!("#comment-{second}")));
 }
 

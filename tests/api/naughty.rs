@@ -22,7 +22,7 @@ async fn naughty_strings_in_every_field() {
     assert!(strings.len() > 400);
     for field in ["comment", "name", "email", "website"] {
         let published = app.publish(&format!("Naughty {field}")).await;
-        let mut accepted: BTreeMap<i64, String> = BTreeMap::new();
+        let mut accepted: BTreeMap<byline::domain::ReplyId, String> = BTreeMap::new();
         let mut refused = 0;
         for value in &strings {
             let form = reply_with(&[(field, value)]);

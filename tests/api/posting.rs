@@ -1,4 +1,5 @@
 use byline::domain::ReplyStatus;
+use byline::store::ArticleReads;
 
 use crate::helpers::{
     Page, TestApp, attr, comment_id, encode, reply_with, spawn_app, spawn_with, text, valid_reply,
@@ -274,9 +275,9 @@ async fn replies_to_what_cannot_be_answered_are_refused_clearly() {
     let elsewhere = app.seed_reply(other.id, None, "Elsewhere", ReplyStatus::Approved).await;
     let held =
         app.seed_reply(app.publish("Third").await.id, None, "Held", ReplyStatus::Pending).await;
-    let article_id = app.store.article_by_slug("a-story").await.unwrap().unwrap().id;
+    let article_id = app.article_by_slug("a-story").await.unwrap().id;
     let pending_here = app.seed_reply(article_id, None, "Pending", ReplyStatus::Pending).await;
-    for parent in [elsewhere, held, pending_here, 987_654] {
+    for parent in [elsewhere, held, pending_here, byline::domain::ReplyId(987_654)] {
         let form = reply_with(&[("parent", &parent.to_string())]);
         let page = app.post(&path, &form).await;
         assert_refused(&page, "parent", &form);
@@ -347,7 +348,7 @@ async fn a_body_that_is_not_utf8_is_a_clear_400() {
         assert_eq!(page.status, 400);
         assert!(text(page.one("main")).contains("UTF-8"));
     }
-    let stored = app.store.count_published_articles(None).await.unwrap();
+    let stored = app.db(|db| db.count_published_articles(None)).await;
     assert_eq!(stored, 1);
     assert_eq!(app.get(&path).await.one("#replies-title").text().collect::<String>(), "Replies");
 }
@@ -395,10 +396,12 @@ async fn two_hundred_concurrent_replies_are_all_stored() {
 
     let page = app.get(&path).await;
     assert_eq!(text(page.one("#replies-title")), "200 replies to “A story”");
-    let mut shown: Vec<i64> = page
+    let mut shown: Vec<byline::domain::ReplyId> = page
         .all("li.reply")
         .into_iter()
-        .map(|li| attr(li, "id").trim_start_matches("comment-").parse().unwrap())
+        .map(|li| {
+            byline::domain::ReplyId::parse(attr(li, "id").trim_start_matches("comment-")).unwrap()
+        })
         .collect();
     shown.sort_unstable();
     assert_eq!(shown, ids);

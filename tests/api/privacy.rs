@@ -85,7 +85,7 @@ impl Checked {
 }
 
 /// Concrete paths for a route pattern; every pattern the router has must be here.
-fn paths_for(pattern: &str, article: &str, reply_id: i64) -> Vec<String> {
+fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) -> Vec<String> {
     let article_bare = article.trim_end_matches('/');
     match pattern {
         "/" => vec!["/".into(), "/?page=2".into(), "/?page=x".into()],

@@ -1,6 +1,7 @@
 //! The moderation queue and the discussion settings page.
 
-use byline::domain::{ReplyStatus, Role};
+use byline::domain::{ReplyId, ReplyStatus, Role, SettingKey};
+use byline::store::SiteSetting;
 
 use crate::helpers::{StaffClient, TestApp, attr, comment_id, reply_with, spawn_with, text};
 
@@ -12,8 +13,8 @@ async fn moderated() -> (TestApp, StaffClient, String) {
     (app, staff, path)
 }
 
-async fn status(app: &TestApp, id: i64) -> Option<ReplyStatus> {
-    app.store.comment(id).await.unwrap().map(|c| c.status)
+async fn status(app: &TestApp, id: ReplyId) -> Option<ReplyStatus> {
+    app.stored(id).await.map(|c| c.status)
 }
 
 #[tokio::test]
@@ -75,7 +76,7 @@ async fn every_action_changes_the_public_page_at_once() {
 #[tokio::test]
 async fn bulk_actions_apply_to_the_ticked_replies() {
     let (app, staff, path) = moderated().await;
-    let ids: Vec<i64> = replies(&app, &path, ["one", "two", "three"]).await;
+    let ids: Vec<ReplyId> = replies(&app, &path, ["one", "two", "three"]).await;
     let first = ids[0].to_string();
     let second = ids[1].to_string();
     let response = app
@@ -127,7 +128,7 @@ async fn bulk_actions_apply_to_the_ticked_replies() {
     assert_eq!(status(&app, ids[2]).await, Some(ReplyStatus::Pending));
 }
 
-async fn replies<const N: usize>(app: &TestApp, path: &str, texts: [&str; N]) -> Vec<i64> {
+async fn replies<const N: usize>(app: &TestApp, path: &str, texts: [&str; N]) -> Vec<ReplyId> {
     let mut ids = Vec::new();
     for t in texts {
         ids.push(app.reply(path, &reply_with(&[("comment", t)])).await);
@@ -164,8 +165,7 @@ async fn authors_moderate_their_own_articles_only() {
     app.add_staff("ann@example.com", "Ann", Role::Author).await;
     let ann = app.sign_in("ann@example.com").await;
     let anns = app.write(&ann, &[("headline", "Ann’s story")], "publish").await;
-    let anns_path =
-        byline::publishing::public_path(&app.store.article(anns).await.unwrap().unwrap());
+    let anns_path = app.article(anns).await.unwrap().public_path().unwrap();
     let others = app.publish("Someone else’s").await;
     let on_anns = app.reply(&anns_path, &reply_with(&[])).await;
     let on_others = app.reply(&others.path, &reply_with(&[])).await;
@@ -260,13 +260,13 @@ async fn admins_change_settings_and_the_environment_wins() {
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
-    let effective = byline::settings::load(&*app.store, &app.config.discussion).await.unwrap();
+    let effective = byline::services::settings::effective(&app.services).await.unwrap();
     assert_eq!(effective.settings.thread_depth, 3, "the environment wins over the database");
     assert_eq!(effective.settings.max_links, Some(0));
     assert_eq!(effective.settings.hold_list, ["casino", "lottery"]);
-    assert_eq!(effective.settings.moderation, byline::config::ModerationPolicy::None, "fixed too");
+    assert_eq!(effective.settings.moderation, byline::domain::ModerationPolicy::None, "fixed too");
     assert_eq!(
-        app.store.setting("discussion.thread_depth").await.unwrap(),
+        app.setting(SiteSetting::Discussion(SettingKey::ThreadDepth)).await,
         None,
         "a fixed one is not stored"
     );
@@ -278,7 +278,7 @@ async fn admins_change_settings_and_the_environment_wins() {
     assert!(bad.has("#max_links-error"));
     assert_eq!(attr(bad.one("#max_links"), "value"), "lots", "what was typed stays");
     assert_eq!(
-        app.store.setting("discussion.close_after_days").await.unwrap(),
+        app.setting(SiteSetting::Discussion(SettingKey::CloseAfterDays)).await,
         None,
         "nothing saved"
     );

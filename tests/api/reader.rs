@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use byline::domain::Role;
+use byline::domain::paths::author_path;
+use byline::domain::{ArticleId, ReplyId, Role, SettingKey};
+use byline::store::{ArticleWrites, SiteSetting, StaffReads};
 
 use crate::helpers::{StaffClient, TestApp, attr, reply_with, spawn_with, text};
 
@@ -33,8 +35,8 @@ async fn site() -> (TestApp, StaffClient) {
     (app, staff)
 }
 
-async fn path_of(app: &TestApp, id: i64) -> String {
-    byline::publishing::public_path(&app.store.article(id).await.unwrap().unwrap())
+async fn path_of(app: &TestApp, id: ArticleId) -> String {
+    app.article(id).await.unwrap().public_path().unwrap()
 }
 
 #[tokio::test]
@@ -83,8 +85,8 @@ async fn sections_tags_and_authors_have_pages() {
 
     let tag = app.get("/tag/harbour/").await;
     assert_eq!(tag.all(".summary").len(), 2);
-    let author = app.store.users().await.unwrap().remove(0).author;
-    let author_page = byline::web::author_path(author.id, &author.name);
+    let author = app.db(|db| db.users()).await.remove(0).author;
+    let author_page = author_path(author.id, &author.name);
     let page = app.get(&author_page).await;
     assert_eq!(text(page.one("h1")), "Eleanor Marsh");
     assert_eq!(page.all(".summary").len(), 3);
@@ -203,8 +205,8 @@ async fn feeds_parse_and_carry_no_email() {
         ]),
     )
     .await;
-    let author = app.store.users().await.unwrap().remove(0).author;
-    let author_feed = format!("{}feed.atom", byline::web::author_path(author.id, &author.name));
+    let author = app.db(|db| db.users()).await.remove(0).author;
+    let author_feed = format!("{}feed.atom", author_path(author.id, &author.name));
     for feed in
         ["/feed.atom", "/section/local/feed.atom", "/tag/ferries/feed.atom", author_feed.as_str()]
     {
@@ -243,12 +245,12 @@ async fn the_replies_feed_holds_the_newest_fifty_approved_replies_newest_first()
     let spam = app.seed_reply(story.id, None, "Spammer", ReplyStatus::Spam).await;
     let held = app.seed_reply(story.id, None, "Waiting", ReplyStatus::Pending).await;
     let feed = app.get(&format!("{}feed.atom", story.path)).await.body;
-    let ids: Vec<i64> = feed
+    let ids: Vec<ReplyId> = feed
         .split("<id>")
         .filter_map(|s| s.split_once("#comment-"))
-        .map(|(_, rest)| rest.split('<').next().unwrap().parse().unwrap())
+        .map(|(_, rest)| ReplyId::parse(rest.split('<').next().unwrap()).unwrap())
         .collect();
-    let newest: Vec<i64> = approved.iter().rev().take(50).copied().collect();
+    let newest: Vec<ReplyId> = approved.iter().rev().take(50).copied().collect();
     assert_eq!(ids, newest, "the newest fifty, newest first");
     assert!(
         !feed.contains(&format!("#comment-{spam}<"))
@@ -288,7 +290,7 @@ async fn sitemaps_and_robots() {
 #[tokio::test]
 async fn every_page_type_is_valid_html() {
     let (app, staff) = site().await;
-    byline::demo::seed_if_empty(&*app.store, &app.config.timezone).await.unwrap();
+    byline::tools::demo::seed_if_empty(&app.services).await.unwrap();
     let id = app
         .write(
             &staff,
@@ -312,7 +314,7 @@ async fn every_page_type_is_valid_html() {
         &[("kind", "correction"), ("note", "Fixed.")],
     )
     .await;
-    let author = app.store.users().await.unwrap().remove(0).author;
+    let author = app.db(|db| db.users()).await.remove(0).author;
     let dir = tempfile::tempdir().unwrap();
     let mut pages: Vec<(String, crate::helpers::Page)> = vec![
         ("front".into(), app.get("/").await),
@@ -321,7 +323,7 @@ async fn every_page_type_is_valid_html() {
         ("refused-form".into(), app.post(&path, &reply_with(&[("email", "bad")])).await),
         ("section".into(), app.get("/section/local/").await),
         ("tag".into(), app.get("/tag/one/").await),
-        ("author".into(), app.get(&byline::web::author_path(author.id, &author.name)).await),
+        ("author".into(), app.get(&author_path(author.id, &author.name)).await),
         ("not-found".into(), app.get("/nowhere").await),
         ("login".into(), app.get("/admin/login").await),
         ("search".into(), app.get("/search?q=valid").await),
@@ -388,7 +390,7 @@ async fn public_pages_answer_conditional_requests_and_change_their_validators() 
         before.push(etag(&app, p).await);
     }
     // Two requests a second apart (different form tokens) are still the same page.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(1);
     assert_eq!(etag(&app, &path).await, before[1]);
 
     // A reply changes the article, and the reply count on the listings.
@@ -402,17 +404,15 @@ async fn public_pages_answer_conditional_requests_and_change_their_validators() 
     assert_ne!(etag(&app, &path).await, article_tag, "after a related article");
     // So does a setting that shows on it.
     let article_tag = etag(&app, &path).await;
-    app.store.set_setting("discussion.close_after_days", Some("1")).await.unwrap();
-    app.store
-        .set_article_status(
-            id,
-            byline::domain::ArticleStatus::Published,
-            Some(path.trim_matches('/').rsplit_once('/').unwrap().0),
-            Some(1),
-            2,
-        )
-        .await
-        .unwrap();
+    app.set_setting(SiteSetting::Discussion(SettingKey::CloseAfterDays), "1").await;
+    let date = path.trim_matches('/').rsplit_once('/').unwrap().0.to_owned();
+    app.db_write(move |tx| {
+        Box::pin(async move {
+            let published = byline::domain::ArticleStatus::Published;
+            tx.set_article_status(id, published, Some(&date), Some(1), 2).await
+        })
+    })
+    .await;
     assert_ne!(etag(&app, &path).await, article_tag, "after replies closed by a setting");
 
     // Personal pages carry no validator and are never stored.

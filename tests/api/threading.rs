@@ -1,15 +1,16 @@
-use byline::domain::ReplyStatus;
+use byline::domain::{ReplyId, ReplyStatus};
+use byline::store::ReplyWrites;
 
 use crate::helpers::{Page, TestApp, reply_with, spawn_app, spawn_with, text};
 
 /// Posts a reply to `parent` through the form; returns its id.
-async fn answer(app: &TestApp, path: &str, parent: Option<i64>, comment: &str) -> i64 {
+async fn answer(app: &TestApp, path: &str, parent: Option<ReplyId>, comment: &str) -> ReplyId {
     let parent = parent.map(|p| p.to_string()).unwrap_or_default();
     app.reply(path, &reply_with(&[("comment", comment), ("parent", &parent)])).await
 }
 
 /// How many `ol.children` lists enclose the reply.
-fn depth(page: &Page, id: i64) -> usize {
+fn depth(page: &Page, id: ReplyId) -> usize {
     let reply = page.one(&format!("li#comment-{id}"));
     1 + reply
         .ancestors()
@@ -18,7 +19,7 @@ fn depth(page: &Page, id: i64) -> usize {
         .count()
 }
 
-fn parent_of(page: &Page, id: i64) -> Option<String> {
+fn parent_of(page: &Page, id: ReplyId) -> Option<String> {
     let reply = page.one(&format!("li#comment-{id}"));
     reply
         .ancestors()
@@ -88,9 +89,9 @@ async fn a_removed_parent_leaves_a_placeholder() {
     let deleted = answer(&app, &path, None, "To be deleted").await;
     let orphan = answer(&app, &path, Some(deleted), "Child of deleted").await;
 
-    app.store.set_comment_status(gone, ReplyStatus::Trash).await.unwrap();
-    app.store.set_comment_status(spam, ReplyStatus::Spam).await.unwrap();
-    assert!(app.store.delete_comment(deleted).await.unwrap());
+    app.set_reply_status(gone, ReplyStatus::Trash).await;
+    app.set_reply_status(spam, ReplyStatus::Spam).await;
+    assert!(app.db_write(move |tx| tx.delete_reply(deleted)).await);
 
     let page = app.get(&path).await;
     for removed in [gone, spam, deleted] {

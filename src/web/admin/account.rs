@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::{Nav, SESSION_COOKIE, Staff, page, see_other};
-use crate::staff::{self, StaffError};
+use crate::services::staff::{self, StaffError};
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::error::AppError;
@@ -63,18 +63,13 @@ pub async fn save(
         return change_password(&state, &staff, &value("current"), &value("new"), &value("again"))
             .await;
     }
-    let name = value("name").trim().to_owned();
-    let bio = value("bio").trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        let message = "The name must be one line of at most 100 characters.".to_owned();
-        return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await;
+    match staff::update_profile(&state.services, &staff.user, &value("name"), &value("bio")).await {
+        Ok(()) => Ok(see_other("/admin/account")),
+        Err(StaffError::Invalid(e)) => {
+            render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.message)).await
+        }
+        Err(e) => Err(e.into()),
     }
-    if bio.chars().count() > 2000 {
-        let message = "The bio must be at most 2,000 characters.".to_owned();
-        return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await;
-    }
-    state.store.update_author(staff.user.author.id, &name, &bio).await?;
-    Ok(see_other("/admin/account"))
 }
 
 /// A new password ends every session of the account, this one included; this browser gets a
@@ -86,14 +81,10 @@ async fn change_password(
     new: &str,
     again: &str,
 ) -> Result<Response, AppError> {
-    if new != again {
-        let message = "The two new passwords differ.".to_owned();
-        return render(state, staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await;
-    }
-    let lifetime = state.config.session_seconds;
-    match staff::change_password(&*state.store, &staff.user, current, new, lifetime).await {
+    match staff::change_password(&state.services, &staff.user, current, new, again).await {
         Ok(signed_in) => {
             let mut response = see_other("/admin/account");
+            let lifetime = state.config.session_seconds;
             let max_age = u32::try_from(lifetime).unwrap_or(u32::MAX);
             let cookie = cookies::set_cookie(
                 SESSION_COOKIE,
@@ -107,10 +98,9 @@ async fn change_password(
             );
             Ok(response)
         }
-        Err(StaffError::Invalid(message)) => {
-            render(state, staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(message)).await
+        Err(StaffError::Invalid(e)) => {
+            render(state, staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.message)).await
         }
-        Err(StaffError::Store(e)) => Err(e.into()),
-        Err(_) => Err(AppError::BadRequest("The password could not be changed.")),
+        Err(e) => Err(e.into()),
     }
 }

@@ -9,14 +9,18 @@ use axum::response::Response;
 use jiff::tz::TimeZone;
 
 use super::{Nav, Staff, page, parse_id, see_other};
-use crate::domain::{ArticleStatus, NoteKind, text, time};
-use crate::publishing::{self, Action, EditorInput, PublishError};
-use crate::store::{Article, ArticleQuery, ArticleSummary, Author, Section};
+use crate::domain::paths::article_path;
+use crate::domain::{
+    ArticleId, ArticleStatus, AuthorId, FieldError, NoteKind, SectionId, message_for, text, time,
+};
+use crate::services::publishing::{self, Action, EditorInput, PublishError};
+use crate::store::{Article, ArticleNote, ArticleQuery, ArticleSummary, Author, Section};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::form;
 use crate::web::layout::Layout;
-use crate::web::story::{Story, byline};
+use crate::web::story::Story;
+use crate::web::summary::byline;
 
 const PER_PAGE: u64 = 50;
 /// Editor forms carry whole articles.
@@ -39,7 +43,7 @@ struct ListPage<'a> {
 }
 
 struct Row {
-    id: i64,
+    id: ArticleId,
     headline: String,
     status: &'static str,
     byline: String,
@@ -99,39 +103,36 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let filter = Filter::from_query(query.as_deref());
-    let mut article_query = ArticleQuery {
+    let query = ArticleQuery {
         status: ArticleStatus::parse(&filter.status),
-        author_id: filter.author.parse().ok(),
-        section_id: filter.section.parse().ok(),
+        author_id: AuthorId::parse(&filter.author),
+        section_id: SectionId::parse(&filter.section),
         headline: Some(filter.q.clone()).filter(|q| !q.trim().is_empty()),
         offset: (filter.page - 1) * PER_PAGE,
         limit: PER_PAGE,
     };
-    let may_filter_authors = staff.user.role.edits_all_articles();
-    if !may_filter_authors {
-        article_query.author_id = Some(staff.user.author.id);
-    }
-    let (found, total) = state.store.list_articles(&article_query).await?;
+    let found = publishing::list(&state.services, &staff.user, query).await?;
     let tz = &state.config.timezone;
+    let total = found.total;
     let template = ListPage {
         layout: Layout::new(&state.config, "Articles"),
         nav: staff.nav(),
-        rows: found.into_iter().map(|a| row(a, tz)).collect(),
+        rows: found.articles.into_iter().map(|a| row(a, tz)).collect(),
         total,
         newer: (filter.page > 1).then(|| filter.page_url(filter.page - 1)),
         older: (filter.page * PER_PAGE < total).then(|| filter.page_url(filter.page + 1)),
         filter,
-        authors: state.store.authors().await?,
-        sections: state.store.sections().await?,
+        authors: found.authors,
+        sections: found.sections,
         statuses: ["draft", "scheduled", "published"],
-        may_filter_authors,
+        may_filter_authors: staff.user.role.edits_all_articles(),
     };
     Ok(page(StatusCode::OK, template.render()?))
 }
 
 fn row(a: ArticleSummary, tz: &TimeZone) -> Row {
     let public_url = (a.status == ArticleStatus::Published)
-        .then(|| publishing::article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug));
+        .then(|| article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug));
     Row {
         id: a.id,
         byline: byline(a.author_names.iter().map(String::as_str)),
@@ -144,6 +145,69 @@ fn row(a: ArticleSummary, tz: &TimeZone) -> Row {
     }
 }
 
+/// What the editor says after a save, by the `?saved=` its address carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Saved,
+    Published,
+    Scheduled,
+    Unpublished,
+    Restored,
+    NoteAdded,
+}
+
+impl Notice {
+    const ALL: [Notice; 6] = [
+        Self::Saved,
+        Self::Published,
+        Self::Scheduled,
+        Self::Unpublished,
+        Self::Restored,
+        Self::NoteAdded,
+    ];
+
+    /// The value of `?saved=`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Saved => "draft",
+            Self::Published => "published",
+            Self::Scheduled => "scheduled",
+            Self::Unpublished => "unpublished",
+            Self::Restored => "restored",
+            Self::NoteAdded => "note",
+        }
+    }
+
+    fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.key() == key)
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::Saved => "Saved.",
+            Self::Published => "Published.",
+            Self::Scheduled => "Scheduled.",
+            Self::Unpublished => "Unpublished: the article is a draft again.",
+            Self::Restored => "Revision restored.",
+            Self::NoteAdded => "Note added.",
+        }
+    }
+
+    fn after(action: Action) -> Self {
+        match action {
+            Action::Save => Self::Saved,
+            Action::Publish => Self::Published,
+            Action::Schedule(_) => Self::Scheduled,
+            Action::Unpublish => Self::Unpublished,
+        }
+    }
+}
+
+/// The editor's address after a save, saying what happened.
+pub fn editor_url(id: ArticleId, notice: Notice) -> String {
+    format!("/admin/articles/{id}/?saved={}", notice.key())
+}
+
 #[derive(Template)]
 #[template(path = "admin/editor.html")]
 struct EditorPage<'a> {
@@ -151,24 +215,24 @@ struct EditorPage<'a> {
     nav: Nav,
     article: Option<&'a Article>,
     input: &'a EditorInput,
-    errors: &'a [(&'static str, String)],
+    errors: &'a [FieldError],
     authors: Vec<Author>,
     sections: Vec<Section>,
     /// The rendered body, after a Preview.
     preview: Option<String>,
     publish_at: String,
     notice: Option<&'static str>,
-    notes: Vec<crate::store::ArticleNote>,
+    notes: Vec<ArticleNote>,
     public_url: Option<String>,
     tz_name: &'a str,
 }
 
 impl EditorPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        message_for(self.errors, field)
     }
 
-    fn has_author(&self, id: &i64) -> bool {
+    fn has_author(&self, id: &AuthorId) -> bool {
         self.input.author_ids.contains(id)
     }
 
@@ -183,41 +247,49 @@ impl EditorPage<'_> {
 }
 
 struct EditorView<'a> {
-    article: Option<&'a Article>,
     input: &'a EditorInput,
-    errors: &'a [(&'static str, String)],
+    errors: &'a [FieldError],
     preview: Option<String>,
     publish_at: String,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
 }
 
+/// The editor for a new article (`None`) or one `staff` may edit.
 async fn render_editor(
     state: &AppState,
     staff: &Staff,
+    id: Option<ArticleId>,
     view: EditorView<'_>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let title = view.article.map_or("New article".to_owned(), |a| format!("Edit: {}", a.headline));
-    let notes = match view.article {
-        Some(a) => state.store.notes(a.id).await?,
-        None => Vec::new(),
-    };
+    let data = publishing::editor(&state.services, &staff.user, id).await?;
+    editor_page(state, staff, &data, view, status)
+}
+
+fn editor_page(
+    state: &AppState,
+    staff: &Staff,
+    data: &publishing::EditorData,
+    view: EditorView<'_>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let article = data.article.as_ref();
+    let title = article.map_or("New article".to_owned(), |a| format!("Edit: {}", a.headline));
     let template = EditorPage {
         layout: Layout::new(&state.config, &title),
         nav: staff.nav(),
-        public_url: view
-            .article
+        public_url: article
             .filter(|a| a.status == ArticleStatus::Published)
-            .map(publishing::public_path),
-        article: view.article,
+            .and_then(Article::public_path),
+        article,
         input: view.input,
         errors: view.errors,
-        authors: state.store.authors().await?,
-        sections: state.store.sections().await?,
+        authors: data.authors.clone(),
+        sections: data.sections.clone(),
         preview: view.preview,
         publish_at: view.publish_at,
-        notice: view.notice,
-        notes,
+        notice: view.notice.map(Notice::message),
+        notes: data.notes.clone(),
         tz_name: state.config.timezone.iana_name().unwrap_or("UTC"),
     };
     Ok(page(status, template.render()?))
@@ -231,28 +303,13 @@ pub async fn new(State(state): State<AppState>, staff: Staff) -> Result<Response
         ..Default::default()
     };
     let view = EditorView {
-        article: None,
         input: &input,
         errors: &[],
         preview: None,
         publish_at: String::new(),
         notice: None,
     };
-    render_editor(&state, &staff, view, StatusCode::OK).await
-}
-
-/// The article `id`, if it exists and `staff` may edit it.
-pub(super) async fn editable(
-    state: &AppState,
-    staff: &Staff,
-    id: &str,
-) -> Result<Article, AppError> {
-    let article = state.store.article(parse_id(id)?).await?.ok_or(AppError::NotFound)?;
-    if publishing::can_edit(&staff.user, &article) {
-        Ok(article)
-    } else {
-        Err(AppError::Forbidden("You may edit your own articles only.".into()))
-    }
+    render_editor(&state, &staff, None, view, StatusCode::OK).await
 }
 
 /// `GET /admin/articles/{id}/`
@@ -262,37 +319,23 @@ pub async fn edit(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    let article = editable(&state, &staff, &id).await?;
-    let lead = publishing::lead_id(&*state.store).await? == Some(article.id);
-    let input = publishing::input_from_article(&article, lead);
-    let notice = match form::query_value(query.as_deref(), "saved").as_deref() {
-        Some("draft") => Some("Saved."),
-        Some("published") => Some("Published."),
-        Some("scheduled") => Some("Scheduled."),
-        Some("unpublished") => Some("Unpublished: the article is a draft again."),
-        Some("restored") => Some("Revision restored."),
-        Some("note") => Some("Note added."),
-        _ => None,
-    };
+    let id: ArticleId = parse_id(&id)?;
+    let data = publishing::editor(&state.services, &staff.user, Some(id)).await?;
+    let article = data.article.as_ref().ok_or(AppError::NotFound)?;
+    let input = publishing::input_from_article(article, data.lead);
+    let notice = form::query_value(query.as_deref(), "saved").and_then(|n| Notice::parse(&n));
     let publish_at = match (article.status, article.published_at) {
         (ArticleStatus::Scheduled, Some(at)) => local_input(at, &state.config.timezone),
         _ => String::new(),
     };
-    let view = EditorView {
-        article: Some(&article),
-        input: &input,
-        errors: &[],
-        preview: None,
-        publish_at,
-        notice,
-    };
-    render_editor(&state, &staff, view, StatusCode::OK).await
+    let view = EditorView { input: &input, errors: &[], preview: None, publish_at, notice };
+    editor_page(&state, &staff, &data, view, StatusCode::OK)
 }
 
 /// What the editor's form sent.
 struct Submitted {
     input: EditorInput,
-    action: String,
+    button: String,
     publish_at: String,
 }
 
@@ -302,7 +345,10 @@ fn submitted(pairs: &[(String, String)]) -> Submitted {
         headline: value("headline"),
         standfirst: value("standfirst"),
         slug: value("slug"),
-        author_ids: form::all(pairs, "authors").iter().filter_map(|id| id.parse().ok()).collect(),
+        author_ids: form::all(pairs, "authors")
+            .iter()
+            .filter_map(|id| AuthorId::parse(id))
+            .collect(),
         section: value("section"),
         tags: value("tags"),
         body_markdown: value("body").replace("\r\n", "\n"),
@@ -312,7 +358,7 @@ fn submitted(pairs: &[(String, String)]) -> Submitted {
         replies_open: form::first(pairs, "replies_open").is_some(),
         lead: form::first(pairs, "lead").is_some(),
     };
-    Submitted { input, action: value("action"), publish_at: value("publish_at") }
+    Submitted { input, button: value("action"), publish_at: value("publish_at") }
 }
 
 /// `2026-11-25T09:00` in the site's time zone, as a `datetime-local` field sends it.
@@ -330,34 +376,32 @@ fn local_input(unix: i64, tz: &TimeZone) -> String {
         .unwrap_or_default()
 }
 
-/// The button pressed, as an action; `None` for Preview.
-fn action(
-    submitted: &Submitted,
-    tz: &TimeZone,
-) -> Result<Option<Action>, Vec<(&'static str, String)>> {
-    Ok(Some(match submitted.action.as_str() {
-        "preview" => return Ok(None),
-        "publish" => Action::Publish,
-        "unpublish" => Action::Unpublish,
-        "schedule" => match parse_local(&submitted.publish_at, tz) {
-            Some(at) => Action::Schedule(at),
-            None => {
-                return Err(vec![(
-                    "publish_at",
-                    "Give the date and time to publish at, such as 2026-11-25 09:00.".into(),
-                )]);
-            }
-        },
-        _ => Action::Save,
-    }))
+/// The editor's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Button {
+    /// Render the body back, saving nothing.
+    Preview,
+    Save(Action),
 }
 
-fn saved_label(action: Action) -> &'static str {
-    match action {
-        Action::Save => "draft",
-        Action::Publish => "published",
-        Action::Schedule(_) => "scheduled",
-        Action::Unpublish => "unpublished",
+impl Button {
+    /// The button pressed (`action=…`), with the time to publish at for Schedule.
+    fn parse(submitted: &Submitted, tz: &TimeZone) -> Result<Self, Vec<FieldError>> {
+        Ok(match submitted.button.as_str() {
+            "preview" => Self::Preview,
+            "publish" => Self::Save(Action::Publish),
+            "unpublish" => Self::Save(Action::Unpublish),
+            "schedule" => match parse_local(&submitted.publish_at, tz) {
+                Some(at) => Self::Save(Action::Schedule(at)),
+                None => {
+                    return Err(vec![FieldError::new(
+                        "publish_at",
+                        "Give the date and time to publish at, such as 2026-11-25 09:00.",
+                    )]);
+                }
+            },
+            _ => Self::Save(Action::Save),
+        })
     }
 }
 
@@ -383,8 +427,7 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
     staff.check_csrf(&pairs)?;
-    let article = editable(&state, &staff, &id).await?;
-    submit(&state, &staff, Some(&article), &pairs).await
+    submit(&state, &staff, Some(parse_id(&id)?), &pairs).await
 }
 
 /// The editor's form sent for a new article (`None`) or an existing one: Preview renders it
@@ -393,13 +436,11 @@ pub async fn save(
 async fn submit(
     state: &AppState,
     staff: &Staff,
-    article: Option<&Article>,
+    id: Option<ArticleId>,
     pairs: &[(String, String)],
 ) -> Result<Response, AppError> {
     let sent = submitted(pairs);
-    let tz = &state.config.timezone;
     let view = |errors, preview| EditorView {
-        article,
         input: &sent.input,
         errors,
         preview,
@@ -407,38 +448,25 @@ async fn submit(
         notice: None,
     };
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let action = match action(&sent, tz) {
-        Ok(Some(action)) => action,
-        Ok(None) => {
+    let action = match Button::parse(&sent, &state.config.timezone) {
+        Ok(Button::Save(action)) => action,
+        Ok(Button::Preview) => {
             let preview = Some(text::markdown_html(&sent.input.body_markdown));
-            return render_editor(state, staff, view(&[], preview), StatusCode::OK).await;
+            return render_editor(state, staff, id, view(&[], preview), StatusCode::OK).await;
         }
-        Err(errors) => return render_editor(state, staff, view(&errors, None), refused).await,
+        Err(errors) => return render_editor(state, staff, id, view(&errors, None), refused).await,
     };
-    let (store, user, input) = (&*state.store, &staff.user, &sent.input);
-    let saved = match article {
-        None => publishing::create(store, tz, user, input, action).await,
-        Some(article) => {
-            publishing::update(store, tz, user, article, input, action).await.map(|()| article.id)
-        }
+    let (services, user, input) = (&state.services, &staff.user, &sent.input);
+    let saved = match id {
+        None => publishing::create(services, user, input, action).await,
+        Some(id) => publishing::update(services, user, id, input, action).await.map(|()| id),
     };
     match saved {
-        Ok(id) => Ok(see_other(&format!("/admin/articles/{id}/?saved={}", saved_label(action)))),
+        Ok(id) => Ok(see_other(&editor_url(id, Notice::after(action)))),
         Err(PublishError::Fields(errors)) => {
-            render_editor(state, staff, view(&errors, None), refused).await
+            render_editor(state, staff, id, view(&errors, None), refused).await
         }
-        Err(e) => Err(publish_error(e)),
-    }
-}
-
-fn publish_error(e: PublishError) -> AppError {
-    match e {
-        PublishError::Forbidden => {
-            AppError::Forbidden("You may edit your own articles only.".into())
-        }
-        PublishError::Store(e) => e.into(),
-        PublishError::Invalid(message) => AppError::Forbidden(message),
-        PublishError::Fields(_) => AppError::BadRequest("The article has errors."),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -456,17 +484,18 @@ pub async fn preview(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let article = editable(&state, &staff, &id).await?;
-    let notes = state.store.notes(article.id).await?;
+    let (article, notes) =
+        publishing::preview(&state.services, &staff.user, parse_id(&id)?).await?;
     let template = PreviewPage {
         layout: Layout::new(&state.config, &article.headline),
-        story: Story::new(&article, notes, &state.config.timezone),
+        story: Story::new(&article, &notes, &state.config.timezone),
         article: &article,
     };
     Ok(page(StatusCode::OK, template.render()?))
 }
 
-/// `POST /admin/preview`: Markdown in, sanitized HTML out, for the live preview.
+/// `POST /admin/preview`: Markdown in, sanitized HTML out, for the live preview. It changes
+/// nothing, so it invalidates nothing.
 pub async fn live_preview(
     staff: Staff,
     headers: HeaderMap,
@@ -489,15 +518,15 @@ pub async fn add_note(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
     staff.check_csrf(&pairs)?;
-    let article = editable(&state, &staff, &id).await?;
+    let id: ArticleId = parse_id(&id)?;
     let kind = NoteKind::parse(form::first(&pairs, "kind").unwrap_or_default())
         .ok_or(AppError::BadRequest("Choose a correction or an update."))?;
     let note = form::first(&pairs, "note").unwrap_or_default();
-    match publishing::add_note(&*state.store, &staff.user, &article, kind, note).await {
-        Ok(()) => Ok(see_other(&format!("/admin/articles/{}/?saved=note", article.id))),
+    match publishing::add_note(&state.services, &staff.user, id, kind, note).await {
+        Ok(()) => Ok(see_other(&editor_url(id, Notice::NoteAdded))),
         Err(PublishError::Fields(_)) => {
             Err(AppError::BadRequest("Write the note: at most 2,000 characters."))
         }
-        Err(e) => Err(publish_error(e)),
+        Err(e) => Err(e.into()),
     }
 }

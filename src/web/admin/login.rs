@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::{SESSION_COOKIE, Staff, page, see_other};
-use crate::staff::{self, StaffError};
+use crate::services::staff::{self, StaffError};
 use crate::web::AppState;
 use crate::web::cookies;
 use crate::web::error::AppError;
@@ -45,7 +45,7 @@ fn render(
     email: String,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
-    let token = crate::web::cookies::new_secret();
+    let token = crate::domain::signing::new_secret();
     let template = LoginPage {
         layout: Layout::new(&state.config, "Sign in"),
         next,
@@ -68,7 +68,7 @@ pub async fn form(
 ) -> Result<Response, AppError> {
     let next = safe_next(form::query_value(query.as_deref(), "next").as_deref());
     let token = cookies::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    if staff::session(&*state.store, token).await?.is_some() {
+    if staff::session(&state.services, token).await?.is_some() {
         return Ok(see_other(&next));
     }
     render(&state, StatusCode::OK, next, String::new(), None)
@@ -90,7 +90,7 @@ pub async fn submit(
         return render(&state, StatusCode::FORBIDDEN, next, email, Some(message));
     }
     let lifetime = state.config.session_seconds;
-    match staff::sign_in(&*state.store, &email, &password, &peer.ip().to_string(), lifetime).await {
+    match staff::sign_in(&state.services, &email, &password, &peer.ip().to_string()).await {
         Ok(signed_in) => {
             let mut response = see_other(&next);
             let max_age = u32::try_from(lifetime).unwrap_or(u32::MAX);
@@ -110,23 +110,14 @@ pub async fn submit(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&clear).expect("a cookie is ASCII"),
             );
-            tracing::info!(user = signed_in.user.id, "signed in");
+            tracing::info!(user = %signed_in.user.id, "signed in");
             Ok(response)
         }
         Err(StaffError::WrongCredentials) => {
             let message = "The email address or password is not right.";
             render(&state, StatusCode::UNPROCESSABLE_ENTITY, next, email, Some(message))
         }
-        Err(StaffError::Throttled(retry_after)) => Err(AppError::TooMany {
-            retry_after,
-            message: format!(
-                "Too many failed sign-ins for this account or from this address. Please wait {} \
-                 minutes and try again.",
-                retry_after / 60
-            ),
-        }),
-        Err(StaffError::Invalid(message)) => Err(AppError::Forbidden(message)),
-        Err(StaffError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -138,7 +129,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
     staff.check_csrf(&pairs)?;
-    state.store.delete_session(&staff.session.token_hash).await?;
+    staff::sign_out(&state.services, &staff.session).await?;
     let mut response = see_other("/admin/login");
     let clear = cookies::set_cookie(SESSION_COOKIE, "", 0, state.config.is_https());
     response

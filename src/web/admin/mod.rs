@@ -20,7 +20,7 @@ use super::cookies;
 use super::error::AppError;
 use super::form;
 use super::response::{Caching, html};
-use crate::staff;
+use crate::services::staff;
 use crate::store::{Session, User};
 
 pub const SESSION_COOKIE: &str = "byline_session";
@@ -64,7 +64,7 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = cookies::cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-        match staff::session(&*state.store, token).await? {
+        match staff::session(&state.services, token).await? {
             Some((session, user)) => Ok(Staff { user, session }),
             None if parts.method == Method::GET || parts.method == Method::HEAD => {
                 let next = parts.uri.path_and_query().map_or("/admin/", |p| p.as_str());
@@ -147,7 +147,7 @@ pub fn see_other(location: &str) -> Response {
     response
 }
 
-/// A path id, or 404.
-pub fn parse_id(raw: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)
+/// A path id (`ArticleId`, `ReplyId`…), or 404.
+pub fn parse_id<T: From<i64>>(raw: &str) -> Result<T, AppError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).map(T::from).ok_or(AppError::NotFound)
 }

@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{Nav, Staff, page, parse_id, see_other};
-use crate::discussion::{self, PostError};
-use crate::domain::{ReplyStatus, reply::ReplyBody, text, time};
-use crate::publishing;
-use crate::store::{Comment, QueueQuery, QueuedComment};
+use crate::domain::paths::article_path;
+use crate::domain::{ArticleId, ReplyId, ReplyStatus, text, time};
+use crate::services::moderation::{self, Decision, ModerationError};
+use crate::store::{QueueQuery, QueuedReply, Reply};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::form;
@@ -43,9 +43,9 @@ struct Tab {
 }
 
 struct Row {
-    id: i64,
+    id: ReplyId,
     status: &'static str,
-    article_id: i64,
+    article_id: ArticleId,
     article_headline: String,
     article_url: Option<String>,
     name: String,
@@ -100,11 +100,6 @@ impl Filter {
     }
 }
 
-/// What this person's queue covers: authors see replies on their own articles only.
-fn scope(staff: &Staff) -> Option<i64> {
-    (!staff.user.role.edits_all_articles()).then_some(staff.user.author.id)
-}
-
 /// `GET /admin/replies/`
 pub async fn queue(
     State(state): State<AppState>,
@@ -112,17 +107,16 @@ pub async fn queue(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let filter = Filter::from_query(query.as_deref());
-    let mut query = QueueQuery {
-        status: None,
-        article_id: filter.article.parse().ok(),
+    let query = QueueQuery {
+        status: Some(filter.status),
+        article_id: ArticleId::parse(&filter.article),
         email: Some(filter.email.clone()).filter(|e| !e.trim().is_empty()),
-        byline_author_id: scope(&staff),
+        byline_author_id: None,
         offset: (filter.page - 1) * PER_PAGE,
         limit: PER_PAGE,
     };
-    let counts = state.store.queue_counts(&query).await?;
-    query.status = Some(filter.status);
-    let (found, total) = state.store.queue(&query).await?;
+    let moderation::Queue { counts, replies: found, total } =
+        moderation::queue(&state.services, &staff.user, query).await?;
     let tz = &state.config.timezone;
     let tabs = TABS
         .iter()
@@ -149,35 +143,25 @@ pub async fn queue(
     Ok(page(StatusCode::OK, template.render()?))
 }
 
-fn row(q: QueuedComment, tz: &jiff::tz::TimeZone) -> Row {
-    let article_url = q.article_date_path.as_deref().map(|date| {
-        format!("{}#comment-{}", publishing::article_path(date, &q.article_slug), q.comment.id)
-    });
+fn row(q: QueuedReply, tz: &jiff::tz::TimeZone) -> Row {
+    let article_url = q
+        .article_date_path
+        .as_deref()
+        .map(|date| format!("{}#comment-{}", article_path(date, &q.article_slug), q.reply.id));
     Row {
-        id: q.comment.id,
-        status: q.comment.status.as_str(),
-        article_id: q.comment.article_id,
+        id: q.reply.id,
+        status: q.reply.status.as_str(),
+        article_id: q.reply.article_id,
         article_headline: q.article_headline,
         article_url,
-        name: q.comment.author_name,
+        name: q.reply.author_name,
         email: q.author_email,
-        website: q.comment.author_url,
+        website: q.reply.author_url,
         ip: q.ip.unwrap_or_default(),
-        date: time::date_and_time(q.comment.created_at, tz),
-        body_html: text::reply_html(&q.comment.body),
+        date: time::date_and_time(q.reply.created_at, tz),
+        body_html: text::reply_html(&q.reply.body),
         reason: q.held_reason,
-        staff: q.comment.staff,
-    }
-}
-
-/// A reply `staff` may moderate: one on an article they may edit.
-async fn moderatable(state: &AppState, staff: &Staff, id: i64) -> Result<Comment, AppError> {
-    let comment = state.store.comment(id).await?.ok_or(AppError::NotFound)?;
-    let article = state.store.article(comment.article_id).await?.ok_or(AppError::NotFound)?;
-    if publishing::can_edit(&staff.user, &article) {
-        Ok(comment)
-    } else {
-        Err(AppError::Forbidden("You moderate replies on your own articles only.".into()))
+        staff: q.reply.staff,
     }
 }
 
@@ -192,38 +176,18 @@ pub async fn decide(
     let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
     staff.check_csrf(&pairs)?;
     let action = form::first(&pairs, "action").unwrap_or_default();
-    let (verb, ids): (&str, Vec<i64>) = match action.split_once(':') {
+    let (verb, ids): (&str, Vec<ReplyId>) = match action.split_once(':') {
         Some((verb, id)) => (verb, vec![parse_id(id)?]),
         None => (
             form::first(&pairs, "bulk").unwrap_or_default(),
-            form::all(&pairs, "ids").iter().filter_map(|id| id.parse().ok()).collect(),
+            form::all(&pairs, "ids").iter().filter_map(|id| ReplyId::parse(id)).collect(),
         ),
     };
-    for id in &ids {
-        moderatable(&state, &staff, *id).await?;
-    }
-    for id in ids {
-        apply(&state, verb, id).await?;
-    }
+    let decision =
+        Decision::parse(verb).ok_or(AppError::BadRequest("Choose what to do with the replies."))?;
+    moderation::decide(&state.services, &staff.user, decision, ids).await?;
     let back = form::first(&pairs, "return").filter(|r| r.starts_with("/admin/replies/"));
     Ok(see_other(back.unwrap_or("/admin/replies/")))
-}
-
-async fn apply(state: &AppState, verb: &str, id: i64) -> Result<(), AppError> {
-    let status = match verb {
-        "approve" => ReplyStatus::Approved,
-        "unapprove" | "notspam" | "restore" => ReplyStatus::Pending,
-        "spam" => ReplyStatus::Spam,
-        "trash" => ReplyStatus::Trash,
-        "delete" => {
-            state.store.delete_comment(id).await?;
-            return Ok(());
-        }
-        _ => return Err(AppError::BadRequest("Choose what to do with the replies.")),
-    };
-    state.store.set_comment_status(id, status).await?;
-    tracing::info!(reply = id, status = %status, "moderated");
-    Ok(())
 }
 
 #[derive(Template)]
@@ -231,7 +195,7 @@ async fn apply(state: &AppState, verb: &str, id: i64) -> Result<(), AppError> {
 struct EditPage<'a> {
     layout: Layout<'a>,
     nav: Nav,
-    comment: &'a Comment,
+    reply: &'a Reply,
     body: &'a str,
     error: Option<String>,
     /// Editing the reply's text, or answering it as staff.
@@ -241,7 +205,7 @@ struct EditPage<'a> {
 async fn edit_page(
     state: &AppState,
     staff: &Staff,
-    comment: &Comment,
+    reply: &Reply,
     body: &str,
     error: Option<String>,
     answering: bool,
@@ -250,7 +214,7 @@ async fn edit_page(
     let template = EditPage {
         layout: Layout::new(&state.config, title),
         nav: staff.nav(),
-        comment,
+        reply,
         body,
         error: error.clone(),
         answering,
@@ -265,8 +229,8 @@ pub async fn edit(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let comment = moderatable(&state, &staff, parse_id(&id)?).await?;
-    edit_page(&state, &staff, &comment, &comment.body, None, false).await
+    let reply = moderation::moderatable(&state.services, &staff.user, parse_id(&id)?).await?;
+    edit_page(&state, &staff, &reply, &reply.body, None, false).await
 }
 
 /// `POST /admin/replies/{id}/edit`
@@ -279,14 +243,14 @@ pub async fn save_edit(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
     staff.check_csrf(&pairs)?;
-    let comment = moderatable(&state, &staff, parse_id(&id)?).await?;
+    let reply = moderation::moderatable(&state.services, &staff.user, parse_id(&id)?).await?;
     let typed = form::first(&pairs, "body").unwrap_or_default();
-    match ReplyBody::parse(typed, state.config.limits.comment) {
-        Ok(body) => {
-            state.store.set_comment_body(comment.id, body.as_str()).await?;
-            Ok(see_other(&format!("/admin/replies/?status={}", comment.status.as_str())))
+    match moderation::edit(&state.services, &staff.user, reply.id, typed).await {
+        Ok(()) => Ok(see_other(&format!("/admin/replies/?status={}", reply.status.as_str()))),
+        Err(ModerationError::Invalid(e)) => {
+            edit_page(&state, &staff, &reply, typed, Some(e.message), false).await
         }
-        Err(message) => edit_page(&state, &staff, &comment, typed, Some(message), false).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -296,11 +260,12 @@ pub async fn answer(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let comment = moderatable(&state, &staff, parse_id(&id)?).await?;
-    edit_page(&state, &staff, &comment, "", None, true).await
+    let reply = moderation::moderatable(&state.services, &staff.user, parse_id(&id)?).await?;
+    edit_page(&state, &staff, &reply, "", None, true).await
 }
 
-/// `POST /admin/replies/{id}/reply`: published at once, with a staff badge.
+/// `POST /admin/replies/{id}/reply`: published at once, with a staff badge (answering a held
+/// reply approves it).
 pub async fn save_answer(
     State(state): State<AppState>,
     staff: Staff,
@@ -310,22 +275,13 @@ pub async fn save_answer(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
     staff.check_csrf(&pairs)?;
-    let comment = moderatable(&state, &staff, parse_id(&id)?).await?;
+    let reply = moderation::moderatable(&state.services, &staff.user, parse_id(&id)?).await?;
     let typed = form::first(&pairs, "body").unwrap_or_default();
-    match discussion::reply_as_staff(&*state.store, &staff.user, &comment, typed).await {
-        Ok(_) => {
-            // Answering a held reply approves it, as readers would otherwise see an answer
-            // to nothing.
-            if comment.status == ReplyStatus::Pending {
-                state.store.set_comment_status(comment.id, ReplyStatus::Approved).await?;
-            }
-            Ok(see_other("/admin/replies/?status=approved"))
+    match moderation::answer(&state.services, &staff.user, reply.id, typed).await {
+        Ok(_) => Ok(see_other("/admin/replies/?status=approved")),
+        Err(ModerationError::Invalid(e)) => {
+            edit_page(&state, &staff, &reply, typed, Some(e.message), true).await
         }
-        Err(PostError::Invalid(errors)) => {
-            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
-            edit_page(&state, &staff, &comment, typed, Some(message), true).await
-        }
-        Err(PostError::Store(e)) => Err(e.into()),
-        Err(_) => Err(AppError::BadRequest("The reply could not be posted.")),
+        Err(e) => Err(e.into()),
     }
 }

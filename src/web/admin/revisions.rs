@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::articles::editable;
+use super::articles::{Notice, editor_url};
 use super::{Nav, Staff, page, parse_id, see_other};
-use crate::domain::time;
-use crate::publishing::{self, Action};
+use crate::domain::{ArticleId, RevisionId, time};
+use crate::services::publishing::{self, PublishError};
 use crate::store::{Article, Revision};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -26,7 +26,7 @@ struct ListPage<'a> {
 }
 
 struct RevisionRow {
-    id: i64,
+    id: RevisionId,
     when: String,
     by: String,
     headline: String,
@@ -58,32 +58,24 @@ struct DiffLine {
     text: String,
 }
 
-async fn author_of(state: &AppState, user_id: Option<i64>) -> Result<String, AppError> {
-    Ok(match user_id {
-        Some(id) => {
-            state.store.user(id).await?.map_or("a former account".into(), |u| u.author.name)
-        }
-        None => "the command line".into(),
-    })
-}
-
 /// `GET /admin/articles/{id}/revisions/`
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let article = editable(&state, &staff, &id).await?;
+    let (article, revisions) =
+        publishing::revisions(&state.services, &staff.user, parse_id(&id)?).await?;
     let tz = &state.config.timezone;
-    let mut rows = Vec::new();
-    for revision in state.store.revisions(article.id).await? {
-        rows.push(RevisionRow {
+    let rows = revisions
+        .into_iter()
+        .map(|(revision, by)| RevisionRow {
             id: revision.id,
             when: time::date_and_time(revision.created_at, tz),
-            by: author_of(&state, revision.user_id).await?,
+            by,
             headline: revision.headline,
-        });
-    }
+        })
+        .collect();
     let template = ListPage {
         layout: Layout::new(&state.config, &format!("Revisions: {}", article.headline)),
         nav: staff.nav(),
@@ -93,30 +85,16 @@ pub async fn list(
     Ok(page(StatusCode::OK, template.render()?))
 }
 
-/// The revision `revision` of article `id`.
-async fn find(
-    state: &AppState,
-    staff: &Staff,
-    id: &str,
-    revision: &str,
-) -> Result<(Article, Revision), AppError> {
-    let article = editable(state, staff, id).await?;
-    let revision = state.store.revision(parse_id(revision)?).await?.ok_or(AppError::NotFound)?;
-    if revision.article_id != article.id {
-        return Err(AppError::NotFound);
-    }
-    Ok((article, revision))
-}
-
 /// `GET /admin/articles/{id}/revisions/{revision}/`: what this revision changed.
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, revision)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (article, revision) = find(&state, &staff, &id, &revision).await?;
-    let all = state.store.revisions(article.id).await?;
-    let before = all.iter().find(|r| r.id < revision.id);
+    let (id, revision): (ArticleId, RevisionId) = (parse_id(&id)?, parse_id(&revision)?);
+    let (article, revision, before, _) =
+        publishing::revision_of(&state.services, &staff.user, id, revision).await?;
+    let before = before.as_ref();
     let field = |r: Option<&Revision>, get: fn(&Revision) -> String| r.map(get).unwrap_or_default();
     let fields: [(&'static str, FieldOf); 7] = [
         ("Headline", |r| r.headline.clone()),
@@ -172,17 +150,13 @@ pub async fn restore(
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
     staff.check_csrf(&pairs)?;
-    let (article, revision) = find(&state, &staff, &id, &revision).await?;
-    let lead = publishing::lead_id(&*state.store).await? == Some(article.id);
-    let input = publishing::input_from_revision(&revision, lead);
-    let tz = &state.config.timezone;
-    match publishing::update(&*state.store, tz, &staff.user, &article, &input, Action::Save).await {
-        Ok(()) => Ok(see_other(&format!("/admin/articles/{}/?saved=restored", article.id))),
-        Err(publishing::PublishError::Fields(errors)) => Err(AppError::Forbidden(format!(
+    let (id, revision): (ArticleId, RevisionId) = (parse_id(&id)?, parse_id(&revision)?);
+    match publishing::restore(&state.services, &staff.user, id, revision).await {
+        Ok(()) => Ok(see_other(&editor_url(id, Notice::Restored))),
+        Err(PublishError::Fields(errors)) => Err(AppError::Forbidden(format!(
             "This revision cannot be restored as it is: {}",
-            errors.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ")
+            errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")
         ))),
-        Err(publishing::PublishError::Store(e)) => Err(e.into()),
-        Err(_) => Err(AppError::Forbidden("You may edit your own articles only.".into())),
+        Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{Nav, Staff, page, see_other};
-use crate::settings::{self, KEYS};
+use crate::domain::{FieldError, SettingKey, message_for};
+use crate::services::settings;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::form;
@@ -38,72 +39,75 @@ struct SettingField {
 }
 
 /// Label, help and kind of each setting.
-fn describe(key: &str) -> (&'static str, &'static str, &'static str, &'static [&'static str]) {
+fn describe(
+    key: SettingKey,
+) -> (&'static str, &'static str, &'static str, &'static [&'static str]) {
     match key {
-        "moderation" => (
+        SettingKey::Moderation => (
             "Moderation",
             "none: publish at once; first-time: hold a reply unless its email address has an approved one; all: hold every reply.",
             "select",
             &["none", "first-time", "all"],
         ),
-        "max_links" => ("Hold replies with more links than", "A number, or off.", "input", &[]),
-        "hold_list" => (
+        SettingKey::MaxLinks => {
+            ("Hold replies with more links than", "A number, or off.", "input", &[])
+        }
+        SettingKey::HoldList => (
             "Hold list",
             "Words, email addresses or IP addresses, one a line: a reply that contains one is held.",
             "textarea",
             &[],
         ),
-        "spam_list" => (
+        SettingKey::SpamList => (
             "Spam list",
             "One a line: a reply that contains one goes straight to spam.",
             "textarea",
             &[],
         ),
-        "close_after_days" => (
+        SettingKey::CloseAfterDays => (
             "Close replies after (days)",
             "Replies close on articles older than this; 0 never closes them.",
             "input",
             &[],
         ),
-        "thread_depth" => {
+        SettingKey::ThreadDepth => {
             ("Threading depth", "How deep replies to replies nest (1 to 20).", "input", &[])
         }
-        "replies_per_page" => (
+        SettingKey::RepliesPerPage => (
             "Replies per page",
             "Top-level replies a page, newest page first; 0 shows all on one page.",
             "input",
             &[],
         ),
-        "honeypot" => (
+        SettingKey::Honeypot => (
             "Honeypot field",
             "A hidden field that robots fill in: their replies go to spam.",
             "select",
             &["on", "off"],
         ),
-        "min_fill_seconds" => (
+        SettingKey::MinFillSeconds => (
             "Hold replies sent faster than (seconds)",
             "After the page was served; 0 turns this off.",
             "input",
             &[],
         ),
-        "rate_limit_per_minute" => (
+        SettingKey::RateLimitPerMinute => (
             "Replies a minute from one address",
             "More get “429 Too Many Requests”; 0 turns the limit off.",
             "input",
             &[],
         ),
-        "duplicate_check" => (
+        SettingKey::DuplicateCheck => (
             "Refuse duplicates",
             "The same text from the same email on the same article within a day.",
             "select",
             &["on", "off"],
         ),
-        _ => ("", "", "input", &[]),
     }
 }
 
 /// A refused form: what was typed, and the message for each bad setting.
-type Submitted<'a> = (&'a [(String, String)], &'a [(&'static str, String)]);
+type Submitted<'a> = (&'a [(String, String)], &'a [FieldError]);
 
 async fn render(
     state: &AppState,
@@ -111,21 +115,22 @@ async fn render(
     submitted: Option<Submitted<'_>>,
     saved: bool,
 ) -> Result<Response, AppError> {
-    let effective = settings::load(&*state.store, &state.config.discussion).await?;
-    let fields = KEYS
-        .iter()
-        .map(|(key, _)| {
+    let effective = settings::effective(&state.services).await?;
+    let fields = SettingKey::ALL
+        .into_iter()
+        .map(|key| {
             let (label, help, kind, choices) = describe(key);
-            let typed = submitted.and_then(|(pairs, _)| form::first(pairs, key).map(str::to_owned));
+            let name = key.name();
+            let typed =
+                submitted.and_then(|(pairs, _)| form::first(pairs, name).map(str::to_owned));
             SettingField {
-                key,
+                key: name,
                 label,
                 help,
                 value: typed.unwrap_or_else(|| effective.settings.value(key)),
-                fixed: effective.fixed.get(key).cloned(),
-                error: submitted.and_then(|(_, errors)| {
-                    errors.iter().find(|(k, _)| k == key).map(|(_, e)| e.clone())
-                }),
+                fixed: effective.fixed.get(&key).cloned(),
+                error: submitted
+                    .and_then(|(_, errors)| message_for(errors, name).map(str::to_owned)),
                 kind,
                 choices,
             }
@@ -162,7 +167,7 @@ pub async fn save(
     staff.require_admin()?;
     let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
     staff.check_csrf(&pairs)?;
-    match settings::save(&*state.store, &state.config.discussion, &pairs).await? {
+    match settings::save(&state.services, &pairs).await? {
         Ok(()) => Ok(see_other("/admin/settings?saved=1")),
         Err(errors) => render(&state, &staff, Some((&pairs, &errors)), false).await,
     }

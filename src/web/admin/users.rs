@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{Nav, Staff, page, parse_id, see_other};
-use crate::domain::Role;
-use crate::staff::{self, StaffError};
+use crate::domain::{Role, UserId};
+use crate::services::staff::{self, AccountChange, StaffError};
 use crate::store::User;
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -21,7 +21,7 @@ struct UsersPage<'a> {
     layout: Layout<'a>,
     nav: Nav,
     users: Vec<User>,
-    me: i64,
+    me: UserId,
     roles: [&'static str; 3],
     error: Option<String>,
     email: String,
@@ -38,7 +38,7 @@ async fn render(
     let template = UsersPage {
         layout: Layout::new(&state.config, "Staff"),
         nav: staff.nav(),
-        users: state.store.users().await?,
+        users: staff::users(&state.services).await?,
         me: staff.user.id,
         roles: ["admin", "editor", "author"],
         error,
@@ -67,14 +67,13 @@ pub async fn add(
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
     let role = Role::parse(&value("role")).ok_or(AppError::BadRequest("Choose a role."))?;
     let (email, name) = (value("email"), value("name"));
-    match staff::add_user(&*state.store, &email, &name, role, &value("password")).await {
+    match staff::add_user(&state.services, &email, &name, role, &value("password")).await {
         Ok(_) => Ok(see_other("/admin/users/")),
-        Err(StaffError::Invalid(message)) => {
-            render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(message), (email, name))
-                .await
+        Err(StaffError::Invalid(e)) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&state, &staff, status, Some(e.message), (email, name)).await
         }
-        Err(StaffError::Store(e)) => Err(e.into()),
-        Err(_) => Err(AppError::BadRequest("The account could not be created.")),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -89,32 +88,20 @@ pub async fn update(
     staff.require_admin()?;
     let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
     staff.check_csrf(&pairs)?;
-    let id = parse_id(&id)?;
+    let id: UserId = parse_id(&id)?;
     let role = Role::parse(form::first(&pairs, "role").unwrap_or_default())
         .ok_or(AppError::BadRequest("Choose a role."))?;
-    let disabled = form::first(&pairs, "disabled").is_some();
-    // An admin cannot lock themselves out.
-    if id == staff.user.id && (disabled || role != Role::Admin) {
-        let message = "You cannot disable your own account or take away your own admin role.";
-        return render(
-            &state,
-            &staff,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(message.into()),
-            Default::default(),
-        )
-        .await;
+    let change = AccountChange {
+        role,
+        disabled: form::first(&pairs, "disabled").is_some(),
+        password: form::first(&pairs, "password").map(str::to_owned),
+    };
+    match staff::update_account(&state.services, &staff.user, id, change).await {
+        Ok(()) => Ok(see_other("/admin/users/")),
+        Err(StaffError::Invalid(e)) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&state, &staff, status, Some(e.message), Default::default()).await
+        }
+        Err(e) => Err(e.into()),
     }
-    let user = state.store.user(id).await?.ok_or(AppError::NotFound)?;
-    // A new password for someone who forgot theirs; it signs them out everywhere.
-    let password = form::first(&pairs, "password").unwrap_or_default();
-    if !password.is_empty()
-        && let Err(StaffError::Invalid(message)) =
-            staff::set_password(&*state.store, &user, password).await
-    {
-        let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return render(&state, &staff, status, Some(message), Default::default()).await;
-    }
-    state.store.update_user(id, role, disabled).await?;
-    Ok(see_other("/admin/users/"))
 }

@@ -2,7 +2,7 @@
 //! tests, written in bulk (as `byline copy` writes), so a million replies take seconds.
 
 use crate::domain::{text, time};
-use crate::store::{Store, StoreError, Table, Value};
+use crate::store::{CopyWrites, Store, StoreError, Table, Value};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -62,8 +62,9 @@ fn reply_text(article: i64, r: i64) -> String {
     format!("Reply {r} to story {article}: {}", prose(article * 31 + r, words as usize))
 }
 
-/// Fills the store; it must be empty. Article 1 has `lead_replies` threaded replies.
-pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
+/// Fills the store; it must be empty. Article 1 has `lead_replies` threaded replies, and the
+/// newest article was published ten minutes before `now`.
+pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreError> {
     let text_value = |s: String| Value::Text(s);
     let authors: Vec<Vec<Value>> = (1..=10)
         .map(|i| {
@@ -75,7 +76,7 @@ pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
             ]
         })
         .collect();
-    store.import_rows(Table::Authors, &authors).await?;
+    import(store, Table::Authors, authors).await?;
     let sections: Vec<Vec<Value>> = ["Local", "Business", "Sport"]
         .iter()
         .enumerate()
@@ -87,10 +88,10 @@ pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
             ]
         })
         .collect();
-    store.import_rows(Table::Sections, &sections).await?;
+    import(store, Table::Sections, sections).await?;
     // The first article is the newest: the one on the front page that a story that spreads
     // would be.
-    let newest = time::now() - 600;
+    let newest = now - 600;
     let mut reply_id = 0;
     let ids: Vec<i64> = (1..=plan.articles).collect();
     for chunk in ids.chunks(500) {
@@ -154,11 +155,16 @@ pub async fn generate(store: &dyn Store, plan: Plan) -> Result<(), StoreError> {
                 ]);
             }
         }
-        store.import_rows(Table::Articles, &rows).await?;
-        store.import_rows(Table::ArticleAuthors, &bylines).await?;
+        import(store, Table::Articles, rows).await?;
+        import(store, Table::ArticleAuthors, bylines).await?;
         for batch in replies.chunks(5000) {
-            store.import_rows(Table::Comments, batch).await?;
+            import(store, Table::Comments, batch.to_vec()).await?;
         }
     }
-    store.finish_import(&[]).await
+    store.write(|tx| Box::pin(async move { tx.finish_import(&[]).await })).await
+}
+
+/// Inserts rows in one unit of work.
+async fn import(store: &Store, table: Table, rows: Vec<Vec<Value>>) -> Result<(), StoreError> {
+    store.write(move |tx| Box::pin(async move { tx.import_rows(table, &rows).await })).await
 }

@@ -1,7 +1,7 @@
 //! `byline copy`: moves a whole site from one store to another (e.g. SQLite → PostgreSQL),
 //! ids included, so every URL and `#comment-ID` stays the same.
 
-use crate::store::{Store, StoreError, Table, Value};
+use crate::store::{CopyReads, CopyWrites, Store, StoreError, Table, Value};
 
 /// Rows moved per transaction.
 const BATCH: u32 = 1000;
@@ -27,10 +27,14 @@ pub struct Counted {
     pub to: u64,
 }
 
+async fn count(store: &Store, table: Table) -> Result<u64, StoreError> {
+    store.read(move |db| db.count_rows(table)).await
+}
+
 /// Copies every table, then checks that both sides hold the same number of rows.
-pub async fn copy_site(from: &dyn Store, to: &dyn Store) -> Result<Vec<Counted>, CopyError> {
+pub async fn copy_site(from: &Store, to: &Store) -> Result<Vec<Counted>, CopyError> {
     for table in Table::ALL {
-        if to.count_rows(table).await? > 0 {
+        if count(to, table).await? > 0 {
             return Err(CopyError::TargetNotEmpty(table.name()));
         }
     }
@@ -38,13 +42,13 @@ pub async fn copy_site(from: &dyn Store, to: &dyn Store) -> Result<Vec<Counted>,
     for table in Table::ALL {
         copy_table(from, to, table).await?;
         if table.has_id() {
-            next_ids.push((table, from.next_id(table).await?));
+            next_ids.push((table, from.read(move |db| db.next_id(table)).await?));
         }
     }
-    to.finish_import(&next_ids).await?;
+    to.write(move |tx| Box::pin(async move { tx.finish_import(&next_ids).await })).await?;
     let mut counts = Vec::new();
     for table in Table::ALL {
-        let (from, to) = (from.count_rows(table).await?, to.count_rows(table).await?);
+        let (from, to) = (count(from, table).await?, count(to, table).await?);
         if from != to {
             return Err(CopyError::Mismatch { table: table.name(), from, to });
         }
@@ -53,16 +57,21 @@ pub async fn copy_site(from: &dyn Store, to: &dyn Store) -> Result<Vec<Counted>,
     Ok(counts)
 }
 
-async fn copy_table(from: &dyn Store, to: &dyn Store, table: Table) -> Result<(), StoreError> {
+/// One table, a batch of rows per transaction (pipelined on PostgreSQL).
+async fn copy_table(from: &Store, to: &Store, table: Table) -> Result<(), StoreError> {
     let mut after: Option<Vec<Value>> = None;
     loop {
-        let rows = from.export_rows(table, after.clone(), BATCH).await?;
+        let start = after.clone();
+        let rows = from
+            .read(move |db| Box::pin(async move { db.export_rows(table, start, BATCH).await }))
+            .await?;
         let Some(last) = rows.last() else {
             return Ok(());
         };
         after = Some(key_of(table, last));
-        to.import_rows(table, &rows).await?;
-        if rows.len() < BATCH as usize {
+        let full = rows.len() == BATCH as usize;
+        to.write(move |tx| Box::pin(async move { tx.import_rows(table, &rows).await })).await?;
+        if !full {
             return Ok(());
         }
     }

@@ -1,11 +1,9 @@
 //! Sample content for `byline serve --demo`, so a newcomer sees a real page at once.
 
-use jiff::tz::TimeZone;
-
-use crate::domain::Slug;
-use crate::domain::{ReplyStatus, time};
-use crate::publishing::{self, Draft, PublishError};
-use crate::store::{ArticleFields, NewComment, Store, StoreError};
+use crate::domain::{ArticleId, ReplyId, ReplyStatus, Slug};
+use crate::services::Services;
+use crate::services::publishing::{self, Draft, PublishError};
+use crate::store::{ArticleReads, ArticleWrites, NewReply, ReplyWrites, StoreError};
 
 const LEAD_BODY: &str = "\
 The 6.40 from Harrow Quay left on time on Tuesday. That sentence would not be news almost \
@@ -53,37 +51,51 @@ Its owners, who are retiring, say they would rather sell to someone who keeps th
 lit than to the highest bidder.
 ";
 
-/// Puts a demo article in a section, with tags.
-async fn file(store: &dyn Store, id: i64, section: &str, tags: &str) -> Result<(), PublishError> {
-    let article = store.article(id).await?.ok_or(StoreError::NotFound("the demo article"))?;
-    let section = store.find_or_create_section(section, &section.to_lowercase()).await?;
-    let names = publishing::tag_names(tags);
-    let pairs: Vec<_> =
-        names.iter().map(|n| (n.clone(), Slug::from_headline(n).to_string())).collect();
-    let tags = store.find_or_create_tags(&pairs).await?;
-    let fields = ArticleFields {
-        slug: article.slug.clone(),
-        headline: article.headline.clone(),
-        standfirst: article.standfirst.clone(),
-        body_markdown: article.body_markdown.clone(),
-        body_html: article.body_html.clone(),
-        author_ids: article.authors.iter().map(|a| a.id).collect(),
-        section_id: Some(section.id),
-        tag_ids: tags.iter().map(|t| t.id).collect(),
-        image: None,
-        replies_open: true,
-        word_count: article.word_count,
-    };
-    store.update_article(id, &fields, article.updated_at).await?;
-    Ok(())
+/// Files a demo article in a section, with tags.
+async fn file(
+    services: &Services,
+    id: ArticleId,
+    section: &'static str,
+    tags: &'static str,
+) -> Result<(), PublishError> {
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let mut article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
+                let section = unit.find_or_create_section(section, &section.to_lowercase()).await?;
+                let pairs: Vec<_> = publishing::tag_names(tags)
+                    .into_iter()
+                    .map(|n| (n.clone(), Slug::from_headline(&n).to_string()))
+                    .collect();
+                let tags = unit.find_or_create_tags(&pairs).await?;
+                let fields = crate::store::ArticleFields {
+                    slug: std::mem::take(&mut article.slug),
+                    headline: std::mem::take(&mut article.headline),
+                    standfirst: std::mem::take(&mut article.standfirst),
+                    body_markdown: std::mem::take(&mut article.body_markdown),
+                    body_html: std::mem::take(&mut article.body_html),
+                    author_ids: article.authors.iter().map(|a| a.id).collect(),
+                    section_id: Some(section.id),
+                    tag_ids: tags.iter().map(|t| t.id).collect(),
+                    image: None,
+                    replies_open: true,
+                    word_count: article.word_count,
+                };
+                unit.update_article(id, &fields, article.updated_at).await?;
+                unit.site_changed();
+                Ok(())
+            })
+        })
+        .await
 }
 
 /// Publishes the demo articles and replies if the database has no articles; says whether it did.
-pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, PublishError> {
-    if store.count_published_articles(None).await? > 0 {
+pub async fn seed_if_empty(services: &Services) -> Result<bool, PublishError> {
+    let published = services.store.read(|db| db.count_published_articles(None)).await?;
+    if published > 0 {
         return Ok(false);
     }
-    let now = time::now();
+    let now = services.clock.now();
     let hour = 3600;
     let draft = |headline: &str, standfirst: &str, author: &str, body: &str| Draft {
         headline: headline.into(),
@@ -118,13 +130,13 @@ pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, Pub
         ("Environment", "Wildlife, Schools"),
         ("Local", "Transport, Ferries"),
     ];
-    let mut lead_id = 0;
+    let mut lead = ArticleId(0);
     for (i, article) in articles.iter().enumerate() {
         let published_at = now - (articles.len() - i) as i64 * 20 * hour;
-        lead_id = publishing::publish_at(store, tz, article, published_at).await?.id;
-        file(store, lead_id, filing[i].0, filing[i].1).await?;
+        lead = publishing::publish_at(services, article, published_at).await?.id;
+        file(services, lead, filing[i].0, filing[i].1).await?;
     }
-    let replies = [
+    let replies: [(Option<usize>, &str, &str, i64); 5] = [
         (
             None,
             "Maureen O.",
@@ -151,23 +163,31 @@ pub async fn seed_if_empty(store: &dyn Store, tz: &TimeZone) -> Result<bool, Pub
         ),
         (Some(3), "Sam Whitley", "Thanks, Ines. I’ll send a comment before the deadline.", 4),
     ];
-    let mut ids = Vec::new();
     let published = now - 20 * hour;
-    for (parent, name, body, minutes) in replies {
-        let comment = NewComment {
-            article_id: lead_id,
-            parent_id: parent.map(|i: usize| ids[i]),
-            author_name: name.into(),
-            author_email: format!("reader{}@example.com", ids.len() + 1),
-            author_url: None,
-            body: body.into(),
-            status: ReplyStatus::Approved,
-            ip: None,
-            held_reason: String::new(),
-            user_id: None,
-            created_at: published + hour + minutes * 17 * 60,
-        };
-        ids.push(store.insert_comment(&comment).await?);
-    }
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let mut ids: Vec<ReplyId> = Vec::new();
+                for (parent, name, body, minutes) in replies {
+                    let reply = NewReply {
+                        article_id: lead,
+                        parent_id: parent.map(|i| ids[i]),
+                        author_name: name.into(),
+                        author_email: format!("reader{}@example.com", ids.len() + 1),
+                        author_url: None,
+                        body: body.into(),
+                        status: ReplyStatus::Approved,
+                        ip: None,
+                        held_reason: String::new(),
+                        user_id: None,
+                        created_at: published + hour + minutes * 17 * 60,
+                    };
+                    ids.push(unit.insert_reply(&reply).await?);
+                }
+                unit.site_changed();
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await?;
     Ok(true)
 }

@@ -1,0 +1,43 @@
+-- The outbox: events written in the same transaction as the change that causes them, and
+-- their delivery to each registered handler (mail, live updates, media processing), claimed
+-- by one node at a time, retried with backoff, in order per handler and article.
+
+CREATE TABLE outbox_events (
+    -- AUTOINCREMENT: ids only grow, so events order as they were committed.
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    article_id  INTEGER NOT NULL,
+    reply_id    INTEGER,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE INDEX outbox_events_by_age ON outbox_events (created_at);
+
+-- Every handler some node runs; each new event gets a delivery for each.
+CREATE TABLE outbox_handlers (
+    name           TEXT PRIMARY KEY,
+    registered_at  INTEGER NOT NULL
+);
+
+CREATE TABLE outbox_deliveries (
+    event_id         INTEGER NOT NULL REFERENCES outbox_events (id) ON DELETE CASCADE,
+    handler          TEXT NOT NULL,
+    -- The event's article, so that a handler's events on one article keep their order.
+    article_id       INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    -- The node handling it, and until when; past that another node may take it.
+    claimed_by       TEXT,
+    claimed_until    INTEGER,
+    done_at          INTEGER,
+    -- 'delivered', or 'given up' when the handler stopped trying.
+    outcome          TEXT,
+    last_error       TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (handler, event_id)
+);
+
+CREATE INDEX outbox_deliveries_pending
+    ON outbox_deliveries (handler, event_id) WHERE done_at IS NULL;
+CREATE INDEX outbox_deliveries_by_article
+    ON outbox_deliveries (handler, article_id, event_id) WHERE done_at IS NULL;
+CREATE INDEX outbox_deliveries_by_event ON outbox_deliveries (event_id);

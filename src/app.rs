@@ -1,0 +1,102 @@
+//! Starting Byline: the one path `byline serve` and the tests take from a configuration to a
+//! running site (store opened and migrated, services, background work, router, listener).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::services::outbox::{self, Handler};
+use crate::services::{Services, changes, jobs};
+use crate::store::Store;
+use crate::web::{self, AppState};
+
+/// What may differ between a production start and a test's.
+pub struct Options {
+    pub clock: Clock,
+    /// What the outbox hands events to (none in production yet).
+    pub handlers: Vec<Arc<dyn Handler>>,
+    /// How often the outbox looks for work no commit on this node announced.
+    pub outbox_poll: Duration,
+    /// Fill an empty database with sample articles and replies.
+    pub demo: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clock: Clock::system(),
+            handlers: Vec::new(),
+            outbox_poll: Duration::from_secs(1),
+            demo: false,
+        }
+    }
+}
+
+/// A site ready to serve.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    pub state: AppState,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Application {
+    /// Opens (creating or migrating) the configured database, then as [`Application::with_store`].
+    pub async fn build(config: Config, options: Options) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database, options.clock.now())
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database.redacted()))?;
+        Self::with_store(store, config, options).await
+    }
+
+    /// Builds the site on an open store: binds `listen` (port 0 takes a free one, and a
+    /// `base_url` left to its default follows it), starts the scheduler, the outbox and the
+    /// listener for other nodes' changes.
+    pub async fn with_store(
+        store: Store,
+        mut config: Config,
+        options: Options,
+    ) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+            format!("cannot listen on {listen} (setting `listen`, BYLINE_LISTEN)")
+        })?;
+        let bound = listener.local_addr()?;
+        if config.base_url == format!("http://{listen}") {
+            config.base_url = format!("http://{bound}");
+        }
+        config.listen = bound;
+        let services = Arc::new(Services::new(store.clone(), options.clock, config).await?);
+        if options.demo && crate::tools::demo::seed_if_empty(&services).await? {
+            tracing::info!("seeded the database with demo content");
+        }
+        outbox::register(&services, &options.handlers).await?;
+        let state = AppState::new(services.clone());
+        let mut tasks =
+            vec![jobs::spawn(services.clone()), changes::forward_remote(&store, services.clone())];
+        tasks.extend(outbox::spawn(services, options.handlers, options.outbox_poll));
+        Ok(Self { listener, state, tasks })
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.state.config.listen
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self { listener, state, tasks } = self;
+        let app = web::build_app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        for task in tasks {
+            task.abort();
+        }
+        served.context("the server stopped")
+    }
+}

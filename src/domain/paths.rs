@@ -1,0 +1,78 @@
+//! The site's addresses: where an article, a section, a tag or an author lives.
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+use super::{AuthorId, Slug};
+
+/// `/2026/11/24/the-slug/`, with the slug percent-encoded for any script.
+pub fn article_path(date_path: &str, slug: &str) -> String {
+    format!("/{date_path}/{}/", encode_segment(slug))
+}
+
+/// Where an article lives once published: `None` for one never published.
+pub fn public_article_path(date_path: Option<&str>, slug: &str) -> Option<String> {
+    date_path.map(|date| article_path(date, slug))
+}
+
+/// `/section/local/`
+pub fn section_path(slug: &str) -> String {
+    format!("/section/{}/", encode_segment(slug))
+}
+
+/// `/tag/ferries/`
+pub fn tag_path(slug: &str) -> String {
+    format!("/tag/{}/", encode_segment(slug))
+}
+
+/// `/author/12-eleanor-marsh/`
+pub fn author_path(id: AuthorId, name: &str) -> String {
+    format!("/author/{id}-{}/", encode_segment(Slug::from_headline(name).as_str()))
+}
+
+/// The author id at the start of `12-eleanor-marsh`.
+pub fn author_id(key: &str) -> Option<AuthorId> {
+    AuthorId::parse(key.split('-').next()?)
+}
+
+/// A slug made safe for one segment of a URL path (and for a `Location` header).
+pub fn encode_segment(slug: &str) -> String {
+    const PATH_SEGMENT: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}')
+        .add(b'/')
+        .add(b'%');
+    utf8_percent_encode(slug, PATH_SEGMENT).to_string()
+}
+
+/// `/2026/11/24/slug/…`: an article's page (or its replies' feed).
+pub fn is_article_path(path: &str) -> bool {
+    let mut parts = path.trim_start_matches('/').splitn(4, '/');
+    let digits = |p: Option<&str>, n: usize| {
+        p.is_some_and(|p| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    digits(parts.next(), 4)
+        && digits(parts.next(), 2)
+        && digits(parts.next(), 2)
+        && parts.next().is_some_and(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(article_path("2026/11/24", "a b?"), "/2026/11/24/a%20b%3F/");
+        assert_eq!(author_path(AuthorId(12), "Eleanor Marsh"), "/author/12-eleanor-marsh/");
+        assert_eq!(author_id("12-eleanor-marsh"), Some(AuthorId(12)));
+        assert!(is_article_path("/2026/11/24/slug/feed.atom") && !is_article_path("/page/2/"));
+        assert_eq!(public_article_path(None, "x"), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! Signing with the site's secret (an HMAC-SHA-256 key shared by every node): the reply
+//! form's token and the reader's signed cookies.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::ArticleId;
+
+/// The server's signing key.
+pub struct Keys {
+    mac: Hmac<Sha256>,
+}
+
+impl Keys {
+    pub fn new(secret: &str) -> Self {
+        let mac = Hmac::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
+        Self { mac }
+    }
+
+    pub fn sign(&self, purpose: &str, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    pub fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
+        let Some(signature) = unhex(signature) else {
+            return false;
+        };
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        mac.verify_slice(&signature).is_ok()
+    }
+}
+
+/// 32 random bytes, hex-encoded: a new server secret (or any unguessable token).
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    hex(&bytes)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+const TOKEN: &str = "reply-form";
+/// A form older than this is stale. Generous, so that pages kept by a cache still work.
+pub const TOKEN_LIFETIME: i64 = 3 * 24 * 3600;
+/// Clocks of several nodes may differ a little.
+const CLOCK_SKEW: i64 = 60;
+
+/// A token for the reply form of `article`, issued `now`: `ISSUED.SIGNATURE`. The same for
+/// every reader, so that pages kept by a cache or CDN keep working.
+pub fn issue_token(keys: &Keys, article: ArticleId, now: i64) -> String {
+    format!("{now}.{}", keys.sign(TOKEN, &format!("{article}:{now}")))
+}
+
+/// Seconds since the form was served, if the token is this site's, for this article, and
+/// fresh.
+pub fn token_age(keys: &Keys, article: ArticleId, token: &str, now: i64) -> Option<i64> {
+    let (issued, signature) = token.trim().split_once('.')?;
+    let issued: i64 = issued.parse().ok()?;
+    let age = now - issued;
+    let genuine = keys.verify(TOKEN, &format!("{article}:{issued}"), signature);
+    (genuine && (-CLOCK_SKEW..=TOKEN_LIFETIME).contains(&age)).then_some(age.max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_tell_the_age_and_refuse_forgeries() {
+        let keys = Keys::new("secret");
+        let article = ArticleId(7);
+        let token = issue_token(&keys, article, 1000);
+        assert_eq!(token_age(&keys, article, &token, 1004), Some(4));
+        assert_eq!(token_age(&keys, ArticleId(8), &token, 1004), None, "another article's");
+        assert_eq!(token_age(&Keys::new("other"), article, &token, 1004), None, "forged");
+        assert_eq!(token_age(&keys, article, &token, 1000 + TOKEN_LIFETIME + 1), None, "stale");
+        assert_eq!(token_age(&keys, article, "", 1000), None);
+        assert_eq!(token_age(&keys, article, &token.replace("1000.", "999."), 1004), None);
+    }
+
+    #[test]
+    fn signatures_are_bound_to_their_purpose() {
+        let keys = Keys::new("secret");
+        let signature = keys.sign("a", "value");
+        assert!(keys.verify("a", "value", &signature));
+        assert!(!keys.verify("b", "value", &signature));
+        assert!(!keys.verify("a", "value", "zz"));
+    }
+}

@@ -1,0 +1,577 @@
+//! Readers' replies: posting one under the moderation policy and the form's defenses, and
+//! laying out an article's thread.
+
+use std::collections::HashMap;
+
+use super::Services;
+use super::reading::{self, ArticleAddress, Located};
+use super::settings;
+use crate::domain::reply::field;
+use crate::domain::signing::token_age;
+use crate::domain::{
+    ArticleId, DiscussionSettings, EventKind, FieldError, ModerationPolicy, ReplyId, ReplyInput,
+    ReplyStatus, ValidReply, WHOLE_FORM, text,
+};
+use crate::store::{Article, Db, NewReply, Reply, ReplyPlace, ReplyReads, ReplyWrites, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// The form comes back with these messages and everything typed.
+    #[error("the reply is not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("replies are closed on this article")]
+    Closed,
+    /// Too many replies from this address: try again after this many seconds.
+    #[error("too many replies from this address")]
+    RateLimited(i64),
+    #[error("no such article")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the request tells about how the form was sent, besides the form itself.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// The reader's address (see `web::defenses::client_ip`).
+    pub ip: Option<String>,
+    /// The form's signed token: when the page was served, and for which article.
+    pub token: String,
+    /// The hidden field that people never see was filled in.
+    pub honeypot_filled: bool,
+}
+
+/// A stored reply: its id, whether it is public or held, and the address that shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub id: ReplyId,
+    pub status: ReplyStatus,
+    /// The article's page (of replies) that holds the reply, with `#comment-ID`.
+    pub location: String,
+}
+
+/// Whether replies are closed: by the editor, or by the article's age.
+pub fn replies_closed(article: &Article, settings: &DiscussionSettings, now: i64) -> bool {
+    !article.replies_open || settings.closed_by_age(article.published_at, now)
+}
+
+/// Posts a reader's reply: the article at `address`, the form as typed, and the request's
+/// facts in; the stored reply (acknowledged only once committed) or why not out.
+pub async fn post_reply(
+    services: &Services,
+    address: &ArticleAddress,
+    input: &ReplyInput,
+    facts: RequestFacts,
+) -> Result<Posted, PostError> {
+    let now = services.clock.now();
+    let (located, effective) = {
+        let (address, overrides) = (address.clone(), services.config.discussion.clone());
+        services
+            .store
+            .read(move |db| {
+                Box::pin(async move {
+                    let located = reading::locate(db, &address).await?;
+                    Ok((located, settings::load(db, &overrides).await?))
+                })
+            })
+            .await?
+    };
+    let Located::Here(article) = located else { return Err(PostError::NotFound) };
+    let settings = effective.settings;
+    if replies_closed(&article, &settings, now) {
+        return Err(PostError::Closed);
+    }
+    let fill_seconds = token_age(&services.keys, article.id, &facts.token, now);
+    let validated = input.validate(&services.config.limits);
+    let mut errors = validated.as_ref().err().cloned().unwrap_or_default();
+    if fill_seconds.is_none() {
+        errors.push(FieldError::new(
+            WHOLE_FORM,
+            "This form was too old or had been altered, so your reply was not posted. \
+             Everything you typed is still here: please send it again.",
+        ));
+    }
+    let (Ok(reply), Some(fill_seconds)) = (validated, fill_seconds) else {
+        return Err(PostError::Invalid(errors));
+    };
+    let path = article.public_path().ok_or(PostError::NotFound)?;
+    let submission = Submission { reply, facts, fill_seconds };
+    let (article_id, kept) = (article.id, settings.clone());
+    let reply_path = path.clone();
+    let (id, status) = services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let now = unit.now();
+                let (status, held_reason) =
+                    check_and_judge(&mut **unit, article_id, &kept, &submission, now).await?;
+                let reply = new_reply(article_id, &submission, status, held_reason, now);
+                let id = unit.insert_reply(&reply).await?;
+                match status {
+                    ReplyStatus::Approved => {
+                        unit.record(EventKind::ReplyPosted, article_id, Some(id));
+                        unit.replies_changed(Some(reply_path));
+                    }
+                    ReplyStatus::Pending => unit.record(EventKind::ReplyHeld, article_id, Some(id)),
+                    // Spam is nobody's news; nothing public changed either.
+                    ReplyStatus::Spam | ReplyStatus::Trash => {}
+                }
+                Ok::<_, PostError>((id, status))
+            })
+        })
+        .await?;
+    tracing::info!(reply = %id, article = %article.id, status = %status, "reply stored");
+    let location = location_of(services, &article, &path, input, id, &settings).await?;
+    Ok(Posted { id, status, location })
+}
+
+/// A reply that passed the form's rules, and how it was sent.
+struct Submission {
+    reply: ValidReply,
+    facts: RequestFacts,
+    /// Seconds between serving the form and receiving it.
+    fill_seconds: i64,
+}
+
+fn new_reply(
+    article_id: ArticleId,
+    submission: &Submission,
+    status: ReplyStatus,
+    held_reason: String,
+    now: i64,
+) -> NewReply {
+    let reply = &submission.reply;
+    NewReply {
+        article_id,
+        parent_id: reply.parent_id,
+        author_name: reply.name.as_str().to_owned(),
+        author_email: reply.email.as_str().to_owned(),
+        author_url: reply.website.as_ref().map(|w| w.as_str().to_owned()),
+        body: reply.body.as_str().to_owned(),
+        status,
+        ip: submission.facts.ip.clone(),
+        held_reason,
+        user_id: None,
+        created_at: now,
+    }
+}
+
+/// The checks that need the stored replies, made in the reply's own transaction (on SQLite,
+/// where one writer commits, they cannot race): the rate limit, duplicates, the reply being
+/// answered; then the status the reply gets.
+async fn check_and_judge(
+    db: &mut dyn Db,
+    article: ArticleId,
+    settings: &DiscussionSettings,
+    submission: &Submission,
+    now: i64,
+) -> Result<(ReplyStatus, String), PostError> {
+    let reply = &submission.reply;
+    if let (Some(ip), limit @ 1..) = (&submission.facts.ip, settings.rate_limit_per_minute)
+        && db.replies_from_ip_since(ip, now - 60).await? >= limit
+    {
+        return Err(PostError::RateLimited(60));
+    }
+    if settings.duplicate_check
+        && db
+            .duplicate_reply(article, reply.email.as_str(), reply.body.as_str(), now - 86_400)
+            .await?
+    {
+        return Err(PostError::Invalid(vec![FieldError::new(
+            field::COMMENT,
+            "You have already posted this reply here. It is above, or waiting for a moderator.",
+        )]));
+    }
+    if let Some(parent_id) = reply.parent_id {
+        let parent = db.reply(parent_id).await?;
+        let answerable =
+            parent.is_some_and(|p| p.article_id == article && p.status == ReplyStatus::Approved);
+        if !answerable {
+            return Err(PostError::Invalid(vec![FieldError::new(
+                field::PARENT,
+                "The reply you are answering is not available any more. Your comment is still \
+                 here: post it as a new reply, or copy it.",
+            )]));
+        }
+    }
+    Ok(judge(db, settings, submission).await?)
+}
+
+/// The status a new reply gets, and why it is not approved at once.
+async fn judge(
+    db: &mut dyn Db,
+    settings: &DiscussionSettings,
+    submission: &Submission,
+) -> Result<(ReplyStatus, String), StoreError> {
+    let reply = &submission.reply;
+    if settings.honeypot && submission.facts.honeypot_filled {
+        return Ok((ReplyStatus::Spam, "filled in the hidden field that people never see".into()));
+    }
+    let ip = submission.facts.ip.as_deref().unwrap_or_default();
+    let listed = |list: &[String]| {
+        let text = format!(
+            "{}\n{}\n{}",
+            reply.body.as_str().to_lowercase(),
+            reply.name.as_str().to_lowercase(),
+            reply.website.as_ref().map(|w| w.as_str().to_lowercase()).unwrap_or_default()
+        );
+        let email = reply.email.as_str().to_lowercase();
+        list.iter()
+            .find(|entry| text.contains(entry.as_str()) || email == **entry || ip == *entry)
+            .cloned()
+    };
+    if let Some(entry) = listed(&settings.spam_list) {
+        return Ok((ReplyStatus::Spam, format!("matched “{entry}” on the spam list")));
+    }
+    if let Some(entry) = listed(&settings.hold_list) {
+        return Ok((ReplyStatus::Pending, format!("matched “{entry}” on the hold list")));
+    }
+    let links = text::count_links(reply.body.as_str());
+    if let Some(max) = settings.max_links
+        && links > max
+    {
+        return Ok((ReplyStatus::Pending, format!("{links} links (more than {max})")));
+    }
+    if settings.min_fill_seconds > 0 && submission.fill_seconds < settings.min_fill_seconds {
+        let seconds = submission.fill_seconds.max(0);
+        return Ok((ReplyStatus::Pending, format!("sent {seconds} s after the page was served")));
+    }
+    Ok(match settings.moderation {
+        ModerationPolicy::None => (ReplyStatus::Approved, String::new()),
+        ModerationPolicy::All => (ReplyStatus::Pending, "every reply is held".into()),
+        ModerationPolicy::FirstTime => {
+            if db.has_approved_reply_from(reply.email.as_str()).await? {
+                (ReplyStatus::Approved, String::new())
+            } else {
+                (ReplyStatus::Pending, "first reply from this email address".into())
+            }
+        }
+    })
+}
+
+/// The page of replies that holds the new one. A new top-level reply is always on the newest
+/// page (the one the article's address shows), so only an answer needs looking up.
+async fn location_of(
+    services: &Services,
+    article: &Article,
+    path: &str,
+    input: &ReplyInput,
+    id: ReplyId,
+    settings: &DiscussionSettings,
+) -> Result<String, StoreError> {
+    let anchor = format!("{path}#comment-{id}");
+    if input.parent_id().is_none() || settings.replies_per_page == 0 {
+        return Ok(anchor);
+    }
+    let (article_id, depth, per_page) =
+        (article.id, settings.thread_depth, settings.replies_per_page);
+    let (page, pages) = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let view = ThreadView { held_ids: &[id], max_depth: depth, per_page };
+                page_of_reply(db, article_id, view, id).await
+            })
+        })
+        .await?;
+    Ok(match page {
+        Some(page) if page < pages => format!("{path}?replies={page}#comment-{id}"),
+        _ => anchor,
+    })
+}
+
+/// One place in a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A reply to show; `held` when it awaits moderation and only its poster sees it.
+    Reply { reply: Reply, held: bool },
+    /// A reply that is gone, kept as a placeholder so its answers keep their place.
+    Removed { id: ReplyId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub entry: Entry,
+    pub children: Vec<Node>,
+}
+
+/// How an article's thread is laid out and cut into pages.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadView<'a> {
+    /// The poster's own held replies, shown to them alone.
+    pub held_ids: &'a [ReplyId],
+    /// Deeper answers follow their parent at this depth.
+    pub max_depth: usize,
+    /// Top-level threads a page; 0 puts all on one.
+    pub per_page: usize,
+}
+
+/// One page of an article's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadPage {
+    /// The page's top-level threads, oldest first at every level.
+    pub nodes: Vec<Node>,
+    /// How many pages the thread makes (at least one).
+    pub pages: usize,
+    /// This page's number, from 1.
+    pub current: usize,
+    /// Whether the thread holds a held reply (which makes the page its poster's alone).
+    pub has_held: bool,
+}
+
+/// Page `page` (the newest when `None`; `None` back when there is no such page) of an
+/// article's replies: the approved ones and the poster's own held ones. The thread is laid out
+/// from every reply's place (id, parent, time) and only the replies shown are read whole, so
+/// an article with a hundred thousand replies costs a fraction of reading them all.
+pub async fn thread_page(
+    db: &mut dyn Db,
+    article_id: ArticleId,
+    view: ThreadView<'_>,
+    page: Option<usize>,
+) -> Result<Option<ThreadPage>, StoreError> {
+    let (roots, approved) = shape(db, article_id, view).await?;
+    let pages = page_count(roots.len(), view.per_page);
+    let current = match page {
+        None => pages,
+        Some(n) if (1..=pages).contains(&n) => n,
+        Some(_) => return Ok(None),
+    };
+    let has_held = roots.iter().any(Shape::has_held);
+    let shown: Vec<Shape> = if view.per_page == 0 {
+        roots
+    } else {
+        roots.into_iter().skip((current - 1) * view.per_page).take(view.per_page).collect()
+    };
+    let mut ids = Vec::new();
+    for root in &shown {
+        root.approved_ids(&mut ids);
+    }
+    let mut whole = HashMap::new();
+    let mut keep = |reply: Reply| {
+        if reply.status == ReplyStatus::Approved {
+            whole.insert(reply.id, reply);
+        }
+    };
+    if ids.len() == approved {
+        // Every reply is shown: one read of them all is cheaper than naming each.
+        db.replies_of_article(article_id, ReplyStatus::Approved)
+            .await?
+            .into_iter()
+            .for_each(&mut keep);
+    } else {
+        for chunk in ids.chunks(10_000) {
+            db.replies_by_ids(article_id, chunk).await?.into_iter().for_each(&mut keep);
+        }
+    }
+    let nodes = shown.into_iter().map(|s| s.into_node(&mut whole)).collect();
+    Ok(Some(ThreadPage { nodes, pages, current, has_held }))
+}
+
+/// The page that shows reply `id` (`None` if it is not in the thread), and the page count.
+pub async fn page_of_reply(
+    db: &mut dyn Db,
+    article_id: ArticleId,
+    view: ThreadView<'_>,
+    id: ReplyId,
+) -> Result<(Option<usize>, usize), StoreError> {
+    let (roots, _) = shape(db, article_id, view).await?;
+    let pages = page_count(roots.len(), view.per_page);
+    let index = roots.iter().position(|r| r.contains(id));
+    Ok((index.map(|i| i.checked_div(view.per_page).map_or(1, |page| page + 1)), pages))
+}
+
+/// How many pages `roots` top-level threads make at `per_page` a page (0: all on one).
+fn page_count(roots: usize, per_page: usize) -> usize {
+    if per_page == 0 { 1 } else { roots.div_ceil(per_page).max(1) }
+}
+
+/// A reply's place in the laid-out thread, before the shown replies are read whole. Shapes
+/// nest at most `max_depth` deep, so walking them recursively is bounded.
+#[derive(Debug)]
+struct Shape {
+    id: ReplyId,
+    kind: Kind,
+    children: Vec<Shape>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Approved,
+    /// Boxed: a thread holds many shapes and few held replies.
+    Held(Box<Reply>),
+    Removed,
+}
+
+impl Shape {
+    fn has_held(&self) -> bool {
+        matches!(self.kind, Kind::Held(_)) || self.children.iter().any(Shape::has_held)
+    }
+
+    fn contains(&self, id: ReplyId) -> bool {
+        self.id == id || self.children.iter().any(|c| c.contains(id))
+    }
+
+    fn approved_ids(&self, out: &mut Vec<ReplyId>) {
+        if matches!(self.kind, Kind::Approved) {
+            out.push(self.id);
+        }
+        for child in &self.children {
+            child.approved_ids(out);
+        }
+    }
+
+    /// A reply no longer approved when it was read is shown as removed.
+    fn into_node(self, whole: &mut HashMap<ReplyId, Reply>) -> Node {
+        let entry = match self.kind {
+            Kind::Approved => match whole.remove(&self.id) {
+                Some(reply) => Entry::Reply { reply, held: false },
+                None => Entry::Removed { id: self.id },
+            },
+            Kind::Held(reply) => Entry::Reply { reply: *reply, held: true },
+            Kind::Removed => Entry::Removed { id: self.id },
+        };
+        let children = self.children.into_iter().map(|c| c.into_node(whole)).collect();
+        Node { entry, children }
+    }
+}
+
+/// The whole thread's top-level threads: approved replies and the poster's own held ones,
+/// oldest first at every level, nested at most `max_depth` deep; and how many replies are
+/// approved.
+async fn shape(
+    db: &mut dyn Db,
+    article_id: ArticleId,
+    view: ThreadView<'_>,
+) -> Result<(Vec<Shape>, usize), StoreError> {
+    let places = db.thread_places(article_id).await?;
+    let approved = places.len();
+    let mut layout: HashMap<ReplyId, Place> = HashMap::with_capacity(places.len() + 16);
+    for place in places {
+        let order = (place.created_at, place.id);
+        layout.insert(place.id, Place { parent_id: place.parent_id, order, kind: Kind::Approved });
+    }
+    for reply in db.replies_by_ids(article_id, view.held_ids).await? {
+        if reply.status == ReplyStatus::Pending {
+            let place = Place {
+                parent_id: reply.parent_id,
+                order: (reply.created_at, reply.id),
+                kind: Kind::Held(Box::new(reply)),
+            };
+            layout.insert(place.order.1, place);
+        }
+    }
+    add_removed_parents(db, &mut layout).await?;
+    Ok((Layout::new(layout, view.max_depth.max(1)).roots(), approved))
+}
+
+struct Place {
+    parent_id: Option<ReplyId>,
+    order: (i64, ReplyId),
+    kind: Kind,
+}
+
+/// Adds a placeholder for every missing ancestor, so no reply loses its place.
+async fn add_removed_parents(
+    db: &mut dyn Db,
+    places: &mut HashMap<ReplyId, Place>,
+) -> Result<(), StoreError> {
+    // Each round climbs one level of removed ancestors; threads are shallow.
+    for _ in 0..64 {
+        let mut missing: Vec<ReplyId> = places
+            .values()
+            .filter_map(|p| p.parent_id)
+            .filter(|id| !places.contains_key(id))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let found: Vec<ReplyPlace> = db.reply_places(&missing).await?;
+        for id in missing {
+            let row = found.iter().find(|s| s.id == id);
+            // A reply deleted for ever leaves no row: put its placeholder before its answers.
+            let earliest_child = places
+                .values()
+                .filter(|p| p.parent_id == Some(id))
+                .map(|p| p.order.0)
+                .min()
+                .unwrap_or_default();
+            let place = Place {
+                parent_id: row.and_then(|s| s.parent_id),
+                order: (row.map_or(earliest_child, |s| s.created_at), id),
+                kind: Kind::Removed,
+            };
+            places.insert(id, place);
+        }
+    }
+    Ok(())
+}
+
+struct Layout {
+    places: HashMap<ReplyId, Place>,
+    children: HashMap<Option<ReplyId>, Vec<ReplyId>>,
+    max_depth: usize,
+}
+
+impl Layout {
+    fn new(places: HashMap<ReplyId, Place>, max_depth: usize) -> Self {
+        // Filled in thread order, so every list of children is in order too (sorting each
+        // list by a key looked up per comparison was most of a large thread's cost).
+        let mut in_order: Vec<((i64, ReplyId), ReplyId)> =
+            places.iter().map(|(id, place)| (place.order, *id)).collect();
+        in_order.sort_unstable();
+        let mut children: HashMap<Option<ReplyId>, Vec<ReplyId>> = HashMap::new();
+        for (_, id) in in_order {
+            let parent = places[&id].parent_id.filter(|p| places.contains_key(p) && *p != id);
+            children.entry(parent).or_default().push(id);
+        }
+        Self { places, children, max_depth }
+    }
+
+    fn roots(mut self) -> Vec<Shape> {
+        let ids = self.children.remove(&None).unwrap_or_default();
+        let mut roots = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.build(id, 1, &mut roots);
+        }
+        roots
+    }
+
+    /// Adds the shape for `id` to `out`; at the deepest level, its descendants follow it as
+    /// siblings. Recursion stops at `max_depth`.
+    fn build(&mut self, id: ReplyId, depth: usize, out: &mut Vec<Shape>) {
+        let kids = self.children.remove(&Some(id)).unwrap_or_default();
+        let kind = self.take_kind(id);
+        if depth < self.max_depth {
+            let mut children = Vec::with_capacity(kids.len());
+            for kid in kids {
+                self.build(kid, depth + 1, &mut children);
+            }
+            out.push(Shape { id, kind, children });
+            return;
+        }
+        let mut descendants = self.descendants(kids);
+        descendants.sort_by_cached_key(|id| self.places[id].order);
+        out.push(Shape { id, kind, children: Vec::new() });
+        for d in descendants {
+            out.push(Shape { id: d, kind: self.take_kind(d), children: Vec::new() });
+        }
+    }
+
+    /// Every descendant of `ids`, however deep the chain: walked with a list, not recursion,
+    /// so that no thread a reader can build exhausts the stack.
+    fn descendants(&mut self, ids: Vec<ReplyId>) -> Vec<ReplyId> {
+        let mut found = Vec::new();
+        let mut waiting = ids;
+        while let Some(id) = waiting.pop() {
+            found.push(id);
+            waiting.extend(self.children.remove(&Some(id)).unwrap_or_default());
+        }
+        found
+    }
+
+    fn take_kind(&mut self, id: ReplyId) -> Kind {
+        let place = self.places.get_mut(&id).expect("every id in the layout has a place");
+        std::mem::replace(&mut place.kind, Kind::Removed)
+    }
+}

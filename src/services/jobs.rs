@@ -1,0 +1,54 @@
+//! Work that runs on its own: publishing scheduled articles when they fall due, and keeping
+//! the outbox and the sessions table from growing for ever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Services, publishing};
+use crate::store::{OutboxWrites, StaffWrites};
+
+/// How often the outbox and expired sessions are cleared out (seconds of the clock).
+const TIDY_EVERY: i64 = 600;
+
+/// Publishes what is due now (also what fell due while the server was stopped), then checks
+/// again every `scheduler_seconds`, or as soon as a hand-set clock moves.
+pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = Duration::from_secs(services.config.scheduler_seconds);
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tidied = i64::MIN;
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                () = services.clock.moved() => {}
+            }
+            if let Err(e) = publishing::publish_due(&services).await {
+                tracing::warn!(error = %e, "could not publish scheduled articles");
+            }
+            let now = services.clock.now();
+            if now.saturating_sub(tidied) >= TIDY_EVERY {
+                tidied = now;
+                if let Err(e) = tidy(&services, now).await {
+                    tracing::warn!(error = %e, "could not tidy the outbox and sessions");
+                }
+            }
+        }
+    })
+}
+
+/// Deletes events every handler is done with once they are `outbox_keep_hours` old, and
+/// sessions past their end.
+async fn tidy(services: &Services, now: i64) -> Result<(), crate::store::StoreError> {
+    let before = now - services.config.outbox_keep_hours * 3600;
+    services
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.purge_outbox(before).await?;
+                tx.delete_expired_sessions(now).await?;
+                Ok(())
+            })
+        })
+        .await
+}

@@ -1,0 +1,151 @@
+//! The use cases: posting a reply, moderating, writing and publishing, staff accounts,
+//! settings, and reading the public pages. The web layer and the command line call these;
+//! they call the store.
+//!
+//! Every use case that writes runs as one unit of work ([`Services::commit`]): one
+//! transaction, in which it also says what it changed. Once it has committed, [`changes`]
+//! applies that in one place: this node's page cache, the other nodes (a `NOTIFY` sent in the
+//! transaction), and the outbox (events written in the transaction, for its handlers).
+
+pub mod changes;
+pub mod discussion;
+pub mod jobs;
+pub mod moderation;
+pub mod outbox;
+pub mod publishing;
+pub mod reading;
+pub mod settings;
+pub mod staff;
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::events::NewEvent;
+use crate::domain::signing::{Keys, new_secret};
+use crate::domain::{ArticleId, EventKind, ReplyId};
+use crate::store::{BoxFuture, SettingWrites, SiteSetting, Store, StoreError, Tx};
+
+pub use changes::{ChangeHub, ChangeListener, Changes, Scope};
+
+/// What every use case needs. One per process, shared.
+pub struct Services {
+    pub store: Store,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+    /// The site's signing key, the same on every node.
+    pub keys: Keys,
+    pub changes: ChangeHub,
+    /// The site's sections as last read (see `reading`), for error pages.
+    sections: std::sync::Mutex<Vec<crate::store::Section>>,
+}
+
+impl Services {
+    /// Loads the signing secret from the database, creating it on first start, so that every
+    /// node signs and checks cookies and form tokens with the same key.
+    pub async fn new(store: Store, clock: Clock, config: Config) -> Result<Self, StoreError> {
+        let fresh = new_secret();
+        let secret = store
+            .write(move |tx| {
+                Box::pin(async move { tx.setting_or_insert(SiteSetting::Secret, &fresh).await })
+            })
+            .await?;
+        Ok(Self {
+            keys: Keys::new(&secret),
+            store,
+            clock,
+            config: Arc::new(config),
+            changes: ChangeHub::default(),
+            sections: Default::default(),
+        })
+    }
+
+    /// Runs `op` as one unit of work. What it records as changed is written in the same
+    /// transaction (events to the outbox, a `NOTIFY` to the other nodes), and applied to this
+    /// node's caches once the transaction has committed. When `op` fails, nothing of it
+    /// remains.
+    pub async fn commit<T, E, F>(&self, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a, 't> FnOnce(&'a mut UnitOfWork<'t>) -> BoxFuture<'a, Result<T, E>>
+            + Send
+            + 'static,
+    {
+        let now = self.clock.now();
+        let (value, changes) = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut unit = UnitOfWork { tx, changes: Changes::default(), now };
+                    let value = op(&mut unit).await?;
+                    let changes = unit.finish().await.map_err(E::from)?;
+                    Ok::<_, E>((value, changes))
+                })
+            })
+            .await?;
+        self.changes.committed(&changes);
+        Ok(value)
+    }
+}
+
+/// One transaction of a use case, and what it changed.
+pub struct UnitOfWork<'t> {
+    tx: &'t mut dyn Tx,
+    changes: Changes,
+    now: i64,
+}
+
+impl<'t> Deref for UnitOfWork<'t> {
+    type Target = dyn Tx + 't;
+
+    fn deref(&self) -> &Self::Target {
+        self.tx
+    }
+}
+
+impl DerefMut for UnitOfWork<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.tx
+    }
+}
+
+impl UnitOfWork<'_> {
+    /// The time of this unit of work (the clock's, read once when it began).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The public replies of the article at `path` changed (or its reply count): its pages and
+    /// the listings. `None` for an article that was never published.
+    pub fn replies_changed(&mut self, path: Option<String>) {
+        if let Some(path) = path {
+            self.changes.article(path);
+        }
+    }
+
+    /// Something any public page may show changed (an article's text, a setting, a name on a
+    /// byline).
+    pub fn site_changed(&mut self) {
+        self.changes.everything();
+    }
+
+    /// Records an event for the outbox's handlers, in this transaction.
+    pub fn record(&mut self, kind: EventKind, article_id: ArticleId, reply_id: Option<ReplyId>) {
+        self.changes.record(NewEvent { kind, article_id, reply_id });
+    }
+
+    /// Writes the events and the announcement, still inside the transaction.
+    async fn finish(self) -> Result<Changes, StoreError> {
+        use crate::store::{Announce, OutboxWrites};
+        let UnitOfWork { tx, changes, now } = self;
+        for event in changes.events() {
+            tx.record_event(event, now).await?;
+        }
+        if let Some(scope) = changes.scope() {
+            tx.announce(&scope.payload()).await?;
+        }
+        Ok(changes)
+    }
+}

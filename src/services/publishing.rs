@@ -1,0 +1,775 @@
+//! Publishing: writing, scheduling, publishing and correcting articles, with a revision kept
+//! at every save. Each save is one unit of work: the fields, the byline, tags and section,
+//! an old slug's redirect, the status, the lead story and the revision commit together.
+
+use super::{Services, UnitOfWork};
+use crate::domain::{
+    ArticleId, ArticleStatus, AuthorId, EventKind, FieldError, Headline, NoteKind, RevisionId,
+    Slug, UserId, text, time,
+};
+use crate::store::{
+    Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSummary, ArticleWrites,
+    Author, Db, Image, NewArticle, Revision, Section, SettingReads, SettingWrites, SiteSetting,
+    StaffReads, StoreError, Tag, User,
+};
+
+/// An article to publish at once, as the command line and the demo give it.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub headline: String,
+    pub standfirst: String,
+    pub author: String,
+    pub body_markdown: String,
+    pub replies_open: bool,
+}
+
+/// A published article's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub id: ArticleId,
+    pub path: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Messages by the editor's field names.
+    #[error("{}", messages(.0))]
+    Fields(Vec<FieldError>),
+    #[error("you may edit your own articles only")]
+    Forbidden,
+    #[error("no such article")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn messages(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+fn field_error(field: &'static str, message: impl Into<String>) -> PublishError {
+    PublishError::Fields(vec![FieldError::new(field, message)])
+}
+
+/// Publishes now: the date in the URL is today's in the site's time zone, and stays.
+pub async fn publish(services: &Services, draft: &Draft) -> Result<Published, PublishError> {
+    publish_at(services, draft, services.clock.now()).await
+}
+
+/// Publishes with a given publication time (for imports and demo content).
+pub async fn publish_at(
+    services: &Services,
+    draft: &Draft,
+    published_at: i64,
+) -> Result<Published, PublishError> {
+    let headline = Headline::parse(&draft.headline).map_err(|e| field_error("headline", e))?;
+    let author = draft.author.trim().to_owned();
+    if author.is_empty() || author.chars().any(char::is_control) {
+        return Err(field_error("author", "the author's name must be one line of text"));
+    }
+    let draft = draft.clone();
+    let date_path = time::date_path(published_at, &services.config.timezone);
+    let body_html = text::markdown_html(&draft.body_markdown);
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let now = unit.now();
+                let author = unit.find_or_create_author(&author, now).await?;
+                let slug =
+                    free_slug(&mut **unit, &Slug::from_headline(headline.as_str()), None).await?;
+                let fields = ArticleFields {
+                    slug: slug.to_string(),
+                    headline: headline.as_str().to_owned(),
+                    standfirst: one_line(&draft.standfirst),
+                    body_markdown: draft.body_markdown.clone(),
+                    body_html,
+                    author_ids: vec![author.id],
+                    section_id: None,
+                    tag_ids: Vec::new(),
+                    image: None,
+                    replies_open: draft.replies_open,
+                    word_count: text::word_count(&draft.body_markdown),
+                };
+                let new = NewArticle {
+                    fields: fields.clone(),
+                    status: ArticleStatus::Published,
+                    date_path: Some(date_path.clone()),
+                    published_at: Some(published_at),
+                    created_at: published_at,
+                };
+                let id = unit.insert_article(&new).await?;
+                record_revision(unit, id, &fields, &[], "", None).await?;
+                unit.record(EventKind::ArticlePublished, id, None);
+                unit.site_changed();
+                let path = crate::domain::paths::article_path(&date_path, &fields.slug);
+                Ok(Published { id, path })
+            })
+        })
+        .await
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `base`, or `base-2`, `base-3`… whichever is free (an article's own slug counts as free).
+async fn free_slug(
+    db: &mut dyn Db,
+    base: &Slug,
+    own: Option<&Article>,
+) -> Result<Slug, StoreError> {
+    for n in 1..=1000 {
+        let slug = if n == 1 { base.clone() } else { base.numbered(n) };
+        if !slug_taken(db, slug.as_str(), own).await? {
+            return Ok(slug);
+        }
+    }
+    Err(StoreError::Conflict("the slug"))
+}
+
+async fn slug_taken(
+    db: &mut dyn Db,
+    slug: &str,
+    own: Option<&Article>,
+) -> Result<bool, StoreError> {
+    if let Some(article) = own
+        && (article.slug == slug || db.slug_redirect(slug).await? == Some(article.id))
+    {
+        return Ok(false);
+    }
+    db.slug_exists(slug).await
+}
+
+/// What the editor's form holds, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EditorInput {
+    pub headline: String,
+    pub standfirst: String,
+    pub slug: String,
+    pub author_ids: Vec<AuthorId>,
+    pub section: String,
+    pub tags: String,
+    pub body_markdown: String,
+    pub image_url: String,
+    pub image_caption: String,
+    pub image_alt: String,
+    pub replies_open: bool,
+    pub lead: bool,
+}
+
+/// What a save does besides saving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Keep the status the article has (a new article is a draft).
+    Save,
+    Publish,
+    /// Publish by itself at this time (Unix seconds).
+    Schedule(i64),
+    /// Back to draft: the public page answers 404 again.
+    Unpublish,
+}
+
+/// Whether `user` may edit `article`: editors and admins all; authors their own.
+pub fn can_edit(user: &User, article: &Article) -> bool {
+    user.role.edits_all_articles() || article.authors.iter().any(|a| a.id == user.author.id)
+}
+
+/// What the editor's input becomes, checked: the fields to store and the tags they name.
+struct Checked {
+    fields: ArticleFields,
+    tags: Vec<Tag>,
+}
+
+/// Checks the editor's input and turns it into what the store saves (finding or creating
+/// the section and the tags), inside the save's unit of work.
+async fn fields_from(
+    unit: &mut UnitOfWork<'_>,
+    input: &EditorInput,
+    body_html: String,
+    user: &User,
+    own: Option<&Article>,
+) -> Result<Checked, PublishError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut error = |field, message: String| errors.push(FieldError::new(field, message));
+    let headline = Headline::parse(&input.headline)
+        .map_err(|e| error("headline", format!("The headline: {e}.")))
+        .ok();
+    let standfirst = one_line(&input.standfirst);
+    if standfirst.chars().count() > 500 {
+        error("standfirst", "The standfirst must be at most 500 characters.".into());
+    }
+    let typed_slug = input.slug.trim();
+    let slug = match typed_slug {
+        "" => headline.as_ref().map(|h| Slug::from_headline(h.as_str())),
+        typed => {
+            let slug = Slug::parse(typed);
+            if slug.is_none() {
+                error(
+                    "slug",
+                    "Use lowercase letters, digits and single hyphens, such as \
+                     council-approves-budget."
+                        .into(),
+                );
+            }
+            slug
+        }
+    };
+    let section_name = one_line(&input.section);
+    if section_name.chars().count() > 80 {
+        error("section", "A section's name must be at most 80 characters.".into());
+    }
+    let tags = tag_names(&input.tags);
+    if tags.len() > 20 || tags.iter().any(|t| t.chars().count() > 50) {
+        error("tags", "Use at most 20 tags of at most 50 characters each.".into());
+    }
+    if input.body_markdown.chars().count() > 200_000 {
+        error("body", "The body must be at most 200,000 characters.".into());
+    }
+    let image = image_from(input).map_err(|e| errors.push(e)).ok().flatten();
+    let slug = match slug {
+        Some(slug) if typed_slug.is_empty() => Some(free_slug(&mut **unit, &slug, own).await?),
+        Some(slug) if slug_taken(&mut **unit, slug.as_str(), own).await? => {
+            errors.push(FieldError::new("slug", "Another article already uses this slug."));
+            None
+        }
+        other => other,
+    };
+    if !errors.is_empty() {
+        return Err(PublishError::Fields(errors));
+    }
+    let author_ids = byline_of(&mut **unit, input, user).await?;
+    let section_id = match section_name.as_str() {
+        "" => None,
+        name => {
+            Some(unit.find_or_create_section(name, Slug::from_headline(name).as_str()).await?.id)
+        }
+    };
+    let pairs: Vec<_> =
+        tags.iter().map(|t| (t.clone(), Slug::from_headline(t).to_string())).collect();
+    let tags = unit.find_or_create_tags(&pairs).await?;
+    let fields = ArticleFields {
+        slug: slug.map(|s| s.to_string()).unwrap_or_default(),
+        headline: headline.map(|h| h.as_str().to_owned()).unwrap_or_default(),
+        standfirst,
+        body_markdown: input.body_markdown.clone(),
+        body_html,
+        author_ids,
+        section_id,
+        tag_ids: tags.iter().map(|t| t.id).collect(),
+        image,
+        replies_open: input.replies_open,
+        word_count: text::word_count(&input.body_markdown),
+    };
+    Ok(Checked { fields, tags })
+}
+
+/// The byline: known authors only, each once, in the order chosen.
+async fn byline_of(
+    db: &mut dyn Db,
+    input: &EditorInput,
+    user: &User,
+) -> Result<Vec<AuthorId>, StoreError> {
+    let known: Vec<AuthorId> = db.authors().await?.iter().map(|a| a.id).collect();
+    let mut ids: Vec<AuthorId> = Vec::new();
+    for id in &input.author_ids {
+        if known.contains(id) && !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+    // No byline chosen means the writer's own; an author always keeps themselves on it.
+    if ids.is_empty() || (!user.role.edits_all_articles() && !ids.contains(&user.author.id)) {
+        ids.insert(0, user.author.id);
+    }
+    Ok(ids)
+}
+
+/// Tag names from a comma-separated list, trimmed, without duplicates.
+pub fn tag_names(raw: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in raw.split(',').map(one_line).filter(|n| !n.is_empty()) {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+fn image_from(input: &EditorInput) -> Result<Option<Image>, FieldError> {
+    let url = input.image_url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let parsed = crate::domain::reply::Website::parse_optional(url, 2000).map_err(|_| {
+        FieldError::new("image_url", "The image's address must start with https:// or http://.")
+    })?;
+    let alt = one_line(&input.image_alt);
+    if alt.is_empty() {
+        return Err(FieldError::new(
+            "image_alt",
+            "Describe the image for readers who cannot see it.",
+        ));
+    }
+    let caption = one_line(&input.image_caption);
+    if caption.chars().count() > 500 || alt.chars().count() > 500 {
+        return Err(FieldError::new(
+            "image_caption",
+            "Caption and description: at most 500 characters.",
+        ));
+    }
+    Ok(parsed.map(|url| Image { url: url.as_str().to_owned(), caption, alt }))
+}
+
+fn slug_error(e: StoreError) -> PublishError {
+    match e {
+        StoreError::Conflict(_) => field_error("slug", "Another article already uses this slug."),
+        other => other.into(),
+    }
+}
+
+/// Creates an article from the editor; returns its id.
+pub async fn create(
+    services: &Services,
+    user: &User,
+    input: &EditorInput,
+    action: Action,
+) -> Result<ArticleId, PublishError> {
+    let (user, input) = (user.clone(), input.clone());
+    let body_html = text::markdown_html(&input.body_markdown);
+    let tz = services.config.timezone.clone();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let now = unit.now();
+                let checked = fields_from(unit, &input, body_html, &user, None).await?;
+                let new = NewArticle {
+                    fields: checked.fields.clone(),
+                    status: ArticleStatus::Draft,
+                    date_path: None,
+                    published_at: None,
+                    created_at: now,
+                };
+                let id = unit.insert_article(&new).await.map_err(slug_error)?;
+                let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
+                apply_action(unit, &tz, &article, action).await?;
+                set_lead(unit, id, input.lead).await?;
+                let Checked { fields, tags } = checked;
+                record_revision(unit, id, &fields, &tags, &input.section, Some(user.id)).await?;
+                Ok(id)
+            })
+        })
+        .await
+}
+
+/// Saves the editor's changes to an article.
+pub async fn update(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+    input: &EditorInput,
+    action: Action,
+) -> Result<(), PublishError> {
+    let (user, input) = (user.clone(), input.clone());
+    let body_html = text::markdown_html(&input.body_markdown);
+    let tz = services.config.timezone.clone();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let now = unit.now();
+                let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
+                if !can_edit(&user, &article) {
+                    return Err(PublishError::Forbidden);
+                }
+                let Checked { fields, tags } =
+                    fields_from(unit, &input, body_html, &user, Some(&article)).await?;
+                unit.update_article(id, &fields, now).await.map_err(slug_error)?;
+                // A published article's old address keeps answering, with a 301 to the new one.
+                if fields.slug != article.slug && article.date_path.is_some() {
+                    unit.add_slug_redirect(&article.slug, id).await?;
+                }
+                apply_action(unit, &tz, &article, action).await?;
+                set_lead(unit, id, input.lead).await?;
+                record_revision(unit, id, &fields, &tags, &input.section, Some(user.id)).await?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// Moves the article to the status `action` asks for, and says what became public.
+async fn apply_action(
+    unit: &mut UnitOfWork<'_>,
+    tz: &jiff::tz::TimeZone,
+    article: &Article,
+    action: Action,
+) -> Result<(), PublishError> {
+    let now = unit.now();
+    let was_public = article.status == ArticleStatus::Published;
+    let (status, date_path, published_at) = match action {
+        Action::Save => (article.status, article.date_path.clone(), article.published_at),
+        Action::Publish => {
+            // The first publication fixes the date in the URL for good.
+            let published_at = match &article.date_path {
+                Some(_) => article.published_at.unwrap_or(now),
+                None => now,
+            };
+            let date_path =
+                article.date_path.clone().unwrap_or_else(|| time::date_path(published_at, tz));
+            (ArticleStatus::Published, Some(date_path), Some(published_at))
+        }
+        Action::Schedule(at) => {
+            if article.date_path.is_some() {
+                return Err(field_error(
+                    "publish_at",
+                    "This article has been published before: publish it again instead.",
+                ));
+            }
+            if at <= now {
+                return Err(field_error(
+                    "publish_at",
+                    "Choose a time in the future, or publish now.",
+                ));
+            }
+            (ArticleStatus::Scheduled, None, Some(at))
+        }
+        Action::Unpublish => {
+            (ArticleStatus::Draft, article.date_path.clone(), article.published_at)
+        }
+    };
+    if action != Action::Save {
+        unit.set_article_status(article.id, status, date_path.as_deref(), published_at, now)
+            .await?;
+    }
+    let is_public = status == ArticleStatus::Published;
+    let kind = match (was_public, is_public) {
+        (false, true) => Some(EventKind::ArticlePublished),
+        (true, true) => Some(EventKind::ArticleUpdated),
+        (true, false) => Some(EventKind::ArticleUnpublished),
+        (false, false) => None,
+    };
+    if let Some(kind) = kind {
+        unit.record(kind, article.id, None);
+        // Headlines, bylines and standfirsts show on listings, feeds and related articles.
+        unit.site_changed();
+    }
+    Ok(())
+}
+
+async fn set_lead(unit: &mut UnitOfWork<'_>, id: ArticleId, lead: bool) -> Result<(), StoreError> {
+    let current = lead_id(&mut **unit).await?;
+    let wanted = match (lead, current) {
+        (true, _) => Some(id),
+        (false, Some(current)) if current == id => None,
+        (false, other) => other,
+    };
+    if wanted != current {
+        let value = wanted.map(|id| id.to_string());
+        unit.set_setting(SiteSetting::LeadArticle, value.as_deref()).await?;
+        unit.site_changed();
+    }
+    Ok(())
+}
+
+/// The lead story's id, if one is set.
+pub async fn lead_id(db: &mut dyn Db) -> Result<Option<ArticleId>, StoreError> {
+    Ok(db.setting(SiteSetting::LeadArticle).await?.and_then(|v| ArticleId::parse(&v)))
+}
+
+async fn record_revision(
+    unit: &mut UnitOfWork<'_>,
+    article_id: ArticleId,
+    fields: &ArticleFields,
+    tags: &[Tag],
+    section: &str,
+    user_id: Option<UserId>,
+) -> Result<(), StoreError> {
+    let revision = Revision {
+        id: RevisionId(0),
+        article_id,
+        user_id,
+        created_at: unit.now(),
+        headline: fields.headline.clone(),
+        standfirst: fields.standfirst.clone(),
+        slug: fields.slug.clone(),
+        body_markdown: fields.body_markdown.clone(),
+        section: one_line(section),
+        tags: tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+        authors: fields.author_ids.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
+        image_url: fields.image.as_ref().map(|i| i.url.clone()),
+        image_caption: fields.image.as_ref().map(|i| i.caption.clone()).unwrap_or_default(),
+        image_alt: fields.image.as_ref().map(|i| i.alt.clone()).unwrap_or_default(),
+        replies_open: fields.replies_open,
+    };
+    unit.insert_revision(&revision).await?;
+    Ok(())
+}
+
+/// The editor's input as a revision had it, for restoring.
+pub fn input_from_revision(revision: &Revision, lead: bool) -> EditorInput {
+    EditorInput {
+        headline: revision.headline.clone(),
+        standfirst: revision.standfirst.clone(),
+        slug: revision.slug.clone(),
+        author_ids: revision.authors.split(',').filter_map(AuthorId::parse).collect(),
+        section: revision.section.clone(),
+        tags: revision.tags.clone(),
+        body_markdown: revision.body_markdown.clone(),
+        image_url: revision.image_url.clone().unwrap_or_default(),
+        image_caption: revision.image_caption.clone(),
+        image_alt: revision.image_alt.clone(),
+        replies_open: revision.replies_open,
+        lead,
+    }
+}
+
+/// The editor's input for an article as it is.
+pub fn input_from_article(article: &Article, lead: bool) -> EditorInput {
+    EditorInput {
+        headline: article.headline.clone(),
+        standfirst: article.standfirst.clone(),
+        slug: article.slug.clone(),
+        author_ids: article.authors.iter().map(|a| a.id).collect(),
+        section: article.section.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+        tags: article.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+        body_markdown: article.body_markdown.clone(),
+        image_url: article.image.as_ref().map(|i| i.url.clone()).unwrap_or_default(),
+        image_caption: article.image.as_ref().map(|i| i.caption.clone()).unwrap_or_default(),
+        image_alt: article.image.as_ref().map(|i| i.alt.clone()).unwrap_or_default(),
+        replies_open: article.replies_open,
+        lead,
+    }
+}
+
+/// Restores a revision: the article as it was, saved as a new revision; the status stays.
+pub async fn restore(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+    revision: RevisionId,
+) -> Result<(), PublishError> {
+    let (_, revision, _, lead) = revision_of(services, user, id, revision).await?;
+    let input = input_from_revision(&revision, lead);
+    update(services, user, id, &input, Action::Save).await
+}
+
+/// Appends a correction or update to an article.
+pub async fn add_note(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+    kind: NoteKind,
+    body: &str,
+) -> Result<(), PublishError> {
+    let body = body.trim().to_owned();
+    if body.is_empty() || body.chars().count() > 2000 {
+        return Err(field_error("note", "Write the note: at most 2,000 characters."));
+    }
+    let user = user.clone();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
+                if !can_edit(&user, &article) {
+                    return Err(PublishError::Forbidden);
+                }
+                let now = unit.now();
+                unit.add_note(id, kind, &body, now).await?;
+                if article.status == ArticleStatus::Published {
+                    unit.record(EventKind::ArticleUpdated, id, None);
+                    unit.site_changed();
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// Publishes every scheduled article whose time has come (also after the server was down),
+/// each in its own unit of work; returns how many this node published.
+pub async fn publish_due(services: &Services) -> Result<usize, StoreError> {
+    let now = services.clock.now();
+    let due = services.store.read(move |db| db.due_articles(now)).await?;
+    let mut published = 0;
+    for article in due {
+        let published_at = article.published_at.unwrap_or(now);
+        let date_path = time::date_path(published_at, &services.config.timezone);
+        let id = article.id;
+        // Several nodes may find it due at once: only one of them publishes it.
+        let won = services
+            .commit(move |unit| {
+                Box::pin(async move {
+                    let now = unit.now();
+                    let won = unit.publish_scheduled(id, &date_path, published_at, now).await?;
+                    if won {
+                        unit.record(EventKind::ArticlePublished, id, None);
+                        unit.site_changed();
+                    }
+                    Ok::<_, StoreError>(won)
+                })
+            })
+            .await?;
+        if won {
+            tracing::info!(article = %id, "published on schedule");
+            published += 1;
+        }
+    }
+    Ok(published)
+}
+
+/// The article `id`, if it exists and `user` may edit it.
+pub async fn editable(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+) -> Result<Article, PublishError> {
+    let article = services.store.read(move |db| db.article(id)).await?;
+    let article = article.ok_or(PublishError::NotFound)?;
+    if can_edit(user, &article) { Ok(article) } else { Err(PublishError::Forbidden) }
+}
+
+/// The newsroom's list of articles, with what its filters offer.
+pub struct ArticleList {
+    pub articles: Vec<ArticleSummary>,
+    pub total: u64,
+    pub authors: Vec<Author>,
+    pub sections: Vec<Section>,
+}
+
+/// Articles, newest change first; authors see their own only.
+pub async fn list(
+    services: &Services,
+    user: &User,
+    mut query: ArticleQuery,
+) -> Result<ArticleList, StoreError> {
+    if !user.role.edits_all_articles() {
+        query.author_id = Some(user.author.id);
+    }
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let (articles, total) = db.list_articles(&query).await?;
+                Ok(ArticleList {
+                    articles,
+                    total,
+                    authors: db.authors().await?,
+                    sections: db.sections().await?,
+                })
+            })
+        })
+        .await
+}
+
+/// What the editor shows besides the article's own fields.
+pub struct EditorData {
+    pub article: Option<Article>,
+    pub lead: bool,
+    pub authors: Vec<Author>,
+    pub sections: Vec<Section>,
+    pub notes: Vec<ArticleNote>,
+}
+
+/// The editor for a new article (`None`) or one `user` may edit.
+pub async fn editor(
+    services: &Services,
+    user: &User,
+    id: Option<ArticleId>,
+) -> Result<EditorData, PublishError> {
+    let data = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let article = match id {
+                    Some(id) => {
+                        Some(db.article(id).await?.ok_or(StoreError::NotFound("the article"))?)
+                    }
+                    None => None,
+                };
+                let notes = match &article {
+                    Some(a) => db.notes(a.id).await?,
+                    None => Vec::new(),
+                };
+                let lead = lead_id(db).await?;
+                Ok(EditorData {
+                    lead: article.as_ref().is_some_and(|a| Some(a.id) == lead),
+                    article,
+                    authors: db.authors().await?,
+                    sections: db.sections().await?,
+                    notes,
+                })
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => PublishError::NotFound,
+            other => other.into(),
+        })?;
+    match &data.article {
+        Some(article) if !can_edit(user, article) => Err(PublishError::Forbidden),
+        _ => Ok(data),
+    }
+}
+
+/// An article as readers will see it, whatever its status, with its notes.
+pub async fn preview(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+) -> Result<(Article, Vec<ArticleNote>), PublishError> {
+    let article = editable(services, user, id).await?;
+    let notes = services.store.read(move |db| db.notes(id)).await?;
+    Ok((article, notes))
+}
+
+/// An article's revisions, newest first, each with who saved it.
+pub async fn revisions(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+) -> Result<(Article, Vec<(Revision, String)>), PublishError> {
+    let article = editable(services, user, id).await?;
+    let rows = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let mut rows = Vec::new();
+                for revision in db.revisions(id).await? {
+                    let by = match revision.user_id {
+                        Some(user) => db
+                            .user(user)
+                            .await?
+                            .map_or("a former account".into(), |u| u.author.name),
+                        None => "the command line".to_owned(),
+                    };
+                    rows.push((revision, by));
+                }
+                Ok(rows)
+            })
+        })
+        .await?;
+    Ok((article, rows))
+}
+
+/// One revision of an article, the one before it, and whether the article is the lead.
+pub async fn revision_of(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+    revision: RevisionId,
+) -> Result<(Article, Revision, Option<Revision>, bool), PublishError> {
+    let article = editable(services, user, id).await?;
+    let (revision, before, lead) = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Some(revision) = db.revision(revision).await?.filter(|r| r.article_id == id)
+                else {
+                    return Ok((None, None, false));
+                };
+                let before = db.revisions(id).await?.into_iter().find(|r| r.id < revision.id);
+                let lead = lead_id(db).await? == Some(id);
+                Ok((Some(revision), before, lead))
+            })
+        })
+        .await?;
+    Ok((article, revision.ok_or(PublishError::NotFound)?, before, lead))
+}

@@ -1,0 +1,368 @@
+//! What the public pages show, each read in one go (on SQLite one trip to a reading thread;
+//! on PostgreSQL one pooled connection): the front page, listings, an article with its
+//! thread, search, feeds and sitemaps.
+
+use super::Services;
+use super::discussion::{self, ThreadPage, ThreadView};
+use super::publishing::lead_id;
+use super::settings;
+use crate::domain::paths::{author_id, author_path, section_path, tag_path};
+use crate::domain::{ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
+use crate::store::{
+    Article, ArticleNote, ArticleReads, ArticleSummary, Db, Listing, Reply, ReplyReads, SearchHit,
+    Section, StoreError,
+};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where an article's URL points: `2026/11/24` and the slug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleAddress {
+    pub date: String,
+    pub slug: String,
+}
+
+/// Where an article's address leads.
+#[derive(Debug)]
+pub enum Located {
+    Here(Box<Article>),
+    /// Right slug, wrong date, or an old slug: the canonical path.
+    Elsewhere(String),
+    Missing,
+}
+
+/// The published article at `address`, or where it moved.
+pub async fn locate(db: &mut dyn Db, address: &ArticleAddress) -> Result<Located> {
+    let article = match db.article_by_slug(&address.slug).await? {
+        Some(article) => article,
+        // An old slug of a published article answers with its current address.
+        None => {
+            let Some(id) = db.slug_redirect(&address.slug).await? else {
+                return Ok(Located::Missing);
+            };
+            return Ok(match db.article(id).await? {
+                Some(moved) if moved.status == ArticleStatus::Published => {
+                    moved.public_path().map_or(Located::Missing, Located::Elsewhere)
+                }
+                _ => Located::Missing,
+            });
+        }
+    };
+    if article.date_path.as_deref() == Some(address.date.as_str()) {
+        Ok(Located::Here(Box::new(article)))
+    } else {
+        Ok(article.public_path().map_or(Located::Missing, Located::Elsewhere))
+    }
+}
+
+impl Services {
+    /// Keeps the section list a page just read, for error pages, which must not wait for
+    /// the database (during an outage every one of them would).
+    fn remember(&self, sections: &[Section]) {
+        let mut known = self.sections.lock().unwrap_or_else(|p| p.into_inner());
+        if known.as_slice() != sections {
+            *known = sections.to_vec();
+        }
+    }
+
+    /// The sections as last read.
+    pub fn known_sections(&self) -> Vec<Section> {
+        self.sections.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The sections, for a page that shows nothing else from the database.
+    pub async fn sections(&self) -> Result<Vec<Section>> {
+        let sections = self.store.read(|db| db.sections()).await?;
+        self.remember(&sections);
+        Ok(sections)
+    }
+}
+
+pub struct FrontPage {
+    pub sections: Vec<Section>,
+    /// The lead story, on the first page.
+    pub lead: Option<Article>,
+    pub articles: Vec<ArticleSummary>,
+    pub pages: u64,
+}
+
+/// Page `page` of the front page; `None` past the last.
+pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPage>> {
+    let per_page = services.config.articles_per_page;
+    let front = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                // The lead story heads the first page, and is left out of the list below it.
+                let lead = match lead_id(db).await? {
+                    Some(id) => {
+                        db.article(id).await?.filter(|a| a.status == ArticleStatus::Published)
+                    }
+                    None => None,
+                };
+                let except = lead.as_ref().map(|a| a.id);
+                let pages = db.count_published_articles(except).await?.div_ceil(per_page).max(1);
+                if page > pages {
+                    return Ok(None);
+                }
+                let articles =
+                    db.published_articles((page - 1) * per_page, per_page, except).await?;
+                let lead = lead.filter(|_| page == 1);
+                Ok(Some(FrontPage { sections: db.sections().await?, lead, articles, pages }))
+            })
+        })
+        .await?;
+    if let Some(front) = &front {
+        services.remember(&front.sections);
+    }
+    Ok(front)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingKind {
+    Section,
+    Tag,
+    Author,
+}
+
+/// What a listing's address names.
+pub struct Listed {
+    pub listing: Listing,
+    pub heading: String,
+    /// An author's bio.
+    pub intro: String,
+    /// `/section/politics/`: the first page's address.
+    pub base: String,
+}
+
+async fn find_listing(db: &mut dyn Db, kind: ListingKind, key: &str) -> Result<Option<Listed>> {
+    Ok(match kind {
+        ListingKind::Section => db.section_by_slug(key).await?.map(|s| Listed {
+            listing: Listing::Section(s.id),
+            base: section_path(&s.slug),
+            heading: s.name,
+            intro: String::new(),
+        }),
+        ListingKind::Tag => db.tag_by_slug(key).await?.map(|t| Listed {
+            listing: Listing::Tag(t.id),
+            base: tag_path(&t.slug),
+            heading: t.name,
+            intro: String::new(),
+        }),
+        ListingKind::Author => match author_id(key) {
+            Some(id) => db.author(id).await?.map(|a| Listed {
+                listing: Listing::Author(a.id),
+                base: author_path(a.id, &a.name),
+                heading: a.name,
+                intro: a.bio,
+            }),
+            None => None,
+        },
+    })
+}
+
+pub struct ListingPage {
+    pub sections: Vec<Section>,
+    pub listed: Listed,
+    pub articles: Vec<ArticleSummary>,
+    pub total: u64,
+}
+
+/// A section's, tag's or author's page of articles; `None` when the key names nothing.
+pub async fn listing(
+    services: &Services,
+    kind: ListingKind,
+    key: &str,
+    page: u64,
+    per_page: u64,
+) -> Result<Option<ListingPage>> {
+    let key = key.to_owned();
+    let found = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Some(listed) = find_listing(db, kind, &key).await? else { return Ok(None) };
+                let (articles, total) =
+                    db.published_in(listed.listing, (page - 1) * per_page, per_page).await?;
+                Ok(Some(ListingPage { sections: db.sections().await?, listed, articles, total }))
+            })
+        })
+        .await?;
+    if let Some(found) = &found {
+        services.remember(&found.sections);
+    }
+    Ok(found)
+}
+
+/// What the article page asks for besides the address.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleRequest {
+    /// `?replies=N`; the newest page when absent.
+    pub replies_page: Option<usize>,
+    /// The poster's own held replies (from their signed cookie).
+    pub held_ids: Vec<ReplyId>,
+    /// `?replytocom=ID`: the reply the form answers.
+    pub reply_to: Option<ReplyId>,
+}
+
+pub enum ArticleLookup {
+    Found(Box<ArticlePage>),
+    Moved(String),
+    NotFound,
+}
+
+pub struct ArticlePage {
+    pub sections: Vec<Section>,
+    pub article: Article,
+    pub notes: Vec<ArticleNote>,
+    pub related: Vec<ArticleSummary>,
+    pub thread: ThreadPage,
+    pub settings: DiscussionSettings,
+    /// Replies open: by the editor, and by the article's age.
+    pub open: bool,
+    /// The approved reply of this article the form answers.
+    pub reply_to: Option<Reply>,
+}
+
+/// The article at `address` with one page of its thread, all read at once.
+pub async fn article_page(
+    services: &Services,
+    address: &ArticleAddress,
+    request: ArticleRequest,
+) -> Result<ArticleLookup> {
+    let (address, overrides) = (address.clone(), services.config.discussion.clone());
+    let now = services.clock.now();
+    let lookup = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let article = match locate(db, &address).await? {
+                    Located::Here(article) => *article,
+                    Located::Elsewhere(path) => return Ok(ArticleLookup::Moved(path)),
+                    Located::Missing => return Ok(ArticleLookup::NotFound),
+                };
+                let settings = settings::load(db, &overrides).await?.settings;
+                let view = ThreadView {
+                    held_ids: &request.held_ids,
+                    max_depth: settings.thread_depth,
+                    per_page: settings.replies_per_page,
+                };
+                let thread =
+                    discussion::thread_page(db, article.id, view, request.replies_page).await?;
+                let Some(thread) = thread else { return Ok(ArticleLookup::NotFound) };
+                let reply_to = match request.reply_to {
+                    Some(id) => db.reply(id).await?.filter(|r| {
+                        r.article_id == article.id && r.status == ReplyStatus::Approved
+                    }),
+                    None => None,
+                };
+                let page = ArticlePage {
+                    sections: db.sections().await?,
+                    notes: db.notes(article.id).await?,
+                    related: db.related_articles(article.id, 4).await?,
+                    open: !discussion::replies_closed(&article, &settings, now),
+                    article,
+                    thread,
+                    settings,
+                    reply_to,
+                };
+                Ok(ArticleLookup::Found(Box::new(page)))
+            })
+        })
+        .await?;
+    if let ArticleLookup::Found(page) = &lookup {
+        services.remember(&page.sections);
+    }
+    Ok(lookup)
+}
+
+/// Where an article's address (without its trailing slash) should go.
+pub async fn locate_article(services: &Services, address: &ArticleAddress) -> Result<Located> {
+    let address = address.clone();
+    services.store.read(move |db| Box::pin(async move { locate(db, &address).await })).await
+}
+
+pub struct SearchPage {
+    pub sections: Vec<Section>,
+    pub hits: Vec<SearchHit>,
+    pub total: u64,
+}
+
+pub async fn search(
+    services: &Services,
+    terms: Vec<String>,
+    offset: u64,
+    limit: u64,
+) -> Result<SearchPage> {
+    let found = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let (hits, total) = db.search(&terms, offset, limit).await?;
+                Ok(SearchPage { sections: db.sections().await?, hits, total })
+            })
+        })
+        .await?;
+    services.remember(&found.sections);
+    Ok(found)
+}
+
+/// The newest published articles, for the site's feed and the sitemaps.
+pub async fn latest(services: &Services, limit: u64) -> Result<Vec<ArticleSummary>> {
+    services.store.read(move |db| db.published_articles(0, limit, None)).await
+}
+
+/// A section's, tag's or author's newest articles, for its feed.
+pub async fn listing_feed(
+    services: &Services,
+    kind: ListingKind,
+    key: &str,
+    limit: u64,
+) -> Result<Option<(Listed, Vec<ArticleSummary>)>> {
+    let key = key.to_owned();
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Some(listed) = find_listing(db, kind, &key).await? else { return Ok(None) };
+                let (articles, _) = db.published_in(listed.listing, 0, limit).await?;
+                Ok(Some((listed, articles)))
+            })
+        })
+        .await
+}
+
+/// An article's newest approved replies, newest first, for its replies' feed.
+pub async fn replies_feed(
+    services: &Services,
+    address: &ArticleAddress,
+    limit: u64,
+) -> Result<Option<(Article, Vec<Reply>)>> {
+    let address = address.clone();
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Located::Here(article) = locate(db, &address).await? else { return Ok(None) };
+                let replies = db.newest_replies(article.id, limit).await?;
+                Ok(Some((*article, replies)))
+            })
+        })
+        .await
+}
+
+/// Every published article (up to `limit`) and the sections, for the sitemap.
+pub async fn sitemap(
+    services: &Services,
+    limit: u64,
+) -> Result<(Vec<Section>, Vec<ArticleSummary>)> {
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let articles = db.published_articles(0, limit, None).await?;
+                Ok((db.sections().await?, articles))
+            })
+        })
+        .await
+}

@@ -1,0 +1,352 @@
+//! Staff accounts and sessions: Argon2id password hashes, sessions kept server side (so they
+//! survive a restart and work on every node), slowing down guessed passwords, and what admins
+//! may do to accounts.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sha2::{Digest, Sha256};
+
+use super::Services;
+use crate::domain::signing::hex;
+use crate::domain::{FieldError, Role, UserId, reply::Email, staff::check_password};
+use crate::store::{ArticleWrites, NewUser, Session, StaffReads, StaffWrites, StoreError, User};
+
+/// Failed sign-ins allowed per account, and per IP, within [`FAILURE_WINDOW`].
+pub const ACCOUNT_FAILURES: u64 = 5;
+pub const IP_FAILURES: u64 = 20;
+pub const FAILURE_WINDOW: i64 = 15 * 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    /// A field the person must correct.
+    #[error("{}", .0.message)]
+    Invalid(FieldError),
+    #[error("the email address or password is not right")]
+    WrongCredentials,
+    /// Too many failed sign-ins: try again after this many seconds.
+    #[error("too many failed sign-ins")]
+    Throttled(i64),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no such account")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> StaffError {
+    StaffError::Invalid(FieldError::new(field, message))
+}
+
+pub fn hash_password(password: &str) -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    let salt = SaltString::encode_b64(&bytes).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("Argon2id hashes any password")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// Hashing is CPU-bound: keep it off the async workers (and out of any transaction).
+async fn hashed(password: String) -> String {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .expect("hashing does not panic")
+}
+
+async fn verified(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+}
+
+/// What the cookie holds is never stored: only its SHA-256.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn random_token() -> String {
+    crate::domain::signing::new_secret()
+}
+
+fn check_name(name: &str) -> Result<String, StaffError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(invalid("name", "The name must be one line of at most 100 characters."));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates a staff account after checking its email, name and password.
+pub async fn add_user(
+    services: &Services,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<User, StaffError> {
+    let email = Email::parse(email, 254).map_err(|m| invalid("email", m))?;
+    let name = check_name(name)?;
+    check_password(password).map_err(|m| invalid("password", m))?;
+    let user = NewUser {
+        email: email.as_str().to_owned(),
+        name,
+        role,
+        password_hash: hashed(password.to_owned()).await,
+        created_at: services.clock.now(),
+    };
+    services
+        .commit(move |unit| Box::pin(async move { Ok(unit.create_user(&user).await?) }))
+        .await
+        .map_err(|e| match e {
+            StaffError::Store(StoreError::Conflict(_)) => {
+                invalid("email", "An account with this email address exists.")
+            }
+            other => other,
+        })
+}
+
+/// Every account, by name.
+pub async fn users(services: &Services) -> Result<Vec<User>, StoreError> {
+    services.store.read(|db| db.users()).await
+}
+
+/// A new session: the token for the cookie, and what the store keeps.
+pub struct SignedIn {
+    pub token: String,
+    pub session: Session,
+    pub user: User,
+}
+
+fn new_session(user: &User, lifetime: i64, now: i64) -> (String, Session) {
+    let token = random_token();
+    let session = Session {
+        token_hash: token_hash(&token),
+        user_id: user.id,
+        csrf_token: random_token(),
+        created_at: now,
+        expires_at: now + lifetime,
+    };
+    (token, session)
+}
+
+/// Checks a password and opens a session. Guessing is slowed per account and per IP.
+pub async fn sign_in(
+    services: &Services,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<SignedIn, StaffError> {
+    let now = services.clock.now();
+    let account_key = format!("account:{}", email.trim().to_lowercase());
+    let ip_key = format!("ip:{ip}");
+    let since = now - FAILURE_WINDOW;
+    let (found, throttled) = {
+        let (account_key, ip_key, email) =
+            (account_key.clone(), ip_key.clone(), email.trim().to_owned());
+        services
+            .store
+            .read(move |db| {
+                Box::pin(async move {
+                    let throttled = db.login_failures(&account_key, since).await?
+                        >= ACCOUNT_FAILURES
+                        || db.login_failures(&ip_key, since).await? >= IP_FAILURES;
+                    Ok((db.user_credentials(&email).await?, throttled))
+                })
+            })
+            .await?
+    };
+    if throttled {
+        return Err(StaffError::Throttled(FAILURE_WINDOW));
+    }
+    // A missing account costs the same time as a wrong password, so timing tells nothing.
+    let hash = found.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |(_, h)| h.clone());
+    let ok = verified(password.to_owned(), hash).await;
+    match found {
+        Some((user, _)) if ok && !user.disabled => {
+            let lifetime = services.config.session_seconds;
+            let (token, session) = new_session(&user, lifetime, now);
+            let kept = session.clone();
+            services
+                .commit(move |unit| {
+                    Box::pin(async move {
+                        unit.clear_login_failures(&account_key, since).await?;
+                        unit.create_session(&kept).await?;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await?;
+            Ok(SignedIn { token, session, user })
+        }
+        _ => {
+            services
+                .commit(move |unit| {
+                    Box::pin(async move {
+                        unit.record_login_failure(&account_key, now).await?;
+                        unit.record_login_failure(&ip_key, now).await?;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await?;
+            Err(StaffError::WrongCredentials)
+        }
+    }
+}
+
+/// A hash of a random password, verified against when the account does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                          1BfVTk3ZRbJJ0DFHgZBU8k7UsGL4DRrTskSNT5ryc5A";
+
+/// The live session a cookie's token names, with its account.
+pub async fn session(
+    services: &Services,
+    token: &str,
+) -> Result<Option<(Session, User)>, StoreError> {
+    if token.len() != 64 {
+        return Ok(None);
+    }
+    let (hash, now) = (token_hash(token), services.clock.now());
+    services.store.read(move |db| Box::pin(async move { db.session(&hash, now).await })).await
+}
+
+/// Ends a session.
+pub async fn sign_out(services: &Services, session: &Session) -> Result<(), StoreError> {
+    let hash = session.token_hash.clone();
+    services.commit(move |unit| Box::pin(async move { unit.delete_session(&hash).await })).await
+}
+
+/// Changes a password after checking the current one. Every session of the account ends; the
+/// returned one replaces the caller's.
+pub async fn change_password(
+    services: &Services,
+    user: &User,
+    current: &str,
+    new: &str,
+    again: &str,
+) -> Result<SignedIn, StaffError> {
+    if new != again {
+        return Err(invalid("new", "The two new passwords differ."));
+    }
+    let email = user.email.clone();
+    let credentials =
+        services.store.read(move |db| Box::pin(async move { db.user_credentials(&email).await }));
+    let (_, hash) = credentials.await?.ok_or(StaffError::NotFound)?;
+    if !verified(current.to_owned(), hash).await {
+        return Err(invalid("current", "The current password is not right."));
+    }
+    check_password(new).map_err(|m| invalid("new", m))?;
+    let hash = hashed(new.to_owned()).await;
+    let now = services.clock.now();
+    let (token, session) = new_session(user, services.config.session_seconds, now);
+    let (id, kept) = (user.id, session.clone());
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                unit.set_password(id, &hash, now).await?;
+                unit.create_session(&kept).await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await?;
+    Ok(SignedIn { token, session, user: user.clone() })
+}
+
+/// What an admin changes on an account.
+#[derive(Debug, Clone)]
+pub struct AccountChange {
+    pub role: Role,
+    pub disabled: bool,
+    /// A new password for someone who forgot theirs; it signs them out everywhere.
+    pub password: Option<String>,
+}
+
+/// An admin's change to an account, in one unit of work. An admin cannot lock themselves out.
+pub async fn update_account(
+    services: &Services,
+    admin: &User,
+    id: UserId,
+    change: AccountChange,
+) -> Result<(), StaffError> {
+    if !admin.role.manages_users() {
+        return Err(StaffError::Forbidden("Only admins manage staff accounts and settings."));
+    }
+    if id == admin.id && (change.disabled || change.role != Role::Admin) {
+        return Err(invalid(
+            "role",
+            "You cannot disable your own account or take away your own admin role.",
+        ));
+    }
+    let password = match change.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(password) => {
+            check_password(password).map_err(|m| invalid("password", m))?;
+            Some(hashed(password.to_owned()).await)
+        }
+        None => None,
+    };
+    let now = services.clock.now();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                if !unit.update_user(id, change.role, change.disabled).await? {
+                    return Err(StaffError::NotFound);
+                }
+                if let Some(hash) = &password {
+                    unit.set_password(id, hash, now).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// The name and bio on a staff member's bylines. Bylines show on every page, so the whole
+/// site changes.
+pub async fn update_profile(
+    services: &Services,
+    user: &User,
+    name: &str,
+    bio: &str,
+) -> Result<(), StaffError> {
+    let name = check_name(name)?;
+    let bio = bio.trim().to_owned();
+    if bio.chars().count() > 2000 {
+        return Err(invalid("bio", "The bio must be at most 2,000 characters."));
+    }
+    let author = user.author.id;
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                unit.update_author(author, &name, &bio).await?;
+                unit.site_changed();
+                Ok(())
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_against_their_hash_only() {
+        let hash = hash_password("correct horse battery");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("wrong horse battery", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn tokens_are_stored_as_hashes() {
+        let token = random_token();
+        assert_eq!(token.len(), 64);
+        assert_ne!(token_hash(&token), token);
+        assert_eq!(token_hash(&token).len(), 64);
+    }
+}

@@ -1,0 +1,299 @@
+//! Moving a whole site between databases (`byline copy`, and `byline generate`'s bulk
+//! writes): every table's rows as they are, ids included.
+
+use async_trait::async_trait;
+
+use super::{Db, Dialect, Param, Result, Tx, Value};
+
+/// The tables `byline copy` moves, in an order that respects their references. Sessions,
+/// sign-in failures and the outbox are left behind: staff sign in again on the new database,
+/// and events already delivered need not travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Authors,
+    Users,
+    Sections,
+    Tags,
+    Articles,
+    ArticleAuthors,
+    ArticleTags,
+    SlugRedirects,
+    Revisions,
+    ArticleNotes,
+    Comments,
+    Settings,
+}
+
+/// How a column's values travel between backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    Bool,
+}
+
+impl Table {
+    pub const ALL: [Table; 12] = [
+        Table::Authors,
+        Table::Users,
+        Table::Sections,
+        Table::Tags,
+        Table::Articles,
+        Table::ArticleAuthors,
+        Table::ArticleTags,
+        Table::SlugRedirects,
+        Table::Revisions,
+        Table::ArticleNotes,
+        Table::Comments,
+        Table::Settings,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authors => "authors",
+            Self::Users => "users",
+            Self::Sections => "sections",
+            Self::Tags => "tags",
+            Self::Articles => "articles",
+            Self::ArticleAuthors => "article_authors",
+            Self::ArticleTags => "article_tags",
+            Self::SlugRedirects => "slug_redirects",
+            Self::Revisions => "revisions",
+            Self::ArticleNotes => "article_notes",
+            Self::Comments => "comments",
+            Self::Settings => "settings",
+        }
+    }
+
+    /// Every column, in the schema's order. Both backends' schemas have exactly these.
+    pub fn columns(self) -> &'static [(&'static str, Kind)] {
+        use Kind::{Bool, Int, Text};
+        match self {
+            Self::Authors => &[("id", Int), ("name", Text), ("bio", Text), ("created_at", Int)],
+            Self::Users => &[
+                ("id", Int),
+                ("author_id", Int),
+                ("email", Text),
+                ("role", Text),
+                ("password_hash", Text),
+                ("disabled", Bool),
+                ("created_at", Int),
+                ("password_changed_at", Int),
+            ],
+            Self::Sections | Self::Tags => &[("id", Int), ("name", Text), ("slug", Text)],
+            Self::Articles => &[
+                ("id", Int),
+                ("slug", Text),
+                ("headline", Text),
+                ("standfirst", Text),
+                ("body_markdown", Text),
+                ("body_html", Text),
+                ("status", Text),
+                ("section_id", Int),
+                ("image_url", Text),
+                ("image_caption", Text),
+                ("image_alt", Text),
+                ("date_path", Text),
+                ("published_at", Int),
+                ("created_at", Int),
+                ("updated_at", Int),
+                ("replies_open", Bool),
+                ("reply_count", Int),
+                ("word_count", Int),
+            ],
+            Self::ArticleAuthors => &[("article_id", Int), ("author_id", Int), ("position", Int)],
+            Self::ArticleTags => &[("article_id", Int), ("tag_id", Int)],
+            Self::SlugRedirects => &[("slug", Text), ("article_id", Int)],
+            Self::Revisions => &[
+                ("id", Int),
+                ("article_id", Int),
+                ("user_id", Int),
+                ("created_at", Int),
+                ("headline", Text),
+                ("standfirst", Text),
+                ("slug", Text),
+                ("body_markdown", Text),
+                ("section", Text),
+                ("tags", Text),
+                ("authors", Text),
+                ("image_url", Text),
+                ("image_caption", Text),
+                ("image_alt", Text),
+                ("replies_open", Bool),
+            ],
+            Self::ArticleNotes => &[
+                ("id", Int),
+                ("article_id", Int),
+                ("kind", Text),
+                ("body", Text),
+                ("created_at", Int),
+            ],
+            Self::Comments => &[
+                ("id", Int),
+                ("article_id", Int),
+                ("parent_id", Int),
+                ("author_name", Text),
+                ("author_email", Text),
+                ("author_url", Text),
+                ("body", Text),
+                ("status", Text),
+                ("ip", Text),
+                ("held_reason", Text),
+                ("user_id", Int),
+                ("created_at", Int),
+            ],
+            Self::Settings => &[("key", Text), ("value", Text)],
+        }
+    }
+
+    /// The columns that order (and page) the rows: the primary key.
+    pub fn key(self) -> &'static [&'static str] {
+        match self {
+            Self::ArticleAuthors => &["article_id", "author_id"],
+            Self::ArticleTags => &["article_id", "tag_id"],
+            Self::SlugRedirects => &["slug"],
+            Self::Settings => &["key"],
+            _ => &["id"],
+        }
+    }
+
+    /// Whether the key is a generated integer id (whose sequence must move past copied ids).
+    pub fn has_id(self) -> bool {
+        self.key() == ["id"]
+    }
+
+    /// `SELECT`-list of the columns.
+    pub fn column_list(self) -> String {
+        self.columns().iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Tables whose ids are never reused (see the migrations).
+fn uses_autoincrement(table: Table) -> bool {
+    matches!(table, Table::Articles | Table::Comments)
+}
+
+/// A value as its column's kind holds it (SQLite keeps booleans as 0 and 1).
+fn as_kind(value: Value, kind: Kind) -> Value {
+    match (value, kind) {
+        (Value::Int(n), Kind::Bool) => Value::Bool(n != 0),
+        (value, _) => value,
+    }
+}
+
+/// Recomputes the counts the triggers keep (an import brings both rows and counts).
+const RECOUNT: &str = "UPDATE articles SET reply_count = (SELECT count(*) FROM comments c
+     WHERE c.article_id = articles.id AND c.status = 'approved')";
+
+#[async_trait]
+pub trait CopyReads: Db {
+    /// Rows of `table` in key order, after the key `after`, at most `limit`.
+    async fn export_rows(
+        &mut self,
+        table: Table,
+        after: Option<Vec<Value>>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Value>>> {
+        let key = table.key().join(", ");
+        let after = after.unwrap_or_default();
+        let filter = if after.is_empty() {
+            String::new()
+        } else {
+            let numbers: Vec<String> = (1..=after.len()).map(|i| format!("${i}")).collect();
+            format!("WHERE ({key}) > ({})", numbers.join(", "))
+        };
+        let sql = format!(
+            "SELECT {} FROM {} {filter} ORDER BY {key} LIMIT ${}",
+            table.column_list(),
+            table.name(),
+            after.len() + 1
+        );
+        let mut params: Vec<Param> = after.iter().map(Param::from).collect();
+        params.push(i64::from(limit).into());
+        let rows = self.query(&sql, &params).await?;
+        let kinds: Vec<Kind> = table.columns().iter().map(|(_, kind)| *kind).collect();
+        Ok(rows
+            .into_values()
+            .into_iter()
+            .map(|row| row.into_iter().zip(&kinds).map(|(v, k)| as_kind(v, *k)).collect())
+            .collect())
+    }
+
+    async fn count_rows(&mut self, table: Table) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", table.name());
+        Ok(self.query(&sql, &[]).await?.int()? as u64)
+    }
+
+    /// The id the next new row of `table` will get (deleted ids are never handed out again).
+    async fn next_id(&mut self, table: Table) -> Result<i64> {
+        let name = table.name();
+        let sql = match self.dialect() {
+            // AUTOINCREMENT tables remember their highest id ever in sqlite_sequence.
+            Dialect::Sqlite => format!(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{name}'), 0),
+                            coalesce((SELECT max(id) FROM {name}), 0)) + 1"
+            ),
+            // `is_called` false (as after `setval(…, false)`) means last_value is the next id.
+            Dialect::Postgres => {
+                let sequence = self
+                    .query(&format!("SELECT pg_get_serial_sequence('{name}', 'id')"), &[])
+                    .await?
+                    .first(|r| r.text(0))?
+                    .unwrap_or_default();
+                format!(
+                    "SELECT greatest(CASE WHEN is_called THEN last_value + 1 ELSE last_value END,
+                                     (SELECT coalesce(max(id), 0) + 1 FROM {name}))
+                       FROM {sequence}"
+                )
+            }
+        };
+        self.query(&sql, &[]).await?.int()
+    }
+}
+
+impl<T: Db + ?Sized> CopyReads for T {}
+
+#[async_trait]
+pub trait CopyWrites: Tx {
+    /// Inserts rows as they are, ids included.
+    async fn import_rows(&mut self, table: Table, rows: &[Vec<Value>]) -> Result<()> {
+        let columns = table.columns();
+        let numbers: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            table.name(),
+            table.column_list(),
+            numbers.join(", ")
+        );
+        let params: Vec<Vec<Param>> =
+            rows.iter().map(|row| row.iter().map(Param::from).collect()).collect();
+        self.execute_each(&sql, &params).await?;
+        Ok(())
+    }
+
+    /// After an import: recounts what triggers keep, and sets each table's next id.
+    async fn finish_import(&mut self, next_ids: &[(Table, i64)]) -> Result<()> {
+        self.execute(RECOUNT, &[]).await?;
+        for (table, next) in next_ids {
+            let name = table.name();
+            match self.dialect() {
+                Dialect::Sqlite => {
+                    let update = "UPDATE sqlite_sequence SET seq = max(seq, $2) WHERE name = $1";
+                    let updated = self.execute(update, &[name.into(), (next - 1).into()]).await?;
+                    if updated == 0 && uses_autoincrement(*table) {
+                        let insert = "INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)";
+                        self.execute(insert, &[name.into(), (next - 1).into()]).await?;
+                    }
+                }
+                Dialect::Postgres => {
+                    let sql =
+                        format!("SELECT setval(pg_get_serial_sequence('{name}', 'id'), $1, false)");
+                    self.query(&sql, &[(*next).into()]).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T: Tx + ?Sized> CopyWrites for T {}

@@ -1,0 +1,119 @@
+//! The one interface both backends implement: run a statement, get rows. Every aggregate's
+//! SQL is written once against it (`store/articles.rs`, `store/replies.rs`…), and only the
+//! real differences between the dialects are written twice.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use async_trait::async_trait;
+
+use super::{Param, Result, Rows, StoreError};
+
+/// A boxed future, as units of work return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection to read with (or a transaction). Statements are written with `$1`, `$2`…
+/// placeholders, which both backends read.
+#[async_trait]
+pub trait Db: Send {
+    fn dialect(&self) -> Dialect;
+    /// Runs a statement that returns rows.
+    async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Rows>;
+    /// Runs a statement; returns how many rows it changed.
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64>;
+}
+
+/// A transaction: everything in it commits together or not at all. Writes need one.
+#[async_trait]
+pub trait Tx: Db {
+    /// Runs one statement for each list of parameters (pipelined on PostgreSQL, so that
+    /// thousands of rows cost a few round trips); returns the rows changed in all.
+    async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64>;
+}
+
+/// Polls a future once: the SQLite backend's statements never wait, so a unit of work run on
+/// its writer (or a read on a reader) completes in one poll. One that waits for something
+/// else (the network, a timer) is a unit of work doing more than database work.
+pub(crate) fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(value) => Some(value),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// For tests: makes the Nth statement of the coming units of work fail, to show that a use
+/// case that fails half way leaves the database exactly as it was.
+#[derive(Debug, Default)]
+pub struct Faults {
+    countdown: AtomicU32,
+    fired: AtomicBool,
+}
+
+impl Faults {
+    /// The `n`th statement from now (1 is the next one) in a unit of work fails.
+    pub fn arm(&self, n: u32) {
+        self.fired.store(false, Ordering::SeqCst);
+        self.countdown.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether the armed failure happened (and disarms).
+    pub fn fired(&self) -> bool {
+        self.countdown.store(0, Ordering::SeqCst);
+        self.fired.swap(false, Ordering::SeqCst)
+    }
+
+    fn tick(&self) -> Result<()> {
+        if self.countdown.load(Ordering::Relaxed) == 0 {
+            return Ok(());
+        }
+        let before = self
+            .countdown
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .unwrap_or(0);
+        if before == 1 {
+            self.fired.store(true, Ordering::SeqCst);
+            return Err(StoreError::Database("a failure injected by a test".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A transaction that counts its statements against [`Faults`].
+pub(crate) struct Counted<'a> {
+    pub inner: &'a mut dyn Tx,
+    pub faults: &'a Faults,
+}
+
+#[async_trait]
+impl Db for Counted<'_> {
+    fn dialect(&self) -> Dialect {
+        self.inner.dialect()
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
+        self.faults.tick()?;
+        self.inner.query(sql, params).await
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.faults.tick()?;
+        self.inner.execute(sql, params).await
+    }
+}
+
+#[async_trait]
+impl Tx for Counted<'_> {
+    async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
+        self.faults.tick()?;
+        self.inner.execute_each(sql, rows).await
+    }
+}

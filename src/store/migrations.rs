@@ -1,0 +1,48 @@
+//! The schema's history, per backend, oldest first. Never edit a shipped migration: add a
+//! new one, with the same number and name on both backends (a test compares the lists).
+//! Changes are expand-then-contract, so that nodes can be upgraded one at a time.
+
+use super::StoreError;
+
+/// One migration: its number, its file's name, and its SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub number: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migration {
+    ($backend:literal, $number:literal, $name:literal) => {
+        Migration {
+            number: $number,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $backend, "/", $name, ".sql")),
+        }
+    };
+}
+
+pub const SQLITE: &[Migration] = &[
+    migration!("sqlite", 1, "0001_init"),
+    migration!("sqlite", 2, "0002_search_on_text_changes"),
+    migration!("sqlite", 3, "0003_reply_shapes"),
+    migration!("sqlite", 4, "0004_outbox"),
+];
+
+pub const POSTGRES: &[Migration] = &[
+    migration!("postgres", 1, "0001_init"),
+    migration!("postgres", 2, "0002_reply_shapes"),
+    migration!("postgres", 3, "0003_numbering"),
+    migration!("postgres", 4, "0004_outbox"),
+];
+
+/// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration
+/// has the same number and name on both.
+pub const SAME_FROM: u32 = 4;
+
+pub(crate) fn too_new(version: usize, known: usize) -> StoreError {
+    StoreError::Schema(format!(
+        "the database's schema is version {version}, newer than this Byline understands \
+         (up to {known}); upgrade Byline to use it"
+    ))
+}

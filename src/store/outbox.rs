@@ -1,0 +1,232 @@
+//! The durable outbox: events recorded in the transaction of the change that causes them, and
+//! their delivery to each registered handler. A delivery is claimed by one node at a time
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer) for a lease, and is not
+//! claimed while an earlier event of the same handler and article is undone, so that order is
+//! kept per handler and article.
+
+use async_trait::async_trait;
+
+use super::{Db, Dialect, Result, Row, StoreError, Tx, dialect_sql};
+use crate::domain::events::{Event, NewEvent};
+use crate::domain::{EventId, EventKind};
+
+/// A delivery claimed for handling: the event, and how many attempts this one makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    pub event: Event,
+    pub attempt: u32,
+}
+
+/// Where one event stands with one handler (for staff, and for tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub event_id: EventId,
+    pub handler: String,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub claimed_by: Option<String>,
+    pub done_at: Option<i64>,
+    /// `delivered`, or `given up`.
+    pub outcome: Option<String>,
+    pub last_error: String,
+}
+
+const EVENT_COLUMNS: &str = "id, kind, article_id, reply_id, created_at";
+
+fn event_from_row(r: &mut Row) -> Result<Event> {
+    Ok(Event {
+        id: r.id(0)?,
+        kind: r.parsed(1, EventKind::parse)?,
+        article_id: r.id(2)?,
+        reply_id: r.opt_id(3)?,
+        created_at: r.int(4)?,
+    })
+}
+
+pub(crate) const CLAIM_SQLITE: &str = "UPDATE outbox_deliveries
+    SET claimed_by = $2, claimed_until = $4, attempts = attempts + 1
+  WHERE handler = $1 AND event_id IN (
+        SELECT d.event_id FROM outbox_deliveries d
+         WHERE d.handler = $1 AND d.done_at IS NULL AND d.next_attempt_at <= $3
+           AND (d.claimed_until IS NULL OR d.claimed_until <= $3)
+           AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p
+                            WHERE p.handler = d.handler AND p.article_id = d.article_id
+                              AND p.event_id < d.event_id AND p.done_at IS NULL)
+         ORDER BY d.event_id LIMIT $5)
+  RETURNING event_id, attempts";
+
+/// Rows another node is claiming are skipped, not waited for; the outer conditions are
+/// checked again on the row as it is when locked.
+pub(crate) const CLAIM_POSTGRES: &str = "UPDATE outbox_deliveries o
+    SET claimed_by = $2, claimed_until = $4, attempts = o.attempts + 1
+  WHERE o.handler = $1 AND o.done_at IS NULL
+    AND (o.claimed_until IS NULL OR o.claimed_until <= $3)
+    AND o.event_id IN (
+        SELECT d.event_id FROM outbox_deliveries d
+         WHERE d.handler = $1 AND d.done_at IS NULL AND d.next_attempt_at <= $3
+           AND (d.claimed_until IS NULL OR d.claimed_until <= $3)
+           AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p
+                            WHERE p.handler = d.handler AND p.article_id = d.article_id
+                              AND p.event_id < d.event_id AND p.done_at IS NULL)
+         ORDER BY d.event_id LIMIT $5
+         FOR UPDATE OF d SKIP LOCKED)
+  RETURNING o.event_id, o.attempts";
+
+const EVENTS_SQLITE: &str = "SELECT id, kind, article_id, reply_id, created_at
+   FROM outbox_events WHERE id IN (SELECT value FROM json_each($1)) ORDER BY id";
+const EVENTS_POSTGRES: &str = "SELECT id, kind, article_id, reply_id, created_at
+   FROM outbox_events WHERE id = ANY($1) ORDER BY id";
+
+/// Advisory locks for events are keyed by article in a range of their own.
+const EVENT_LOCKS: i64 = 1 << 62;
+
+#[async_trait]
+pub trait OutboxReads: Db {
+    async fn outbox_event(&mut self, id: EventId) -> Result<Option<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM outbox_events WHERE id = $1");
+        self.query(&sql, &[id.into()]).await?.first(event_from_row)
+    }
+
+    /// Every recorded event, oldest first.
+    async fn outbox_events(&mut self) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM outbox_events ORDER BY id");
+        self.query(&sql, &[]).await?.map(event_from_row)
+    }
+
+    /// Where every event stands with `handler`, oldest first.
+    async fn deliveries(&mut self, handler: &str) -> Result<Vec<Delivery>> {
+        let sql = "SELECT event_id, handler, attempts, next_attempt_at, claimed_by, done_at,
+                          outcome, last_error
+                     FROM outbox_deliveries WHERE handler = $1 ORDER BY event_id";
+        self.query(sql, &[handler.into()]).await?.map(|r| {
+            Ok(Delivery {
+                event_id: r.id(0)?,
+                handler: r.text(1)?,
+                attempts: r.int(2)? as u32,
+                next_attempt_at: r.int(3)?,
+                claimed_by: r.opt_text(4)?,
+                done_at: r.opt_int(5)?,
+                outcome: r.opt_text(6)?,
+                last_error: r.text(7)?,
+            })
+        })
+    }
+}
+
+impl<T: Db + ?Sized> OutboxReads for T {}
+
+#[async_trait]
+pub trait OutboxWrites: Tx {
+    /// Makes every event recorded from now on due to `handler` too.
+    async fn register_handler(&mut self, handler: &str, at: i64) -> Result<()> {
+        let sql = "INSERT INTO outbox_handlers (name, registered_at) VALUES ($1, $2)
+                   ON CONFLICT (name) DO NOTHING";
+        self.execute(sql, &[handler.into(), at.into()]).await?;
+        Ok(())
+    }
+
+    /// Records an event, due at once to every registered handler.
+    async fn record_event(&mut self, event: &NewEvent, at: i64) -> Result<EventId> {
+        if self.dialect() == Dialect::Postgres {
+            // An event's id is taken before its transaction commits: one article's events
+            // take their ids one transaction at a time, so their order is their commits'.
+            let lock = "SELECT pg_advisory_xact_lock($1)";
+            self.query(lock, &[(EVENT_LOCKS | event.article_id.get()).into()]).await?;
+        }
+        let insert = "INSERT INTO outbox_events (kind, article_id, reply_id, created_at)
+                      VALUES ($1, $2, $3, $4) RETURNING id";
+        let params =
+            [event.kind.as_str().into(), event.article_id.into(), event.reply_id.into(), at.into()];
+        let id = EventId(self.query(insert, &params).await?.int()?);
+        let fan_out = "INSERT INTO outbox_deliveries (event_id, handler, article_id,
+                           next_attempt_at)
+                       SELECT $1, name, $2, $3 FROM outbox_handlers";
+        self.execute(fan_out, &[id.into(), event.article_id.into(), at.into()]).await?;
+        Ok(id)
+    }
+
+    /// Claims up to `limit` of `handler`'s due deliveries for `node` until `until`: the oldest
+    /// first, at most one per article.
+    async fn claim_deliveries(
+        &mut self,
+        handler: &str,
+        node: &str,
+        now: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>> {
+        let sql = dialect_sql(self, CLAIM_SQLITE, CLAIM_POSTGRES);
+        let params =
+            [handler.into(), node.into(), now.into(), until.into(), i64::from(limit).into()];
+        let claimed: Vec<(i64, u32)> =
+            self.query(sql, &params).await?.map(|r| Ok((r.int(0)?, r.int(1)? as u32)))?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = claimed.iter().map(|(id, _)| *id).collect();
+        let sql = dialect_sql(self, EVENTS_SQLITE, EVENTS_POSTGRES);
+        let events = self.query(sql, &[ids.as_slice().into()]).await?.map(event_from_row)?;
+        events
+            .into_iter()
+            .map(|event| {
+                let attempt = claimed.iter().find(|(id, _)| *id == event.id.get()).map(|(_, a)| *a);
+                let attempt = attempt.ok_or(StoreError::NotFound("a claimed event"))?;
+                Ok(Claimed { event, attempt })
+            })
+            .collect()
+    }
+
+    /// `handler` has done `event`.
+    async fn complete_delivery(&mut self, event: EventId, handler: &str, now: i64) -> Result<()> {
+        let sql = "UPDATE outbox_deliveries
+                      SET done_at = $3, outcome = 'delivered', claimed_by = NULL,
+                          claimed_until = NULL
+                    WHERE event_id = $1 AND handler = $2 AND done_at IS NULL";
+        self.execute(sql, &[event.into(), handler.into(), now.into()]).await?;
+        Ok(())
+    }
+
+    /// `handler` failed at `event`: tried again from `retry_at`.
+    async fn fail_delivery(
+        &mut self,
+        event: EventId,
+        handler: &str,
+        error: &str,
+        retry_at: i64,
+    ) -> Result<()> {
+        let sql = "UPDATE outbox_deliveries
+                      SET last_error = $3, next_attempt_at = $4, claimed_by = NULL,
+                          claimed_until = NULL
+                    WHERE event_id = $1 AND handler = $2 AND done_at IS NULL";
+        self.execute(sql, &[event.into(), handler.into(), error.into(), retry_at.into()]).await?;
+        Ok(())
+    }
+
+    /// `handler` stops trying `event`; the reason is kept for staff.
+    async fn give_up_delivery(
+        &mut self,
+        event: EventId,
+        handler: &str,
+        error: &str,
+        now: i64,
+    ) -> Result<()> {
+        let sql = "UPDATE outbox_deliveries
+                      SET done_at = $4, outcome = 'given up', last_error = $3,
+                          claimed_by = NULL, claimed_until = NULL
+                    WHERE event_id = $1 AND handler = $2 AND done_at IS NULL";
+        self.execute(sql, &[event.into(), handler.into(), error.into(), now.into()]).await?;
+        Ok(())
+    }
+
+    /// Deletes the events recorded before `before` that every handler is done with.
+    async fn purge_outbox(&mut self, before: i64) -> Result<u64> {
+        let sql = "DELETE FROM outbox_events
+                    WHERE created_at < $1
+                      AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d
+                                       WHERE d.event_id = outbox_events.id
+                                         AND d.done_at IS NULL)";
+        self.execute(sql, &[before.into()]).await
+    }
+}
+
+impl<T: Tx + ?Sized> OutboxWrites for T {}

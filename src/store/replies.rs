@@ -1,0 +1,336 @@
+//! Replies: the thread of an article, the moderation queue, and what the reply form's
+//! defenses look up. A reply's email and IP never leave this file on a public path: [`Reply`]
+//! has neither; only [`QueuedReply`], for staff, does.
+
+use async_trait::async_trait;
+
+use super::{Db, Param, Result, Row, StoreError, Tx, dialect_sql};
+use crate::domain::{ArticleId, AuthorId, ReplyId, ReplyStatus, UserId};
+
+/// A stored reply as public pages may show it: no email, no IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub id: ReplyId,
+    pub article_id: ArticleId,
+    pub parent_id: Option<ReplyId>,
+    pub author_name: String,
+    pub author_url: Option<String>,
+    pub body: String,
+    pub status: ReplyStatus,
+    /// Written by a staff member from the newsroom.
+    pub staff: bool,
+    pub created_at: i64,
+}
+
+/// A reply as the moderation queue shows it to staff: with email, IP and why it was held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedReply {
+    pub reply: Reply,
+    pub author_email: String,
+    pub ip: Option<String>,
+    pub held_reason: String,
+    pub article_headline: String,
+    pub article_slug: String,
+    pub article_date_path: Option<String>,
+}
+
+/// Which replies the moderation queue shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub status: Option<ReplyStatus>,
+    pub article_id: Option<ArticleId>,
+    /// Compared without regard to ASCII case.
+    pub email: Option<String>,
+    /// Only replies on articles this author is on the byline of.
+    pub byline_author_id: Option<AuthorId>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// Where a reply sits in its thread: enough to lay the thread out, or to keep the place of a
+/// reply that is not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyPlace {
+    pub id: ReplyId,
+    pub parent_id: Option<ReplyId>,
+    pub created_at: i64,
+}
+
+/// A reply ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    pub article_id: ArticleId,
+    pub parent_id: Option<ReplyId>,
+    pub author_name: String,
+    pub author_email: String,
+    pub author_url: Option<String>,
+    pub body: String,
+    pub status: ReplyStatus,
+    pub ip: Option<String>,
+    /// Why it was held or sent to spam; empty when approved at once.
+    pub held_reason: String,
+    /// The staff account that wrote it from the newsroom.
+    pub user_id: Option<UserId>,
+    pub created_at: i64,
+}
+
+macro_rules! reply_columns {
+    () => {
+        "c.id, c.article_id, c.parent_id, c.author_name, c.author_url, c.body, c.status, \
+         c.created_at, c.user_id IS NOT NULL"
+    };
+}
+
+pub(crate) const REPLIES_OF_ARTICLE: &str = concat!(
+    "SELECT ",
+    reply_columns!(),
+    " FROM comments c WHERE c.article_id = $1 AND c.status = $2 ORDER BY c.created_at, c.id"
+);
+
+pub(crate) const NEWEST_REPLIES: &str = concat!(
+    "SELECT ",
+    reply_columns!(),
+    " FROM comments c WHERE c.article_id = $1 AND c.status = 'approved'
+      ORDER BY c.created_at DESC, c.id DESC LIMIT $2"
+);
+
+pub(crate) const REPLY_BY_ID: &str =
+    concat!("SELECT ", reply_columns!(), " FROM comments c WHERE c.id = $1");
+
+pub(crate) const REPLIES_BY_IDS_SQLITE: &str = concat!(
+    "SELECT ",
+    reply_columns!(),
+    " FROM comments c WHERE c.article_id = $1 AND c.id IN (SELECT value FROM json_each($2))
+      ORDER BY c.created_at, c.id"
+);
+
+pub(crate) const REPLIES_BY_IDS_POSTGRES: &str = concat!(
+    "SELECT ",
+    reply_columns!(),
+    " FROM comments c WHERE c.article_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
+);
+
+const PLACES_SQLITE: &str = "SELECT id, parent_id, created_at FROM comments
+  WHERE id IN (SELECT value FROM json_each($1))";
+const PLACES_POSTGRES: &str = "SELECT id, parent_id, created_at FROM comments WHERE id = ANY($1)";
+
+pub(crate) const THREAD_PLACES: &str = "SELECT id, parent_id, created_at FROM comments
+  WHERE article_id = $1 AND status = 'approved'";
+
+pub(crate) const REPLIES_FROM_IP: &str =
+    "SELECT count(*) FROM comments WHERE ip = $1 AND created_at >= $2";
+
+pub(crate) const DUPLICATE_REPLY: &str = "SELECT EXISTS (SELECT 1 FROM comments
+  WHERE lower(author_email) = lower($2) AND article_id = $1 AND body = $3
+    AND created_at >= $4)";
+
+pub(crate) const HAS_APPROVED: &str = "SELECT EXISTS (SELECT 1 FROM comments
+  WHERE lower(author_email) = lower($1) AND status = 'approved')";
+
+const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path";
+
+pub(crate) fn reply_from_row(r: &mut Row) -> Result<Reply> {
+    Ok(Reply {
+        id: r.id(0)?,
+        article_id: r.id(1)?,
+        parent_id: r.opt_id(2)?,
+        author_name: r.text(3)?,
+        author_url: r.opt_text(4)?,
+        body: r.text(5)?,
+        status: r.parsed(6, ReplyStatus::parse)?,
+        created_at: r.int(7)?,
+        staff: r.bool(8)?,
+    })
+}
+
+fn queued_from_row(r: &mut Row) -> Result<QueuedReply> {
+    Ok(QueuedReply {
+        reply: reply_from_row(r)?,
+        author_email: r.text(9)?,
+        ip: r.opt_text(10)?,
+        held_reason: r.text(11)?,
+        article_headline: r.text(12)?,
+        article_slug: r.text(13)?,
+        article_date_path: r.opt_text(14)?,
+    })
+}
+
+fn place_from_row(r: &mut Row) -> Result<ReplyPlace> {
+    Ok(ReplyPlace { id: r.id(0)?, parent_id: r.opt_id(1)?, created_at: r.int(2)? })
+}
+
+/// The queue's `WHERE` clause (without status) and its values.
+fn queue_filter(query: &QueueQuery) -> (String, Vec<Param<'_>>) {
+    let mut conditions = vec!["1 = 1".to_owned()];
+    let mut params: Vec<Param> = Vec::new();
+    if let Some(article) = query.article_id {
+        params.push(article.into());
+        conditions.push(format!("c.article_id = ${}", params.len()));
+    }
+    if let Some(email) = query.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        params.push(email.into());
+        conditions.push(format!("lower(c.author_email) = lower(${})", params.len()));
+    }
+    if let Some(author) = query.byline_author_id {
+        params.push(author.into());
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM article_authors x
+                      WHERE x.article_id = c.article_id AND x.author_id = ${})",
+            params.len()
+        ));
+    }
+    (conditions.join(" AND "), params)
+}
+
+/// Reading replies, on any connection.
+#[async_trait]
+pub trait ReplyReads: Db {
+    /// An article's replies with one status, oldest first.
+    async fn replies_of_article(
+        &mut self,
+        article: ArticleId,
+        status: ReplyStatus,
+    ) -> Result<Vec<Reply>> {
+        let params = [article.into(), status.as_str().into()];
+        self.query(REPLIES_OF_ARTICLE, &params).await?.map(reply_from_row)
+    }
+
+    /// An article's newest approved replies, newest first.
+    async fn newest_replies(&mut self, article: ArticleId, limit: u64) -> Result<Vec<Reply>> {
+        self.query(NEWEST_REPLIES, &[article.into(), limit.into()]).await?.map(reply_from_row)
+    }
+
+    /// Replies of one article among the given ids, whatever their status, oldest first.
+    async fn replies_by_ids(&mut self, article: ArticleId, ids: &[ReplyId]) -> Result<Vec<Reply>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let sql = dialect_sql(self, REPLIES_BY_IDS_SQLITE, REPLIES_BY_IDS_POSTGRES);
+        self.query(sql, &[article.into(), ids.as_slice().into()]).await?.map(reply_from_row)
+    }
+
+    /// Where the given replies sit, whatever their status; missing ids are left out.
+    async fn reply_places(&mut self, ids: &[ReplyId]) -> Result<Vec<ReplyPlace>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let sql = dialect_sql(self, PLACES_SQLITE, PLACES_POSTGRES);
+        self.query(sql, &[ids.as_slice().into()]).await?.map(place_from_row)
+    }
+
+    /// Where each approved reply of an article sits, in no order: enough to lay out the
+    /// thread, whose shown replies are then read with [`ReplyReads::replies_by_ids`]. From a
+    /// covering index.
+    async fn thread_places(&mut self, article: ArticleId) -> Result<Vec<ReplyPlace>> {
+        self.query(THREAD_PLACES, &[article.into()]).await?.map(place_from_row)
+    }
+
+    async fn reply(&mut self, id: ReplyId) -> Result<Option<Reply>> {
+        self.query(REPLY_BY_ID, &[id.into()]).await?.first(reply_from_row)
+    }
+
+    /// Whether this address (compared without regard to ASCII case) has an approved reply.
+    async fn has_approved_reply_from(&mut self, email: &str) -> Result<bool> {
+        self.query(HAS_APPROVED, &[email.into()]).await?.bool()
+    }
+
+    /// The moderation queue: newest first, and how many match.
+    async fn queue(&mut self, query: &QueueQuery) -> Result<(Vec<QueuedReply>, u64)> {
+        let (mut filter, mut params) = queue_filter(query);
+        let status = query.status.map(ReplyStatus::as_str);
+        if let Some(status) = status {
+            params.push(status.into());
+            filter.push_str(&format!(" AND c.status = ${}", params.len()));
+        }
+        let count = format!("SELECT count(*) FROM comments c WHERE {filter}");
+        let total = self.query(&count, &params).await?.int()? as u64;
+        let (limit, offset) = (params.len() + 1, params.len() + 2);
+        params.push(query.limit.into());
+        params.push(query.offset.into());
+        let sql = format!(
+            "SELECT {}, {QUEUE_COLUMNS} FROM comments c JOIN articles a ON a.id = c.article_id
+              WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT ${limit} OFFSET ${offset}",
+            reply_columns!()
+        );
+        let found = self.query(&sql, &params).await?.map(queued_from_row)?;
+        Ok((found, total))
+    }
+
+    /// How many replies have each status, under the same restrictions as
+    /// [`ReplyReads::queue`] (its status, offset and limit aside).
+    async fn queue_counts(&mut self, query: &QueueQuery) -> Result<Vec<(ReplyStatus, u64)>> {
+        let (filter, params) = queue_filter(query);
+        let sql =
+            format!("SELECT c.status, count(*) FROM comments c WHERE {filter} GROUP BY c.status");
+        let rows = self.query(&sql, &params).await?;
+        let counts = rows.map(|r| Ok((ReplyStatus::parse(&r.text(0)?), r.int(1)? as u64)))?;
+        Ok(counts.into_iter().filter_map(|(status, n)| Some((status?, n))).collect())
+    }
+
+    /// Replies stored from this IP since `since` (the rate limit; it holds across nodes).
+    async fn replies_from_ip_since(&mut self, ip: &str, since: i64) -> Result<u64> {
+        Ok(self.query(REPLIES_FROM_IP, &[ip.into(), since.into()]).await?.int()? as u64)
+    }
+
+    /// Whether this address already posted this exact text on this article since `since`.
+    async fn duplicate_reply(
+        &mut self,
+        article: ArticleId,
+        email: &str,
+        body: &str,
+        since: i64,
+    ) -> Result<bool> {
+        let params = [article.into(), email.into(), body.into(), since.into()];
+        self.query(DUPLICATE_REPLY, &params).await?.bool()
+    }
+}
+
+impl<T: Db + ?Sized> ReplyReads for T {}
+
+const INSERT_REPLY: &str = "INSERT INTO comments (article_id, parent_id, author_name,
+        author_email, author_url, body, status, ip, held_reason, user_id, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+
+/// Writing replies, in a unit of work.
+#[async_trait]
+pub trait ReplyWrites: Tx {
+    /// Stores a reply; it is durable once the unit of work commits.
+    async fn insert_reply(&mut self, c: &NewReply) -> Result<ReplyId> {
+        let params = [
+            c.article_id.into(),
+            c.parent_id.into(),
+            c.author_name.as_str().into(),
+            c.author_email.as_str().into(),
+            c.author_url.as_deref().into(),
+            c.body.as_str().into(),
+            c.status.as_str().into(),
+            c.ip.as_deref().into(),
+            c.held_reason.as_str().into(),
+            c.user_id.into(),
+            c.created_at.into(),
+        ];
+        let rows = self.query(INSERT_REPLY, &params).await?;
+        rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the new reply"))
+    }
+
+    /// Sets a reply's status; false when there is no such reply.
+    async fn set_reply_status(&mut self, id: ReplyId, status: ReplyStatus) -> Result<bool> {
+        let sql = "UPDATE comments SET status = $2 WHERE id = $1";
+        Ok(self.execute(sql, &[id.into(), status.as_str().into()]).await? > 0)
+    }
+
+    /// Deletes a reply for ever; its answers keep their place under a placeholder.
+    async fn delete_reply(&mut self, id: ReplyId) -> Result<bool> {
+        Ok(self.execute("DELETE FROM comments WHERE id = $1", &[id.into()]).await? > 0)
+    }
+
+    /// Replaces a reply's text (a moderator's edit).
+    async fn set_reply_body(&mut self, id: ReplyId, body: &str) -> Result<bool> {
+        let sql = "UPDATE comments SET body = $2 WHERE id = $1";
+        Ok(self.execute(sql, &[id.into(), body.into()]).await? > 0)
+    }
+}
+
+impl<T: Tx + ?Sized> ReplyWrites for T {}
