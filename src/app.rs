@@ -75,8 +75,17 @@ impl Application {
         }
         outbox::register(&services, &options.handlers).await?;
         let state = AppState::new(services.clone());
-        let mut tasks =
-            vec![jobs::spawn(services.clone()), changes::forward_remote(&store, services.clone())];
+        let (listening, heard) = tokio::sync::oneshot::channel();
+        let mut tasks = vec![
+            jobs::spawn(services.clone()),
+            changes::forward_remote(&store, services.clone(), listening),
+        ];
+        if store.dialect() == crate::store::Dialect::Postgres {
+            // Serve cached pages only once this node hears the others' changes.
+            if tokio::time::timeout(Duration::from_secs(5), heard).await.is_err() {
+                tracing::warn!("not yet listening for other nodes' changes");
+            }
+        }
         tasks.extend(outbox::spawn(services, options.handlers, options.outbox_poll));
         Ok(Self { listener, state, tasks })
     }

@@ -40,12 +40,13 @@ impl fmt::Display for ReplyStatus {
     }
 }
 
-/// Maximum lengths, in characters after trimming.
+/// Maximum lengths of the reply form's fields, in characters after trimming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplyLimits {
     pub name: usize,
     pub email: usize,
     pub website: usize,
+    /// The Comment box: the reply's text (`max_comment_chars`).
     pub comment: usize,
 }
 
@@ -67,8 +68,10 @@ pub mod field {
 }
 
 /// What the reader typed, exactly as sent, so that a form with an error comes back whole.
+/// Fields are named as the form names them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplyInput {
+    /// The Comment box: the reply's text.
     pub comment: String,
     pub name: String,
     pub email: String,

@@ -117,13 +117,17 @@ impl ChangeHub {
 }
 
 /// Applies what other nodes announce (and, on SQLite, other processes' commits) to this
-/// node's caches, for as long as the store lives.
+/// node's caches, for as long as the store lives. `listening` is told once the first news has
+/// been applied (on PostgreSQL, the listening connection coming up: until then this node
+/// cannot hear the others).
 pub fn forward_remote(
     store: &crate::store::Store,
     services: std::sync::Arc<super::Services>,
+    listening: tokio::sync::oneshot::Sender<()>,
 ) -> tokio::task::JoinHandle<()> {
     use tokio::sync::broadcast::error::RecvError;
     let mut heard = store.changes();
+    let mut listening = Some(listening);
     tokio::spawn(async move {
         loop {
             let scope = match heard.recv().await {
@@ -133,6 +137,9 @@ pub fn forward_remote(
                 Err(RecvError::Closed) => break,
             };
             services.changes.apply(&scope);
+            if let Some(listening) = listening.take() {
+                let _ = listening.send(());
+            }
         }
     })
 }

@@ -61,6 +61,11 @@ impl Services {
         })
     }
 
+    /// Whether the database answers (for `/healthz`).
+    pub async fn database_answers(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
     /// Runs `op` as one unit of work. What it records as changed is written in the same
     /// transaction (events to the outbox, a `NOTIFY` to the other nodes), and applied to this
     /// node's caches once the transaction has committed. When `op` fails, nothing of it

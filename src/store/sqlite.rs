@@ -310,7 +310,8 @@ impl Db for SqliteDb<'_> {
 
     async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        bind(&mut stmt, params)?;
+        let positions = positions(&stmt)?;
+        bind(&mut stmt, &positions, params)?;
         let width = stmt.column_count();
         let mut values = Vec::new();
         let mut rows = stmt.raw_query();
@@ -324,7 +325,8 @@ impl Db for SqliteDb<'_> {
 
     async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        bind(&mut stmt, params)?;
+        let positions = positions(&stmt)?;
+        bind(&mut stmt, &positions, params)?;
         Ok(stmt.raw_execute()? as u64)
     }
 }
@@ -333,27 +335,37 @@ impl Db for SqliteDb<'_> {
 impl Tx for SqliteDb<'_> {
     async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql)?;
+        let positions = positions(&stmt)?;
         let mut changed = 0;
         for params in rows {
-            bind(&mut stmt, params)?;
+            bind(&mut stmt, &positions, params)?;
             changed += stmt.raw_execute()? as u64;
         }
         Ok(changed)
     }
 }
 
-/// Binds `$N` to the Nth parameter (SQLite reads `$1` as a named parameter; its position in
-/// the statement need not be 1).
-fn bind(stmt: &mut rusqlite::Statement, params: &[Param<'_>]) -> Result<()> {
-    for index in 1..=stmt.parameter_count() {
-        let name = stmt.parameter_name(index).unwrap_or("?");
-        let param = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| params.get(n.checked_sub(1)?))
-            .ok_or_else(|| {
-                StoreError::Database(format!("no value for parameter {name} of {}", params.len()))
-            })?;
+/// Which parameter each of a statement's placeholders takes: SQLite reads `$1` as a named
+/// parameter, whose position in the statement need not be 1.
+fn positions(stmt: &rusqlite::Statement) -> Result<Vec<usize>> {
+    (1..=stmt.parameter_count())
+        .map(|index| {
+            let name = stmt.parameter_name(index).unwrap_or("?");
+            name.strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .ok_or_else(|| StoreError::Database(format!("parameter {name} is not $N")))
+        })
+        .collect()
+}
+
+/// Binds each placeholder to its parameter (see [`positions`]).
+fn bind(stmt: &mut rusqlite::Statement, positions: &[usize], params: &[Param<'_>]) -> Result<()> {
+    for (i, position) in positions.iter().enumerate() {
+        let index = i + 1;
+        let param = params.get(*position).ok_or_else(|| {
+            StoreError::Database(format!("no value for ${} of {}", position + 1, params.len()))
+        })?;
         match *param {
             Param::Null => stmt.raw_bind_parameter(index, rusqlite::types::Null)?,
             Param::Int(n) => stmt.raw_bind_parameter(index, n)?,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let (status, body) = match state.services.store.ping().await {
+    let (status, body) = match state.services.database_answers().await {
         Ok(()) => (StatusCode::OK, r#"{"status":"ok","database":"ok"}"#),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");

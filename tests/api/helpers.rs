@@ -61,6 +61,13 @@ impl Backend {
     }
 }
 
+/// Whether this run of the suite should run a test that picks its own backends (a copy from
+/// SQLite to PostgreSQL, a cluster of its own): the first run does; the second, with every
+/// server on PostgreSQL, would repeat it exactly.
+pub fn first_run() -> bool {
+    Backend::from_env() == Backend::Sqlite
+}
+
 /// The PostgreSQL database the tests may use: `BYLINE_TEST_POSTGRES`, or the local server.
 fn test_postgres() -> String {
     std::env::var("BYLINE_TEST_POSTGRES")
@@ -143,11 +150,14 @@ pub async fn spawn_setup(setup: Setup<'_>) -> TestApp {
 
 /// A server on the database named by a `database` setting.
 pub async fn spawn_on_database(database: &str, settings: &[(&str, &str)]) -> TestApp {
+    spawn_database_with(database, Setup { settings, ..Setup::default() }).await
+}
+
+pub async fn spawn_database_with(database: &str, setup: Setup<'_>) -> TestApp {
     let url = byline::config::parse_database(database).expect("a database URL");
     let store = Store::open(&url, now()).await.expect("the database");
     let dir = tempfile::tempdir().unwrap();
-    let fresh = FreshStore { store, database: database.to_owned(), dir };
-    serve(fresh, Setup { settings, ..Setup::default() }).await
+    serve(FreshStore { store, database: database.to_owned(), dir }, setup).await
 }
 
 /// What the `database` setting says to reach `app`'s database.

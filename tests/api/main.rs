@@ -3,6 +3,7 @@
 
 mod article_page;
 mod browser;
+mod changes;
 mod cli;
 mod conformance;
 mod defenses;
@@ -13,9 +14,11 @@ mod moderation;
 mod naughty;
 mod newsroom;
 mod nodes;
+mod outbox;
 mod posting;
 mod privacy;
 mod queue;
 mod reader;
 mod reply_form;
 mod threading;
+mod units;

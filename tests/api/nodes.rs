@@ -306,6 +306,9 @@ fn run(program: &str, args: &[&str]) {
 
 #[tokio::test]
 async fn when_the_database_goes_away_pages_say_so_quickly_and_recover() {
+    if !crate::helpers::first_run() {
+        return;
+    }
     let cluster = tokio::task::spawn_blocking(Cluster::new).await.unwrap();
     let app = spawn_on_database(
         &cluster.url(),
