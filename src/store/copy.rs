@@ -276,8 +276,7 @@ pub trait CopyWrites: Tx {
         }
         self.execute_each(&sql, &params).await?;
         if postgres {
-            self.execute(&format!("ALTER TABLE {} ENABLE TRIGGER USER", table.name()), &[])
-                .await?;
+            self.execute(&format!("ALTER TABLE {} ENABLE TRIGGER USER", table.name()), &[]).await?;
         }
         Ok(())
     }
