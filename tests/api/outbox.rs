@@ -93,6 +93,20 @@ async fn deliveries(app: &TestApp, handler: &'static str) -> Vec<Delivery> {
     app.db(move |db| db.deliveries(handler)).await
 }
 
+/// A handler's deliveries once every one is done (a success is recorded just after the
+/// handler returns).
+async fn settled(app: &TestApp, handler: &'static str) -> Vec<Delivery> {
+    let started = Instant::now();
+    loop {
+        let recorded = deliveries(app, handler).await;
+        if recorded.iter().all(|d| d.done_at.is_some()) {
+            return recorded;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{handler}: not all recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 const NONE: &[(&str, &str)] = &[("moderation", "none")];
 
 #[tokio::test]
@@ -136,7 +150,7 @@ async fn events_reach_every_handler_in_order_off_the_request_path() {
         );
         assert!(recorder.done().iter().all(|e| e.article_id == id));
     }
-    let recorded = deliveries(&app, "mail").await;
+    let recorded = settled(&app, "mail").await;
     assert!(recorded.iter().all(|d| d.outcome.as_deref() == Some("delivered") && d.attempts == 1));
 }
 
@@ -174,12 +188,12 @@ async fn a_failing_handler_is_retried_with_backoff_and_holds_back_only_its_own_e
         }
     }
     assert!(flaky.attempts().values().all(|n| *n == 4), "three failures, then the delivery");
-    for delivery in deliveries(&app, "flaky").await {
+    for delivery in settled(&app, "flaky").await {
         assert_eq!(delivery.attempts, 4);
         assert_eq!(delivery.last_error, "attempt 3 refused", "the last failure is kept");
         assert_eq!(delivery.outcome.as_deref(), Some("delivered"));
     }
-    assert!(deliveries(&app, "quick").await.iter().all(|d| d.attempts == 1));
+    assert!(settled(&app, "quick").await.iter().all(|d| d.attempts == 1));
 }
 
 #[tokio::test]
@@ -388,6 +402,6 @@ async fn a_node_killed_after_the_commit_delivers_after_a_restart() {
     let delivered = mail.done()[0];
     assert_eq!((delivered.id.get(), delivered.reply_id), (event, Some(reply)));
     assert_eq!(delivered.kind, EventKind::ReplyPosted);
-    let recorded = deliveries(&again, "mail").await;
+    let recorded = settled(&again, "mail").await;
     assert_eq!((recorded[0].attempts, recorded[0].outcome.as_deref()), (2, Some("delivered")));
 }
