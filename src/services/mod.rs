@@ -36,7 +36,7 @@ pub struct Services {
     pub config: Arc<Config>,
     /// The site's signing key, the same on every node.
     pub keys: Keys,
-    pub changes: ChangeHub,
+    pub changes: Arc<ChangeHub>,
     /// The site's sections as last read (see `reading`), for error pages.
     sections: std::sync::Mutex<Vec<crate::store::Section>>,
 }
@@ -56,7 +56,7 @@ impl Services {
             store,
             clock,
             config: Arc::new(config),
-            changes: ChangeHub::default(),
+            changes: Arc::default(),
             sections: Default::default(),
         })
     }
@@ -79,19 +79,26 @@ impl Services {
             + 'static,
     {
         let now = self.clock.now();
-        let (value, changes) = self
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let mut unit = UnitOfWork { tx, changes: Changes::default(), now };
-                    let value = op(&mut unit).await?;
-                    let changes = unit.finish().await.map_err(E::from)?;
-                    Ok::<_, E>((value, changes))
+        let (store, hub) = (self.store.clone(), self.changes.clone());
+        // On a task of its own, so that a request given up half way (a client gone, a time
+        // limit) neither cuts the unit short nor forgets to apply what it changed.
+        let task = tokio::spawn(async move {
+            let (value, changes) = store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        let mut unit = UnitOfWork { tx, changes: Changes::default(), now };
+                        let value = op(&mut unit).await?;
+                        let changes = unit.finish().await.map_err(E::from)?;
+                        Ok::<_, E>((value, changes))
+                    })
                 })
-            })
-            .await?;
-        self.changes.committed(&changes);
-        Ok(value)
+                .await?;
+            hub.committed(&changes);
+            Ok(value)
+        });
+        task.await.unwrap_or_else(|e| {
+            Err(E::from(StoreError::Database(format!("a unit of work failed: {e}"))))
+        })
     }
 }
 

@@ -188,8 +188,12 @@ async fn apply(
     services: &Services,
     user: Option<User>,
     decision: Decision,
-    ids: Vec<ReplyId>,
+    mut ids: Vec<ReplyId>,
 ) -> Result<(), ModerationError> {
+    // In one order whatever the form's, so that two decisions over the same replies take
+    // their rows' locks alike and cannot deadlock.
+    ids.sort_unstable();
+    ids.dedup();
     services
         .commit(move |unit| {
             Box::pin(async move {
@@ -259,6 +263,12 @@ pub async fn answer(
         .commit(move |unit| {
             Box::pin(async move {
                 let (parent, article) = moderatable_in(&mut **unit, &user, id).await?;
+                // The parent is public first, so that handlers never hear of an answer to a
+                // reply they were not told of.
+                if parent.status == ReplyStatus::Pending {
+                    unit.set_reply_status(parent.id, ReplyStatus::Approved).await?;
+                    status_changed(unit, &parent, &article, Some(ReplyStatus::Approved));
+                }
                 let answer = NewReply {
                     article_id: parent.article_id,
                     parent_id: Some(parent.id),
@@ -275,10 +285,6 @@ pub async fn answer(
                 let answer_id = unit.insert_reply(&answer).await?;
                 unit.record(EventKind::ReplyPosted, article.id, Some(answer_id));
                 unit.replies_changed(article.public_path());
-                if parent.status == ReplyStatus::Pending {
-                    unit.set_reply_status(parent.id, ReplyStatus::Approved).await?;
-                    status_changed(unit, &parent, &article, Some(ReplyStatus::Approved));
-                }
                 Ok(answer_id)
             })
         })

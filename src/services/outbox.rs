@@ -79,53 +79,65 @@ pub fn spawn(
 }
 
 async fn work(services: Arc<Services>, handler: Arc<dyn Handler>, node: String, poll: Duration) {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
     let name = handler.name();
+    // Deliveries under way, each of another article: a slow one holds back only its own.
+    let mut in_flight = FuturesUnordered::new();
     loop {
         // Listening before looking, so that an event committed meanwhile is not missed.
         let recorded = services.changes.events.notified();
         tokio::pin!(recorded);
         recorded.as_mut().enable();
-        let now = services.clock.now();
-        let node_name = node.clone();
-        let claimed = services
-            .store
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.claim_deliveries(name, &node_name, now, now + LEASE, BATCH).await
-                })
-            })
-            .await;
-        let batch = match claimed {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(handler = name, error = %e, "cannot claim outbox deliveries");
-                Vec::new()
-            }
-        };
-        if batch.is_empty() {
-            tokio::select! {
-                () = &mut recorded => {}
-                () = tokio::time::sleep(poll) => {}
-                () = services.clock.moved() => {}
-            }
+        let room = BATCH.saturating_sub(in_flight.len() as u32);
+        let batch = if room > 0 { claim(&services, name, &node, room).await } else { Vec::new() };
+        let claimed = !batch.is_empty();
+        for delivery in batch {
+            in_flight.push(deliver(&services, &*handler, &node, delivery));
+        }
+        if claimed {
             continue;
         }
-        // Each claimed delivery is of another article, so they may run side by side.
-        let deliveries = batch.into_iter().map(|claimed| deliver(&services, &*handler, claimed));
-        futures_util::future::join_all(deliveries).await;
+        tokio::select! {
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            () = &mut recorded => {}
+            () = tokio::time::sleep(poll) => {}
+            () = services.clock.moved() => {}
+        }
     }
 }
 
-async fn deliver(services: &Services, handler: &dyn Handler, claimed: Claimed) {
+/// Claims up to `room` of `handler`'s due deliveries for this node.
+async fn claim(services: &Services, handler: &'static str, node: &str, room: u32) -> Vec<Claimed> {
+    let now = services.clock.now();
+    let node = node.to_owned();
+    let claimed = services
+        .store
+        .write(move |tx| {
+            Box::pin(
+                async move { tx.claim_deliveries(handler, &node, now, now + LEASE, room).await },
+            )
+        })
+        .await;
+    claimed.unwrap_or_else(|e| {
+        tracing::warn!(handler, error = %e, "cannot claim outbox deliveries");
+        Vec::new()
+    })
+}
+
+/// A handler gets less than the lease, so that it has given up before another node may take
+/// the delivery over.
+const HANDLING: Duration = Duration::from_secs(LEASE as u64 - 10);
+
+async fn deliver(services: &Services, handler: &dyn Handler, node: &str, claimed: Claimed) {
     let Claimed { event, attempt } = claimed;
     let name = handler.name();
-    let lease = Duration::from_secs(LEASE as u64);
-    let outcome = match tokio::time::timeout(lease, handler.handle(&event)).await {
+    let outcome = match tokio::time::timeout(HANDLING, handler.handle(&event)).await {
         Ok(outcome) => outcome,
-        Err(_) => Err(format!("took longer than {LEASE} s")),
+        Err(_) => Err(format!("took longer than {} s", HANDLING.as_secs())),
     };
     let now = services.clock.now();
     let given_up = handler.give_up_after().is_some_and(|limit| now - event.created_at >= limit);
+    let node = node.to_owned();
     let recorded = match &outcome {
         Ok(()) => {
             services
@@ -141,7 +153,9 @@ async fn deliver(services: &Services, handler: &dyn Handler, claimed: Claimed) {
             services
                 .store
                 .write(move |tx| {
-                    Box::pin(async move { tx.give_up_delivery(event.id, name, &error, now).await })
+                    Box::pin(async move {
+                        tx.give_up_delivery(event.id, name, &node, &error, now).await
+                    })
                 })
                 .await
         }
@@ -151,9 +165,9 @@ async fn deliver(services: &Services, handler: &dyn Handler, claimed: Claimed) {
             services
                 .store
                 .write(move |tx| {
-                    Box::pin(
-                        async move { tx.fail_delivery(event.id, name, &error, retry_at).await },
-                    )
+                    Box::pin(async move {
+                        tx.fail_delivery(event.id, name, &node, &error, retry_at).await
+                    })
                 })
                 .await
         }

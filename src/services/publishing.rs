@@ -241,7 +241,13 @@ async fn fields_from(
     let section_id = match section_name.as_str() {
         "" => None,
         name => {
-            Some(unit.find_or_create_section(name, Slug::from_headline(name).as_str()).await?.id)
+            let slug = Slug::from_headline(name);
+            let (section, created) = unit.find_or_create_section(name, slug.as_str()).await?;
+            if created {
+                // A new section shows in every page's navigation.
+                unit.site_changed();
+            }
+            Some(section.id)
         }
     };
     let pairs: Vec<_> =

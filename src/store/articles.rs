@@ -889,14 +889,16 @@ pub trait ArticleWrites: Tx {
         Ok(())
     }
 
-    /// The section with this name (or, failing that, this slug), created if new.
-    async fn find_or_create_section(&mut self, name: &str, slug: &str) -> Result<Section> {
+    /// The section with this name (or, failing that, this slug), created if new; and whether
+    /// it was (every page's navigation lists the sections).
+    async fn find_or_create_section(&mut self, name: &str, slug: &str) -> Result<(Section, bool)> {
         let insert = "INSERT INTO sections (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-        self.execute(insert, &[name.into(), slug.into()]).await?;
+        let created = self.execute(insert, &[name.into(), slug.into()]).await? > 0;
         let find = "SELECT id, name, slug FROM sections WHERE name = $1 OR slug = $2
                      ORDER BY name = $1 DESC, id LIMIT 1";
         let rows = self.query(find, &[name.into(), slug.into()]).await?;
-        rows.first(section_from_row)?.ok_or(StoreError::NotFound("the section"))
+        let section = rows.first(section_from_row)?.ok_or(StoreError::NotFound("the section"))?;
+        Ok((section, created))
     }
 
     /// The tags with these `(name, slug)`s (or those slugs), created if new, in the order given.

@@ -176,7 +176,8 @@ pub trait OutboxWrites: Tx {
             .collect()
     }
 
-    /// `handler` has done `event`.
+    /// `handler` has done `event` (whichever node finished first: a late finisher's
+    /// completion changes nothing).
     async fn complete_delivery(&mut self, event: EventId, handler: &str, now: i64) -> Result<()> {
         let sql = "UPDATE outbox_deliveries
                       SET done_at = $3, outcome = 'delivered', claimed_by = NULL,
@@ -186,35 +187,42 @@ pub trait OutboxWrites: Tx {
         Ok(())
     }
 
-    /// `handler` failed at `event`: tried again from `retry_at`.
+    /// `handler` on `node` failed at `event`: tried again from `retry_at`. A node whose lease
+    /// ran out (another took the delivery over) changes nothing.
     async fn fail_delivery(
         &mut self,
         event: EventId,
         handler: &str,
+        node: &str,
         error: &str,
         retry_at: i64,
     ) -> Result<()> {
         let sql = "UPDATE outbox_deliveries
-                      SET last_error = $3, next_attempt_at = $4, claimed_by = NULL,
+                      SET last_error = $4, next_attempt_at = $5, claimed_by = NULL,
                           claimed_until = NULL
-                    WHERE event_id = $1 AND handler = $2 AND done_at IS NULL";
-        self.execute(sql, &[event.into(), handler.into(), error.into(), retry_at.into()]).await?;
+                    WHERE event_id = $1 AND handler = $2 AND claimed_by = $3
+                      AND done_at IS NULL";
+        let params = [event.into(), handler.into(), node.into(), error.into(), retry_at.into()];
+        self.execute(sql, &params).await?;
         Ok(())
     }
 
-    /// `handler` stops trying `event`; the reason is kept for staff.
+    /// `handler` on `node` stops trying `event`; the reason is kept for staff.
     async fn give_up_delivery(
         &mut self,
         event: EventId,
         handler: &str,
+        node: &str,
         error: &str,
         now: i64,
     ) -> Result<()> {
         let sql = "UPDATE outbox_deliveries
-                      SET done_at = $4, outcome = 'given up', last_error = $3,
+                      SET done_at = $5, outcome = 'given up', last_error = $4,
                           claimed_by = NULL, claimed_until = NULL
-                    WHERE event_id = $1 AND handler = $2 AND done_at IS NULL";
-        self.execute(sql, &[event.into(), handler.into(), error.into(), now.into()]).await?;
+                    WHERE event_id = $1 AND handler = $2 AND claimed_by = $3
+                      AND done_at IS NULL";
+        let params = [event.into(), handler.into(), node.into(), error.into(), now.into()];
+        self.execute(sql, &params).await?;
         Ok(())
     }
 

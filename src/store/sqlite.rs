@@ -215,7 +215,8 @@ where
         let result = match (self.result, committed) {
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), Ok(())) => Ok(value),
-            (_, Err(e)) => Err(E::from(StoreError::Database(format!("the commit failed: {e}")))),
+            // The group's failure as it was (a busy database stays unavailable, not a bug).
+            (_, Err(e)) => Err(E::from(e)),
             (None, Ok(())) => {
                 Err(E::from(StoreError::Database("the unit of work never ran".into())))
             }
@@ -250,10 +251,10 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        watch(&conn, &mut seen, &changes);
         commit_group(&mut conn, group);
-        // This connection's own commits leave its data version alone.
-        seen = data_version(&conn);
+        // This connection's own commits leave its data version alone: a change here is
+        // another process's, made meanwhile (say, while this one waited for the write lock).
+        watch(&conn, &mut seen, &changes);
     }
 }
 

@@ -62,7 +62,8 @@ async fn file(
         .commit(move |unit| {
             Box::pin(async move {
                 let mut article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
-                let section = unit.find_or_create_section(section, &section.to_lowercase()).await?;
+                let (section, _) =
+                    unit.find_or_create_section(section, &section.to_lowercase()).await?;
                 let pairs: Vec<_> = publishing::tag_names(tags)
                     .into_iter()
                     .map(|n| (n.clone(), Slug::from_headline(&n).to_string()))

@@ -2,7 +2,7 @@
 //! tests, written in bulk (as `byline copy` writes), so a million replies take seconds.
 
 use crate::domain::{text, time};
-use crate::store::{CopyWrites, Store, StoreError, Table, Value};
+use crate::store::{CopyReads, CopyWrites, Store, StoreError, Table, Value};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +161,12 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
             import(store, Table::Comments, batch.to_vec()).await?;
         }
     }
-    store.write(|tx| Box::pin(async move { tx.finish_import(&[]).await })).await
+    // New rows (a reply posted to the generated site) take ids past the generated ones.
+    let mut next_ids = Vec::new();
+    for table in Table::ALL.into_iter().filter(|t| t.has_id()) {
+        next_ids.push((table, store.read(move |db| db.next_id(table)).await?));
+    }
+    store.write(move |tx| Box::pin(async move { tx.finish_import(&next_ids).await })).await
 }
 
 /// Inserts rows in one unit of work.

@@ -38,9 +38,55 @@ const BROTLI_QUALITY: u32 = 5;
 #[derive(Default)]
 pub struct PageCache {
     entries: Mutex<Entries>,
+    /// The latest forgettings, numbered: a page rendered while one that touches it happened
+    /// may show what was forgotten, and is not kept.
+    forgotten: Mutex<Forgotten>,
     /// One turn a page: while a page is rendered for the cache, other requests for it wait
     /// for that rendering instead of all rendering it at once.
     turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Forgettings remembered, to judge pages rendered across them.
+const REMEMBERED: usize = 256;
+
+#[derive(Default)]
+struct Forgotten {
+    /// How many forgettings there have been.
+    count: u64,
+    /// The latest ones, oldest first, with their numbers.
+    recent: std::collections::VecDeque<(u64, Scope)>,
+}
+
+impl Forgotten {
+    fn note(&mut self, scope: &Scope) {
+        self.count += 1;
+        if self.recent.len() == REMEMBERED {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((self.count, scope.clone()));
+    }
+
+    /// Whether a forgetting after number `since` touched `key` (or may have: it was long ago).
+    fn touched(&self, key: &str, since: u64) -> bool {
+        if self.count == since {
+            return false;
+        }
+        match self.recent.front() {
+            Some((oldest, _)) if *oldest <= since + 1 => {}
+            _ => return true,
+        }
+        self.recent.iter().filter(|(n, _)| *n > since).any(|(_, scope)| touches(scope, key))
+    }
+}
+
+/// Whether a change in `scope` makes the page at `key` stale.
+fn touches(scope: &Scope, key: &str) -> bool {
+    match scope {
+        Scope::Everything => true,
+        Scope::Articles(paths) => {
+            !is_article_path(key) || paths.iter().any(|path| key.starts_with(path.as_str()))
+        }
+    }
 }
 
 /// What the cache holds for a page.
@@ -277,11 +323,36 @@ impl PageCache {
     }
 
     /// Keeps the page unless the cache is full; returns it either way.
+    #[cfg(test)]
     fn put(&self, key: &str, headers: HeaderMap, body: Bytes) -> Arc<Entry> {
-        self.put_at(key, headers, body, Instant::now())
+        self.put_at(key, headers, body, Instant::now(), None)
     }
 
-    fn put_at(&self, key: &str, mut headers: HeaderMap, body: Bytes, at: Instant) -> Arc<Entry> {
+    /// How many forgettings there have been, to be given back to [`PageCache::put_rendered`].
+    fn generation(&self) -> u64 {
+        self.forgotten.lock().unwrap_or_else(|p| p.into_inner()).count
+    }
+
+    /// Keeps a page rendered from what the database held at `generation`, unless a change
+    /// forgotten since touches it (the page may show what changed).
+    fn put_rendered(
+        &self,
+        key: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        generation: u64,
+    ) -> Arc<Entry> {
+        self.put_at(key, headers, body, Instant::now(), Some(generation))
+    }
+
+    fn put_at(
+        &self,
+        key: &str,
+        mut headers: HeaderMap,
+        body: Bytes,
+        at: Instant,
+        generation: Option<u64>,
+    ) -> Arc<Entry> {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         let entry = Arc::new(Entry {
             at,
@@ -292,6 +363,12 @@ impl PageCache {
             renewing: Default::default(),
         });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the lock that forgetting takes first.
+        let forgotten = self.forgotten.lock().unwrap_or_else(|p| p.into_inner());
+        if generation.is_some_and(|g| forgotten.touched(key, g)) {
+            return entry;
+        }
+        drop(forgotten);
         // A page renewed replaces itself: what it weighed makes room for it.
         let full = |e: &Entries| {
             let replaced = e.pages.get(key).map(|(_, weight)| *weight);
@@ -310,19 +387,19 @@ impl PageCache {
     /// Forgets every page.
     pub fn clear(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.forgotten.lock().unwrap_or_else(|p| p.into_inner()).note(&Scope::Everything);
         entries.retain(|_, _| false);
     }
 
     /// Forgets what a change in `scope` touches: with articles' paths, those articles' pages
     /// and every page that is not an article's (listings show reply counts); otherwise all.
     pub fn forget(&self, scope: &Scope) {
-        let Scope::Articles(paths) = scope else {
+        let Scope::Articles(_) = scope else {
             return self.clear();
         };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|key, _| {
-            is_article_path(key) && !paths.iter().any(|path| key.starts_with(path.as_str()))
-        });
+        self.forgotten.lock().unwrap_or_else(|p| p.into_inner()).note(scope);
+        entries.retain(|key, _| !touches(scope, key));
     }
 
     pub fn len(&self) -> usize {
@@ -389,6 +466,7 @@ async fn fill(
     // The whole page is wanted for the cache; the validators are checked here after.
     let asked = request.headers().clone();
     request.headers_mut().remove(header::IF_NONE_MATCH);
+    let generation = state.pages.generation();
     let response = next.run(request).await;
     let public = response
         .headers()
@@ -408,7 +486,7 @@ async fn fill(
                 let tag = super::caching::etag_of(&bytes);
                 parts.headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII"));
             }
-            let entry = state.pages.put(key, parts.headers, bytes);
+            let entry = state.pages.put_rendered(key, parts.headers, bytes, generation);
             state.pages.respond(key, &entry, &asked)
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -444,7 +522,7 @@ mod tests {
     fn an_expired_page_is_renewed_by_one_request_while_the_others_get_it() {
         let cache = PageCache::default();
         let expired = Instant::now() - TTL - Duration::from_secs(1);
-        cache.put_at("/a/", HeaderMap::new(), Bytes::from_static(b"old"), expired);
+        cache.put_at("/a/", HeaderMap::new(), Bytes::from_static(b"old"), expired, None);
         assert!(matches!(cache.lookup("/a/"), Lookup::Missing), "the first renders it");
         assert!(matches!(cache.lookup("/a/"), Lookup::Stale(_)), "the others are served");
         assert!(matches!(cache.lookup("/a/"), Lookup::Stale(_)));
@@ -452,7 +530,7 @@ mod tests {
         assert!(matches!(cache.lookup("/a/"), Lookup::Fresh(e) if e.body == "new"));
         // Long past its time (its renewal failed, say), nobody gets it.
         let long_ago = Instant::now() - TTL - GRACE - Duration::from_secs(1);
-        cache.put_at("/b/", HeaderMap::new(), Bytes::new(), long_ago);
+        cache.put_at("/b/", HeaderMap::new(), Bytes::new(), long_ago, None);
         assert!(matches!(cache.lookup("/b/"), Lookup::Missing));
         assert!(matches!(cache.lookup("/b/"), Lookup::Missing));
     }
@@ -501,11 +579,34 @@ mod tests {
     }
 
     #[test]
+    fn a_page_rendered_across_a_change_is_not_kept() {
+        let cache = PageCache::default();
+        let before = cache.generation();
+        cache.forget(&Scope::Articles(["/2026/11/24/a/".to_owned()].into()));
+        let page = |text| Bytes::from_static(text);
+        cache.put_rendered("/2026/11/24/a/", HeaderMap::new(), page(b"old"), before);
+        assert!(cache.is_empty(), "rendered from what the change replaced");
+        cache.put_rendered("/2026/11/24/b/", HeaderMap::new(), page(b"other"), before);
+        assert_eq!(cache.len(), 1, "another article's page, untouched by the change, is kept");
+        cache.put_rendered("/", HeaderMap::new(), page(b"listing"), before);
+        assert_eq!(cache.len(), 1, "the listings show reply counts");
+        let now = cache.generation();
+        cache.put_rendered("/2026/11/24/a/", HeaderMap::new(), page(b"new"), now);
+        assert_eq!(cache.len(), 2);
+        // Long ago (more forgettings than remembered): not kept, to be safe.
+        for _ in 0..REMEMBERED + 1 {
+            cache.forget(&Scope::Articles(["/2026/11/24/z/".to_owned()].into()));
+        }
+        cache.put_rendered("/2026/11/24/c/", HeaderMap::new(), page(b"c"), now);
+        assert!(matches!(cache.lookup("/2026/11/24/c/"), Lookup::Missing));
+    }
+
+    #[test]
     fn a_full_cache_still_renews_the_pages_it_holds() {
         let cache = PageCache::default();
         let expired = Instant::now() - TTL + Duration::from_secs(5);
         for n in 0..MAX_ENTRIES {
-            cache.put_at(&format!("/{n}/"), HeaderMap::new(), Bytes::new(), expired);
+            cache.put_at(&format!("/{n}/"), HeaderMap::new(), Bytes::new(), expired, None);
         }
         cache.put("/new/", HeaderMap::new(), Bytes::new());
         assert!(matches!(cache.lookup("/new/"), Lookup::Missing), "no room for another page");

@@ -771,8 +771,8 @@ mod cases {
     pub async fn listings_of_sections_tags_and_authors(store: &Store, _: Backend) {
         let jo = author(store, "Jo").await;
         let ann = author(store, "Ann").await;
-        let local = w(store, |tx| tx.find_or_create_section("Local", "local")).await;
-        let sport = w(store, |tx| tx.find_or_create_section("Sport", "sport")).await;
+        let local = w(store, |tx| tx.find_or_create_section("Local", "local")).await.0;
+        let sport = w(store, |tx| tx.find_or_create_section("Sport", "sport")).await.0;
         let pairs = vec![("Ferries".into(), "ferries".into()), ("Rugby".into(), "rugby".into())];
         let tags =
             w(store, move |tx| Box::pin(async move { tx.find_or_create_tags(&pairs).await })).await;
@@ -832,7 +832,7 @@ mod cases {
     pub async fn the_newsroom_list_filters(store: &Store, _: Backend) {
         let jo = author(store, "Jo").await;
         let ann = author(store, "Ann").await;
-        let politics = w(store, |tx| tx.find_or_create_section("Politics", "politics")).await;
+        let politics = w(store, |tx| tx.find_or_create_section("Politics", "politics")).await.0;
         let mut budget = draft("budget", jo.id);
         budget.fields.headline = "Council Approves 50% Budget".into();
         budget.fields.section_id = Some(politics.id);
@@ -893,7 +893,7 @@ mod cases {
         let pairs = vec![("Ferries".into(), "ferries".into()), ("Budget".into(), "budget".into())];
         let tags =
             w(store, move |tx| Box::pin(async move { tx.find_or_create_tags(&pairs).await })).await;
-        let section = w(store, |tx| tx.find_or_create_section("Local", "local")).await;
+        let section = w(store, |tx| tx.find_or_create_section("Local", "local")).await.0;
         let mut edit = fields("edited", ann.id);
         edit.author_ids = vec![ann.id, jo.id];
         edit.tag_ids = tags.iter().map(|t| t.id).collect();
@@ -1030,11 +1030,12 @@ mod cases {
         let authors = r(store, |db| db.authors()).await;
         assert_eq!((authors[0].name.as_str(), authors[0].bio.as_str()), ("Abe Lincoln", "A bio."));
 
-        let x = w(store, |tx| tx.find_or_create_section("Sport", "sport")).await;
+        let (x, created) = w(store, |tx| tx.find_or_create_section("Sport", "sport")).await;
+        assert!(created, "a new section is told as made");
         let again = w(store, |tx| tx.find_or_create_section("Sport", "sport")).await;
-        assert_eq!(x, again);
+        assert_eq!(again, (x.clone(), false), "the same section is found, not made");
         let same_slug = w(store, |tx| tx.find_or_create_section("SPORT", "sport")).await;
-        assert_eq!(same_slug, x, "a name whose slug is taken finds that section");
+        assert_eq!(same_slug, (x, false), "a name whose slug is taken finds that section");
         w(store, |tx| tx.find_or_create_section("Arts", "arts")).await;
         let names = ids_of(&r(store, |db| db.sections()).await, |s| s.name.clone());
         assert_eq!(names, ["Arts", "Sport"]);
@@ -1261,7 +1262,8 @@ mod cases {
         assert_eq!(first[0].event.kind, EventKind::ReplyPosted);
         assert!(claim("two", 100, 10).await.is_empty(), "claimed ones are another node's");
         // A failure keeps the next event of that article waiting, and is retried later.
-        w(store, move |tx| tx.fail_delivery(a1, "h", "SMTP said no", 200)).await;
+        w(store, move |tx| tx.fail_delivery(a1, "h", "elsewhere", "not this node's", 300)).await;
+        w(store, move |tx| tx.fail_delivery(a1, "h", "one", "SMTP said no", 200)).await;
         w(store, move |tx| tx.complete_delivery(b1, "h", 101)).await;
         assert!(claim("two", 150, 10).await.is_empty(), "not before its retry");
         let retried = claim("two", 200, 10).await;
@@ -1275,7 +1277,7 @@ mod cases {
         assert!(claim("three", 259, 10).await.is_empty());
         assert_eq!(ids_of(&claim("three", 260, 10).await, |c| (c.event.id, c.attempt)), [(a1, 3)]);
         // Giving up unblocks the article's next event.
-        w(store, move |tx| tx.give_up_delivery(a1, "h", "too many failures", 261)).await;
+        w(store, move |tx| tx.give_up_delivery(a1, "h", "three", "too many failures", 261)).await;
         assert_eq!(ids_of(&claim("three", 262, 10).await, |c| c.event.id), [a2]);
         let gave_up =
             r(store, |db| db.deliveries("h")).await.into_iter().find(|d| d.event_id == a1).unwrap();

@@ -183,11 +183,16 @@ pub async fn decide(
             form::all(&pairs, "ids").iter().filter_map(|id| ReplyId::parse(id)).collect(),
         ),
     };
+    let back = form::first(&pairs, "return").filter(|r| r.starts_with("/admin/replies/"));
+    let back = see_other(back.unwrap_or("/admin/replies/"));
+    // Nothing ticked: nothing to do, whatever was chosen.
+    if ids.is_empty() {
+        return Ok(back);
+    }
     let decision =
         Decision::parse(verb).ok_or(AppError::BadRequest("Choose what to do with the replies."))?;
     moderation::decide(&state.services, &staff.user, decision, ids).await?;
-    let back = form::first(&pairs, "return").filter(|r| r.starts_with("/admin/replies/"));
-    Ok(see_other(back.unwrap_or("/admin/replies/")))
+    Ok(back)
 }
 
 #[derive(Template)]
