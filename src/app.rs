@@ -77,7 +77,7 @@ impl Application {
         let state = AppState::new(services.clone());
         let (listening, heard) = tokio::sync::oneshot::channel();
         let mut tasks = vec![
-            jobs::spawn(services.clone()),
+            jobs::spawn(services.clone(), options.handlers.iter().map(|h| h.name()).collect()),
             changes::forward_remote(&store, services.clone(), listening),
         ];
         if store.dialect() == crate::store::Dialect::Postgres {

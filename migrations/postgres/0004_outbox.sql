@@ -13,10 +13,12 @@ CREATE TABLE outbox_events (
 
 CREATE INDEX outbox_events_by_age ON outbox_events (created_at);
 
--- Every handler some node runs; each new event gets a delivery for each.
+-- Every handler some node runs; each new event gets a delivery for each. Nodes running a
+-- handler renew seen_at; one no node has run for outbox_keep_hours is retired.
 CREATE TABLE outbox_handlers (
     name           TEXT PRIMARY KEY,
-    registered_at  BIGINT NOT NULL
+    registered_at  BIGINT NOT NULL,
+    seen_at        BIGINT NOT NULL
 );
 
 CREATE TABLE outbox_deliveries (

@@ -120,7 +120,14 @@ pub async fn post_reply(
         })
         .await?;
     tracing::info!(reply = %id, article = %article.id, status = %status, "reply stored");
-    let location = location_of(services, &article, &path, input, id, &settings).await?;
+    // The reply is stored: failing to find its page must not tell the reader otherwise.
+    let location = match location_of(services, &article, &path, input, id, &settings).await {
+        Ok(location) => location,
+        Err(e) => {
+            tracing::warn!(reply = %id, error = %e, "cannot find the page of a stored reply");
+            format!("{path}#comment-{id}")
+        }
+    };
     Ok(Posted { id, status, location })
 }
 

@@ -12,7 +12,9 @@ const TIDY_EVERY: i64 = 600;
 
 /// Publishes what is due now (also what fell due while the server was stopped), then checks
 /// again every `scheduler_seconds`, or as soon as a hand-set clock moves.
-pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
+/// `handlers` are the outbox handlers this node runs: tidying says so again, so that only a
+/// handler no node runs any more is retired.
+pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let every = Duration::from_secs(services.config.scheduler_seconds);
         let mut interval = tokio::time::interval(every);
@@ -29,7 +31,7 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
             let now = services.clock.now();
             if now.saturating_sub(tidied) >= TIDY_EVERY {
                 tidied = now;
-                if let Err(e) = tidy(&services, now).await {
+                if let Err(e) = tidy(&services, &handlers, now).await {
                     tracing::warn!(error = %e, "could not tidy the outbox and sessions");
                 }
             }
@@ -38,17 +40,31 @@ pub fn spawn(services: Arc<Services>) -> tokio::task::JoinHandle<()> {
 }
 
 /// Deletes events every handler is done with once they are `outbox_keep_hours` old, and
-/// sessions past their end.
-async fn tidy(services: &Services, now: i64) -> Result<(), crate::store::StoreError> {
+/// sessions past their end. A handler no node has run for as long is retired first (every
+/// node tidies every ten minutes, far less than the shortest `outbox_keep_hours`).
+async fn tidy(
+    services: &Services,
+    handlers: &[&'static str],
+    now: i64,
+) -> Result<(), crate::store::StoreError> {
     let before = now - services.config.outbox_keep_hours * 3600;
-    services
+    let running = handlers.to_vec();
+    let retired = services
         .store
         .write(move |tx| {
             Box::pin(async move {
+                for handler in running {
+                    tx.register_handler(handler, now).await?;
+                }
+                let retired = tx.retire_handlers(before).await?;
                 tx.purge_outbox(before).await?;
                 tx.delete_expired_sessions(now).await?;
-                Ok(())
+                Ok::<_, crate::store::StoreError>(retired)
             })
         })
-        .await
+        .await?;
+    for handler in retired {
+        tracing::warn!(handler, "retired an outbox handler no node runs any more");
+    }
+    Ok(())
 }

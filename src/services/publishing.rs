@@ -566,16 +566,17 @@ pub async fn add_note(
     body: &str,
 ) -> Result<(), PublishError> {
     let body = body.trim().to_owned();
-    if body.is_empty() || body.chars().count() > 2000 {
-        return Err(field_error("note", "Write the note: at most 2,000 characters."));
-    }
     let user = user.clone();
     services
         .commit(move |unit| {
             Box::pin(async move {
                 let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
+                // Who may not edit the article learns nothing about what the note would be.
                 if !can_edit(&user, &article) {
                     return Err(PublishError::Forbidden);
+                }
+                if body.is_empty() || body.chars().count() > 2000 {
+                    return Err(field_error("note", "Write the note: at most 2,000 characters."));
                 }
                 let now = unit.now();
                 unit.add_note(id, kind, &body, now).await?;

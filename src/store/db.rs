@@ -55,6 +55,7 @@ pub(crate) fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
 #[derive(Debug, Default)]
 pub struct Faults {
     countdown: AtomicU32,
+    reads: AtomicU32,
     fired: AtomicBool,
 }
 
@@ -65,22 +66,36 @@ impl Faults {
         self.countdown.store(n, Ordering::SeqCst);
     }
 
+    /// The `n`th read from now (1 is the next one) fails before its first statement.
+    pub fn arm_reads(&self, n: u32) {
+        self.fired.store(false, Ordering::SeqCst);
+        self.reads.store(n, Ordering::SeqCst);
+    }
+
     /// Whether the armed failure happened (and disarms).
     pub fn fired(&self) -> bool {
         self.countdown.store(0, Ordering::SeqCst);
+        self.reads.store(0, Ordering::SeqCst);
         self.fired.swap(false, Ordering::SeqCst)
     }
 
+    pub(crate) fn tick_read(&self) -> Result<()> {
+        Self::count_down(&self.reads, &self.fired)
+    }
+
     fn tick(&self) -> Result<()> {
-        if self.countdown.load(Ordering::Relaxed) == 0 {
+        Self::count_down(&self.countdown, &self.fired)
+    }
+
+    fn count_down(countdown: &AtomicU32, fired: &AtomicBool) -> Result<()> {
+        if countdown.load(Ordering::Relaxed) == 0 {
             return Ok(());
         }
-        let before = self
-            .countdown
+        let before = countdown
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .unwrap_or(0);
         if before == 1 {
-            self.fired.store(true, Ordering::SeqCst);
+            fired.store(true, Ordering::SeqCst);
             return Err(StoreError::Database("a failure injected by a test".into()));
         }
         Ok(())

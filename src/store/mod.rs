@@ -122,6 +122,7 @@ impl Store {
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>> + Send + 'static,
     {
+        self.faults.tick_read()?;
         match &self.backend {
             Backend::Sqlite(sqlite) => sqlite.read(op).await,
             Backend::Postgres(postgres) => postgres.read(op).await,

@@ -117,12 +117,26 @@ impl<T: Db + ?Sized> OutboxReads for T {}
 
 #[async_trait]
 pub trait OutboxWrites: Tx {
-    /// Makes every event recorded from now on due to `handler` too.
+    /// Makes every event recorded from now on due to `handler` too, and notes that a node
+    /// runs it at `at` (nodes say so again while they run it).
     async fn register_handler(&mut self, handler: &str, at: i64) -> Result<()> {
-        let sql = "INSERT INTO outbox_handlers (name, registered_at) VALUES ($1, $2)
-                   ON CONFLICT (name) DO NOTHING";
+        let sql = "INSERT INTO outbox_handlers (name, registered_at, seen_at) VALUES ($1, $2, $2)
+                   ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at";
         self.execute(sql, &[handler.into(), at.into()]).await?;
         Ok(())
+    }
+
+    /// Forgets the handlers no node has run since `before`, and what they had left to do, so
+    /// that a handler taken out of the code holds no event back for ever. Returns their names.
+    async fn retire_handlers(&mut self, before: i64) -> Result<Vec<String>> {
+        let sql = "DELETE FROM outbox_handlers WHERE seen_at < $1 RETURNING name";
+        let retired = self.query(sql, &[before.into()]).await?.map(|r| r.text(0))?;
+        if !retired.is_empty() {
+            let sql = "DELETE FROM outbox_deliveries
+                        WHERE handler NOT IN (SELECT name FROM outbox_handlers)";
+            self.execute(sql, &[]).await?;
+        }
+        Ok(retired)
     }
 
     /// Records an event, due at once to every registered handler.

@@ -40,14 +40,25 @@ impl From<tokio_postgres::Error> for StoreError {
         }
         let shutting_down =
             [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW];
-        if error.is_closed()
-            || error.code().is_some_and(|c| shutting_down.contains(c))
-            || error.as_db_error().is_none()
-        {
+        if error.code().is_some_and(|c| shutting_down.contains(c)) || lost_connection(&error) {
             return StoreError::Unavailable(describe(&error));
         }
         StoreError::Database(describe(&error))
     }
+}
+
+/// Whether the error is the connection's rather than the statement's: the server went away,
+/// did not answer, or could not be reached. A value that does not convert, or a row that is
+/// not there, is a fault in the statement and stays one.
+fn lost_connection(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() || error.source().is_some_and(|s| s.is::<std::io::Error>()) {
+        return true;
+    }
+    // `tokio_postgres` keeps its error kinds private; these are its words for the others.
+    let text = error.to_string();
+    ["error connecting to server", "timeout waiting for server", "connection closed"]
+        .iter()
+        .any(|words| text.starts_with(words))
 }
 
 /// The server's own message when there is one: `Error`'s display says only "db error".
@@ -272,22 +283,24 @@ impl ToSql for PgParam<'_> {
         ty: &Type,
         out: &mut BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn Error + Sync + Send>> {
-        match *self.0 {
-            Param::Null => Ok(IsNull::Yes),
-            Param::Int(n) => match *ty {
-                Type::INT2 => i16::try_from(n)?.to_sql(ty, out),
-                Type::INT4 => i32::try_from(n)?.to_sql(ty, out),
-                Type::FLOAT8 => (n as f64).to_sql(ty, out),
-                _ => n.to_sql(ty, out),
-            },
-            Param::Real(x) => x.to_sql(ty, out),
-            Param::Text(s) => s.to_sql(ty, out),
-            Param::Bool(b) => b.to_sql(ty, out),
-            Param::Ints(ids) => ids.to_sql(ty, out),
+        match (self.0, ty) {
+            (Param::Null, _) => Ok(IsNull::Yes),
+            (&Param::Int(n), &Type::INT8) => n.to_sql(ty, out),
+            (&Param::Int(n), &Type::INT4) => i32::try_from(n)?.to_sql(ty, out),
+            (&Param::Int(n), &Type::INT2) => i16::try_from(n)?.to_sql(ty, out),
+            (&Param::Int(n), &Type::FLOAT8) => (n as f64).to_sql(ty, out),
+            (&Param::Real(x), &Type::FLOAT8) => x.to_sql(ty, out),
+            (Param::Text(s), &(Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME)) => {
+                s.to_sql(ty, out)
+            }
+            (&Param::Bool(b), &Type::BOOL) => b.to_sql(ty, out),
+            (Param::Ints(ids), &Type::INT8_ARRAY) => ids.to_sql(ty, out),
+            (param, ty) => Err(format!("a {param:?} cannot be bound to a {ty} parameter").into()),
         }
     }
 
     fn accepts(_: &Type) -> bool {
+        // Each value is checked against the statement's type in `to_sql`.
         true
     }
 

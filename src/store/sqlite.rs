@@ -100,9 +100,7 @@ impl SqliteBackend {
         let _turn = self.inner.reading.acquire().await.expect("the semaphore is never closed");
         let task = tokio::task::spawn_blocking(move || {
             let mut conn = inner.take_reader()?;
-            let result = now_or_never(op(&mut SqliteDb { conn: &mut conn })).unwrap_or_else(|| {
-                Err(StoreError::Database("a read waited for something other than SQLite".into()))
-            });
+            let result = read_in_one_snapshot(&mut conn, op);
             inner.give_back(conn);
             result
         });
@@ -299,6 +297,27 @@ fn watch(
 
 /// A connection, used synchronously: its statements never wait. (`&mut`, because a
 /// connection may move between threads but not be shared by them.)
+/// Runs a read's statements in one transaction, so that they all see the database as it
+/// was at the first (in WAL mode each statement outside one sees the latest commit).
+fn read_in_one_snapshot<T, F>(conn: &mut Connection, op: F) -> Result<T>
+where
+    F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>>,
+{
+    conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+    let result = now_or_never(op(&mut SqliteDb { conn })).unwrap_or_else(|| {
+        Err(StoreError::Database("a read waited for something other than SQLite".into()))
+    });
+    // Nothing was written: ending it either way only lets the snapshot go.
+    let ended = conn.prepare_cached("COMMIT").and_then(|mut end| end.execute([]));
+    if ended.is_err() && !conn.is_autocommit() {
+        // The connection goes back to the pool: it must not stay inside this read.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let value = result?;
+    ended?;
+    Ok(value)
+}
+
 struct SqliteDb<'c> {
     conn: &'c mut Connection,
 }

@@ -121,12 +121,19 @@ pub async fn reply(
         honeypot_filled: form::first(&pairs, HONEYPOT).is_some_and(|v| !v.trim().is_empty()),
     };
     let address = address(params);
-    let refused = |errors: Vec<FieldError>, status| {
-        let page = PageRequest { input: &input, errors, headers: &headers, replies_page: None };
-        render(&state, &address, page, status)
+    let (state, address, headers, input) = (&state, &address, &headers, &input);
+    let refused = |errors: Vec<FieldError>, status| async move {
+        let page = PageRequest { input, errors, headers, replies_page: None };
+        // The form comes back with the reader's text; failing that, the error page does.
+        render(state, address, page, status).await.map_err(|e| match e {
+            AppError::Store(cause) => {
+                AppError::ReplyNotSaved { kept: input.comment.clone(), cause }
+            }
+            other => other,
+        })
     };
-    match discussion::post_reply(&state.services, &address, &input, facts).await {
-        Ok(posted) => Ok(posted_response(&state, &headers, &input, posted)),
+    match discussion::post_reply(&state.services, address, input, facts).await {
+        Ok(posted) => Ok(posted_response(state, headers, input, posted)),
         Err(PostError::Invalid(errors)) => refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(PostError::RateLimited(retry_after)) => {
             let message = "You have sent several replies in the last minute. Please wait a \

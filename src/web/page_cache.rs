@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -142,8 +144,11 @@ struct Entry {
     headers: HeaderMap,
     body: Bytes,
     /// `None` once tried when compressing does not pay (small or not text).
-    gzip: OnceLock<Option<Bytes>>,
-    brotli: OnceLock<Option<Bytes>>,
+    /// Compressed copies, made on first use on the blocking pool (brotli can take
+    /// milliseconds; no worker thread waits for it, and others asking meanwhile wait their
+    /// turn without holding a thread either).
+    gzip: OnceCell<Option<Bytes>>,
+    brotli: OnceCell<Option<Bytes>>,
     /// Set by the one request that renders this page anew once it expires.
     renewing: std::sync::atomic::AtomicBool,
 }
@@ -215,11 +220,11 @@ fn preferred_coding(headers: &HeaderMap) -> Option<Coding> {
 impl Entry {
     fn weight(&self) -> usize {
         let copy =
-            |c: &OnceLock<Option<Bytes>>| c.get().and_then(Option::as_ref).map_or(0, Bytes::len);
+            |c: &OnceCell<Option<Bytes>>| c.get().and_then(Option::as_ref).map_or(0, Bytes::len);
         self.body.len() + copy(&self.gzip) + copy(&self.brotli)
     }
 
-    fn slot(&self, coding: Coding) -> &OnceLock<Option<Bytes>> {
+    fn slot(&self, coding: Coding) -> &OnceCell<Option<Bytes>> {
         match coding {
             Coding::Brotli => &self.brotli,
             Coding::Gzip => &self.gzip,
@@ -227,15 +232,17 @@ impl Entry {
     }
 
     /// The body in `coding`, made on first use; `None` when it is not worth it.
-    fn compressed(&self, coding: Coding) -> Option<Bytes> {
+    async fn compressed(&self, coding: Coding) -> Option<Bytes> {
         self.slot(coding)
-            .get_or_init(|| {
+            .get_or_init(|| async {
                 if self.body.len() < MIN_COMPRESS || !compressible(&self.headers) {
                     return None;
                 }
-                let out = coding.compress(&self.body);
+                let body = self.body.clone();
+                let out = tokio::task::spawn_blocking(move || coding.compress(&body)).await.ok()?;
                 (out.len() < self.body.len()).then(|| Bytes::from(out))
             })
+            .await
             .clone()
     }
 }
@@ -268,9 +275,11 @@ impl PageCache {
 
     /// The page if it is fresh, or stale while another request renews it; `304` when the
     /// request already has it.
-    fn get(&self, key: &str, request: &HeaderMap) -> Option<Response> {
+    async fn get(&self, key: &str, request: &HeaderMap) -> Option<Response> {
         match self.lookup(key) {
-            Lookup::Fresh(entry) | Lookup::Stale(entry) => Some(self.respond(key, &entry, request)),
+            Lookup::Fresh(entry) | Lookup::Stale(entry) => {
+                Some(self.respond(key, &entry, request).await)
+            }
             Lookup::Missing => None,
         }
     }
@@ -297,7 +306,7 @@ impl PageCache {
     }
 
     /// The page in the best coding the client takes, or `304` when it has it already.
-    fn respond(&self, key: &str, entry: &Arc<Entry>, request: &HeaderMap) -> Response {
+    async fn respond(&self, key: &str, entry: &Arc<Entry>, request: &HeaderMap) -> Response {
         let mut headers = entry.headers.clone();
         let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok());
         if etag.is_some_and(|tag| super::caching::unchanged_for(request, tag)) {
@@ -307,7 +316,11 @@ impl PageCache {
         }
         let coding = preferred_coding(request);
         let fresh = coding.is_some_and(|c| entry.slot(c).get().is_none());
-        let body = match coding.and_then(|c| Some((c, entry.compressed(c)?))) {
+        let compressed = match coding {
+            Some(coding) => entry.compressed(coding).await.map(|body| (coding, body)),
+            None => None,
+        };
+        let body = match compressed {
             Some((coding, body)) => {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding.name()));
                 body
@@ -358,8 +371,8 @@ impl PageCache {
             at,
             headers,
             body,
-            gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
+            gzip: OnceCell::new(),
+            brotli: OnceCell::new(),
             renewing: Default::default(),
         });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -438,7 +451,7 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let key = request.uri().to_string();
-    if let Some(hit) = state.pages.get(&key, request.headers()) {
+    if let Some(hit) = state.pages.get(&key, request.headers()).await {
         return hit;
     }
     // Wait for whoever is rendering this page, but never longer than a request may take.
@@ -447,7 +460,7 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     let mine = tokio::time::timeout(limit, turn.lock()).await.ok();
     let response = match state.pages.lookup(&key) {
         // Whoever rendered it while this request waited has left it here.
-        Lookup::Fresh(entry) => state.pages.respond(&key, &entry, request.headers()),
+        Lookup::Fresh(entry) => state.pages.respond(&key, &entry, request.headers()).await,
         _ => fill(&state, &key, method, request, next).await,
     };
     drop(mine);
@@ -487,7 +500,7 @@ async fn fill(
                 parts.headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII"));
             }
             let entry = state.pages.put_rendered(key, parts.headers, bytes, generation);
-            state.pages.respond(key, &entry, &asked)
+            state.pages.respond(key, &entry, &asked).await
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
@@ -555,24 +568,22 @@ mod tests {
         HeaderMap::from_iter([(header::ACCEPT_ENCODING, HeaderValue::from_static(coding))])
     }
 
-    #[test]
-    fn the_weight_counts_compressed_copies_and_drops_with_the_page() {
+    #[tokio::test]
+    async fn the_weight_counts_compressed_copies_and_drops_with_the_page() {
         let cache = PageCache::default();
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
         let page = Bytes::from("<p>The harbour council met on Tuesday.</p>\n".repeat(100));
         let entry = cache.put("/a/", headers.clone(), page.clone());
         assert_eq!(cache.bytes(), page.len());
-        let response = cache.respond("/a/", &entry, &accepting("gzip"));
+        let response = cache.respond("/a/", &entry, &accepting("gzip")).await;
         assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
         let gzip = entry.gzip.get().unwrap().as_ref().unwrap().len();
         assert_eq!(cache.bytes(), page.len() + gzip);
         cache.put("/b/", headers, Bytes::from_static(b"short"));
-        let response = cache.respond(
-            "/b/",
-            &cache.put("/b/", HeaderMap::new(), Bytes::new()),
-            &accepting("br"),
-        );
+        let response = cache
+            .respond("/b/", &cache.put("/b/", HeaderMap::new(), Bytes::new()), &accepting("br"))
+            .await;
         assert!(response.headers().get(header::CONTENT_ENCODING).is_none(), "not worth it");
         cache.forget(&Scope::Everything);
         assert_eq!(cache.bytes(), 0);

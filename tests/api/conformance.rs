@@ -90,6 +90,7 @@ conformance! {
         claim_deliveries, complete_delivery, fail_delivery, give_up_delivery,
     ];
     delivered_events_are_purged_after_a_while covers [purge_outbox];
+    handlers_no_node_runs_are_retired covers [retire_handlers];
     a_unit_of_work_commits_whole_or_not_at_all covers [];
     thousands_of_rows_commit_in_one_unit covers [execute_each];
 }
@@ -1306,6 +1307,28 @@ mod cases {
         let left = r(store, |db| db.outbox_events()).await;
         assert_eq!(ids_of(&left, |e| e.id), [pending, recent]);
         assert!(r(store, |db| db.deliveries("h")).await.iter().all(|d| d.event_id != done));
+    }
+
+    pub async fn handlers_no_node_runs_are_retired(store: &Store, _: Backend) {
+        let article_id = one_article(store).await;
+        w(store, |tx| tx.register_handler("kept", 1)).await;
+        w(store, |tx| tx.register_handler("gone", 1)).await;
+        let first = record(store, event(EventKind::ReplyPosted, article_id, None), 10).await;
+        w(store, |tx| tx.register_handler("kept", 300)).await;
+        assert!(w(store, |tx| tx.retire_handlers(1)).await.is_empty(), "seen at the cutoff");
+        assert_eq!(w(store, |tx| tx.retire_handlers(200)).await, ["gone"]);
+        assert!(r(store, |db| db.deliveries("gone")).await.is_empty(), "its deliveries go too");
+        assert_eq!(ids_of(&r(store, |db| db.deliveries("kept")).await, |d| d.event_id), [first]);
+        let next = record(store, event(EventKind::ReplyPosted, article_id, None), 20).await;
+        assert!(r(store, |db| db.deliveries("gone")).await.is_empty(), "nothing new for it");
+        w(store, move |tx| tx.complete_delivery(first, "kept", 30)).await;
+        w(store, move |tx| tx.complete_delivery(next, "kept", 30)).await;
+        assert_eq!(w(store, |tx| tx.purge_outbox(400)).await, 2, "none held back");
+        w(store, |tx| tx.register_handler("gone", 500)).await;
+        assert_eq!(w(store, |tx| tx.retire_handlers(400)).await, ["kept"], "not seen since 300");
+        let again = record(store, event(EventKind::ReplyPosted, article_id, None), 501).await;
+        let due = ids_of(&r(store, |db| db.deliveries("gone")).await, |d| d.event_id);
+        assert_eq!(due, [again], "due again once run again");
     }
 
     async fn everything(store: &Store) -> Vec<Vec<Vec<Value>>> {

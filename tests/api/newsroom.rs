@@ -239,6 +239,9 @@ async fn authors_edit_their_own_articles_only() {
         )
         .await;
     assert_eq!(note.status, 403);
+    let empty =
+        app.staff_post(&bob, &format!("/admin/articles/{anns}/notes"), &[("kind", "update")]).await;
+    assert_eq!(empty.status, 403, "refused for who asks before for what is sent");
     assert_eq!(app.article(anns).await.unwrap().headline, "Ann’s story");
     let bobs_list = app.staff_get(&bob, "/admin/").await;
     assert!(!bobs_list.has(&format!("tr[data-id='{anns}']")), "Bob's list shows his own only");
@@ -624,6 +627,22 @@ async fn revisions_are_listed_compared_and_restored() {
     assert_eq!(app.db(move |db| db.revisions(id)).await.len(), 3, "a restore is a new revision");
     let forged = app.post_raw(&oldest, Vec::new(), &[("cookie", &staff.cookie)]).await;
     assert_eq!(forged.status, 403);
+
+    // A revision whose slug another article has taken since is refused, saying why.
+    app.staff_post(
+        &staff,
+        &path,
+        &[("headline", "Version one"), ("slug", "renamed"), ("action", "save")],
+    )
+    .await;
+    let taken = app.article(id).await.unwrap();
+    assert_eq!(taken.slug, "renamed");
+    let first_slug = app.db(move |db| db.revisions(id)).await.last().unwrap().slug.clone();
+    app.write(&staff, &[("headline", "Other"), ("slug", &first_slug), ("body", "x")], "save").await;
+    let refused = app.staff_post(&staff, &oldest, &[]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(text(refused.one("main")).contains("Another article already uses this slug"));
+    assert_eq!(app.article(id).await.unwrap().slug, "renamed", "nothing restored");
 }
 
 #[tokio::test]

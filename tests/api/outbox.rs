@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use byline::domain::events::Event;
 use byline::domain::{EventId, EventKind, Role};
 use byline::services::outbox::Handler;
-use byline::store::{Delivery, OutboxReads};
+use byline::store::{Delivery, OutboxReads, OutboxWrites};
 
 use crate::helpers::{
     Setup, TestApp, comment_id, database_of, reply_with, restart_with, spawn_database_with,
@@ -301,6 +301,33 @@ async fn delivered_events_are_deleted_after_outbox_keep_hours() {
     }
     let left = events().await;
     assert_eq!(left[0].kind, EventKind::ReplyPosted, "the undelivered one stays");
+}
+
+/// A handler an older version ran, and no node runs now, holds no event back for ever.
+#[tokio::test]
+async fn a_handler_no_node_runs_is_retired_after_outbox_keep_hours() {
+    let quick = Recorder::new("quick", Behaviour::Deliver);
+    let settings =
+        &[("moderation", "none"), ("outbox_keep_hours", "1"), ("scheduler_seconds", "3600")];
+    let app =
+        spawn_setup(Setup { settings, handlers: handlers(&[&quick]), ..Setup::default() }).await;
+    let then = app.clock.now();
+    app.db_write(move |tx| Box::pin(async move { tx.register_handler("removed", then).await }))
+        .await;
+    let path = app.publish("Outlived a handler").await.path;
+    until("delivered", || quick.done().len() == 1).await;
+    assert_eq!(deliveries(&app, "removed").await.len(), 1, "due to the removed one too");
+    app.clock.advance(61 * 60);
+    let started = Instant::now();
+    while !app.db(|db| db.outbox_events()).await.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "held back by a retired handler");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(deliveries(&app, "removed").await.is_empty());
+    // The handler a node runs was kept, and still gets what happens next.
+    app.reply(&path, &reply_with(&[])).await;
+    until("delivered after", || quick.done().len() == 2).await;
+    assert!(deliveries(&app, "removed").await.is_empty(), "nothing new for the retired one");
 }
 
 /// Run as a separate process by the next test: a node whose handler never finishes, killed

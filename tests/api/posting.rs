@@ -4,6 +4,7 @@ use byline::store::ArticleReads;
 use crate::helpers::{
     Page, TestApp, attr, comment_id, encode, reply_with, spawn_app, spawn_with, text, valid_reply,
 };
+use byline::store::ReplyReads;
 
 /// Asserts a 422 that names `field` and keeps every typed value in the form.
 fn assert_refused(page: &Page, field: &str, form: &[(&str, String)]) {
@@ -218,6 +219,43 @@ async fn the_form_keeps_everything_typed_when_refused() {
     ];
     let page = app.post(&path, &form).await;
     assert_refused(&page, "email", &form);
+}
+
+/// The page that would show a refused form again cannot be read: the reader gets their text
+/// all the same, with the page saying nothing was posted.
+#[tokio::test]
+async fn a_refused_reply_keeps_its_text_when_the_page_cannot_be_read() {
+    let app = spawn_app().await;
+    let path = article(&app).await;
+    app.form_token(&path).await;
+    // The first read finds the article; the second would draw the form again.
+    app.store.faults().arm_reads(2);
+    let form = reply_with(&[("email", "not valid"), ("comment", "Words worth keeping")]);
+    let page = app.post(&path, &form).await;
+    assert!(app.store.faults().fired(), "the page's read failed");
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert_eq!(text(page.one("textarea#kept")), "Words worth keeping");
+    assert!(text(page.one("main")).contains("Nothing was posted"));
+}
+
+/// A reply stored, but whose page of the thread cannot be looked up: the reader is sent to
+/// it all the same, never told it was not saved.
+#[tokio::test]
+async fn a_stored_reply_is_acknowledged_even_when_its_page_cannot_be_found() {
+    let app = spawn_with(&[("moderation", "none"), ("replies_per_page", "2")]).await;
+    let path = article(&app).await;
+    let parent = app.reply(&path, &reply_with(&[("comment", "First")])).await;
+    app.form_token(&path).await;
+    // The first read finds the article; the second, after the commit, the answer's page.
+    app.store.faults().arm_reads(2);
+    let answer = reply_with(&[("comment", "An answer"), ("parent", &parent.to_string())]);
+    let response = app.post(&path, &answer).await;
+    assert!(app.store.faults().fired(), "the page lookup failed");
+    assert_eq!(response.status, 303, "{}", response.body);
+    let id = comment_id(response.location());
+    assert_eq!(response.location(), format!("{path}#comment-{id}"));
+    let stored = app.db(move |db| db.reply(id)).await.expect("stored");
+    assert_eq!(stored.body, "An answer");
 }
 
 #[tokio::test]

@@ -153,7 +153,7 @@ pub async fn restore(
     let (id, revision): (ArticleId, RevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     match publishing::restore(&state.services, &staff.user, id, revision).await {
         Ok(()) => Ok(see_other(&editor_url(id, Notice::Restored))),
-        Err(PublishError::Fields(errors)) => Err(AppError::Forbidden(format!(
+        Err(PublishError::Fields(errors)) => Err(AppError::Invalid(format!(
             "This revision cannot be restored as it is: {}",
             errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")
         ))),
