@@ -162,7 +162,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = open_database(&config.database, &clock).await?;
     let services = Services::new(store, clock, config).await?;
     let config = services.config.clone();
-    match cli.command {
+    let result = command(cli.command, &services, &config).await;
+    // The change is on disk; the running nodes hear of it before this process ends.
+    services.settle().await;
+    result
+}
+
+async fn command(command: Command, services: &Services, config: &Config) -> anyhow::Result<()> {
+    let services = services;
+    match command {
         Command::Serve { .. } | Command::Copy { .. } => unreachable!("handled above"),
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
             let body_markdown = read_body(&body)?;

@@ -1,10 +1,14 @@
 //! What a use case changed, and applying it: to this node's caches once committed, and to the
-//! other nodes by the announcement sent in the transaction (see `store::notices`).
+//! other nodes by an announcement sent right after (see `store::notices`). Announcements are
+//! sent one at a time, each carrying everything committed since the last: on PostgreSQL a
+//! transaction that notifies holds a database-wide lock through its commit, so a `NOTIFY` in
+//! every reply's transaction would make every reply wait for the one before.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::domain::events::NewEvent;
 use crate::store::notices::MAX_PAYLOAD;
@@ -36,6 +40,17 @@ impl Scope {
         let paths: BTreeSet<String> =
             payload.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
         if paths.is_empty() { Self::Everything } else { Self::Articles(paths) }
+    }
+
+    /// What `self` and `other` touch together.
+    fn merge(self, other: &Scope) -> Scope {
+        match (self, other) {
+            (Self::Articles(mut paths), Self::Articles(more)) => {
+                paths.extend(more.iter().cloned());
+                Self::Articles(paths)
+            }
+            _ => Self::Everything,
+        }
     }
 }
 
@@ -81,11 +96,35 @@ pub trait ChangeListener: Send + Sync {
 }
 
 /// Where committed changes go on this node.
-#[derive(Default)]
 pub struct ChangeHub {
     listeners: Mutex<Vec<Weak<dyn ChangeListener>>>,
     /// Woken when events were recorded, so that the outbox delivers them at once.
     pub events: Notify,
+    /// What was committed and is not yet announced to the other nodes.
+    outgoing: Mutex<Outgoing>,
+    /// Woken when there is something to announce.
+    to_announce: Notify,
+    /// How many commits have been announced (counted as `Outgoing::queued`).
+    announced: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct Outgoing {
+    scope: Option<Scope>,
+    /// Commits with something to announce, ever.
+    queued: u64,
+}
+
+impl Default for ChangeHub {
+    fn default() -> Self {
+        Self {
+            listeners: Mutex::default(),
+            events: Notify::new(),
+            outgoing: Mutex::default(),
+            to_announce: Notify::new(),
+            announced: watch::Sender::new(0),
+        }
+    }
 }
 
 impl ChangeHub {
@@ -105,13 +144,71 @@ impl ChangeHub {
         });
     }
 
-    /// A unit of work committed these changes.
+    /// A unit of work committed these changes: applied here at once, announced to the other
+    /// nodes with the next announcement.
     pub fn committed(&self, changes: &Changes) {
         if let Some(scope) = changes.scope() {
             self.apply(scope);
+            let mut outgoing = self.outgoing.lock().unwrap_or_else(|p| p.into_inner());
+            outgoing.scope = Some(match outgoing.scope.take() {
+                Some(earlier) => earlier.merge(scope),
+                None => scope.clone(),
+            });
+            outgoing.queued += 1;
+            self.to_announce.notify_one();
         }
         if !changes.events().is_empty() {
             self.events.notify_waiters();
+        }
+    }
+
+    /// Waits until everything committed so far on this node has been announced (or given up
+    /// on): for a command that exits right after its change.
+    pub async fn settle(&self) {
+        let queued = self.outgoing.lock().unwrap_or_else(|p| p.into_inner()).queued;
+        let mut announced = self.announced.subscribe();
+        let _ = announced.wait_for(|n| *n >= queued).await;
+    }
+}
+
+/// Announces what this node commits to the other nodes, for as long as the hub lives: one
+/// announcement at a time, each with everything committed while the one before was sent.
+pub fn announce(hub: &Arc<ChangeHub>, store: crate::store::Store) -> tokio::task::JoinHandle<()> {
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        loop {
+            let woken = hub.to_announce.notified();
+            if tokio::time::timeout(Duration::from_secs(1), woken).await.is_err() {
+                // Nobody else holds the hub: its node has stopped.
+                if Arc::strong_count(&hub) == 1 {
+                    break;
+                }
+                continue;
+            }
+            let (scope, queued) = {
+                let mut outgoing = hub.outgoing.lock().unwrap_or_else(|p| p.into_inner());
+                (outgoing.scope.take(), outgoing.queued)
+            };
+            if let Some(scope) = scope {
+                send(&store, &scope).await;
+            }
+            hub.announced.send_replace(queued);
+        }
+    })
+}
+
+/// Sends one announcement, trying once more after a moment. One that cannot be sent is lost:
+/// the other nodes' pages then live out their time in the cache (a minute at most).
+async fn send(store: &crate::store::Store, scope: &Scope) {
+    let payload = scope.payload();
+    for attempt in 1..=2 {
+        match store.announce(&payload).await {
+            Ok(()) => return,
+            Err(e) if attempt == 1 => {
+                tracing::info!(error = %e, "cannot announce a change yet; trying again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not announce a change to the other nodes"),
         }
     }
 }
@@ -162,5 +259,14 @@ mod tests {
         assert_eq!(Scope::from_payload(""), Scope::Everything);
         let many: BTreeSet<String> = (0..1000).map(|i| format!("/2026/11/24/story-{i}/")).collect();
         assert_eq!(Scope::Articles(many).payload(), "", "too long: everything");
+    }
+
+    #[test]
+    fn commits_announced_together_touch_what_each_touched() {
+        let one = |path: &str| Scope::Articles(BTreeSet::from([path.to_owned()]));
+        let both = one("/a/").merge(&one("/b/"));
+        assert_eq!(both.payload(), "/a/\n/b/");
+        assert_eq!(both.merge(&Scope::Everything), Scope::Everything);
+        assert_eq!(Scope::Everything.merge(&one("/c/")), Scope::Everything);
     }
 }

@@ -51,14 +51,21 @@ impl Services {
                 Box::pin(async move { tx.setting_or_insert(SiteSetting::Secret, &fresh).await })
             })
             .await?;
+        let changes = Arc::default();
+        changes::announce(&changes, store.clone());
         Ok(Self {
             keys: Keys::new(&secret),
             store,
             clock,
             config: Arc::new(config),
-            changes: Arc::default(),
+            changes,
             sections: Default::default(),
         })
+    }
+
+    /// Waits until the other nodes have been told of everything this one committed.
+    pub async fn settle(&self) {
+        self.changes.settle().await;
     }
 
     /// Whether the database answers (for `/healthz`).
@@ -66,10 +73,9 @@ impl Services {
         self.store.ping().await
     }
 
-    /// Runs `op` as one unit of work. What it records as changed is written in the same
-    /// transaction (events to the outbox, a `NOTIFY` to the other nodes), and applied to this
-    /// node's caches once the transaction has committed. When `op` fails, nothing of it
-    /// remains.
+    /// Runs `op` as one unit of work. The events it records are written in the same
+    /// transaction; the pages it makes stale are forgotten on this node once it has committed,
+    /// and announced to the other nodes right after. When `op` fails, nothing of it remains.
     pub async fn commit<T, E, F>(&self, op: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -148,15 +154,12 @@ impl UnitOfWork<'_> {
         self.changes.record(NewEvent { kind, article_id, reply_id });
     }
 
-    /// Writes the events and the announcement, still inside the transaction.
+    /// Writes the events, still inside the transaction.
     async fn finish(self) -> Result<Changes, StoreError> {
-        use crate::store::{Announce, OutboxWrites};
+        use crate::store::OutboxWrites;
         let UnitOfWork { tx, changes, now } = self;
         for event in changes.events() {
             tx.record_event(event, now).await?;
-        }
-        if let Some(scope) = changes.scope() {
-            tx.announce(&scope.payload()).await?;
         }
         Ok(changes)
     }

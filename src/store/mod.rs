@@ -34,7 +34,7 @@ pub use articles::{
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, Tx};
 pub use explain::Explain;
-pub use notices::{Announce, CHANNEL};
+pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
 pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};
 pub use settings::{SettingReads, SettingWrites, SiteSetting};
@@ -159,6 +159,15 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(sqlite) => sqlite.changes(),
             Backend::Postgres(postgres) => postgres.changes(),
+        }
+    }
+
+    /// Tells the other nodes that what `payload` names changed (see [`notices`]); on SQLite
+    /// nothing.
+    pub async fn announce(&self, payload: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(postgres) => postgres.announce(payload).await,
         }
     }
 

@@ -1,27 +1,17 @@
 //! Telling the other nodes that something changed, so that they drop the pages they keep.
-//! On PostgreSQL a `NOTIFY` sent inside the unit of work, so that it is delivered exactly when
-//! the change commits; on SQLite nothing (one process owns the file; other processes' commits
-//! are noticed by the writer, see `sqlite.rs`).
+//! On PostgreSQL a `NOTIFY` sent right after the change commits (see `services::changes`); on
+//! SQLite nothing (one process owns the file; other processes' commits are noticed by the
+//! writer, see `sqlite.rs`).
 
-use async_trait::async_trait;
-
-use super::{Dialect, Result, Tx};
-
-/// The channel nodes announce changes on.
-pub const CHANNEL: &str = "byline_changes";
-
-/// PostgreSQL refuses payloads of 8,000 bytes and more.
-pub const MAX_PAYLOAD: usize = 7_900;
-
-#[async_trait]
-pub trait Announce: Tx {
-    /// Announces `scope` to every node once this transaction commits.
-    async fn announce(&mut self, scope: &str) -> Result<()> {
-        if self.dialect() == Dialect::Postgres {
-            self.query("SELECT pg_notify('byline_changes', $1)", &[scope.into()]).await?;
-        }
-        Ok(())
+/// The channel the nodes of the site in `schema` announce changes on: sites kept in other
+/// schemas of the same database do not hear them. A payload is the sender's name, a newline,
+/// then the paths of the articles whose pages changed, one a line (none: any page).
+pub fn channel(schema: &str) -> String {
+    match schema {
+        "public" => "byline_changes".to_owned(),
+        other => format!("byline_changes.{other}"),
     }
 }
 
-impl<T: Tx + ?Sized> Announce for T {}
+/// PostgreSQL refuses payloads of 8,000 bytes and more.
+pub const MAX_PAYLOAD: usize = 7_900;

@@ -14,7 +14,6 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{NoTls, Statement};
 
 use super::migrations::{self, Migration};
-use super::notices::CHANNEL;
 use super::{BoxFuture, Db, Dialect, Param, Result, Rows, StoreError, Tx, Value};
 
 /// Any fixed number: nodes starting together take this lock so one migrates at a time.
@@ -31,6 +30,10 @@ pub struct PostgresBackend {
     listen_config: tokio_postgres::Config,
     changes: tokio::sync::broadcast::Sender<String>,
     listening: std::sync::Arc<std::sync::OnceLock<()>>,
+    /// Sent first in each announcement, so that this process does not hear its own.
+    origin: std::sync::Arc<str>,
+    /// See [`super::notices::channel`].
+    channel: std::sync::Arc<str>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -111,7 +114,12 @@ impl PostgresBackend {
             .map_err(|e| StoreError::Database(format!("cannot build the connection pool: {e}")))?;
         let (changes, _) = tokio::sync::broadcast::channel(256);
         let listen_config = config_from(url)?;
-        let backend = Self { pool, listen_config, changes, listening: Default::default() };
+        let origin = crate::domain::signing::new_secret()[..16].into();
+        let schema: String =
+            pool.get().await?.query_one("SELECT current_schema()", &[]).await?.try_get(0)?;
+        let channel = super::notices::channel(&schema).into();
+        let backend =
+            Self { pool, listen_config, changes, listening: Default::default(), origin, channel };
         backend.migrate(now).await?;
         Ok(backend)
     }
@@ -151,9 +159,19 @@ impl PostgresBackend {
     pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
         let receiver = self.changes.subscribe();
         self.listening.get_or_init(|| {
-            tokio::spawn(listen(self.listen_config.clone(), self.changes.clone()));
+            let (config, origin) = (self.listen_config.clone(), self.origin.clone());
+            tokio::spawn(listen(config, self.changes.clone(), origin, self.channel.clone()));
         });
         receiver
+    }
+
+    /// Notifies every other listening node, outside any transaction.
+    pub async fn announce(&self, payload: &str) -> Result<()> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
+        let sent = format!("{}\n{payload}", self.origin);
+        client.execute(&stmt, &[&&*self.channel, &sent]).await?;
+        Ok(())
     }
 
     pub async fn read<T, F>(&self, op: F) -> Result<T>
@@ -180,27 +198,41 @@ impl PostgresBackend {
     }
 }
 
-/// Listens on [`CHANNEL`] for as long as anyone wants to hear; reconnects when the connection
+/// What an announcement says, unless this process sent it: the line after the sender's name.
+fn heard<'a>(payload: &'a str, origin: &str) -> Option<&'a str> {
+    let (from, news) = payload.split_once('\n').unwrap_or(("", payload));
+    (from != origin).then_some(news)
+}
+
+/// Listens on `channel` for as long as anyone wants to hear; reconnects when the connection
 /// drops, and says so (a change may have been missed meanwhile) with an empty scope.
-async fn listen(config: tokio_postgres::Config, changes: tokio::sync::broadcast::Sender<String>) {
+async fn listen(
+    config: tokio_postgres::Config,
+    changes: tokio::sync::broadcast::Sender<String>,
+    origin: std::sync::Arc<str>,
+    channel: std::sync::Arc<str>,
+) {
     use tokio_postgres::AsyncMessage;
     while changes.receiver_count() > 0 {
         match config.connect(NoTls).await {
             Ok((client, mut connection)) => {
-                let forward = changes.clone();
+                let (forward, origin) = (changes.clone(), origin.clone());
                 // The connection delivers notifications only while it is polled.
                 let driver = tokio::spawn(async move {
                     loop {
                         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                             Some(Ok(AsyncMessage::Notification(note))) => {
-                                let _ = forward.send(note.payload().to_owned());
+                                if let Some(news) = heard(note.payload(), &origin) {
+                                    let _ = forward.send(news.to_owned());
+                                }
                             }
                             Some(Ok(_)) => {}
                             Some(Err(_)) | None => break,
                         }
                     }
                 });
-                if client.batch_execute(&format!("LISTEN {CHANNEL}")).await.is_ok() {
+                let listen = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
+                if client.batch_execute(&listen).await.is_ok() {
                     // Changes made while nobody listened were missed: say something changed.
                     let _ = changes.send(String::new());
                     let _ = driver.await;

@@ -43,14 +43,18 @@ impl Heard {
             while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 match message {
                     Ok(tokio_postgres::AsyncMessage::Notification(note)) => {
-                        let _ = sender.send(note.payload().to_owned());
+                        // After the sender's name, the paths.
+                        let (_, paths) = note.payload().split_once('\n').unwrap_or_default();
+                        let _ = sender.send(paths.to_owned());
                     }
                     Ok(_) => {}
                     Err(_) => break,
                 }
             }
         });
-        client.batch_execute(&format!("LISTEN {}", byline::store::CHANNEL)).await.unwrap();
+        let schema: String = client.query_one("SELECT current_schema()", &[]).await.unwrap().get(0);
+        let channel = byline::store::channel(&schema);
+        client.batch_execute(&format!("LISTEN \"{channel}\"")).await.unwrap();
         Self { receiver: Some(receiver), _client: Some(client) }
     }
 
@@ -99,7 +103,8 @@ async fn what_changes_no_public_page_forgets_nothing_anywhere() {
     let draft = app.write(&staff, &[("headline", "Not yet")], "save").await;
     assert!(app.article(draft).await.is_some());
     assert_eq!(app.state.pages.len(), kept, "nothing public changed, so nothing was forgotten");
-    assert!(heard.after_a_moment().await.is_empty(), "and nothing was announced");
+    let got = heard.after_a_moment().await;
+    assert!(got.is_empty(), "and nothing was announced: {got:?}");
 
     // A reply made public forgets its article's pages and the listings, and no other article's.
     let id = crate::helpers::comment_id(held.location());
