@@ -169,14 +169,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn command(command: Command, services: &Services, config: &Config) -> anyhow::Result<()> {
-    let services = services;
     match command {
         Command::Serve { .. } | Command::Copy { .. } => unreachable!("handled above"),
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
             let body_markdown = read_body(&body)?;
             let draft =
                 Draft { headline, standfirst, author, body_markdown, replies_open: !closed };
-            let published = publishing::publish(&services, &draft).await?;
+            let published = publishing::publish(services, &draft).await?;
             println!("{}{}", config.base_url, published.path);
             Ok(())
         }
@@ -184,7 +183,7 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             let role = Role::parse(&role).context("--role: expected admin, editor or author")?;
             let password = read_password()?;
             let user =
-                crate::services::staff::add_user(&services, &email, &name, role, &password).await?;
+                crate::services::staff::add_user(services, &email, &name, role, &password).await?;
             println!(
                 "Created {} ({}) as {}. Sign in at {}/admin/login",
                 user.author.name,
@@ -214,7 +213,7 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
         }
         Command::Reply(ReplyCommand::Approve { id }) => {
             // The command line acts as the command line: any account's reach.
-            let approved = moderation::approve_from_command_line(&services, ReplyId(id)).await;
+            let approved = moderation::approve_from_command_line(services, ReplyId(id)).await;
             match approved {
                 Ok(()) => {
                     println!("Reply {id} approved.");
