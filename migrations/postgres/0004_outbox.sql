@@ -1,6 +1,11 @@
 -- The outbox: events written in the same transaction as the change that causes them, and
 -- their delivery to each registered handler (mail, live updates, media processing), claimed
 -- by one node at a time, retried with backoff, in order per handler and article.
+--
+-- An event's place in that order (seq) is given after it commits, by one node at a time, to
+-- the events committed since the last time: so an event committed after another has seen it
+-- comes after it, and no transaction waits for another to take its place. Its deliveries are
+-- made then too.
 
 CREATE TABLE outbox_events (
     -- An identity: ids only grow.
@@ -8,10 +13,14 @@ CREATE TABLE outbox_events (
     kind        TEXT NOT NULL,
     article_id  BIGINT NOT NULL,
     reply_id    BIGINT,
-    created_at  BIGINT NOT NULL
+    created_at  BIGINT NOT NULL,
+    -- Its place in the order of delivery; NULL until given.
+    seq         BIGINT
 );
 
 CREATE INDEX outbox_events_by_age ON outbox_events (created_at);
+CREATE INDEX outbox_events_by_seq ON outbox_events (seq);
+CREATE INDEX outbox_events_unsequenced ON outbox_events (id) WHERE seq IS NULL;
 
 -- Every handler some node runs; each new event gets a delivery for each. Nodes running a
 -- handler renew seen_at; one no node has run for outbox_keep_hours is retired.
@@ -23,6 +32,8 @@ CREATE TABLE outbox_handlers (
 
 CREATE TABLE outbox_deliveries (
     event_id         BIGINT NOT NULL REFERENCES outbox_events (id) ON DELETE CASCADE,
+    -- The event's seq.
+    seq              BIGINT NOT NULL,
     handler          TEXT NOT NULL,
     -- The event's article, so that a handler's events on one article keep their order.
     article_id       BIGINT NOT NULL,
@@ -39,7 +50,7 @@ CREATE TABLE outbox_deliveries (
 );
 
 CREATE INDEX outbox_deliveries_pending
-    ON outbox_deliveries (handler, event_id) WHERE done_at IS NULL;
+    ON outbox_deliveries (handler, seq) WHERE done_at IS NULL;
 CREATE INDEX outbox_deliveries_by_article
-    ON outbox_deliveries (handler, article_id, event_id) WHERE done_at IS NULL;
+    ON outbox_deliveries (handler, article_id, seq) WHERE done_at IS NULL;
 CREATE INDEX outbox_deliveries_by_event ON outbox_deliveries (event_id);

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Services, publishing};
-use crate::store::{OutboxWrites, StaffWrites};
+use crate::store::{ArticleWrites, Dialect, OutboxWrites, StaffWrites};
+
+/// How often reply-count changes are folded into the articles' counts (PostgreSQL).
+const FOLD_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
 const TIDY_EVERY: i64 = 600;
@@ -67,4 +70,24 @@ async fn tidy(
         tracing::warn!(handler, "retired an outbox handler no node runs any more");
     }
     Ok(())
+}
+
+/// On PostgreSQL, folds the reply-count changes into the articles' counts every second, so
+/// that reading a count sums a second's changes at most. (Every node does; one that finds
+/// the changes folded already has nothing to do.)
+pub fn spawn_folding(services: Arc<Services>) -> Option<tokio::task::JoinHandle<()>> {
+    if services.store.dialect() != Dialect::Postgres {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(FOLD_EVERY);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let folded = services.store.write(|tx| tx.fold_reply_counts()).await;
+            if let Err(e) = folded {
+                tracing::warn!(error = %e, "could not fold the reply counts");
+            }
+        }
+    }))
 }

@@ -113,15 +113,26 @@ async fn claim(services: &Services, handler: &'static str, node: &str, room: u32
     let claimed = services
         .store
         .write(move |tx| {
-            Box::pin(
-                async move { tx.claim_deliveries(handler, &node, now, now + LEASE, room).await },
-            )
+            Box::pin(async move {
+                let made = tx.sequence_events().await?;
+                let claimed = tx.claim_deliveries(handler, &node, now, now + LEASE, room).await?;
+                Ok::<_, StoreError>((made, claimed))
+            })
         })
         .await;
-    claimed.unwrap_or_else(|e| {
-        tracing::warn!(handler, error = %e, "cannot claim outbox deliveries");
-        Vec::new()
-    })
+    match claimed {
+        Ok((made, claimed)) => {
+            if made > 0 {
+                // The other handlers have new deliveries too.
+                services.changes.events.notify_waiters();
+            }
+            claimed
+        }
+        Err(e) => {
+            tracing::warn!(handler, error = %e, "cannot claim outbox deliveries");
+            Vec::new()
+        }
+    }
 }
 
 /// A handler gets less than the lease, so that it has given up before another node may take

@@ -181,19 +181,41 @@ pub struct ArticleNote {
     pub created_at: i64,
 }
 
-pub(crate) const ARTICLE_BY_SLUG: &str = "SELECT a.id, a.slug, a.headline, a.standfirst,
-        a.body_markdown, a.body_html, a.status, s.id, s.name, s.slug, a.image_url,
-        a.image_caption, a.image_alt, a.date_path, a.published_at, a.created_at, a.updated_at,
-        a.replies_open, a.reply_count, a.word_count
-   FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-  WHERE a.slug = $1 AND a.status = 'published'";
+/// An article's reply count: its base, and the changes not yet folded into it (PostgreSQL's
+/// replies add changes rather than wait for the article's row; see migration 0005).
+macro_rules! reply_count {
+    () => {
+        "a.reply_count + coalesce((SELECT sum(d.delta) FROM reply_count_changes d
+                                    WHERE d.article_id = a.id), 0)"
+    };
+}
 
-const ARTICLE_BY_ID: &str = "SELECT a.id, a.slug, a.headline, a.standfirst,
-        a.body_markdown, a.body_html, a.status, s.id, s.name, s.slug, a.image_url,
-        a.image_caption, a.image_alt, a.date_path, a.published_at, a.created_at, a.updated_at,
-        a.replies_open, a.reply_count, a.word_count
-   FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-  WHERE a.id = $1";
+/// The columns of [`Article`] but its authors and tags.
+macro_rules! article_columns {
+    () => {
+        concat!(
+            "a.id, a.slug, a.headline, a.standfirst,
+             a.body_markdown, a.body_html, a.status, s.id, s.name, s.slug, a.image_url,
+             a.image_caption, a.image_alt, a.date_path, a.published_at, a.created_at,
+             a.updated_at, a.replies_open, ",
+            reply_count!(),
+            ", a.word_count"
+        )
+    };
+}
+
+pub(crate) const ARTICLE_BY_SLUG: &str = concat!(
+    "SELECT ",
+    article_columns!(),
+    " FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+     WHERE a.slug = $1 AND a.status = 'published'"
+);
+
+const ARTICLE_BY_ID: &str = concat!(
+    "SELECT ",
+    article_columns!(),
+    " FROM articles a LEFT JOIN sections s ON s.id = a.section_id WHERE a.id = $1"
+);
 
 pub(crate) const AUTHORS_OF_ARTICLE: &str = "SELECT au.id, au.name, au.bio
    FROM article_authors x JOIN authors au ON au.id = x.author_id
@@ -206,12 +228,16 @@ pub(crate) const TAGS_OF_ARTICLE: &str = "SELECT t.id, t.name, t.slug
 /// The columns of [`ArticleSummary`]; authors' names joined by U+001F, which no name holds.
 macro_rules! summary_columns {
     () => {
-        "a.id, a.slug, a.headline, a.standfirst, a.status,
+        concat!(
+            "a.id, a.slug, a.headline, a.standfirst, a.status,
          (SELECT string_agg(au.name, '\u{1f}' ORDER BY x.position)
             FROM article_authors x JOIN authors au ON au.id = x.author_id
            WHERE x.article_id = a.id),
          s.name, a.image_url, a.image_caption, a.image_alt, a.date_path, a.published_at,
-         a.updated_at, a.reply_count, a.word_count"
+         a.updated_at, ",
+            reply_count!(),
+            ", a.word_count"
+        )
     };
 }
 
@@ -697,6 +723,22 @@ const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $2, headline = $3, stan
 /// Writing articles, in a unit of work.
 #[async_trait]
 pub trait ArticleWrites: Tx {
+    /// Folds the reply-count changes made since the last time into the articles' counts
+    /// (PostgreSQL; on SQLite counts are kept whole); returns how many changes.
+    async fn fold_reply_counts(&mut self) -> Result<u64> {
+        if self.dialect() == Dialect::Sqlite {
+            return Ok(0);
+        }
+        // One statement: a reader sees the changes either still apart or already folded in.
+        let sql = "WITH folded AS (DELETE FROM reply_count_changes RETURNING article_id, delta),
+                        sums AS (SELECT article_id, sum(delta) AS delta, count(*) AS n
+                                   FROM folded GROUP BY article_id),
+                        done AS (UPDATE articles a SET reply_count = a.reply_count + sums.delta
+                                   FROM sums WHERE a.id = sums.article_id)
+                   SELECT coalesce(sum(n), 0)::bigint FROM sums";
+        self.query(sql, &[]).await?.int().map(|n| n as u64)
+    }
+
     /// Stores an article. Fails with [`StoreError::Conflict`] when the slug is taken.
     async fn insert_article(&mut self, a: &NewArticle) -> Result<ArticleId> {
         let f = &a.fields;

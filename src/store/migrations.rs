@@ -27,6 +27,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 2, "0002_search_on_text_changes"),
     migration!("sqlite", 3, "0003_reply_shapes"),
     migration!("sqlite", 4, "0004_outbox"),
+    migration!("sqlite", 5, "0005_reply_count_changes"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -34,6 +35,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 2, "0002_reply_shapes"),
     migration!("postgres", 3, "0003_numbering"),
     migration!("postgres", 4, "0004_outbox"),
+    migration!("postgres", 5, "0005_reply_count_changes"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -1,5 +1,7 @@
 //! The durable outbox: events recorded in the transaction of the change that causes them, and
-//! their delivery to each registered handler. A delivery is claimed by one node at a time
+//! their delivery to each registered handler. An event is given its place in the order of
+//! delivery after it commits ([`OutboxWrites::sequence_events`]), so that recording one takes
+//! no lock another transaction waits for. A delivery is claimed by one node at a time
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer) for a lease, and is not
 //! claimed while an earlier event of the same handler and article is undone, so that order is
 //! kept per handler and article.
@@ -51,8 +53,8 @@ pub(crate) const CLAIM_SQLITE: &str = "UPDATE outbox_deliveries
            AND (d.claimed_until IS NULL OR d.claimed_until <= $3)
            AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p
                             WHERE p.handler = d.handler AND p.article_id = d.article_id
-                              AND p.event_id < d.event_id AND p.done_at IS NULL)
-         ORDER BY d.event_id LIMIT $5)
+                              AND p.seq < d.seq AND p.done_at IS NULL)
+         ORDER BY d.seq LIMIT $5)
   RETURNING event_id, attempts";
 
 /// Rows another node is claiming are skipped, not waited for; the outer conditions are
@@ -67,18 +69,42 @@ pub(crate) const CLAIM_POSTGRES: &str = "UPDATE outbox_deliveries o
            AND (d.claimed_until IS NULL OR d.claimed_until <= $3)
            AND NOT EXISTS (SELECT 1 FROM outbox_deliveries p
                             WHERE p.handler = d.handler AND p.article_id = d.article_id
-                              AND p.event_id < d.event_id AND p.done_at IS NULL)
-         ORDER BY d.event_id LIMIT $5
+                              AND p.seq < d.seq AND p.done_at IS NULL)
+         ORDER BY d.seq LIMIT $5
          FOR UPDATE OF d SKIP LOCKED)
   RETURNING o.event_id, o.attempts";
+
+/// On SQLite one writer commits one transaction at a time, so ids are already in the order
+/// of commit: an event's id is its place.
+const DELIVERIES_SQLITE: &str = "INSERT INTO outbox_deliveries
+        (event_id, seq, handler, article_id, next_attempt_at)
+    SELECT e.id, e.id, h.name, e.article_id, e.created_at
+      FROM outbox_events e JOIN outbox_handlers h ON h.registered_at <= e.created_at
+     WHERE e.seq IS NULL";
+const SEQUENCE_SQLITE: &str = "UPDATE outbox_events SET seq = id WHERE seq IS NULL";
+
+/// On PostgreSQL ids are taken before commit, so they are not in the order of commit; but an
+/// event recorded after another's commit has the larger id. So the events committed since the
+/// last time go after every earlier one, in id order among themselves.
+const SEQUENCE_POSTGRES: &str = "WITH fresh AS (
+         SELECT id, row_number() OVER (ORDER BY id) AS n
+           FROM outbox_events WHERE seq IS NULL),
+     top AS (SELECT coalesce(max(seq), 0) AS seq FROM outbox_events),
+     placed AS (
+         UPDATE outbox_events e SET seq = top.seq + fresh.n
+           FROM fresh, top WHERE e.id = fresh.id
+         RETURNING e.id, e.seq, e.article_id, e.created_at)
+  INSERT INTO outbox_deliveries (event_id, seq, handler, article_id, next_attempt_at)
+  SELECT p.id, p.seq, h.name, p.article_id, p.created_at
+    FROM placed p JOIN outbox_handlers h ON h.registered_at <= p.created_at";
+
+/// Nodes give events their places one at a time (any fixed number in a range of its own).
+const SEQUENCER_LOCK: i64 = (1 << 62) | 0x6f75_7462_6f78;
 
 const EVENTS_SQLITE: &str = "SELECT id, kind, article_id, reply_id, created_at
    FROM outbox_events WHERE id IN (SELECT value FROM json_each($1)) ORDER BY id";
 const EVENTS_POSTGRES: &str = "SELECT id, kind, article_id, reply_id, created_at
    FROM outbox_events WHERE id = ANY($1) ORDER BY id";
-
-/// Advisory locks for events are keyed by article in a range of their own.
-const EVENT_LOCKS: i64 = 1 << 62;
 
 #[async_trait]
 pub trait OutboxReads: Db {
@@ -139,24 +165,35 @@ pub trait OutboxWrites: Tx {
         Ok(retired)
     }
 
-    /// Records an event, due at once to every registered handler.
+    /// Records an event; once given its place it is due to every handler registered by then
+    /// (by the time it was recorded).
     async fn record_event(&mut self, event: &NewEvent, at: i64) -> Result<EventId> {
-        if self.dialect() == Dialect::Postgres {
-            // An event's id is taken before its transaction commits: one article's events
-            // take their ids one transaction at a time, so their order is their commits'.
-            let lock = "SELECT pg_advisory_xact_lock($1)";
-            self.query(lock, &[(EVENT_LOCKS | event.article_id.get()).into()]).await?;
-        }
         let insert = "INSERT INTO outbox_events (kind, article_id, reply_id, created_at)
                       VALUES ($1, $2, $3, $4) RETURNING id";
         let params =
             [event.kind.as_str().into(), event.article_id.into(), event.reply_id.into(), at.into()];
-        let id = EventId(self.query(insert, &params).await?.int()?);
-        let fan_out = "INSERT INTO outbox_deliveries (event_id, handler, article_id,
-                           next_attempt_at)
-                       SELECT $1, name, $2, $3 FROM outbox_handlers";
-        self.execute(fan_out, &[id.into(), event.article_id.into(), at.into()]).await?;
-        Ok(id)
+        Ok(EventId(self.query(insert, &params).await?.int()?))
+    }
+
+    /// Gives the events committed since the last time their places in the order of delivery,
+    /// and makes them due to every registered handler; returns how many deliveries that made.
+    /// On PostgreSQL a node
+    /// that finds another doing it leaves it to that one.
+    async fn sequence_events(&mut self) -> Result<u64> {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let made = self.execute(DELIVERIES_SQLITE, &[]).await?;
+                self.execute(SEQUENCE_SQLITE, &[]).await?;
+                Ok(made)
+            }
+            Dialect::Postgres => {
+                let lock = "SELECT pg_try_advisory_xact_lock($1)";
+                if !self.query(lock, &[SEQUENCER_LOCK.into()]).await?.bool()? {
+                    return Ok(0);
+                }
+                self.execute(SEQUENCE_POSTGRES, &[]).await
+            }
+        }
     }
 
     /// Claims up to `limit` of `handler`'s due deliveries for `node` until `until`: the oldest
@@ -243,7 +280,7 @@ pub trait OutboxWrites: Tx {
     /// Deletes the events recorded before `before` that every handler is done with.
     async fn purge_outbox(&mut self, before: i64) -> Result<u64> {
         let sql = "DELETE FROM outbox_events
-                    WHERE created_at < $1
+                    WHERE created_at < $1 AND seq IS NOT NULL
                       AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d
                                        WHERE d.event_id = outbox_events.id
                                          AND d.done_at IS NULL)";

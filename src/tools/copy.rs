@@ -1,7 +1,7 @@
 //! `byline copy`: moves a whole site from one store to another (e.g. SQLite → PostgreSQL),
 //! ids included, so every URL and `#comment-ID` stays the same.
 
-use crate::store::{CopyReads, CopyWrites, Store, StoreError, Table, Value};
+use crate::store::{ArticleWrites, CopyReads, CopyWrites, Store, StoreError, Table, Value};
 
 /// Rows moved per transaction.
 const BATCH: u32 = 1000;
@@ -38,6 +38,8 @@ pub async fn copy_site(from: &Store, to: &Store) -> Result<Vec<Counted>, CopyErr
             return Err(CopyError::TargetNotEmpty(table.name()));
         }
     }
+    // The articles' counts as stored are then whole (the target counts afresh all the same).
+    from.write(|tx| tx.fold_reply_counts()).await?;
     let mut next_ids = Vec::new();
     for table in Table::ALL {
         copy_table(from, to, table).await?;

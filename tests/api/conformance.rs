@@ -50,7 +50,9 @@ conformance! {
     authors_are_created_once covers [find_or_create_author];
     listings_break_ties_on_id covers [published_articles, replies_of_article];
     replies_round_trip covers [insert_reply, reply, replies_of_article, replies_by_ids, newest_replies];
-    reply_counts_follow_status covers [set_reply_status, delete_reply, article_by_slug];
+    reply_counts_follow_status covers [
+        set_reply_status, delete_reply, article_by_slug, fold_reply_counts,
+    ];
     places_keep_removed_replies covers [reply_places, delete_reply];
     thread_places_hold_approved_replies_only covers [thread_places, set_reply_status];
     approved_email_lookup_ignores_case covers [has_approved_reply_from];
@@ -86,6 +88,7 @@ conformance! {
     events_are_recorded_for_every_registered_handler covers [
         register_handler, record_event, outbox_events, outbox_event, deliveries,
     ];
+    events_are_delivered_in_the_order_they_commit covers [sequence_events];
     deliveries_are_claimed_in_order_once covers [
         claim_deliveries, complete_delivery, fail_delivery, give_up_delivery,
     ];
@@ -382,7 +385,7 @@ mod cases {
         assert_eq!(ids_of(&both, |c| c.id), [later, parent], "held ones left out");
     }
 
-    pub async fn reply_counts_follow_status(store: &Store, _: Backend) {
+    pub async fn reply_counts_follow_status(store: &Store, backend: Backend) {
         let article_id = one_article(store).await;
         let count = || async { article_named(store, "story").await.unwrap().reply_count };
         let a = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 1)).await;
@@ -390,6 +393,13 @@ mod cases {
         assert_eq!(count().await, 1);
         assert!(w(store, move |tx| tx.set_reply_status(b, ReplyStatus::Approved)).await);
         assert_eq!(count().await, 2);
+        // Folding the changes in (PostgreSQL) changes no count, in a page or a listing.
+        let folded = w(store, |tx| tx.fold_reply_counts()).await;
+        assert_eq!(folded, if backend == Backend::Postgres { 2 } else { 0 });
+        assert_eq!(w(store, |tx| tx.fold_reply_counts()).await, 0, "folded once");
+        assert_eq!(count().await, 2);
+        let listed = r(store, |db| db.published_articles(0, 10, None)).await;
+        assert_eq!(listed[0].reply_count, 2);
         assert!(w(store, move |tx| tx.set_reply_status(a, ReplyStatus::Spam)).await);
         assert_eq!(count().await, 1);
         assert!(w(store, move |tx| tx.set_reply_status(a, ReplyStatus::Trash)).await);
@@ -1206,8 +1216,61 @@ mod cases {
         NewEvent { kind, article_id, reply_id }
     }
 
+    /// Records an event, then (as the outbox's worker does after the commit) gives it its
+    /// place.
     async fn record(store: &Store, e: NewEvent, at: i64) -> byline::domain::EventId {
-        w(store, move |tx| Box::pin(async move { tx.record_event(&e, at).await })).await
+        let id = w(store, move |tx| Box::pin(async move { tx.record_event(&e, at).await })).await;
+        w(store, |tx| tx.sequence_events()).await;
+        id
+    }
+
+    pub async fn events_are_delivered_in_the_order_they_commit(store: &Store, backend: Backend) {
+        let article_id = one_article(store).await;
+        w(store, |tx| tx.register_handler("h", 1)).await;
+        let unplaced = w(store, move |tx| {
+            Box::pin(async move {
+                tx.record_event(&event(EventKind::ReplyPosted, article_id, None), 5).await
+            })
+        })
+        .await;
+        assert!(r(store, |db| db.deliveries("h")).await.is_empty(), "due once placed");
+        assert_eq!(w(store, |tx| tx.sequence_events()).await, 1);
+        assert_eq!(w(store, |tx| tx.sequence_events()).await, 0, "placed once");
+        assert_eq!(ids_of(&r(store, |db| db.deliveries("h")).await, |d| d.event_id), [unplaced]);
+        w(store, move |tx| tx.complete_delivery(unplaced, "h", 6)).await;
+        if backend == Backend::Sqlite {
+            return; // One writer: transactions cannot overlap.
+        }
+        // The first to take an id commits last: its event comes second.
+        let (recorded, was_recorded) = tokio::sync::oneshot::channel();
+        let (commit, may_commit) = tokio::sync::oneshot::channel::<()>();
+        let slow = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            let e = event(EventKind::ReplyPosted, article_id, None);
+                            let id = tx.record_event(&e, 10).await?;
+                            let _ = recorded.send(());
+                            let _ = may_commit.await;
+                            Ok::<_, StoreError>(id)
+                        })
+                    })
+                    .await
+                    .unwrap()
+            }
+        });
+        was_recorded.await.unwrap();
+        let quick = record(store, event(EventKind::ReplyApproved, article_id, None), 11).await;
+        commit.send(()).unwrap();
+        let slow = slow.await.unwrap();
+        assert!(slow < quick, "ids were taken in the other order");
+        w(store, |tx| tx.sequence_events()).await;
+        let claim = || w(store, |tx| tx.claim_deliveries("h", "n", 100, 160, 10));
+        assert_eq!(ids_of(&claim().await, |c| c.event.id), [quick], "one per article, first first");
+        w(store, move |tx| tx.complete_delivery(quick, "h", 101)).await;
+        assert_eq!(ids_of(&claim().await, |c| c.event.id), [slow]);
     }
 
     pub async fn events_are_recorded_for_every_registered_handler(store: &Store, _: Backend) {
@@ -1457,10 +1520,17 @@ async fn the_schemas_of_both_backends_match() {
     }
     assert_eq!(sqlite, postgres, "tables, columns, order and NOT NULL agree");
 
-    // Sessions, sign-in failures and the outbox stay behind when a site is copied.
-    for local in
-        ["sessions", "login_failures", "outbox_events", "outbox_handlers", "outbox_deliveries"]
-    {
+    // Sessions, sign-in failures and the outbox stay behind when a site is copied; reply
+    // counts are counted afresh.
+    let local = [
+        "sessions",
+        "login_failures",
+        "outbox_events",
+        "outbox_handlers",
+        "outbox_deliveries",
+        "reply_count_changes",
+    ];
+    for local in local {
         sqlite.remove(local).expect("the table exists");
     }
     let copied: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
