@@ -86,7 +86,6 @@ impl Application {
                 tracing::warn!("not yet listening for other nodes' changes");
             }
         }
-        tasks.extend(jobs::spawn_folding(services.clone()));
         tasks.extend(outbox::spawn(services, options.handlers, options.outbox_poll));
         Ok(Self { listener, state, tasks })
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::Services;
-use super::reading::{self, ArticleAddress, Located};
+use super::reading::ArticleAddress;
 use super::settings;
 use crate::domain::reply::field;
 use crate::domain::signing::token_age;
@@ -12,7 +12,10 @@ use crate::domain::{
     ArticleId, DiscussionSettings, EventKind, FieldError, ModerationPolicy, ReplyId, ReplyInput,
     ReplyStatus, ValidReply, WHOLE_FORM, text,
 };
-use crate::store::{Article, Db, NewReply, Reply, ReplyPlace, ReplyReads, ReplyWrites, StoreError};
+use crate::store::{
+    Article, ArticleReads, Db, NewReply, Reply, ReplyPlace, ReplyReads, ReplyTarget, ReplyWrites,
+    StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
@@ -64,21 +67,15 @@ pub async fn post_reply(
     facts: RequestFacts,
 ) -> Result<Posted, PostError> {
     let now = services.clock.now();
-    let (located, effective) = {
-        let (address, overrides) = (address.clone(), services.config.discussion.clone());
-        services
-            .store
-            .read(move |db| {
-                Box::pin(async move {
-                    let located = reading::locate(db, &address).await?;
-                    Ok((located, settings::load(db, &overrides).await?))
-                })
-            })
-            .await?
+    let settings = settings::effective(services).await?.settings;
+    let slug = address.slug.clone();
+    let target = services.store.read(move |db| db.reply_target(slug)).await?;
+    // Only the article's own address takes replies (an old one redirects its readers).
+    let Some(article) = target.filter(|t| t.date_path.as_deref() == Some(address.date.as_str()))
+    else {
+        return Err(PostError::NotFound);
     };
-    let Located::Here(article) = located else { return Err(PostError::NotFound) };
-    let settings = effective.settings;
-    if replies_closed(&article, &settings, now) {
+    if !article.replies_open || settings.closed_by_age(article.published_at, now) {
         return Err(PostError::Closed);
     }
     let fill_seconds = token_age(&services.keys, article.id, &facts.token, now);
@@ -259,7 +256,7 @@ async fn judge(
 /// page (the one the article's address shows), so only an answer needs looking up.
 async fn location_of(
     services: &Services,
-    article: &Article,
+    article: &ReplyTarget,
     path: &str,
     input: &ReplyInput,
     id: ReplyId,

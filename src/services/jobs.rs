@@ -5,10 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Services, publishing};
-use crate::store::{ArticleWrites, Dialect, OutboxWrites, StaffWrites};
-
-/// How often reply-count changes are folded into the articles' counts (PostgreSQL).
-const FOLD_EVERY: Duration = Duration::from_secs(1);
+use crate::store::{ArticleWrites, OutboxWrites, StaffWrites};
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
 const TIDY_EVERY: i64 = 600;
@@ -43,7 +40,7 @@ pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::tas
 }
 
 /// Deletes events every handler is done with once they are `outbox_keep_hours` old, and
-/// sessions past their end. A handler no node has run for as long is retired first (every
+/// sessions past their end; folds the reply counters into the articles' counts. A handler no node has run for as long is retired first (every
 /// node tidies every ten minutes, far less than the shortest `outbox_keep_hours`).
 async fn tidy(
     services: &Services,
@@ -62,6 +59,7 @@ async fn tidy(
                 let retired = tx.retire_handlers(before).await?;
                 tx.purge_outbox(before).await?;
                 tx.delete_expired_sessions(now).await?;
+                tx.fold_reply_counts().await?;
                 Ok::<_, crate::store::StoreError>(retired)
             })
         })
@@ -70,24 +68,4 @@ async fn tidy(
         tracing::warn!(handler, "retired an outbox handler no node runs any more");
     }
     Ok(())
-}
-
-/// On PostgreSQL, folds the reply-count changes into the articles' counts every second, so
-/// that reading a count sums a second's changes at most. (Every node does; one that finds
-/// the changes folded already has nothing to do.)
-pub fn spawn_folding(services: Arc<Services>) -> Option<tokio::task::JoinHandle<()>> {
-    if services.store.dialect() != Dialect::Postgres {
-        return None;
-    }
-    Some(tokio::spawn(async move {
-        let mut interval = tokio::time::interval(FOLD_EVERY);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let folded = services.store.write(|tx| tx.fold_reply_counts()).await;
-            if let Err(e) = folded {
-                tracing::warn!(error = %e, "could not fold the reply counts");
-            }
-        }
-    }))
 }

@@ -39,6 +39,8 @@ pub struct Services {
     pub changes: Arc<ChangeHub>,
     /// The site's sections as last read (see `reading`), for error pages.
     sections: std::sync::Mutex<Vec<crate::store::Section>>,
+    /// The discussion settings as last read (see `settings::effective`).
+    settings: Arc<settings::SettingsCache>,
 }
 
 impl Services {
@@ -51,8 +53,11 @@ impl Services {
                 Box::pin(async move { tx.setting_or_insert(SiteSetting::Secret, &fresh).await })
             })
             .await?;
-        let changes = Arc::default();
+        let changes: Arc<ChangeHub> = Arc::default();
         changes::announce(&changes, store.clone());
+        let settings = Arc::new(settings::SettingsCache::default());
+        let listener: Arc<dyn changes::ChangeListener> = settings.clone();
+        changes.listen(Arc::downgrade(&listener));
         Ok(Self {
             keys: Keys::new(&secret),
             store,
@@ -60,6 +65,7 @@ impl Services {
             config: Arc::new(config),
             changes,
             sections: Default::default(),
+            settings,
         })
     }
 

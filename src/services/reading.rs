@@ -230,8 +230,9 @@ pub async fn article_page(
     address: &ArticleAddress,
     request: ArticleRequest,
 ) -> Result<ArticleLookup> {
-    let (address, overrides) = (address.clone(), services.config.discussion.clone());
+    let address = address.clone();
     let now = services.clock.now();
+    let settings = settings::effective(services).await?.settings;
     let lookup = services
         .store
         .read(move |db| {
@@ -241,7 +242,6 @@ pub async fn article_page(
                     Located::Elsewhere(path) => return Ok(ArticleLookup::Moved(path)),
                     Located::Missing => return Ok(ArticleLookup::NotFound),
                 };
-                let settings = settings::load(db, &overrides).await?.settings;
                 let view = ThreadView {
                     held_ids: &request.held_ids,
                     max_depth: settings.thread_depth,

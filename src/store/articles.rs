@@ -74,6 +74,22 @@ impl Article {
     }
 }
 
+/// What a reply needs of its article: which one it is, where, and whether it takes replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTarget {
+    pub id: ArticleId,
+    pub slug: String,
+    pub date_path: Option<String>,
+    pub replies_open: bool,
+    pub published_at: Option<i64>,
+}
+
+impl ReplyTarget {
+    pub fn public_path(&self) -> Option<String> {
+        crate::domain::paths::public_article_path(self.date_path.as_deref(), &self.slug)
+    }
+}
+
 /// An article as a listing shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleSummary {
@@ -181,12 +197,12 @@ pub struct ArticleNote {
     pub created_at: i64,
 }
 
-/// An article's reply count: its base, and the changes not yet folded into it (PostgreSQL's
-/// replies add changes rather than wait for the article's row; see migration 0005).
+/// An article's reply count: its base, and the counters not yet folded into it (PostgreSQL's
+/// replies count apart rather than wait for the article's row; see migration 0005).
 macro_rules! reply_count {
     () => {
-        "a.reply_count + coalesce((SELECT sum(d.delta) FROM reply_count_changes d
-                                    WHERE d.article_id = a.id), 0)"
+        "a.reply_count + coalesce((SELECT sum(c.replies) FROM reply_counters c
+                                    WHERE c.article_id = a.id), 0)"
     };
 }
 
@@ -601,6 +617,22 @@ pub trait ArticleReads: Db {
         }
     }
 
+    /// The published article with this slug, as a reply needs it (one statement: the form's
+    /// replies read nothing else).
+    async fn reply_target(&mut self, slug: String) -> Result<Option<ReplyTarget>> {
+        let sql = "SELECT id, slug, date_path, replies_open, published_at FROM articles
+                    WHERE slug = $1 AND status = 'published'";
+        self.query(sql, &[slug.as_str().into()]).await?.first(|r| {
+            Ok(ReplyTarget {
+                id: r.id(0)?,
+                slug: r.text(1)?,
+                date_path: r.opt_text(2)?,
+                replies_open: r.bool(3)?,
+                published_at: r.opt_int(4)?,
+            })
+        })
+    }
+
     /// An article by id, whatever its status.
     async fn article(&mut self, id: ArticleId) -> Result<Option<Article>> {
         let found = self.query(ARTICLE_BY_ID, &[id.into()]).await?.first(article_from_row)?;
@@ -723,17 +755,17 @@ const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $2, headline = $3, stan
 /// Writing articles, in a unit of work.
 #[async_trait]
 pub trait ArticleWrites: Tx {
-    /// Folds the reply-count changes made since the last time into the articles' counts
-    /// (PostgreSQL; on SQLite counts are kept whole); returns how many changes.
+    /// Folds the reply counters into the articles' counts (PostgreSQL; on SQLite counts are
+    /// kept whole); returns how many counters it folded.
     async fn fold_reply_counts(&mut self) -> Result<u64> {
         if self.dialect() == Dialect::Sqlite {
             return Ok(0);
         }
-        // One statement: a reader sees the changes either still apart or already folded in.
-        let sql = "WITH folded AS (DELETE FROM reply_count_changes RETURNING article_id, delta),
-                        sums AS (SELECT article_id, sum(delta) AS delta, count(*) AS n
+        // One statement: a reader sees a count either still apart or already folded in.
+        let sql = "WITH folded AS (DELETE FROM reply_counters RETURNING article_id, replies),
+                        sums AS (SELECT article_id, sum(replies) AS replies, count(*) AS n
                                    FROM folded GROUP BY article_id),
-                        done AS (UPDATE articles a SET reply_count = a.reply_count + sums.delta
+                        done AS (UPDATE articles a SET reply_count = a.reply_count + sums.replies
                                    FROM sums WHERE a.id = sums.article_id)
                    SELECT coalesce(sum(n), 0)::bigint FROM sums";
         self.query(sql, &[]).await?.int().map(|n| n as u64)

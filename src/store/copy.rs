@@ -284,8 +284,8 @@ pub trait CopyWrites: Tx {
     /// After an import: recounts what triggers keep, and sets each table's next id.
     async fn finish_import(&mut self, next_ids: &[(Table, i64)]) -> Result<()> {
         self.execute(RECOUNT, &[]).await?;
-        // The counts are whole again: no change is left to fold in.
-        self.execute("DELETE FROM reply_count_changes", &[]).await?;
+        // The counts are whole again: no counter is left to fold in.
+        self.execute("DELETE FROM reply_counters", &[]).await?;
         for (table, next) in next_ids {
             let name = table.name();
             match self.dialect() {

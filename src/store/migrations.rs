@@ -27,7 +27,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 2, "0002_search_on_text_changes"),
     migration!("sqlite", 3, "0003_reply_shapes"),
     migration!("sqlite", 4, "0004_outbox"),
-    migration!("sqlite", 5, "0005_reply_count_changes"),
+    migration!("sqlite", 5, "0005_replies_without_waiting"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -35,7 +35,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 2, "0002_reply_shapes"),
     migration!("postgres", 3, "0003_numbering"),
     migration!("postgres", 4, "0004_outbox"),
-    migration!("postgres", 5, "0005_reply_count_changes"),
+    migration!("postgres", 5, "0005_replies_without_waiting"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 pub use articles::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSummary, ArticleWrites,
-    Author, Image, Listing, NewArticle, Revision, SearchHit, Section, Tag,
+    Author, Image, Listing, NewArticle, ReplyTarget, Revision, SearchHit, Section, Tag,
 };
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, Tx};

@@ -289,9 +289,13 @@ pub trait ReplyReads: Db {
 
 impl<T: Db + ?Sized> ReplyReads for T {}
 
+/// Stored only if the article exists: on PostgreSQL no foreign key says so (see migration
+/// 0005; articles are never deleted).
 const INSERT_REPLY: &str = "INSERT INTO comments (article_id, parent_id, author_name,
         author_email, author_url, body, status, ip, held_reason, user_id, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+     WHERE EXISTS (SELECT 1 FROM articles WHERE id = $1)
+    RETURNING id";
 
 /// Writing replies, in a unit of work.
 #[async_trait]
@@ -312,7 +316,7 @@ pub trait ReplyWrites: Tx {
             c.created_at.into(),
         ];
         let rows = self.query(INSERT_REPLY, &params).await?;
-        rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the new reply"))
+        rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the reply's article"))
     }
 
     /// Sets a reply's status; false when there is no such reply.

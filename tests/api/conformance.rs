@@ -44,7 +44,7 @@ macro_rules! conformance {
 conformance! {
     articles_are_published_listed_and_found covers [
         insert_article, write_links, find_or_create_author, published_articles,
-        count_published_articles, article_by_slug, complete, slug_exists,
+        count_published_articles, article_by_slug, complete, slug_exists, reply_target,
     ];
     slugs_are_unique covers [insert_article, slug_exists];
     authors_are_created_once covers [find_or_create_author];
@@ -292,6 +292,13 @@ mod cases {
         assert_eq!(found.updated_at, 1_000);
         assert!(found.replies_open);
         assert!(article_named(store, "missing").await.is_none());
+        let target = r(store, |db| db.reply_target("first".into())).await.unwrap();
+        assert_eq!(
+            (target.id, target.date_path.as_deref(), target.replies_open, target.published_at),
+            (first, Some("2026/11/24"), true, Some(1_000))
+        );
+        assert_eq!(target.public_path(), found.public_path());
+        assert!(r(store, |db| db.reply_target("missing".into())).await.is_none());
         assert!(r(store, |db| db.slug_exists("first")).await);
         assert!(!r(store, |db| db.slug_exists("missing")).await);
         // An article read alone is completed with its byline and tags.
@@ -347,6 +354,11 @@ mod cases {
             add_reply(store, reply(article_id, Some(parent), ReplyStatus::Pending, 20)).await;
         let later = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 30)).await;
         assert!(child > parent);
+        // A reply to an article that does not exist is refused, and nothing is stored.
+        let nowhere = reply(ArticleId(article_id.get() + 1000), None, ReplyStatus::Approved, 31);
+        let refused =
+            store.write(move |tx| Box::pin(async move { tx.insert_reply(&nowhere).await })).await;
+        assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
 
         let stored = r(store, move |db| db.reply(child)).await.unwrap();
         assert_eq!(stored.article_id, article_id);
@@ -395,7 +407,7 @@ mod cases {
         assert_eq!(count().await, 2);
         // Folding the changes in (PostgreSQL) changes no count, in a page or a listing.
         let folded = w(store, |tx| tx.fold_reply_counts()).await;
-        assert_eq!(folded, if backend == Backend::Postgres { 2 } else { 0 });
+        assert_eq!(folded > 0, backend == Backend::Postgres, "{folded} counters folded");
         assert_eq!(w(store, |tx| tx.fold_reply_counts()).await, 0, "folded once");
         assert_eq!(count().await, 2);
         let listed = r(store, |db| db.published_articles(0, 10, None)).await;
@@ -1528,7 +1540,7 @@ async fn the_schemas_of_both_backends_match() {
         "outbox_events",
         "outbox_handlers",
         "outbox_deliveries",
-        "reply_count_changes",
+        "reply_counters",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

@@ -284,12 +284,19 @@ impl TestApp {
     }
 
     /// Stores a setting behind the site's back.
+    /// Stores a setting as a use case does: what keeps settings or pages hears of it.
     pub async fn set_setting(&self, setting: SiteSetting, value: &str) {
         let value = value.to_owned();
-        self.db_write(move |tx| {
-            Box::pin(async move { tx.set_setting(setting, Some(&value)).await })
-        })
-        .await
+        self.services
+            .commit(move |unit| {
+                Box::pin(async move {
+                    unit.set_setting(setting, Some(&value)).await?;
+                    unit.site_changed();
+                    Ok::<_, byline::store::StoreError>(())
+                })
+            })
+            .await
+            .expect("the store answers")
     }
 }
 /// A fetched page: status, headers and parsed HTML.

@@ -189,6 +189,44 @@ async fn a_session_made_on_one_node_works_on_another() {
     assert_eq!(a.staff_get(&staff, &format!("/admin/articles/{id}/")).await.status, 200);
 }
 
+/// A node keeps the settings it read; one saved on another node reaches it all the same.
+#[tokio::test]
+async fn a_setting_saved_on_one_node_holds_on_the_other() {
+    use byline::domain::ReplyStatus;
+    use byline::store::ReplyReads;
+    let a = spawn_on(Backend::Postgres, &[]).await;
+    let b = restart(&a, &[]).await;
+    let path = a.publish("Settings travel").await.path;
+    let status_on_b = |comment: String| {
+        let b = &b;
+        let path = path.clone();
+        async move {
+            let id = b.reply(&path, &reply_with(&[("comment", &comment)])).await;
+            b.db(move |db| db.reply(id)).await.unwrap().status
+        }
+    };
+    let none = [("moderation".to_owned(), "none".to_owned())];
+    byline::services::settings::save(&a.services, &none).await.unwrap().unwrap();
+    let started = Instant::now();
+    while status_on_b("Read the settings".into()).await != ReplyStatus::Approved {
+        assert!(started.elapsed() < Duration::from_secs(5), "B never applied moderation none");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all = [("moderation".to_owned(), "all".to_owned())];
+    byline::services::settings::save(&a.services, &all).await.unwrap().unwrap();
+    let started = Instant::now();
+    let mut n = 0;
+    loop {
+        n += 1;
+        if status_on_b(format!("After the change {n}")).await == ReplyStatus::Pending {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "B kept the old setting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("a setting saved on A held on B after {:?}", started.elapsed());
+}
+
 #[tokio::test]
 async fn scheduled_work_is_done_once_across_nodes() {
     let a = spawn_on(Backend::Postgres, &[("scheduler_seconds", "3600")]).await;

@@ -344,7 +344,8 @@ async fn a_node_to_kill() {
     };
     let app = spawn_database_with(&database, setup).await;
     println!("listening {}", app.address);
-    std::future::pending::<()>().await;
+    // Killed long before; this is for a test run itself killed before it could.
+    tokio::time::sleep(Duration::from_secs(120)).await;
 }
 
 /// Says on standard output when it takes an event, then never lets go.
@@ -362,6 +363,16 @@ impl Handler for Announcing {
     }
 }
 
+/// A child process that does not outlive its test, even one that fails half way.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_node_killed_after_the_commit_delivers_after_a_restart() {
     use std::io::BufRead;
@@ -370,15 +381,18 @@ async fn a_node_killed_after_the_commit_delivers_after_a_restart() {
     // possibly in the same second): the article's own event is not that handler's.
     first.clock.advance(-10);
     let path = first.publish("Killed").await.path;
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["outbox::a_node_to_kill", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("BYLINE_TEST_NODE_DATABASE", database_of(&first))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = KilledOnDrop(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["outbox::a_node_to_kill", "--exact", "--ignored", "--nocapture"])
+            .arg("--test-threads=1")
+            .env("BYLINE_TEST_NODE_DATABASE", database_of(&first))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let (lines, heard) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
+    let stdout = child.0.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = lines.send(line);
@@ -412,8 +426,8 @@ async fn a_node_killed_after_the_commit_delivers_after_a_restart() {
     let reply = comment_id(response.headers()["location"].to_str().unwrap());
     let event: i64 = wait_for("handling ").parse().unwrap();
     // ...and the process killed before it could finish.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     let held = deliveries(&first, "mail").await;
     assert_eq!(held.len(), 1);
     assert!(held[0].claimed_by.is_some() && held[0].done_at.is_none(), "claimed, not done");

@@ -41,7 +41,7 @@ const TABLES: &[&str] = &[
     "outbox_events",
     "outbox_handlers",
     "outbox_deliveries",
-    "reply_count_changes",
+    "reply_counters",
 ];
 
 /// Every row of every table.
