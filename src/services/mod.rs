@@ -160,12 +160,12 @@ impl UnitOfWork<'_> {
         self.changes.record(NewEvent { kind, article_id, reply_id });
     }
 
-    /// Writes the events, still inside the transaction.
+    /// Writes the events, with the commit.
     async fn finish(self) -> Result<Changes, StoreError> {
         use crate::store::OutboxWrites;
         let UnitOfWork { tx, changes, now } = self;
         for event in changes.events() {
-            tx.record_event(event, now).await?;
+            tx.queue_event(event, now)?;
         }
         Ok(changes)
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use async_trait::async_trait;
 
-use super::{Param, Result, Rows, StoreError};
+use super::{Param, Result, Rows, StoreError, Value};
 
 /// A boxed future, as units of work return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -36,6 +36,10 @@ pub trait Tx: Db {
     /// Runs one statement for each list of parameters (pipelined on PostgreSQL, so that
     /// thousands of rows cost a few round trips); returns the rows changed in all.
     async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64>;
+
+    /// Runs a statement whose answer nothing needs, as late as the commit: on PostgreSQL it
+    /// is sent with the `COMMIT`, in the same round trip. Its failure fails the commit.
+    fn defer(&mut self, sql: &'static str, params: Vec<Value>) -> Result<()>;
 }
 
 /// Polls a future once: the SQLite backend's statements never wait, so a unit of work run on
@@ -130,5 +134,10 @@ impl Tx for Counted<'_> {
     async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
         self.faults.tick()?;
         self.inner.execute_each(sql, rows).await
+    }
+
+    fn defer(&mut self, sql: &'static str, params: Vec<Value>) -> Result<()> {
+        self.faults.tick()?;
+        self.inner.defer(sql, params)
     }
 }

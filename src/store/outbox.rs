@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 
-use super::{Db, Dialect, Result, Row, StoreError, Tx, dialect_sql};
+use super::{Db, Dialect, Result, Row, StoreError, Tx, Value, dialect_sql};
 use crate::domain::events::{Event, NewEvent};
 use crate::domain::{EventId, EventKind};
 
@@ -98,6 +98,17 @@ const SEQUENCE_POSTGRES: &str = "WITH fresh AS (
   SELECT p.id, p.seq, h.name, p.article_id, p.created_at
     FROM placed p JOIN outbox_handlers h ON h.registered_at <= p.created_at";
 
+/// The statement that records an event, followed by `$tail`.
+macro_rules! event_insert {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO outbox_events (kind, article_id, reply_id, created_at)
+             VALUES ($1, $2, $3, $4)",
+            $tail
+        )
+    };
+}
+
 /// Nodes give events their places one at a time (any fixed number in a range of its own).
 const SEQUENCER_LOCK: i64 = (1 << 62) | 0x6f75_7462_6f78;
 
@@ -168,11 +179,22 @@ pub trait OutboxWrites: Tx {
     /// Records an event; once given its place it is due to every handler registered by then
     /// (by the time it was recorded).
     async fn record_event(&mut self, event: &NewEvent, at: i64) -> Result<EventId> {
-        let insert = "INSERT INTO outbox_events (kind, article_id, reply_id, created_at)
-                      VALUES ($1, $2, $3, $4) RETURNING id";
+        let insert = event_insert!(" RETURNING id");
         let params =
             [event.kind.as_str().into(), event.article_id.into(), event.reply_id.into(), at.into()];
         Ok(EventId(self.query(insert, &params).await?.int()?))
+    }
+
+    /// Records an event as [`OutboxWrites::record_event`] does, with the commit (on
+    /// PostgreSQL, in the commit's round trip), when nothing needs its id.
+    fn queue_event(&mut self, event: &NewEvent, at: i64) -> Result<()> {
+        let values = vec![
+            Value::Text(event.kind.as_str().to_owned()),
+            Value::Int(event.article_id.get()),
+            event.reply_id.map_or(Value::Null, |id| Value::Int(id.get())),
+            Value::Int(at),
+        ];
+        self.defer(event_insert!(""), values)
     }
 
     /// Gives the events committed since the last time their places in the order of delivery,

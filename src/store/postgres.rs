@@ -183,18 +183,53 @@ impl PostgresBackend {
         op(&mut PgDb { client: &client }).await
     }
 
+    /// Runs `op` in one transaction: `BEGIN` goes with its first statement and `COMMIT` with
+    /// the statements it deferred, so that a unit of work costs no round trip of its own.
     pub async fn write<T, E, F>(&self, op: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, Result<T, E>> + Send + 'static,
     {
-        let mut client = self.pool.get().await.map_err(StoreError::from)?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        let value = op(&mut PgDb { client: &tx }).await?;
-        // On failure the transaction is dropped, which rolls it back.
-        tx.commit().await.map_err(StoreError::from)?;
+        let leased = Leased { object: Some(self.pool.get().await.map_err(StoreError::from)?) };
+        let client = leased.client();
+        let mut tx = PgTx { db: PgDb { client }, begun: false, deferred: Vec::new() };
+        let outcome = op(&mut tx).await;
+        let ended = match &outcome {
+            Ok(_) => tx.commit().await,
+            Err(_) if tx.begun => client.batch_execute("ROLLBACK").await.map_err(StoreError::from),
+            Err(_) => Ok(()),
+        };
+        // Only a connection whose transaction ended goes back to the pool.
+        let value = outcome?;
+        ended?;
+        leased.release();
         Ok(value)
+    }
+}
+
+/// A pooled connection lent to a transaction. Dropped before the transaction ended (a panic,
+/// a cancelled future, a failed commit), it is closed rather than returned to the pool, and
+/// the server rolls the transaction back.
+struct Leased {
+    object: Option<deadpool_postgres::Object>,
+}
+
+impl Leased {
+    fn client(&self) -> &deadpool_postgres::Object {
+        self.object.as_ref().expect("lent until released")
+    }
+
+    fn release(mut self) {
+        drop(self.object.take());
+    }
+}
+
+impl Drop for Leased {
+    fn drop(&mut self) {
+        if let Some(object) = self.object.take() {
+            drop(deadpool_postgres::Object::take(object));
+        }
     }
 }
 
@@ -258,15 +293,8 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
     async fn prepare(&self, sql: &str) -> Result<Statement> {
         Ok(self.client.prepare_cached(sql).await?)
     }
-}
 
-#[async_trait]
-impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
-    async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
+    async fn query_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
         let stmt = self.prepare(sql).await?;
         let bound: Vec<PgParam> = params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as _).collect();
@@ -274,22 +302,15 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
         rows_of(&stmt, rows)
     }
 
-    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+    async fn execute_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         let stmt = self.prepare(sql).await?;
         let bound: Vec<PgParam> = params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as _).collect();
         Ok(self.client.execute(&stmt, &refs).await?)
     }
-}
 
-#[async_trait]
-impl<C: GenericClient + Sync> Tx for PgDb<'_, C> {
-    /// Sends the statements without waiting for each answer: tokio-postgres pipelines the
-    /// requests made together on one connection.
-    async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
+    /// One statement for each list of parameters, sent without waiting for each answer.
+    async fn execute_many(&self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
         let stmt = self.prepare(sql).await?;
         let mut changed = 0;
         for chunk in rows.chunks(PIPELINE) {
@@ -301,6 +322,122 @@ impl<C: GenericClient + Sync> Tx for PgDb<'_, C> {
             changed += futures_util::future::try_join_all(sent).await?.into_iter().sum::<u64>();
         }
         Ok(changed)
+    }
+}
+
+#[async_trait]
+impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
+        self.query_rows(sql, params).await
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.execute_rows(sql, params).await
+    }
+}
+
+/// A transaction on a pooled connection, begun with its first statement.
+struct PgTx<'c> {
+    db: PgDb<'c, deadpool_postgres::Object>,
+    begun: bool,
+    /// Statements to send with the `COMMIT`.
+    deferred: Vec<(&'static str, Vec<Value>)>,
+}
+
+type Sent<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = std::result::Result<u64, tokio_postgres::Error>>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// `first`, with `BEGIN` sent ahead of it in the same round trip unless the transaction has
+/// begun (requests made together on one connection are pipelined by tokio-postgres).
+async fn begun_with<T>(
+    client: &tokio_postgres::Client,
+    begun: &mut bool,
+    first: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    if *begun {
+        return first.await;
+    }
+    *begun = true;
+    let begin = async { client.batch_execute("BEGIN").await.map_err(StoreError::from) };
+    let ((), value) = futures_util::future::try_join(begin, first).await?;
+    Ok(value)
+}
+
+impl PgTx<'_> {
+    /// The deferred statements and `COMMIT` (with `BEGIN` if nothing came before), in one
+    /// round trip. A deferred statement that fails makes the `COMMIT` a rollback.
+    async fn commit(&mut self) -> Result<()> {
+        if !self.begun && self.deferred.is_empty() {
+            return Ok(());
+        }
+        let mut statements = Vec::with_capacity(self.deferred.len());
+        for (sql, _) in &self.deferred {
+            statements.push(self.db.prepare(sql).await?);
+        }
+        let params: Vec<Vec<Param>> = self
+            .deferred
+            .iter()
+            .map(|(_, values)| values.iter().map(Param::from).collect())
+            .collect();
+        let bound: Vec<Vec<PgParam>> =
+            params.iter().map(|row| row.iter().map(PgParam).collect()).collect();
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> =
+            bound.iter().map(|row| row.iter().map(|p| p as _).collect()).collect();
+        let client = self.db.client;
+        let mut sent: Vec<Sent> = Vec::with_capacity(statements.len() + 2);
+        if !self.begun {
+            sent.push(Box::pin(async { client.batch_execute("BEGIN").await.map(|()| 0) }));
+        }
+        for (stmt, params) in statements.iter().zip(&refs) {
+            sent.push(Box::pin(client.execute(stmt, params)));
+        }
+        sent.push(Box::pin(async { client.batch_execute("COMMIT").await.map(|()| 0) }));
+        futures_util::future::try_join_all(sent).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Db for PgTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
+        let PgTx { db, begun, .. } = self;
+        begun_with(db.client, begun, db.query_rows(sql, params)).await
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let PgTx { db, begun, .. } = self;
+        begun_with(db.client, begun, db.execute_rows(sql, params)).await
+    }
+}
+
+#[async_trait]
+impl Tx for PgTx<'_> {
+    /// Sends the statements without waiting for each answer: tokio-postgres pipelines the
+    /// requests made together on one connection.
+    async fn execute_each(&mut self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let PgTx { db, begun, .. } = self;
+        begun_with(db.client, begun, db.execute_many(sql, rows)).await
+    }
+
+    fn defer(&mut self, sql: &'static str, params: Vec<Value>) -> Result<()> {
+        self.deferred.push((sql, params));
+        Ok(())
     }
 }
 

@@ -363,6 +363,16 @@ impl Tx for SqliteDb<'_> {
         }
         Ok(changed)
     }
+
+    /// One writer, no round trips: run at once.
+    fn defer(&mut self, sql: &'static str, params: Vec<Value>) -> Result<()> {
+        let params: Vec<Param> = params.iter().map(Param::from).collect();
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let positions = positions(&stmt)?;
+        bind(&mut stmt, &positions, &params)?;
+        stmt.raw_execute()?;
+        Ok(())
+    }
 }
 
 /// Which parameter each of a statement's placeholders takes: SQLite reads `$1` as a named

@@ -1445,6 +1445,36 @@ mod cases {
             result.unwrap();
         }
         assert_eq!(r(store, |db| db.count_published_articles(None)).await, 21);
+
+        // What is deferred to the commit commits with the rest, and its failure fails all.
+        let article_id = one_article(store).await;
+        let queued = event(EventKind::ReplyPosted, article_id, None);
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.register_handler("deferred", 1).await?;
+                    tx.queue_event(&queued, 3)
+                })
+            })
+            .await
+            .unwrap();
+        let events = r(store, |db| db.outbox_events()).await;
+        assert_eq!(ids_of(&events, |e| (e.kind, e.created_at)), [(EventKind::ReplyPosted, 3)]);
+        let before = everything(store).await;
+        let refused = store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.register_handler("not kept", 1).await?;
+                    tx.queue_event(&event(EventKind::ReplyHeld, article_id, None), 4)?;
+                    let again = "INSERT INTO outbox_handlers (name, registered_at, seen_at)
+                                 VALUES ($1, 1, 1)";
+                    tx.defer(again, vec![Value::Text("deferred".into())])
+                })
+            })
+            .await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+        assert_eq!(everything(store).await, before, "nothing of it committed");
+        assert_eq!(r(store, |db| db.outbox_events()).await.len(), 1);
     }
 
     pub async fn thousands_of_rows_commit_in_one_unit(store: &Store, _: Backend) {
