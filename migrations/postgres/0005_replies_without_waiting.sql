@@ -18,29 +18,30 @@ CREATE TABLE reply_counters (
     PRIMARY KEY (article_id, counter)
 );
 
--- Adds `change` to this connection's counter of `article`. An UPDATE first: the counter
--- nearly always exists, and INSERT … ON CONFLICT would lock the row before updating it.
-CREATE FUNCTION count_replies(article BIGINT, change INTEGER) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE reply_counters SET replies = replies + change
-     WHERE article_id = article AND counter = pg_backend_pid() % 1024;
-    IF NOT FOUND THEN
-        INSERT INTO reply_counters (article_id, counter, replies)
-        VALUES (article, pg_backend_pid() % 1024, change)
-        ON CONFLICT (article_id, counter)
-        DO UPDATE SET replies = reply_counters.replies + change;
-    END IF;
-END
-$$;
-
+-- A reply adds to (or takes from) its connection's counter for its article. An UPDATE first:
+-- the counter nearly always exists, and INSERT … ON CONFLICT locks the row before updating
+-- it. (Written out twice: calling a function from here costs more than the update.)
 CREATE OR REPLACE FUNCTION comments_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'approved' THEN
-        PERFORM count_replies(OLD.article_id, -1);
+        UPDATE reply_counters SET replies = replies - 1
+         WHERE article_id = OLD.article_id AND counter = pg_backend_pid() % 1024;
+        IF NOT FOUND THEN
+            INSERT INTO reply_counters (article_id, counter, replies)
+            VALUES (OLD.article_id, pg_backend_pid() % 1024, -1)
+            ON CONFLICT (article_id, counter)
+            DO UPDATE SET replies = reply_counters.replies - 1;
+        END IF;
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.status = 'approved' THEN
-        PERFORM count_replies(NEW.article_id, 1);
+        UPDATE reply_counters SET replies = replies + 1
+         WHERE article_id = NEW.article_id AND counter = pg_backend_pid() % 1024;
+        IF NOT FOUND THEN
+            INSERT INTO reply_counters (article_id, counter, replies)
+            VALUES (NEW.article_id, pg_backend_pid() % 1024, 1)
+            ON CONFLICT (article_id, counter)
+            DO UPDATE SET replies = reply_counters.replies + 1;
+        END IF;
     END IF;
     RETURN NULL;
 END

@@ -68,8 +68,7 @@ pub async fn post_reply(
 ) -> Result<Posted, PostError> {
     let now = services.clock.now();
     let settings = settings::effective(services).await?.settings;
-    let slug = address.slug.clone();
-    let target = services.store.read(move |db| db.reply_target(slug)).await?;
+    let target = reply_target(services, &address.slug).await?;
     // Only the article's own address takes replies (an old one redirects its readers).
     let Some(article) = target.filter(|t| t.date_path.as_deref() == Some(address.date.as_str()))
     else {
@@ -126,6 +125,23 @@ pub async fn post_reply(
         }
     };
     Ok(Posted { id, status, location })
+}
+
+/// What a reply needs of the published article with this slug: as last read, unless a
+/// change to the article may have touched it since (every edit of a published article
+/// touches every page). Only articles that exist are kept.
+async fn reply_target(services: &Services, slug: &str) -> Result<Option<ReplyTarget>, StoreError> {
+    let kept = &services.kept_targets;
+    if let Some(target) = kept.get(&slug.to_owned()) {
+        return Ok(Some(target));
+    }
+    let generation = kept.generation();
+    let owned = slug.to_owned();
+    let target = services.store.read(move |db| db.reply_target(owned)).await?;
+    if let Some(target) = &target {
+        kept.put(slug.to_owned(), target.clone(), generation);
+    }
+    Ok(target)
 }
 
 /// A reply that passed the form's rules, and how it was sent.

@@ -10,6 +10,7 @@
 pub mod changes;
 pub mod discussion;
 pub mod jobs;
+pub mod kept;
 pub mod moderation;
 pub mod outbox;
 pub mod publishing;
@@ -40,7 +41,9 @@ pub struct Services {
     /// The site's sections as last read (see `reading`), for error pages.
     sections: std::sync::Mutex<Vec<crate::store::Section>>,
     /// The discussion settings as last read (see `settings::effective`).
-    settings: Arc<settings::SettingsCache>,
+    kept_settings: Arc<kept::Kept<(), settings::Effective>>,
+    /// What replies need of their articles, by slug, as last read (see `discussion`).
+    kept_targets: Arc<kept::Kept<String, crate::store::ReplyTarget>>,
 }
 
 impl Services {
@@ -55,9 +58,14 @@ impl Services {
             .await?;
         let changes: Arc<ChangeHub> = Arc::default();
         changes::announce(&changes, store.clone());
-        let settings = Arc::new(settings::SettingsCache::default());
-        let listener: Arc<dyn changes::ChangeListener> = settings.clone();
-        changes.listen(Arc::downgrade(&listener));
+        let kept_settings = Arc::new(kept::Kept::default());
+        let kept_targets = Arc::new(kept::Kept::default());
+        for listener in [
+            kept_settings.clone() as Arc<dyn changes::ChangeListener>,
+            kept_targets.clone() as Arc<dyn changes::ChangeListener>,
+        ] {
+            changes.listen(Arc::downgrade(&listener));
+        }
         Ok(Self {
             keys: Keys::new(&secret),
             store,
@@ -65,7 +73,8 @@ impl Services {
             config: Arc::new(config),
             changes,
             sections: Default::default(),
-            settings,
+            kept_settings,
+            kept_targets,
         })
     }
 

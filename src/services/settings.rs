@@ -2,12 +2,8 @@
 //! database, then what a `BYLINE_*` variable (or the configuration file) fixes.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use super::Services;
-use super::changes::{ChangeListener, Scope};
 use crate::config::env_name;
 use crate::domain::{DiscussionSettings, FieldError, SettingKey};
 use crate::store::{Db, SettingReads, SettingWrites, SiteSetting, StoreError};
@@ -40,60 +36,20 @@ pub async fn load(
     Ok(Effective { settings, fixed })
 }
 
-/// The settings in force now: as last read, unless a change may have touched them since (or
-/// they were read a minute ago), so that a page or a reply need not read them every time.
+/// The settings in force now: as last read, unless a change may have touched them since (see
+/// `kept`), so that a page or a reply need not read them every time. (Every change to
+/// settings touches every page, so is announced as such, here and on the other nodes.)
 pub async fn effective(services: &Services) -> Result<Effective, StoreError> {
-    let cache = &services.settings;
-    if let Some(kept) = cache.get() {
-        return Ok(kept);
+    let kept = &services.kept_settings;
+    if let Some(effective) = kept.get(&()) {
+        return Ok(effective);
     }
-    let generation = cache.generation();
+    let generation = kept.generation();
     let overrides = services.config.discussion.clone();
     let effective =
         services.store.read(move |db| Box::pin(async move { load(db, &overrides).await })).await?;
-    cache.put(&effective, generation);
+    kept.put((), effective.clone(), generation);
     Ok(effective)
-}
-
-/// The settings as last read; forgotten when any change may have touched them (every change
-/// to settings touches every page, so is announced as such, here and on the other nodes).
-#[derive(Default)]
-pub struct SettingsCache {
-    kept: Mutex<Option<(Effective, Instant)>>,
-    /// Changes heard so far: settings read before one are not kept after it.
-    generation: AtomicU64,
-}
-
-/// At most this old, in case a change was never heard.
-const KEEP: Duration = Duration::from_secs(60);
-
-impl SettingsCache {
-    fn get(&self) -> Option<Effective> {
-        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        kept.as_ref().filter(|(_, at)| at.elapsed() < KEEP).map(|(e, _)| e.clone())
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
-    }
-
-    fn put(&self, effective: &Effective, generation: u64) {
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        // Checked under the lock that forgetting takes too.
-        if self.generation() == generation {
-            *kept = Some((effective.clone(), Instant::now()));
-        }
-    }
-}
-
-impl ChangeListener for SettingsCache {
-    fn changed(&self, scope: &Scope) {
-        if *scope == Scope::Everything {
-            let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            *kept = None;
-        }
-    }
 }
 
 /// Stores the values an admin submitted, in one unit of work; the fixed ones are left alone.
