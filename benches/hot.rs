@@ -60,7 +60,7 @@ fn article_page(c: &mut Criterion) {
         site.store.read(|db| {
             Box::pin(async move {
                 let view = discussion::ThreadView { held_ids: &[], max_depth: 5, per_page: 200 };
-                discussion::thread_page(db, ArticleId(1), view, None).await
+                discussion::thread_page(db, ArticleId(1), view, None, 200).await
             })
         })
     };

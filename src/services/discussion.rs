@@ -341,14 +341,26 @@ pub struct ThreadPage {
 /// Page `page` (the newest when `None`; `None` back when there is no such page) of an
 /// article's replies: the approved ones and the poster's own held ones. The thread is laid out
 /// from every reply's place (id, parent, time) and only the replies shown are read whole, so
-/// an article with a hundred thousand replies costs a fraction of reading them all.
+/// an article with a hundred thousand replies costs a fraction of reading them all. A thread
+/// that fits on one page (`approved`, the article's count, says so) is read whole at once.
 pub async fn thread_page(
     db: &mut dyn Db,
     article_id: ArticleId,
     view: ThreadView<'_>,
     page: Option<usize>,
+    approved: i64,
 ) -> Result<Option<ThreadPage>, StoreError> {
-    let (roots, approved) = shape(db, article_id, view).await?;
+    let fits = view.per_page == 0 || approved <= view.per_page as i64;
+    let mut whole = HashMap::new();
+    let places = if fits {
+        let replies = db.replies_of_article(article_id, ReplyStatus::Approved).await?;
+        let places = replies.iter().map(ReplyPlace::of).collect();
+        whole = replies.into_iter().map(|r| (r.id, r)).collect();
+        places
+    } else {
+        db.thread_places(article_id).await?
+    };
+    let (roots, approved) = shape_from(db, places, article_id, view).await?;
     let pages = page_count(roots.len(), view.per_page);
     let current = match page {
         None => pages,
@@ -365,13 +377,13 @@ pub async fn thread_page(
     for root in &shown {
         root.approved_ids(&mut ids);
     }
-    let mut whole = HashMap::new();
+    ids.retain(|id| !whole.contains_key(id));
     let mut keep = |reply: Reply| {
         if reply.status == ReplyStatus::Approved {
             whole.insert(reply.id, reply);
         }
     };
-    if ids.len() == approved {
+    if !ids.is_empty() && ids.len() == approved {
         // Every reply is shown: one read of them all is cheaper than naming each.
         db.replies_of_article(article_id, ReplyStatus::Approved)
             .await?
@@ -463,13 +475,29 @@ async fn shape(
     view: ThreadView<'_>,
 ) -> Result<(Vec<Shape>, usize), StoreError> {
     let places = db.thread_places(article_id).await?;
+    shape_from(db, places, article_id, view).await
+}
+
+/// The thread's top-level threads laid out from the approved replies' places, the poster's
+/// held replies and placeholders for removed parents; and how many replies are approved.
+async fn shape_from(
+    db: &mut dyn Db,
+    places: Vec<ReplyPlace>,
+    article_id: ArticleId,
+    view: ThreadView<'_>,
+) -> Result<(Vec<Shape>, usize), StoreError> {
     let approved = places.len();
     let mut layout: HashMap<ReplyId, Place> = HashMap::with_capacity(places.len() + 16);
     for place in places {
         let order = (place.created_at, place.id);
         layout.insert(place.id, Place { parent_id: place.parent_id, order, kind: Kind::Approved });
     }
-    for reply in db.replies_by_ids(article_id, view.held_ids).await? {
+    let held = if view.held_ids.is_empty() {
+        Vec::new()
+    } else {
+        db.replies_by_ids(article_id, view.held_ids).await?
+    };
+    for reply in held {
         if reply.status == ReplyStatus::Pending {
             let place = Place {
                 parent_id: reply.parent_id,

@@ -44,6 +44,8 @@ pub struct Services {
     kept_settings: Arc<kept::Kept<(), settings::Effective>>,
     /// What replies need of their articles, by slug, as last read (see `discussion`).
     kept_targets: Arc<kept::Kept<String, crate::store::ReplyTarget>>,
+    /// What article pages show besides the article and its thread, by slug (see `reading`).
+    kept_chrome: Arc<kept::Kept<String, reading::Chrome>>,
 }
 
 impl Services {
@@ -60,9 +62,11 @@ impl Services {
         changes::announce(&changes, store.clone());
         let kept_settings = Arc::new(kept::Kept::default());
         let kept_targets = Arc::new(kept::Kept::default());
+        let kept_chrome = Arc::new(kept::Kept::default());
         for listener in [
             kept_settings.clone() as Arc<dyn changes::ChangeListener>,
             kept_targets.clone() as Arc<dyn changes::ChangeListener>,
+            kept_chrome.clone() as Arc<dyn changes::ChangeListener>,
         ] {
             changes.listen(Arc::downgrade(&listener));
         }
@@ -75,6 +79,7 @@ impl Services {
             sections: Default::default(),
             kept_settings,
             kept_targets,
+            kept_chrome,
         })
     }
 

@@ -7,7 +7,7 @@ use super::discussion::{self, ThreadPage, ThreadView};
 use super::publishing::lead_id;
 use super::settings;
 use crate::domain::paths::{author_id, author_path, section_path, tag_path};
-use crate::domain::{ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
+use crate::domain::{ArticleId, ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
 use crate::store::{
     Article, ArticleNote, ArticleReads, ArticleSummary, Db, Listing, Reply, ReplyReads, SearchHit,
     Section, StoreError,
@@ -224,6 +224,31 @@ pub struct ArticlePage {
     pub reply_to: Option<Reply>,
 }
 
+/// What an article's page shows besides the article and its thread: its byline and tags, its
+/// notes, the related articles, the sections. None of it changes but with an edit (of this
+/// article or another), which touches every page; so it is kept between renders (see `kept`),
+/// and a page read while replies pour in reads only the article and its thread.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    authors: Vec<crate::store::Author>,
+    tags: Vec<crate::store::Tag>,
+    notes: Vec<ArticleNote>,
+    related: Vec<ArticleSummary>,
+    sections: Vec<Section>,
+}
+
+impl Chrome {
+    async fn read(db: &mut dyn Db, article: ArticleId) -> Result<Self> {
+        Ok(Self {
+            authors: db.authors_of_article(article).await?,
+            tags: db.tags_of_article(article).await?,
+            notes: db.notes(article).await?,
+            related: db.related_articles(article, 4).await?,
+            sections: db.sections().await?,
+        })
+    }
+}
+
 /// The article at `address` with one page of its thread, all read at once.
 pub async fn article_page(
     services: &Services,
@@ -233,23 +258,36 @@ pub async fn article_page(
     let address = address.clone();
     let now = services.clock.now();
     let settings = settings::effective(services).await?.settings;
+    let kept = &services.kept_chrome;
+    let (chrome, generation) = (kept.get(&address.slug), kept.generation());
+    let slug = address.slug.clone();
     let lookup = services
         .store
         .read(move |db| {
             Box::pin(async move {
-                let article = match locate(db, &address).await? {
+                let mut article = match locate_alone(db, &address).await? {
                     Located::Here(article) => *article,
-                    Located::Elsewhere(path) => return Ok(ArticleLookup::Moved(path)),
-                    Located::Missing => return Ok(ArticleLookup::NotFound),
+                    Located::Elsewhere(path) => return Ok((ArticleLookup::Moved(path), None)),
+                    Located::Missing => return Ok((ArticleLookup::NotFound, None)),
                 };
+                let read = match chrome {
+                    Some(_) => None,
+                    None => Some(Chrome::read(db, article.id).await?),
+                };
+                let Chrome { authors, tags, notes, related, sections } =
+                    read.clone().or(chrome).expect("kept or read");
+                (article.authors, article.tags) = (authors, tags);
                 let view = ThreadView {
                     held_ids: &request.held_ids,
                     max_depth: settings.thread_depth,
                     per_page: settings.replies_per_page,
                 };
+                let page = request.replies_page;
                 let thread =
-                    discussion::thread_page(db, article.id, view, request.replies_page).await?;
-                let Some(thread) = thread else { return Ok(ArticleLookup::NotFound) };
+                    discussion::thread_page(db, article.id, view, page, article.reply_count);
+                let Some(thread) = thread.await? else {
+                    return Ok((ArticleLookup::NotFound, None));
+                };
                 let reply_to = match request.reply_to {
                     Some(id) => db.reply(id).await?.filter(|r| {
                         r.article_id == article.id && r.status == ReplyStatus::Approved
@@ -257,26 +295,40 @@ pub async fn article_page(
                     None => None,
                 };
                 let page = ArticlePage {
-                    sections: db.sections().await?,
-                    notes: db.notes(article.id).await?,
-                    related: db.related_articles(article.id, 4).await?,
+                    sections,
+                    notes,
+                    related,
                     open: !discussion::replies_closed(&article, &settings, now),
                     article,
                     thread,
                     settings,
                     reply_to,
                 };
-                Ok(ArticleLookup::Found(Box::new(page)))
+                Ok((ArticleLookup::Found(Box::new(page)), read))
             })
         })
-        .await?;
+        .await;
+    let (lookup, read) = lookup?;
+    if let Some(read) = read {
+        kept.put(slug, read, generation);
+    }
     if let ArticleLookup::Found(page) = &lookup {
         services.remember(&page.sections);
     }
     Ok(lookup)
 }
 
-/// Where an article's address (without its trailing slash) should go.
+/// As [`locate`], without the byline and tags of the article found (the caller has them).
+async fn locate_alone(db: &mut dyn Db, address: &ArticleAddress) -> Result<Located> {
+    match db.published_article_alone(&address.slug).await? {
+        Some(article) if article.date_path.as_deref() == Some(address.date.as_str()) => {
+            Ok(Located::Here(Box::new(article)))
+        }
+        Some(article) => Ok(article.public_path().map_or(Located::Missing, Located::Elsewhere)),
+        None => locate(db, address).await,
+    }
+}
+
 pub async fn locate_article(services: &Services, address: &ArticleAddress) -> Result<Located> {
     let address = address.clone();
     services.store.read(move |db| Box::pin(async move { locate(db, &address).await })).await

@@ -633,6 +633,21 @@ pub trait ArticleReads: Db {
         })
     }
 
+    /// The published article with this slug, without its byline and tags.
+    async fn published_article_alone(&mut self, slug: &str) -> Result<Option<Article>> {
+        self.query(ARTICLE_BY_SLUG, &[slug.into()]).await?.first(article_from_row)
+    }
+
+    /// An article's byline, in order.
+    async fn authors_of_article(&mut self, article: ArticleId) -> Result<Vec<Author>> {
+        self.query(AUTHORS_OF_ARTICLE, &[article.into()]).await?.map(author_from_row)
+    }
+
+    /// An article's tags, by name.
+    async fn tags_of_article(&mut self, article: ArticleId) -> Result<Vec<Tag>> {
+        self.query(TAGS_OF_ARTICLE, &[article.into()]).await?.map(tag_from_row)
+    }
+
     /// An article by id, whatever its status.
     async fn article(&mut self, id: ArticleId) -> Result<Option<Article>> {
         let found = self.query(ARTICLE_BY_ID, &[id.into()]).await?.first(article_from_row)?;
@@ -644,10 +659,8 @@ pub trait ArticleReads: Db {
 
     /// Adds the byline and the tags to an article read alone.
     async fn complete(&mut self, mut article: Article) -> Result<Article> {
-        article.authors =
-            self.query(AUTHORS_OF_ARTICLE, &[article.id.into()]).await?.map(author_from_row)?;
-        article.tags =
-            self.query(TAGS_OF_ARTICLE, &[article.id.into()]).await?.map(tag_from_row)?;
+        article.authors = self.authors_of_article(article.id).await?;
+        article.tags = self.tags_of_article(article.id).await?;
         Ok(article)
     }
 

@@ -56,6 +56,12 @@ pub struct ReplyPlace {
     pub created_at: i64,
 }
 
+impl ReplyPlace {
+    pub fn of(reply: &Reply) -> Self {
+        Self { id: reply.id, parent_id: reply.parent_id, created_at: reply.created_at }
+    }
+}
+
 /// A reply ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewReply {

@@ -45,6 +45,7 @@ conformance! {
     articles_are_published_listed_and_found covers [
         insert_article, write_links, find_or_create_author, published_articles,
         count_published_articles, article_by_slug, complete, slug_exists, reply_target,
+        published_article_alone, authors_of_article, tags_of_article,
     ];
     slugs_are_unique covers [insert_article, slug_exists];
     authors_are_created_once covers [find_or_create_author];
@@ -299,6 +300,13 @@ mod cases {
         );
         assert_eq!(target.public_path(), found.public_path());
         assert!(r(store, |db| db.reply_target("missing".into())).await.is_none());
+        // Read alone, then its byline and tags apart: the same article.
+        let mut alone = r(store, |db| db.published_article_alone("first")).await.unwrap();
+        assert!(alone.authors.is_empty() && alone.tags.is_empty());
+        alone.authors = r(store, move |db| db.authors_of_article(first)).await;
+        alone.tags = r(store, move |db| db.tags_of_article(first)).await;
+        assert_eq!(alone, found);
+        assert!(r(store, |db| db.published_article_alone("missing")).await.is_none());
         assert!(r(store, |db| db.slug_exists("first")).await);
         assert!(!r(store, |db| db.slug_exists("missing")).await);
         // An article read alone is completed with its byline and tags.
