@@ -336,13 +336,16 @@ pub struct ThreadPage {
     pub current: usize,
     /// Whether the thread holds a held reply (which makes the page its poster's alone).
     pub has_held: bool,
+    /// How many replies are approved, counted as the thread was read.
+    pub approved: usize,
 }
 
 /// Page `page` (the newest when `None`; `None` back when there is no such page) of an
 /// article's replies: the approved ones and the poster's own held ones. The thread is laid out
 /// from every reply's place (id, parent, time) and only the replies shown are read whole, so
 /// an article with a hundred thousand replies costs a fraction of reading them all. A thread
-/// that fits on one page (`approved`, the article's count, says so) is read whole at once.
+/// that fits on one page (as `approved`, the article's count as last known, says) is read
+/// whole at once.
 pub async fn thread_page(
     db: &mut dyn Db,
     article_id: ArticleId,
@@ -395,7 +398,7 @@ pub async fn thread_page(
         }
     }
     let nodes = shown.into_iter().map(|s| s.into_node(&mut whole)).collect();
-    Ok(Some(ThreadPage { nodes, pages, current, has_held }))
+    Ok(Some(ThreadPage { nodes, pages, current, has_held, approved }))
 }
 
 /// The page that shows reply `id` (`None` if it is not in the thread), and the page count.

@@ -58,6 +58,16 @@ impl<K: Eq + Hash, V: Clone> Kept<K, V> {
     }
 }
 
+impl<K: Eq + Hash, V> Kept<K, V> {
+    /// Changes a kept value in place (a hint it holds grew stale); nothing if none is kept.
+    pub fn update(&self, key: &K, change: impl FnOnce(&mut V)) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((value, _)) = state.values.get_mut(key) {
+            change(value);
+        }
+    }
+}
+
 impl<K: Send, V: Send> ChangeListener for Kept<K, V> {
     fn changed(&self, scope: &Scope) {
         if *scope == Scope::Everything {

@@ -7,7 +7,7 @@ use super::discussion::{self, ThreadPage, ThreadView};
 use super::publishing::lead_id;
 use super::settings;
 use crate::domain::paths::{author_id, author_path, section_path, tag_path};
-use crate::domain::{ArticleId, ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
+use crate::domain::{ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
 use crate::store::{
     Article, ArticleNote, ArticleReads, ArticleSummary, Db, Listing, Reply, ReplyReads, SearchHit,
     Section, StoreError,
@@ -224,27 +224,27 @@ pub struct ArticlePage {
     pub reply_to: Option<Reply>,
 }
 
-/// What an article's page shows besides the article and its thread: its byline and tags, its
+/// What an article's page shows besides its thread: the article with its byline and tags, its
 /// notes, the related articles, the sections. None of it changes but with an edit (of this
 /// article or another), which touches every page; so it is kept between renders (see `kept`),
-/// and a page read while replies pour in reads only the article and its thread.
+/// and a page read while replies pour in reads only its thread (which counts the replies).
 #[derive(Debug, Clone)]
 pub struct Chrome {
-    authors: Vec<crate::store::Author>,
-    tags: Vec<crate::store::Tag>,
+    article: Article,
     notes: Vec<ArticleNote>,
     related: Vec<ArticleSummary>,
     sections: Vec<Section>,
 }
 
 impl Chrome {
-    async fn read(db: &mut dyn Db, article: ArticleId) -> Result<Self> {
+    async fn read(db: &mut dyn Db, mut article: Article) -> Result<Self> {
+        article.authors = db.authors_of_article(article.id).await?;
+        article.tags = db.tags_of_article(article.id).await?;
         Ok(Self {
-            authors: db.authors_of_article(article).await?,
-            tags: db.tags_of_article(article).await?,
-            notes: db.notes(article).await?,
-            related: db.related_articles(article, 4).await?,
+            notes: db.notes(article.id).await?,
+            related: db.related_articles(article.id, 4).await?,
             sections: db.sections().await?,
+            article,
         })
     }
 }
@@ -265,35 +265,39 @@ pub async fn article_page(
         .store
         .read(move |db| {
             Box::pin(async move {
-                let mut article = match locate_alone(db, &address).await? {
-                    Located::Here(article) => *article,
-                    Located::Elsewhere(path) => return Ok((ArticleLookup::Moved(path), None)),
-                    Located::Missing => return Ok((ArticleLookup::NotFound, None)),
+                let (chrome, read) = match chrome {
+                    Some(chrome) => (chrome, false),
+                    None => match locate_alone(db, &address).await? {
+                        Located::Here(article) => (Chrome::read(db, *article).await?, true),
+                        Located::Elsewhere(path) => return Ok((ArticleLookup::Moved(path), None)),
+                        Located::Missing => return Ok((ArticleLookup::NotFound, None)),
+                    },
                 };
-                let read = match chrome {
-                    Some(_) => None,
-                    None => Some(Chrome::read(db, article.id).await?),
-                };
-                let Chrome { authors, tags, notes, related, sections } =
-                    read.clone().or(chrome).expect("kept or read");
-                (article.authors, article.tags) = (authors, tags);
+                if chrome.article.date_path.as_deref() != Some(address.date.as_str()) {
+                    let moved = chrome.article.public_path();
+                    return Ok((moved.map_or(ArticleLookup::NotFound, ArticleLookup::Moved), None));
+                }
                 let view = ThreadView {
                     held_ids: &request.held_ids,
                     max_depth: settings.thread_depth,
                     per_page: settings.replies_per_page,
                 };
-                let page = request.replies_page;
-                let thread =
-                    discussion::thread_page(db, article.id, view, page, article.reply_count);
+                let (id, known) = (chrome.article.id, chrome.article.reply_count);
+                let thread = discussion::thread_page(db, id, view, request.replies_page, known);
                 let Some(thread) = thread.await? else {
                     return Ok((ArticleLookup::NotFound, None));
                 };
                 let reply_to = match request.reply_to {
-                    Some(id) => db.reply(id).await?.filter(|r| {
-                        r.article_id == article.id && r.status == ReplyStatus::Approved
-                    }),
+                    Some(reply) => db
+                        .reply(reply)
+                        .await?
+                        .filter(|r| r.article_id == id && r.status == ReplyStatus::Approved),
                     None => None,
                 };
+                let kept = read.then(|| chrome.clone());
+                let Chrome { mut article, notes, related, sections } = chrome;
+                // The count of the replies as shown, not as the article was last read.
+                article.reply_count = thread.approved as i64;
                 let page = ArticlePage {
                     sections,
                     notes,
@@ -304,15 +308,17 @@ pub async fn article_page(
                     settings,
                     reply_to,
                 };
-                Ok((ArticleLookup::Found(Box::new(page)), read))
+                Ok((ArticleLookup::Found(Box::new(page)), kept))
             })
         })
         .await;
     let (lookup, read) = lookup?;
     if let Some(read) = read {
-        kept.put(slug, read, generation);
+        kept.put(slug.clone(), read, generation);
     }
     if let ArticleLookup::Found(page) = &lookup {
+        // The count the next render decides by (a thread that fits on one page is read whole).
+        kept.update(&slug, |c| c.article.reply_count = page.article.reply_count);
         services.remember(&page.sections);
     }
     Ok(lookup)

@@ -304,6 +304,11 @@ pub trait CopyWrites: Tx {
                 }
             }
         }
+        if self.dialect() == Dialect::Postgres {
+            // The planner's statistics, for tables that went from empty to full at once
+            // (autovacuum would get there, later).
+            self.execute("ANALYZE", &[]).await?;
+        }
         Ok(())
     }
 }
