@@ -4,7 +4,7 @@
 
 use super::publishing::can_edit;
 use super::{Services, UnitOfWork};
-use crate::domain::reply::{ReplyBody, field};
+use crate::domain::reply::{AuthorName, Email, ReplyBody, field};
 use crate::domain::{EventKind, FieldError, ReplyId, ReplyStatus};
 use crate::store::{
     Article, ArticleReads, NewReply, QueueQuery, QueuedReply, Reply, ReplyReads, ReplyWrites,
@@ -237,7 +237,7 @@ pub async fn edit(
         .commit(move |unit| {
             Box::pin(async move {
                 let (reply, article) = moderatable_in(&mut **unit, &user, id).await?;
-                unit.set_reply_body(id, body.as_str()).await?;
+                unit.set_reply_body(id, &body).await?;
                 if reply.status == ReplyStatus::Approved {
                     unit.replies_changed(article.public_path());
                 }
@@ -258,6 +258,14 @@ pub async fn answer(
 ) -> Result<ReplyId, ModerationError> {
     let body = ReplyBody::parse(body, services.config.limits.comment)
         .map_err(|m| ModerationError::Invalid(FieldError::new(field::COMMENT, m)))?;
+    // A staff answer is signed with the account's name and address, checked when it was made.
+    let unsigned = |m: String| {
+        let message =
+            format!("Your account cannot sign an answer ({m}); correct it on the account page.");
+        ModerationError::Invalid(FieldError::new(field::COMMENT, message))
+    };
+    let name = AuthorName::parse(&user.author.name, usize::MAX).map_err(unsigned)?;
+    let email = Email::parse(&user.email, usize::MAX).map_err(unsigned)?;
     let user = user.clone();
     services
         .commit(move |unit| {
@@ -272,10 +280,10 @@ pub async fn answer(
                 let answer = NewReply {
                     article_id: parent.article_id,
                     parent_id: Some(parent.id),
-                    author_name: user.author.name.clone(),
-                    author_email: user.email.clone(),
+                    author_name: name,
+                    author_email: email,
                     author_url: None,
-                    body: body.as_str().to_owned(),
+                    body,
                     status: ReplyStatus::Approved,
                     ip: None,
                     held_reason: String::new(),

@@ -78,8 +78,8 @@ pub async fn publish_at(
                 let slug =
                     free_slug(&mut **unit, &Slug::from_headline(headline.as_str()), None).await?;
                 let fields = ArticleFields {
-                    slug: slug.to_string(),
-                    headline: headline.as_str().to_owned(),
+                    slug,
+                    headline,
                     standfirst: one_line(&draft.standfirst),
                     body_markdown: draft.body_markdown.clone(),
                     body_html,
@@ -101,7 +101,7 @@ pub async fn publish_at(
                 record_revision(unit, id, &fields, &[], "", None).await?;
                 unit.record(EventKind::ArticlePublished, id, None);
                 unit.site_changed();
-                let path = crate::domain::paths::article_path(&date_path, &fields.slug);
+                let path = crate::domain::paths::article_path(&date_path, fields.slug.as_str());
                 Ok(Published { id, path })
             })
         })
@@ -234,9 +234,10 @@ async fn fields_from(
         }
         other => other,
     };
-    if !errors.is_empty() {
+    // Without a headline or a slug there is an error to say so.
+    let (Some(headline), Some(slug), true) = (headline, slug, errors.is_empty()) else {
         return Err(PublishError::Fields(errors));
-    }
+    };
     let author_ids = byline_of(&mut **unit, input, user).await?;
     let section_id = match section_name.as_str() {
         "" => None,
@@ -254,8 +255,8 @@ async fn fields_from(
         tags.iter().map(|t| (t.clone(), Slug::from_headline(t).to_string())).collect();
     let tags = unit.find_or_create_tags(&pairs).await?;
     let fields = ArticleFields {
-        slug: slug.map(|s| s.to_string()).unwrap_or_default(),
-        headline: headline.map(|h| h.as_str().to_owned()).unwrap_or_default(),
+        slug,
+        headline,
         standfirst,
         body_markdown: input.body_markdown.clone(),
         body_html,
@@ -389,7 +390,7 @@ pub async fn update(
                     fields_from(unit, &input, body_html, &user, Some(&article)).await?;
                 unit.update_article(id, &fields, now).await.map_err(slug_error)?;
                 // A published article's old address keeps answering, with a 301 to the new one.
-                if fields.slug != article.slug && article.date_path.is_some() {
+                if fields.slug.as_str() != article.slug && article.date_path.is_some() {
                     unit.add_slug_redirect(&article.slug, id).await?;
                 }
                 apply_action(unit, &tz, &article, action).await?;
@@ -493,9 +494,9 @@ async fn record_revision(
         article_id,
         user_id,
         created_at: unit.now(),
-        headline: fields.headline.clone(),
+        headline: fields.headline.as_str().to_owned(),
         standfirst: fields.standfirst.clone(),
-        slug: fields.slug.clone(),
+        slug: fields.slug.to_string(),
         body_markdown: fields.body_markdown.clone(),
         section: one_line(section),
         tags: tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),

@@ -93,7 +93,7 @@ pub async fn add_user(
     let name = check_name(name)?;
     check_password(password).map_err(|m| invalid("password", m))?;
     let user = NewUser {
-        email: email.as_str().to_owned(),
+        email,
         name,
         role,
         password_hash: hashed(password.to_owned()).await,

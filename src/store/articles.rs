@@ -6,7 +6,8 @@ use async_trait::async_trait;
 
 use super::{Db, Dialect, Param, Result, Row, StoreError, Tx, dialect_sql, like_pattern};
 use crate::domain::{
-    ArticleId, ArticleStatus, AuthorId, NoteKind, RevisionId, SectionId, TagId, UserId, search,
+    ArticleId, ArticleStatus, AuthorId, Headline, NoteKind, RevisionId, SectionId, Slug, TagId,
+    UserId, search,
 };
 
 /// An author record: a name on a byline.
@@ -127,8 +128,8 @@ pub enum Listing {
 /// What the editor sets on an article.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleFields {
-    pub slug: String,
-    pub headline: String,
+    pub slug: Slug,
+    pub headline: Headline,
     pub standfirst: String,
     pub body_markdown: String,
     pub body_html: String,

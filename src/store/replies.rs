@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::{Db, Param, Result, Row, StoreError, Tx, dialect_sql};
+use crate::domain::reply::{AuthorName, Email, ReplyBody, Website};
 use crate::domain::{ArticleId, AuthorId, ReplyId, ReplyStatus, UserId};
 
 /// A stored reply as public pages may show it: no email, no IP.
@@ -67,10 +68,10 @@ impl ReplyPlace {
 pub struct NewReply {
     pub article_id: ArticleId,
     pub parent_id: Option<ReplyId>,
-    pub author_name: String,
-    pub author_email: String,
-    pub author_url: Option<String>,
-    pub body: String,
+    pub author_name: AuthorName,
+    pub author_email: Email,
+    pub author_url: Option<Website>,
+    pub body: ReplyBody,
     pub status: ReplyStatus,
     pub ip: Option<String>,
     /// Why it was held or sent to spam; empty when approved at once.
@@ -313,7 +314,7 @@ pub trait ReplyWrites: Tx {
             c.parent_id.into(),
             c.author_name.as_str().into(),
             c.author_email.as_str().into(),
-            c.author_url.as_deref().into(),
+            c.author_url.as_ref().map(Website::as_str).into(),
             c.body.as_str().into(),
             c.status.as_str().into(),
             c.ip.as_deref().into(),
@@ -337,9 +338,9 @@ pub trait ReplyWrites: Tx {
     }
 
     /// Replaces a reply's text (a moderator's edit).
-    async fn set_reply_body(&mut self, id: ReplyId, body: &str) -> Result<bool> {
+    async fn set_reply_body(&mut self, id: ReplyId, body: &ReplyBody) -> Result<bool> {
         let sql = "UPDATE comments SET body = $2 WHERE id = $1";
-        Ok(self.execute(sql, &[id.into(), body.into()]).await? > 0)
+        Ok(self.execute(sql, &[id.into(), body.as_str().into()]).await? > 0)
     }
 }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{Author, Db, Result, Row, StoreError, Tx};
+use crate::domain::reply::Email;
 use crate::domain::{Role, UserId};
 
 /// A staff account, with the author record it signs as.
@@ -20,7 +21,7 @@ pub struct User {
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub email: String,
+    pub email: Email,
     pub name: String,
     pub role: Role,
     pub password_hash: String,

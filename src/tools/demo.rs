@@ -1,6 +1,7 @@
 //! Sample content for `byline serve --demo`, so a newcomer sees a real page at once.
 
-use crate::domain::{ArticleId, ReplyId, ReplyStatus, Slug};
+use crate::domain::reply::{AuthorName, Email, ReplyBody};
+use crate::domain::{ArticleId, FieldError, Headline, ReplyId, ReplyStatus, Slug};
 use crate::services::Services;
 use crate::services::publishing::{self, Draft, PublishError};
 use crate::store::{ArticleReads, ArticleWrites, NewReply, ReplyWrites, StoreError};
@@ -70,8 +71,10 @@ async fn file(
                     .collect();
                 let tags = unit.find_or_create_tags(&pairs).await?;
                 let fields = crate::store::ArticleFields {
-                    slug: std::mem::take(&mut article.slug),
-                    headline: std::mem::take(&mut article.headline),
+                    slug: Slug::parse(&article.slug)
+                        .unwrap_or_else(|| Slug::from_headline(&article.headline)),
+                    headline: Headline::parse(&article.headline)
+                        .map_err(|e| PublishError::Fields(vec![FieldError::new("headline", e)]))?,
                     standfirst: std::mem::take(&mut article.standfirst),
                     body_markdown: std::mem::take(&mut article.body_markdown),
                     body_html: std::mem::take(&mut article.body_html),
@@ -173,10 +176,16 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, PublishError> {
                     let reply = NewReply {
                         article_id: lead,
                         parent_id: parent.map(|i| ids[i]),
-                        author_name: name.into(),
-                        author_email: format!("reader{}@example.com", ids.len() + 1),
+                        author_name: AuthorName::parse(name, usize::MAX)
+                            .expect("the demo's names are valid"),
+                        author_email: Email::parse(
+                            &format!("reader{}@example.com", ids.len() + 1),
+                            usize::MAX,
+                        )
+                        .expect("the demo's addresses are valid"),
                         author_url: None,
-                        body: body.into(),
+                        body: ReplyBody::parse(body, usize::MAX)
+                            .expect("the demo's replies are valid"),
                         status: ReplyStatus::Approved,
                         ip: None,
                         held_reason: String::new(),

@@ -106,10 +106,10 @@ async fn article_add_publishes_and_prints_the_url_and_reply_approve_approves() {
     let reply = NewReply {
         article_id: article.id,
         parent_id: None,
-        author_name: "Held".into(),
-        author_email: "held@example.com".into(),
+        author_name: crate::helpers::typed::name("Held"),
+        author_email: crate::helpers::typed::email("held@example.com"),
         author_url: None,
-        body: "Waiting".into(),
+        body: crate::helpers::typed::body("Waiting"),
         status: ReplyStatus::Pending,
         ip: None,
         held_reason: String::new(),

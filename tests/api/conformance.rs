@@ -10,7 +10,7 @@ use byline::domain::{
 use byline::store::*;
 use byline::tools::copy::{CopyError, copy_site};
 
-use crate::helpers::{Backend, fresh_store};
+use crate::helpers::{Backend, fresh_store, typed};
 
 macro_rules! conformance {
     ($($case:ident covers [$($method:ident),* $(,)?];)*) => {
@@ -209,8 +209,8 @@ mod cases {
 
     pub fn fields(slug: &str, author: AuthorId) -> ArticleFields {
         ArticleFields {
-            slug: slug.into(),
-            headline: format!("Headline of {slug}"),
+            slug: typed::slug(slug),
+            headline: typed::headline(&format!("Headline of {slug}")),
             standfirst: "Standfirst".into(),
             body_markdown: "Body".into(),
             body_html: "<p>Body</p>\n".into(),
@@ -242,10 +242,10 @@ mod cases {
         NewReply {
             article_id,
             parent_id,
-            author_name: "Reader".into(),
-            author_email: "reader@example.com".into(),
-            author_url: Some("https://reader.example/".into()),
-            body: "Text".into(),
+            author_name: typed::name("Reader"),
+            author_email: typed::email("reader@example.com"),
+            author_url: Some(typed::website("https://reader.example/")),
+            body: typed::body("Text"),
             status,
             ip: Some("192.0.2.1".into()),
             held_reason: String::new(),
@@ -477,11 +477,11 @@ mod cases {
     pub async fn approved_email_lookup_ignores_case(store: &Store, _: Backend) {
         let article_id = one_article(store).await;
         let mut held = reply(article_id, None, ReplyStatus::Pending, 1);
-        held.author_email = "Held@Example.com".into();
+        held.author_email = typed::email("Held@Example.com");
         add_reply(store, held).await;
         assert!(!r(store, |db| db.has_approved_reply_from("held@example.com")).await);
         let mut approved = reply(article_id, None, ReplyStatus::Approved, 2);
-        approved.author_email = "Known@Example.com".into();
+        approved.author_email = typed::email("Known@Example.com");
         add_reply(store, approved).await;
         assert!(r(store, |db| db.has_approved_reply_from("known@example.COM")).await);
         assert!(r(store, |db| db.has_approved_reply_from("Known@Example.com")).await);
@@ -490,20 +490,23 @@ mod cases {
 
     pub async fn text_round_trips_exactly(store: &Store, _: Backend) {
         const TEXT: &str = "“Quotes” – dashes — ’ «» 東京 Москва 👍🏽 \u{200d} ' \" \\ % _ <b>&amp;</b>\n\ttab $1 ?1";
+        // Headlines and names are one line.
+        const LINE: &str =
+            "“Quotes” – dashes — ’ «» 東京 Москва 👍🏽 \u{200d} ' \" \\ % _ <b>&amp;</b> $1 ?1";
         let writer = author(store, TEXT).await;
         let mut new = article("exact", writer.id, 1);
-        new.fields.headline = TEXT.into();
+        new.fields.headline = typed::headline(LINE);
         new.fields.body_html = TEXT.into();
         insert(store, new).await.unwrap();
         let found = article_named(store, "exact").await.unwrap();
-        assert_eq!((found.headline.as_str(), found.body_html.as_str()), (TEXT, TEXT));
+        assert_eq!((found.headline.as_str(), found.body_html.as_str()), (LINE, TEXT));
         assert_eq!(found.authors[0].name, TEXT);
         let mut text = reply(found.id, None, ReplyStatus::Approved, 1);
-        text.body = TEXT.into();
-        text.author_name = TEXT.into();
+        text.body = typed::body(TEXT);
+        text.author_name = typed::name(LINE);
         let id = add_reply(store, text).await;
         let stored = r(store, move |db| db.reply(id)).await.unwrap();
-        assert_eq!((stored.body.as_str(), stored.author_name.as_str()), (TEXT, TEXT));
+        assert_eq!((stored.body.as_str(), stored.author_name.as_str()), (TEXT, LINE));
     }
 
     pub async fn settings_keep_their_first_value(store: &Store, _: Backend) {
@@ -532,7 +535,7 @@ mod cases {
 
     fn new_user(email: &str, name: &str, role: Role) -> NewUser {
         NewUser {
-            email: email.into(),
+            email: typed::email(email),
             name: name.into(),
             role,
             password_hash: "hash".into(),
@@ -561,7 +564,7 @@ mod cases {
             create_user(store, new_user("staff@example.com", "Staff", Role::Editor)).await.unwrap();
         let mut held = reply(jos, None, ReplyStatus::Pending, 10);
         held.held_reason = "first reply from this email address".into();
-        held.author_email = "Reader@Example.com".into();
+        held.author_email = typed::email("Reader@Example.com");
         let held = add_reply(store, held).await;
         let spam = add_reply(store, reply(anns, None, ReplyStatus::Spam, 20)).await;
         let mut by_staff = reply(jos, Some(held), ReplyStatus::Approved, 30);
@@ -621,9 +624,21 @@ mod cases {
         .await;
         assert_eq!(counts, [(ReplyStatus::Spam, 1)]);
 
-        assert!(w(store, move |tx| tx.set_reply_body(held, "Edited by a moderator")).await);
+        assert!(
+            w(store, move |tx| {
+                Box::pin(async move {
+                    tx.set_reply_body(held, &typed::body("Edited by a moderator")).await
+                })
+            })
+            .await
+        );
         assert_eq!(r(store, move |db| db.reply(held)).await.unwrap().body, "Edited by a moderator");
-        assert!(!w(store, |tx| tx.set_reply_body(ReplyId(9_999), "x")).await);
+        assert!(
+            !w(store, |tx| Box::pin(async move {
+                tx.set_reply_body(ReplyId(9_999), &typed::body("x")).await
+            }))
+            .await
+        );
     }
 
     pub async fn defenses_look_up_recent_replies(store: &Store, _: Backend) {
@@ -654,7 +669,7 @@ mod cases {
         let jo = author(store, "Jo").await;
         let write = |slug: &str, headline: &str, body: &str, at: i64| {
             let mut a = article(slug, jo.id, at);
-            a.fields.headline = headline.into();
+            a.fields.headline = typed::headline(headline);
             a.fields.body_markdown = body.into();
             a
         };
@@ -862,7 +877,7 @@ mod cases {
         let ann = author(store, "Ann").await;
         let politics = w(store, |tx| tx.find_or_create_section("Politics", "politics")).await.0;
         let mut budget = draft("budget", jo.id);
-        budget.fields.headline = "Council Approves 50% Budget".into();
+        budget.fields.headline = typed::headline("Council Approves 50% Budget");
         budget.fields.section_id = Some(politics.id);
         budget.fields.author_ids = vec![jo.id, ann.id];
         let budget = insert(store, budget).await.unwrap();

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use byline::app::{Application, Options};
 use byline::clock::Clock;
 use byline::config::{Config, DatabaseUrl};
-use byline::domain::{ArticleId, ReplyId, ReplyStatus};
+use byline::domain::reply::{AuthorName, Email, ReplyBody, Website};
+use byline::domain::{ArticleId, Headline, ReplyId, ReplyStatus, Slug};
 use byline::services::Services;
 use byline::services::outbox::Handler;
 use byline::services::publishing::{self, Draft, Published};
@@ -462,10 +463,13 @@ impl TestApp {
         let reply = NewReply {
             article_id,
             parent_id: parent,
-            author_name: name.into(),
-            author_email: format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+            author_name: typed::name(name),
+            author_email: typed::email(&format!(
+                "{}@example.com",
+                name.to_lowercase().replace(' ', ".")
+            )),
             author_url: None,
-            body: format!("Reply by {name}."),
+            body: typed::body(&format!("Reply by {name}.")),
             status,
             ip: None,
             held_reason: String::new(),
@@ -588,5 +592,29 @@ impl TestApp {
             .next()
             .and_then(ArticleId::parse)
             .unwrap_or_else(|| panic!("no article id in {location}"))
+    }
+}
+
+/// The store takes the domain's checked values; these make them from a test's text.
+pub mod typed {
+    use super::*;
+
+    pub fn name(s: &str) -> AuthorName {
+        AuthorName::parse(s, usize::MAX).expect("a valid name")
+    }
+    pub fn email(s: &str) -> Email {
+        Email::parse(s, usize::MAX).expect("a valid address")
+    }
+    pub fn body(s: &str) -> ReplyBody {
+        ReplyBody::parse(s, usize::MAX).expect("a valid reply")
+    }
+    pub fn website(s: &str) -> Website {
+        Website::parse_optional(s, usize::MAX).expect("a valid website").expect("not empty")
+    }
+    pub fn headline(s: &str) -> Headline {
+        Headline::parse(s).expect("a valid headline")
+    }
+    pub fn slug(s: &str) -> Slug {
+        Slug::parse(s).expect("a valid slug")
     }
 }
