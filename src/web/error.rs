@@ -50,6 +50,9 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("template: {0}")]
     Render(#[from] askama::Error),
+    /// A handler panicked; the cause is logged, the reader gets a 500 page.
+    #[error("panicked: {0}")]
+    Panicked(String),
 }
 
 /// What the newsroom's use cases refuse, as pages. (Field errors are shown on their forms by
@@ -213,6 +216,10 @@ impl IntoResponse for AppError {
             }
             Self::Render(e) => {
                 tracing::error!(error = %e, "template failure");
+                internal()
+            }
+            Self::Panicked(cause) => {
+                tracing::error!(cause, "a request's handler panicked");
                 internal()
             }
         };

@@ -111,6 +111,7 @@ pub fn build_app(state: AppState) -> Router {
     }
     router
         .fallback(not_found)
+        .layer(middleware::from_fn(catch_panic))
         .layer(middleware::from_fn_with_state(state.clone(), caching::conditional))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
@@ -124,6 +125,23 @@ pub fn build_app(state: AppState) -> Router {
 
 async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+/// A panic in a handler ends that request with a `500` page (its cause logged); the
+/// connection and every other request carry on.
+async fn catch_panic(request: Request, next: Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(payload) => {
+            let cause = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            axum::response::IntoResponse::into_response(AppError::Panicked(cause))
+        }
+    }
 }
 
 /// No request hangs: past the configured time, `503` with `Retry-After`.
@@ -173,4 +191,28 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn broken() -> &'static str {
+        panic!("the handler broke")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_next_request_is_served() {
+        let app = Router::new()
+            .route("/broken", get(broken))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(middleware::from_fn(catch_panic));
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let answer = app.clone().oneshot(get("/broken")).await.unwrap();
+        assert_eq!(answer.status(), 500);
+        assert_eq!(app.oneshot(get("/fine")).await.unwrap().status(), 200);
+    }
 }

@@ -397,6 +397,13 @@ impl TestApp {
         self.get_with(path, &[]).await
     }
 
+    /// The status and body, unparsed (for pages too large to parse in a test).
+    pub async fn get_raw(&self, path: &str) -> Raw {
+        let response = self.client.get(self.url(path)).send().await.expect("a response");
+        let status = response.status().as_u16();
+        Raw { status, body: response.text().await.unwrap_or_default() }
+    }
+
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
         let mut request = self.client.get(self.url(path));
         for (name, value) in headers {
@@ -460,23 +467,35 @@ impl TestApp {
         name: &str,
         status: ReplyStatus,
     ) -> ReplyId {
-        let reply = NewReply {
-            article_id,
-            parent_id: parent,
-            author_name: typed::name(name),
-            author_email: typed::email(&format!(
-                "{}@example.com",
-                name.to_lowercase().replace(' ', ".")
-            )),
-            author_url: None,
-            body: typed::body(&format!("Reply by {name}.")),
-            status,
-            ip: None,
-            held_reason: String::new(),
-            user_id: None,
-            created_at: self.clock.now(),
-        };
+        let mut reply =
+            new_reply(article_id, parent, &format!("Reply by {name}."), self.clock.now());
+        reply.author_name = typed::name(name);
+        reply.author_email =
+            typed::email(&format!("{}@example.com", name.to_lowercase().replace(' ', ".")));
+        reply.status = status;
         self.db_write(move |tx| Box::pin(async move { tx.insert_reply(&reply).await })).await
+    }
+}
+
+pub struct Raw {
+    pub status: u16,
+    pub body: String,
+}
+
+/// An approved reply by a reader, ready to be stored.
+pub fn new_reply(article_id: ArticleId, parent: Option<ReplyId>, body: &str, at: i64) -> NewReply {
+    NewReply {
+        article_id,
+        parent_id: parent,
+        author_name: typed::name("A Reader"),
+        author_email: typed::email("a.reader@example.com"),
+        author_url: None,
+        body: typed::body(body),
+        status: ReplyStatus::Approved,
+        ip: None,
+        held_reason: String::new(),
+        user_id: None,
+        created_at: at,
     }
 }
 
@@ -550,6 +569,16 @@ impl TestApp {
 
     /// The sign-in form, filled and sent as a browser would.
     pub async fn try_sign_in(&self, email: &str, password: &str) -> Page {
+        self.try_sign_in_from(email, password, None).await
+    }
+
+    /// The same, through a proxy that says the browser is at `address` (`X-Forwarded-For`).
+    pub async fn try_sign_in_from(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Page {
         let form = self.get("/admin/login").await;
         let token = attr(form.one("input[name=login_token]"), "value").to_owned();
         let cookie = cookies_from(&form);
@@ -559,7 +588,9 @@ impl TestApp {
             ("login_token", token),
             ("next", "/admin/".to_owned()),
         ]);
-        self.post_raw("/admin/login", body.into_bytes(), &[("cookie", &cookie)]).await
+        let mut headers = vec![("cookie", cookie.as_str())];
+        headers.extend(address.map(|a| ("x-forwarded-for", a)));
+        self.post_raw("/admin/login", body.into_bytes(), &headers).await
     }
 
     pub async fn staff_get(&self, staff: &StaffClient, path: &str) -> Page {

@@ -1,5 +1,5 @@
 use byline::domain::{ReplyId, ReplyStatus};
-use byline::store::ReplyWrites;
+use byline::store::{Dialect, ReplyWrites};
 
 use crate::helpers::{Page, TestApp, reply_with, spawn_app, spawn_with, text};
 
@@ -110,4 +110,52 @@ async fn a_removed_parent_leaves_a_placeholder() {
     assert_eq!(text(page.one("#replies-title")), "3 replies to “Removed”");
     // A placeholder cannot be answered.
     assert!(!page.has(&format!("li#comment-{gone} > .reply-card")));
+}
+
+/// No request data drives recursion: a chain of a hundred thousand answers, each to the one
+/// before, renders flattened at the deepest level, and the server lives on.
+#[tokio::test]
+async fn a_chain_of_a_hundred_thousand_answers_renders() {
+    const CHAIN: usize = 100_000;
+    let app = spawn_with(&[("moderation", "none")]).await;
+    let published = app.publish("A long argument").await;
+    let (article, now) = (published.id, app.clock.now());
+    // A statement per thousand: a hundred thousand round trips to PostgreSQL would take
+    // minutes, and so would one transaction updating its reply counter a hundred thousand
+    // times (each update walks the row's versions so far).
+    const BATCH: usize = 1_000;
+    for start in (0..CHAIN).step_by(BATCH) {
+        app.db_write(move |tx| {
+            Box::pin(async move {
+                let max = "SELECT coalesce(max(id), 0) FROM comments";
+                let last = tx.query(max, &[]).await?.int()?;
+                let (series, from) = match tx.dialect() {
+                    Dialect::Sqlite => (
+                        "WITH RECURSIVE s(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM s WHERE g < $2 - 1) ",
+                        "s",
+                    ),
+                    Dialect::Postgres => ("", "generate_series(0, $2 - 1) g"),
+                };
+                // The first of a batch answers the last of the one before.
+                let sql = format!(
+                    "{series}INSERT INTO comments (id, article_id, parent_id, author_name, \
+                     author_email, body, status, held_reason, created_at) \
+                     SELECT $3 + g, $1, CASE WHEN $3 + g = $5 THEN NULL ELSE $3 + g - 1 END, \
+                     'A Reader', 'a.reader@example.com', 'Turn ' || g || '.', 'approved', '', $4 \
+                     FROM {from}"
+                );
+                let first = if start == 0 { last + 1 } else { -1 };
+                let params =
+                    [article.into(), (BATCH as i64).into(), (last + 1).into(), now.into(), first.into()];
+                tx.execute(&sql, &params).await
+            })
+        })
+        .await;
+    }
+    let page = app.get_raw(&published.path).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches("<li id=\"comment-").count(), CHAIN);
+    assert!(page.body.contains("class=\"reply depth-5\""));
+    assert!(!page.body.contains("class=\"reply depth-6\""), "nested past thread_depth");
+    assert_eq!(app.get("/healthz").await.status, 200);
 }
