@@ -170,6 +170,19 @@ impl ReplyBody {
     }
 }
 
+/// Whether a reader would see `c`: not a space, a control, a direction mark or override, a
+/// zero-width character, a variation selector, a tag, or one of the letters drawn blank.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !c.is_control()
+        && !matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E0FFF}')
+}
+
 /// The name a reader signs a reply with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorName(String);
@@ -177,7 +190,13 @@ pub struct AuthorName(String);
 impl AuthorName {
     pub fn parse(raw: &str, max: usize) -> Result<Self, String> {
         let value = clean(raw, "Your name", max, false)?;
-        required(value, "Please give your name.").map(Self)
+        let value = required(value, "Please give your name.")?;
+        if !value.chars().any(is_visible) {
+            return Err("Please give a name readers can see: this one has only invisible \
+                        characters."
+                .into());
+        }
+        Ok(Self(value))
     }
 
     pub fn as_str(&self) -> &str {
@@ -312,6 +331,18 @@ mod tests {
         assert!(Website::parse_optional("  ", 2000).unwrap().is_none());
         for bad in ["javascript:alert(1)", "example.com", "ftp://example.com", "http://"] {
             assert!(Website::parse_optional(bad, 2000).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_name_needs_a_visible_character() {
+        let invisible =
+            ["\u{202E}", "\u{200B}", "\u{200B}\u{200F}\u{2066}", "\u{3164}", "\u{FEFF} \u{00AD}"];
+        for name in invisible {
+            assert!(AuthorName::parse(name, 100).is_err(), "{name:?}");
+        }
+        for name in ["Ada", "\u{202E}Ada", "李", "ج", "👍"] {
+            assert!(AuthorName::parse(name, 100).is_ok(), "{name:?}");
         }
     }
 

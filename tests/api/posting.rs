@@ -203,6 +203,27 @@ async fn control_characters_are_refused() {
     assert!(page.has(&format!("#comment-{id} .reply-text br")));
 }
 
+/// A name of only direction overrides or zero-width characters is refused; a name or text
+/// that overrides direction cannot turn the text around it.
+#[tokio::test]
+async fn invisible_names_are_refused_and_directions_kept_in_their_place() {
+    let app = spawn_app().await;
+    let path = article(&app).await;
+    for name in ["\u{202E}", "\u{200B}", "\u{200B}\u{2066}\u{200F}", "\u{3164}"] {
+        let form = reply_with(&[("name", name)]);
+        let page = app.post(&path, &form).await;
+        assert_refused(&page, "name", &form);
+    }
+    let overriding = "\u{202E}Ada";
+    let id = app
+        .reply(&path, &reply_with(&[("name", overriding), ("comment", "\u{202E}txet sdrawkcab")]))
+        .await;
+    let page = app.get(&path).await;
+    let name = page.one(&format!("#comment-{id} .reply-author bdi"));
+    assert_eq!(text(name), overriding);
+    assert_eq!(attr(page.one(&format!("#comment-{id} .reply-text")), "dir"), "auto");
+}
+
 #[tokio::test]
 async fn the_form_keeps_everything_typed_when_refused() {
     let app = spawn_app().await;
