@@ -243,6 +243,11 @@ async fn fields_from(
         "" => None,
         name => {
             let slug = Slug::from_headline(name);
+            // A new section shows on every page: for editors to add.
+            if !user.role.edits_all_articles() && !section_exists(&mut **unit, name, &slug).await? {
+                let message = "Only editors add sections; choose one of the site's sections.";
+                return Err(PublishError::Fields(vec![FieldError::new("section", message)]));
+            }
             let (section, created) = unit.find_or_create_section(name, slug.as_str()).await?;
             if created {
                 // A new section shows in every page's navigation.
@@ -268,6 +273,11 @@ async fn fields_from(
         word_count: text::word_count(&input.body_markdown),
     };
     Ok(Checked { fields, tags })
+}
+
+async fn section_exists(db: &mut dyn Db, name: &str, slug: &Slug) -> Result<bool, StoreError> {
+    let sections = db.sections().await?;
+    Ok(sections.iter().any(|s| s.name == name || s.slug == slug.as_str()))
 }
 
 /// The byline: known authors only, each once, in the order chosen.
@@ -358,7 +368,7 @@ pub async fn create(
                 let id = unit.insert_article(&new).await.map_err(slug_error)?;
                 let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
                 apply_action(unit, &tz, &article, action).await?;
-                set_lead(unit, id, input.lead).await?;
+                set_lead(unit, &user, id, input.lead).await?;
                 let Checked { fields, tags } = checked;
                 record_revision(unit, id, &fields, &tags, &input.section, Some(user.id)).await?;
                 Ok(id)
@@ -394,7 +404,7 @@ pub async fn update(
                     unit.add_slug_redirect(&article.slug, id).await?;
                 }
                 apply_action(unit, &tz, &article, action).await?;
-                set_lead(unit, id, input.lead).await?;
+                set_lead(unit, &user, id, input.lead).await?;
                 record_revision(unit, id, &fields, &tags, &input.section, Some(user.id)).await?;
                 Ok(())
             })
@@ -461,7 +471,17 @@ async fn apply_action(
     Ok(())
 }
 
-async fn set_lead(unit: &mut UnitOfWork<'_>, id: ArticleId, lead: bool) -> Result<(), StoreError> {
+/// Makes the article the lead story, or not. The lead heads the front page: an author's
+/// choice is not asked for and not taken (the lead stays as it was).
+async fn set_lead(
+    unit: &mut UnitOfWork<'_>,
+    user: &User,
+    id: ArticleId,
+    lead: bool,
+) -> Result<(), StoreError> {
+    if !user.role.edits_all_articles() {
+        return Ok(());
+    }
     let current = lead_id(&mut **unit).await?;
     let wanted = match (lead, current) {
         (true, _) => Some(id),

@@ -52,6 +52,9 @@ async fn a_reader_replies_in_chromium_without_javascript() {
 async fn a_journalist_writes_and_publishes_with_the_live_preview() {
     let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
     app.add_staff("reporter@example.com", "Rosa Reporter", byline::domain::Role::Author).await;
+    // The section the reporter files under; sections are the editors' to add.
+    app.db_write(|tx| byline::store::ArticleWrites::find_or_create_section(tx, "Local", "local"))
+        .await;
     let args = vec![
         app.url(""),
         "reporter@example.com".into(),

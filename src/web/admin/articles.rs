@@ -225,6 +225,8 @@ struct EditorPage<'a> {
     notes: Vec<ArticleNote>,
     public_url: Option<String>,
     tz_name: &'a str,
+    /// Editors and admins choose the lead story and add sections; authors do not.
+    places: bool,
 }
 
 impl EditorPage<'_> {
@@ -291,6 +293,7 @@ fn editor_page(
         notice: view.notice.map(Notice::message),
         notes: data.notes.clone(),
         tz_name: state.config.timezone.iana_name().unwrap_or("UTC"),
+        places: staff.user.role.edits_all_articles(),
     };
     Ok(page(status, template.render()?))
 }
