@@ -2,18 +2,26 @@
 //! survive a restart and work on every node), slowing down guessed passwords, and what admins
 //! may do to accounts.
 
+use std::sync::{Arc, OnceLock};
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use super::Services;
 use crate::domain::signing::hex;
 use crate::domain::{FieldError, Role, UserId, reply::Email, staff::check_password};
 use crate::store::{ArticleWrites, NewUser, Session, StaffReads, StaffWrites, StoreError, User};
 
-/// Failed sign-ins allowed per account, and per IP, within [`FAILURE_WINDOW`].
-pub const ACCOUNT_FAILURES: u64 = 5;
+/// Failed password checks allowed within [`FAILURE_WINDOW`]: for one account from one
+/// address; from one address for any accounts; and for one account from all addresses, past
+/// which only an address that has not failed on the account may still try (so an attacker
+/// spread over many addresses is slowed to one guess an address, while the account's owner
+/// still signs in).
+pub const PAIR_FAILURES: u64 = 5;
 pub const IP_FAILURES: u64 = 20;
+pub const ACCOUNT_FAILURES: u64 = 10;
 pub const FAILURE_WINDOW: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,15 +61,36 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// Argon2id takes 19 MiB for each hash it computes: a crowd of sign-ins computing at once
+/// would take gigabytes. At most one hash a core runs; the others wait their turn (within the
+/// request's time limit).
+fn hashing_turns() -> Arc<Semaphore> {
+    static TURNS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    TURNS.get_or_init(|| Arc::new(Semaphore::new(cores.min(MAX_HASHES_AT_ONCE)))).clone()
+}
+
+const MAX_HASHES_AT_ONCE: usize = 4;
+
+/// Runs `work` (a hash) on a blocking thread in its turn. The turn goes with the work, so a
+/// request given up while its hash runs still holds the turn until the hash is done.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let turn = hashing_turns().acquire_owned().await.ok()?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+    .ok()
+}
+
 /// Hashing is CPU-bound: keep it off the async workers (and out of any transaction).
 async fn hashed(password: String) -> String {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .expect("hashing does not panic")
+    hashing(move || hash_password(&password)).await.expect("hashing does not panic")
 }
 
 async fn verified(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+    hashing(move || verify_password(&password, &hash)).await.unwrap_or(false)
 }
 
 /// What the cookie holds is never stored: only its SHA-256.
@@ -134,64 +163,94 @@ fn new_session(user: &User, lifetime: i64, now: i64) -> (String, Session) {
     (token, session)
 }
 
-/// Checks a password and opens a session. Guessing is slowed per account and per IP.
+/// A password check about to be made, counted as a failure until it succeeds: the keys it is
+/// counted under, and the failures recorded for it.
+struct Attempt {
+    pair: String,
+    failures: Vec<i64>,
+}
+
+/// Counts a password check before it is made, in one unit of work that no other attempt runs
+/// beside, so that however many arrive at once no more than the limits are checked.
+async fn begin_attempt(services: &Services, email: &str, ip: &str) -> Result<Attempt, StaffError> {
+    let now = services.clock.now();
+    let since = now - FAILURE_WINDOW;
+    let email = email.trim().to_lowercase();
+    let keys = [format!("pair:{ip} {email}"), format!("ip:{ip}"), format!("account:{email}")];
+    let attempt = services
+        .commit(move |unit| {
+            Box::pin(async move {
+                unit.lock_login_failures().await?;
+                let mut counts = [0; 3];
+                for (count, key) in counts.iter_mut().zip(&keys) {
+                    *count = unit.login_failures(key, since).await?;
+                }
+                let [pair, by_ip, account] = counts;
+                if pair >= PAIR_FAILURES
+                    || by_ip >= IP_FAILURES
+                    || (account >= ACCOUNT_FAILURES && pair > 0)
+                {
+                    return Err(StaffError::Throttled(FAILURE_WINDOW));
+                }
+                let mut failures = Vec::new();
+                for key in &keys {
+                    failures.push(unit.record_login_failure(key, now).await?);
+                }
+                let [pair, ..] = keys;
+                Ok(Attempt { pair, failures })
+            })
+        })
+        .await;
+    if let Err(StaffError::Throttled(_)) = &attempt {
+        tracing::warn!(ip, "password check refused: too many failures");
+    }
+    attempt
+}
+
+/// The password was right: its attempt and this address's earlier failures on the account are
+/// forgotten (and failures older than the window, everyone's).
+async fn succeeded(unit: &mut super::UnitOfWork<'_>, attempt: &Attempt) -> Result<(), StoreError> {
+    unit.forget_login_failures(&attempt.failures).await?;
+    let before = unit.now() - FAILURE_WINDOW;
+    unit.clear_login_failures(&attempt.pair, before).await
+}
+
+/// Checks a password and opens a session. Guessing is slowed per account and address, per
+/// address, and per account (see [`PAIR_FAILURES`]); `ip` is the client's address.
 pub async fn sign_in(
     services: &Services,
     email: &str,
     password: &str,
     ip: &str,
 ) -> Result<SignedIn, StaffError> {
-    let now = services.clock.now();
-    let account_key = format!("account:{}", email.trim().to_lowercase());
-    let ip_key = format!("ip:{ip}");
-    let since = now - FAILURE_WINDOW;
-    let (found, throttled) = {
-        let (account_key, ip_key, email) =
-            (account_key.clone(), ip_key.clone(), email.trim().to_owned());
-        services
-            .store
-            .read(move |db| {
-                Box::pin(async move {
-                    let throttled = db.login_failures(&account_key, since).await?
-                        >= ACCOUNT_FAILURES
-                        || db.login_failures(&ip_key, since).await? >= IP_FAILURES;
-                    Ok((db.user_credentials(&email).await?, throttled))
-                })
-            })
-            .await?
+    let attempt = begin_attempt(services, email, ip).await?;
+    let found = {
+        let email = email.trim().to_owned();
+        services.store.read(move |db| Box::pin(async move { db.user_credentials(&email).await }))
     };
-    if throttled {
-        return Err(StaffError::Throttled(FAILURE_WINDOW));
-    }
+    let found = found.await?;
     // A missing account costs the same time as a wrong password, so timing tells nothing.
     let hash = found.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |(_, h)| h.clone());
     let ok = verified(password.to_owned(), hash).await;
     match found {
         Some((user, _)) if ok && !user.disabled => {
             let lifetime = services.config.session_seconds;
-            let (token, session) = new_session(&user, lifetime, now);
+            let (token, session) = new_session(&user, lifetime, services.clock.now());
             let kept = session.clone();
             services
                 .commit(move |unit| {
                     Box::pin(async move {
-                        unit.clear_login_failures(&account_key, since).await?;
+                        succeeded(unit, &attempt).await?;
                         unit.create_session(&kept).await?;
                         Ok::<_, StoreError>(())
                     })
                 })
                 .await?;
+            tracing::info!(user = user.id.get(), ip, "signed in");
             Ok(SignedIn { token, session, user })
         }
         _ => {
-            services
-                .commit(move |unit| {
-                    Box::pin(async move {
-                        unit.record_login_failure(&account_key, now).await?;
-                        unit.record_login_failure(&ip_key, now).await?;
-                        Ok::<_, StoreError>(())
-                    })
-                })
-                .await?;
+            tracing::warn!(ip, "failed sign-in");
             Err(StaffError::WrongCredentials)
         }
     }
@@ -227,18 +286,22 @@ pub async fn change_password(
     current: &str,
     new: &str,
     again: &str,
+    ip: &str,
 ) -> Result<SignedIn, StaffError> {
     if new != again {
         return Err(invalid("new", "The two new passwords differ."));
     }
+    check_password(new).map_err(|m| invalid("new", m))?;
+    // A stolen session must not be a way to guess the password behind it.
+    let attempt = begin_attempt(services, &user.email, ip).await?;
     let email = user.email.clone();
     let credentials =
         services.store.read(move |db| Box::pin(async move { db.user_credentials(&email).await }));
     let (_, hash) = credentials.await?.ok_or(StaffError::NotFound)?;
     if !verified(current.to_owned(), hash).await {
+        tracing::warn!(user = user.id.get(), ip, "wrong current password");
         return Err(invalid("current", "The current password is not right."));
     }
-    check_password(new).map_err(|m| invalid("new", m))?;
     let hash = hashed(new.to_owned()).await;
     let now = services.clock.now();
     let (token, session) = new_session(user, services.config.session_seconds, now);
@@ -246,6 +309,7 @@ pub async fn change_password(
     services
         .commit(move |unit| {
             Box::pin(async move {
+                succeeded(unit, &attempt).await?;
                 unit.set_password(id, &hash, now).await?;
                 unit.create_session(&kept).await?;
                 Ok::<_, StoreError>(())

@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 
-use super::{Author, Db, Result, Row, StoreError, Tx};
+use super::{Author, Db, Dialect, Result, Row, StoreError, Tx, dialect_sql};
+
+/// The advisory lock that orders sign-in attempts on PostgreSQL (`signin` in ASCII).
+const LOGIN_FAILURES_LOCK: i64 = (1 << 62) | 0x7369_676e_696e;
 use crate::domain::reply::Email;
 use crate::domain::{Role, UserId};
 
@@ -209,9 +212,30 @@ pub trait StaffWrites: Tx {
         self.execute("DELETE FROM sessions WHERE expires_at <= $1", &[now.into()]).await
     }
 
-    async fn record_login_failure(&mut self, key: &str, at: i64) -> Result<()> {
-        let sql = "INSERT INTO login_failures (key, at) VALUES ($1, $2)";
-        self.execute(sql, &[key.into(), at.into()]).await?;
+    /// Makes the unit of work the only one counting and recording sign-in failures until it
+    /// ends, so that concurrent attempts are counted one after the other. (SQLite's units of
+    /// work already run one at a time.)
+    async fn lock_login_failures(&mut self) -> Result<()> {
+        if self.dialect() == Dialect::Postgres {
+            self.query("SELECT pg_advisory_xact_lock($1)", &[LOGIN_FAILURES_LOCK.into()]).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a failure under `key`; returns its id.
+    async fn record_login_failure(&mut self, key: &str, at: i64) -> Result<i64> {
+        let sql = "INSERT INTO login_failures (key, at) VALUES ($1, $2) RETURNING id";
+        self.query(sql, &[key.into(), at.into()]).await?.int()
+    }
+
+    /// Forgets the failures with these ids (recorded for an attempt that succeeded).
+    async fn forget_login_failures(&mut self, ids: &[i64]) -> Result<()> {
+        let sql = dialect_sql(
+            self,
+            "DELETE FROM login_failures WHERE id IN (SELECT value FROM json_each($1))",
+            "DELETE FROM login_failures WHERE id = ANY($1)",
+        );
+        self.execute(sql, &[ids.into()]).await?;
         Ok(())
     }
 

@@ -84,7 +84,10 @@ conformance! {
     sessions_expire_and_end covers [
         create_session, session, delete_session, delete_expired_sessions,
     ];
-    login_failures_are_counted covers [login_failures, record_login_failure, clear_login_failures];
+    login_failures_are_counted covers [
+        login_failures, record_login_failure, clear_login_failures, lock_login_failures,
+        forget_login_failures,
+    ];
     a_site_copies_exactly covers [export_rows, import_rows, count_rows, next_id, finish_import];
     events_are_recorded_for_every_registered_handler covers [
         register_handler, record_event, outbox_events, outbox_event, deliveries,
@@ -1183,6 +1186,22 @@ mod cases {
         assert_eq!(count("ip:192.0.2.1", 0).await, 1);
         w(store, |tx| tx.clear_login_failures("nothing", 31)).await;
         assert_eq!(count("ip:192.0.2.1", 0).await, 0, "old ones go");
+        // An attempt counted before its check is forgotten by id when it succeeds, under the
+        // lock that orders attempts.
+        let ids = w(store, |tx| {
+            Box::pin(async move {
+                tx.lock_login_failures().await?;
+                let first = tx.record_login_failure("pair:192.0.2.1 a@example.com", 40).await?;
+                let second = tx.record_login_failure("ip:192.0.2.1", 40).await?;
+                let kept = tx.record_login_failure("ip:192.0.2.1", 41).await?;
+                assert!(first != second && second != kept);
+                Ok(vec![first, second])
+            })
+        })
+        .await;
+        w(store, move |tx| Box::pin(async move { tx.forget_login_failures(&ids).await })).await;
+        assert_eq!(count("pair:192.0.2.1 a@example.com", 0).await, 0);
+        assert_eq!(count("ip:192.0.2.1", 0).await, 1);
     }
 
     async fn export(

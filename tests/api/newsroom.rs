@@ -109,16 +109,85 @@ async fn a_sign_in_form_from_elsewhere_is_refused() {
 }
 
 #[tokio::test]
-async fn repeated_failures_slow_down_an_account() {
-    let app = spawn_app().await;
+async fn repeated_failures_slow_down_an_account_from_that_address_only() {
+    use byline::services::staff::PAIR_FAILURES;
+    let app = spawn_with(&[("trusted_proxies", "127.0.0.1")]).await;
     app.add_staff("ann@example.com", "Ann", Role::Author).await;
-    for _ in 0..byline::services::staff::ACCOUNT_FAILURES {
-        assert_eq!(app.try_sign_in("ann@example.com", "wrong password!").await.status, 422);
+    let attacker = Some("198.51.100.7");
+    for _ in 0..PAIR_FAILURES {
+        let wrong = app.try_sign_in_from("ann@example.com", "wrong password!", attacker).await;
+        assert_eq!(wrong.status, 422);
     }
-    let blocked = app.try_sign_in("ann@example.com", PASSWORD).await;
+    let blocked = app.try_sign_in_from("ann@example.com", PASSWORD, attacker).await;
     assert_eq!(blocked.status, 429, "even the right password waits");
     assert!(blocked.header("retry-after").parse::<i64>().unwrap() > 0);
     assert!(text(blocked.one("main")).contains("Too many failed sign-ins"));
+    // The attacker has not locked Ann out: from her own address she signs in.
+    let ann = app.try_sign_in_from("ann@example.com", PASSWORD, Some("203.0.113.9")).await;
+    assert_eq!(ann.status, 303);
+    // Past the window, the attacker's address may try again.
+    app.clock.advance(byline::services::staff::FAILURE_WINDOW + 1);
+    assert_eq!(app.try_sign_in_from("ann@example.com", PASSWORD, attacker).await.status, 303);
+}
+
+/// However many wrong passwords arrive at once, no more than the limit are checked.
+#[tokio::test]
+async fn concurrent_failures_are_counted_one_after_the_other() {
+    use byline::services::staff::PAIR_FAILURES;
+    let app = spawn_app().await;
+    app.add_staff("ann@example.com", "Ann", Role::Author).await;
+    let attempts = (0..40).map(|_| app.try_sign_in("ann@example.com", "wrong password!"));
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(attempts).await.iter().map(|p| p.status).collect();
+    let checked = statuses.iter().filter(|s| **s == 422).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, throttled),
+        (PAIR_FAILURES as usize, 40 - PAIR_FAILURES as usize),
+        "{statuses:?}"
+    );
+}
+
+/// Guesses spread over many addresses: past the account's limit each address that failed
+/// waits, and an address that has not failed (the owner's) still signs in.
+#[tokio::test]
+async fn failures_from_many_addresses_slow_the_account_but_not_its_owner() {
+    use byline::services::staff::ACCOUNT_FAILURES;
+    let app = spawn_with(&[("trusted_proxies", "127.0.0.1")]).await;
+    app.add_staff("ann@example.com", "Ann", Role::Author).await;
+    let addresses: Vec<String> =
+        (1..=ACCOUNT_FAILURES).map(|n| format!("198.51.100.{n}")).collect();
+    for address in &addresses {
+        let wrong = app.try_sign_in_from("ann@example.com", "wrong password!", Some(address)).await;
+        assert_eq!(wrong.status, 422);
+    }
+    let again = app.try_sign_in_from("ann@example.com", PASSWORD, Some(&addresses[0])).await;
+    assert_eq!(again.status, 429, "an address that failed waits once the account is attacked");
+    let owner = app.try_sign_in_from("ann@example.com", PASSWORD, Some("203.0.113.9")).await;
+    assert_eq!(owner.status, 303);
+}
+
+/// The account page's current-password check is throttled like the sign-in form.
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled() {
+    use byline::services::staff::PAIR_FAILURES;
+    let app = spawn_app().await;
+    app.add_staff("ann@example.com", "Ann", Role::Author).await;
+    let ann = app.sign_in("ann@example.com").await;
+    let (app, ann) = (&app, &ann);
+    let change = |current: &'static str| {
+        let form = [
+            ("form", "password"),
+            ("current", current),
+            ("new", "a new long password"),
+            ("again", "a new long password"),
+        ];
+        async move { app.staff_post(ann, "/admin/account", &form).await.status }
+    };
+    for _ in 0..PAIR_FAILURES {
+        assert_eq!(change("not the password").await, 422);
+    }
+    assert_eq!(change(PASSWORD).await, 429);
 }
 
 #[tokio::test]
@@ -807,4 +876,45 @@ async fn staff_update_their_byline_name_and_bio() {
         (user.author.name.as_str(), user.author.bio.as_str()),
         ("Eve E. Editor", "Covers the council.")
     );
+}
+
+/// The lead story and new sections show on every page: editors place them. An author's
+/// request for either (even sent without the form) does not take.
+#[tokio::test]
+async fn authors_do_not_choose_the_lead_or_add_sections() {
+    let (app, editor) = newsroom().await;
+    let lead = app
+        .write(
+            &editor,
+            &[("headline", "The editors' lead"), ("lead", "yes"), ("section", "Politics")],
+            "publish",
+        )
+        .await;
+    app.add_staff("ann@example.com", "Ann", Role::Author).await;
+    let ann = app.sign_in("ann@example.com").await;
+    let form = app.staff_get(&ann, "/admin/articles/new").await;
+    assert!(!form.has("#lead"), "an author is not offered the lead");
+
+    app.write(
+        &ann,
+        &[("headline", "Ann's story"), ("lead", "yes"), ("section", "Politics")],
+        "publish",
+    )
+    .await;
+    let current =
+        app.db(|db| Box::pin(async move { byline::services::publishing::lead_id(db).await }));
+    assert_eq!(current.await, Some(lead), "the lead stays the editors' choice");
+    assert_eq!(text(app.get("/").await.one(".lead-story h2")), "The editors' lead");
+
+    let refused = app
+        .staff_post(
+            &ann,
+            "/admin/articles/new",
+            &[("headline", "Sectioned"), ("section", "Ann's Own Section"), ("action", "publish")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(text(refused.one("#section-error")).contains("Only editors add sections"));
+    let sections = app.db(|db| db.sections()).await;
+    assert_eq!(sections.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["Politics"]);
 }

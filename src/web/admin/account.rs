@@ -1,18 +1,20 @@
 //! The signed-in person's own account: the name and bio on their bylines, and their password.
 
+use std::net::SocketAddr;
+
 use askama::Template;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::{Nav, SESSION_COOKIE, Staff, page, see_other};
 use crate::services::staff::{self, StaffError};
 use crate::web::AppState;
-use crate::web::cookies;
 use crate::web::error::AppError;
 use crate::web::form;
 use crate::web::layout::Layout;
+use crate::web::{cookies, defenses};
 
 #[derive(Template)]
 #[template(path = "admin/account.html")]
@@ -53,6 +55,7 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
 pub async fn save(
     State(state): State<AppState>,
     staff: Staff,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
@@ -60,8 +63,9 @@ pub async fn save(
     staff.check_csrf(&pairs)?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
     if value("form") == "password" {
-        return change_password(&state, &staff, &value("current"), &value("new"), &value("again"))
-            .await;
+        let ip = defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+        let passwords = [value("current"), value("new"), value("again")];
+        return change_password(&state, &staff, &passwords, &ip.to_string()).await;
     }
     match staff::update_profile(&state.services, &staff.user, &value("name"), &value("bio")).await {
         Ok(()) => Ok(see_other("/admin/account")),
@@ -77,11 +81,10 @@ pub async fn save(
 async fn change_password(
     state: &AppState,
     staff: &Staff,
-    current: &str,
-    new: &str,
-    again: &str,
+    [current, new, again]: &[String; 3],
+    ip: &str,
 ) -> Result<Response, AppError> {
-    match staff::change_password(&state.services, &staff.user, current, new, again).await {
+    match staff::change_password(&state.services, &staff.user, current, new, again, ip).await {
         Ok(signed_in) => {
             let mut response = see_other("/admin/account");
             let lifetime = state.config.session_seconds;

@@ -11,10 +11,10 @@ use axum::response::Response;
 use super::{SESSION_COOKIE, Staff, page, see_other};
 use crate::services::staff::{self, StaffError};
 use crate::web::AppState;
-use crate::web::cookies;
 use crate::web::error::AppError;
 use crate::web::form;
 use crate::web::layout::Layout;
+use crate::web::{cookies, defenses};
 
 /// A random value in a cookie and in the form: a sign-in form posted from another site
 /// cannot know it (login CSRF).
@@ -90,7 +90,8 @@ pub async fn submit(
         return render(&state, StatusCode::FORBIDDEN, next, email, Some(message));
     }
     let lifetime = state.config.session_seconds;
-    match staff::sign_in(&state.services, &email, &password, &peer.ip().to_string()).await {
+    let ip = defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies).to_string();
+    match staff::sign_in(&state.services, &email, &password, &ip).await {
         Ok(signed_in) => {
             let mut response = see_other(&next);
             let max_age = u32::try_from(lifetime).unwrap_or(u32::MAX);
