@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod kept;
 pub mod moderation;
 pub mod outbox;
+pub mod passwords;
 pub mod publishing;
 pub mod reading;
 pub mod settings;
