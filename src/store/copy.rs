@@ -306,8 +306,10 @@ pub trait CopyWrites: Tx {
         }
         if self.dialect() == Dialect::Postgres {
             // The planner's statistics, for tables that went from empty to full at once
-            // (autovacuum would get there, later).
-            self.execute("ANALYZE", &[]).await?;
+            // (autovacuum would get there, later). Byline's tables only: the database may
+            // hold other schemas, and analysing them all takes a lock on each.
+            let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+            self.execute(&format!("ANALYZE {}", tables.join(", ")), &[]).await?;
         }
         Ok(())
     }
