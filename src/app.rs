@@ -67,6 +67,14 @@ impl Application {
         let bound = listener.local_addr()?;
         if config.base_url == format!("http://{listen}") {
             config.base_url = format!("http://{bound}");
+            if !listen.ip().is_loopback() {
+                tracing::warn!(
+                    base_url = config.base_url,
+                    "base_url is not set while listening beyond this machine: replies whose \
+                     page was at another address will be refused as sent from another site \
+                     (set base_url, BYLINE_BASE_URL, to the site's public address)"
+                );
+            }
         }
         config.listen = bound;
         let services = Arc::new(Services::new(store.clone(), options.clock, config).await?);

@@ -113,6 +113,9 @@ pub async fn reply(
     let bytes = form::read(&headers, body, state.config.max_body_bytes).await?;
     let pairs = form::parse(&bytes).map_err(|_| AppError::BadRequest(form::NOT_UTF8))?;
     let input = reply_input(&pairs);
+    if !defenses::sent_from_here(&headers, &state.config.base_url) {
+        return Err(AppError::ForeignForm { kept: input.comment });
+    }
     let facts = RequestFacts {
         ip: Some(
             defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies).to_string(),

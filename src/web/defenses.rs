@@ -1,9 +1,10 @@
-//! What the reply form's defenses need from HTTP: the reader's address. (The signed form
-//! token is checked by `services::discussion`.)
+//! What the reply form's defenses need from HTTP: the reader's address, and whether the form
+//! was sent from this site's pages. (The signed form token is checked by
+//! `services::discussion`.)
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 
 use crate::config::Network;
 
@@ -56,8 +57,76 @@ fn parse_node(raw: &str) -> Option<IpAddr> {
     raw.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok())
 }
 
+/// Whether a form was sent from this site's own pages: its `Origin` (or, without one, its
+/// `Referer`) has `base_url`'s scheme, host and port. The form token is public (pages are
+/// cached), so without this another site could make its visitors post replies. A request
+/// with neither header passes: some browsers and privacy tools send none. `Origin: null` (a
+/// sandboxed or privacy-stripped page) does not.
+pub fn sent_from_here(headers: &HeaderMap, base_url: &str) -> bool {
+    let Ok(base) = url::Url::parse(base_url) else {
+        return true;
+    };
+    let Some(sent) = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)) else {
+        return true;
+    };
+    let Some(from) = sent.to_str().ok().and_then(|s| url::Url::parse(s).ok()) else {
+        return false;
+    };
+    from.origin() == base.origin()
+        || (is_loopback(&base) && is_loopback(&from) && same_port(&base, &from))
+}
+
+/// `localhost`, `127.0.0.1` and `[::1]` are one machine: a site at its default address on
+/// loopback is the same site under each name.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn same_port(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme() && a.port_or_known_default() == b.port_or_known_default()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn forms_are_from_here_when_their_origin_is_the_sites() {
+        use super::sent_from_here;
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, value.parse().unwrap());
+            }
+            map
+        };
+        let base = "https://news.example";
+        for ok in [
+            headers(&[]),
+            headers(&[("origin", "https://news.example")]),
+            headers(&[("origin", "https://news.example:443")]),
+            headers(&[("referer", "https://news.example/2026/11/24/a/")]),
+        ] {
+            assert!(sent_from_here(&ok, base), "{ok:?}");
+        }
+        for foreign in [
+            headers(&[("origin", "https://evil.example")]),
+            headers(&[("origin", "null")]),
+            headers(&[("origin", "http://news.example")]),
+            headers(&[("origin", "https://news.example.evil.example")]),
+            headers(&[("referer", "https://evil.example/page")]),
+            headers(&[("origin", "https://evil.example"), ("referer", "https://news.example/")]),
+        ] {
+            assert!(!sent_from_here(&foreign, base), "{foreign:?}");
+        }
+        let local = "http://127.0.0.1:8080";
+        assert!(sent_from_here(&headers(&[("origin", "http://localhost:8080")]), local));
+        assert!(!sent_from_here(&headers(&[("origin", "http://localhost:9090")]), local));
+    }
+
     use super::*;
     use axum::http::HeaderValue;
 

@@ -24,6 +24,9 @@ pub enum AppError {
     /// Replies are closed; `kept` is the reader's text, shown back so it is not lost.
     #[error("replies are closed")]
     RepliesClosed { kept: String },
+    /// A reply form sent from another site's page; `kept` is the text.
+    #[error("reply from another site")]
+    ForeignForm { kept: String },
     #[error("request body too large")]
     TooLarge,
     /// A staff page without a live session: `303` to sign in, then back to `next`.
@@ -132,6 +135,14 @@ impl IntoResponse for AppError {
                 "Comments are closed",
                 "This article no longer takes replies. Your comment was not posted; its \
                  text is below so that you can keep a copy."
+                    .to_owned(),
+                Some(kept),
+            ),
+            Self::ForeignForm { kept } => (
+                StatusCode::FORBIDDEN,
+                "Sent from another site",
+                "This reply was sent from a page of another website, so it was not posted. \
+                 To reply, open the article on this site and use its form; your text is below."
                     .to_owned(),
                 Some(kept),
             ),

@@ -115,7 +115,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), caching::conditional))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         // Near the door, so that a page served from memory skips the layers above, which
         // made it what it is when it was kept.
         .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
@@ -173,10 +173,21 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Headers that make what readers typed inert even if escaping ever failed.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Headers that make what readers typed inert even if escaping ever failed; on a site served
+/// over HTTPS, the promise that it always will be.
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if state.config.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let fixed = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),

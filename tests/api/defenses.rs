@@ -315,3 +315,41 @@ async fn older_replies_are_on_pages_reachable_without_javascript() {
     let top = app.post(&path, &reply_with(&[("comment", "Top 6")])).await;
     assert!(top.location().starts_with(&format!("{path}#comment-")), "{}", top.location());
 }
+
+/// The form token is public (pages are cached), so a reply must come from this site's own
+/// pages: another site's, or `Origin: null`, is refused with the text kept.
+#[tokio::test]
+async fn replies_sent_from_other_sites_are_refused() {
+    let app = spawn_with(&[("moderation", "none"), ("duplicate_check", "off")]).await;
+    let path = app.publish("Origins").await.path;
+    let token = app.form_token(&path).await;
+    let mut form = reply_with(&[("comment", "Posted from elsewhere, kept all the same")]);
+    form.push(("token", token));
+    let body = crate::helpers::encode(&form);
+    let send = |headers: Vec<(&'static str, String)>| {
+        let (app, path, body) = (&app, &path, body.clone());
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            app.post_raw(path, body.into_bytes(), &headers).await
+        }
+    };
+    for foreign in [
+        vec![("origin", "https://evil.example".to_owned())],
+        vec![("origin", "null".to_owned())],
+        vec![("referer", "https://evil.example/a-page".to_owned())],
+    ] {
+        let page = send(foreign.clone()).await;
+        assert_eq!(page.status, 403, "{foreign:?}");
+        assert!(text(page.one("main")).contains("sent from a page of another website"));
+        assert!(page.body.contains("Posted from elsewhere, kept all the same"), "the text is kept");
+    }
+    assert!(app.queued().await.is_empty(), "nothing was stored");
+    let own = app.url("");
+    let own = own.trim_end_matches('/');
+    let ours = send(vec![("origin", own.to_owned())]).await;
+    assert_eq!(ours.status, 303, "{}", ours.body);
+    let referred = send(vec![("referer", format!("{own}{path}"))]).await;
+    assert_eq!(referred.status, 303);
+    assert_eq!(send(Vec::new()).await.status, 303, "neither header: allowed");
+}

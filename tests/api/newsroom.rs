@@ -92,6 +92,11 @@ async fn sessions_are_secure_on_https() {
         cookies.iter().any(|c| c.starts_with("byline_session=") && c.contains("; Secure")),
         "{cookies:?}"
     );
+    for path in ["/", "/admin/login", "/no-such-page"] {
+        assert_eq!(app.get(path).await.header("strict-transport-security"), "max-age=31536000");
+    }
+    let plain = spawn_app().await;
+    assert!(!plain.get("/").await.headers.contains_key("strict-transport-security"));
 }
 
 #[tokio::test]
