@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::store::{
     Article, ArticleReads, Db, NewReply, Reply, ReplyPlace, ReplyReads, ReplyTarget, ReplyWrites,
-    StoreError,
+    StoreError, Tx,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -179,17 +179,18 @@ fn new_reply(
 /// where one writer commits, they cannot race): the rate limit, duplicates, the reply being
 /// answered; then the status the reply gets.
 async fn check_and_judge(
-    db: &mut dyn Db,
+    db: &mut dyn Tx,
     article: ArticleId,
     settings: &DiscussionSettings,
     submission: &Submission,
     now: i64,
 ) -> Result<(ReplyStatus, String), PostError> {
     let reply = &submission.reply;
-    if let (Some(ip), limit @ 1..) = (&submission.facts.ip, settings.rate_limit_per_minute)
-        && db.replies_from_ip_since(ip, now - 60).await? >= limit
-    {
-        return Err(PostError::RateLimited(60));
+    if let (Some(ip), limit @ 1..) = (&submission.facts.ip, settings.rate_limit_per_minute) {
+        db.lock_replies_from(ip).await?;
+        if db.replies_from_ip_since(ip, now - 60).await? >= limit {
+            return Err(PostError::RateLimited(60));
+        }
     }
     if settings.duplicate_check
         && db

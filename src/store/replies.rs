@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{Db, Param, Result, Row, StoreError, Tx, dialect_sql};
+use super::{Db, Dialect, Param, Result, Row, StoreError, Tx, dialect_sql};
 use crate::domain::reply::{AuthorName, Email, ReplyBody, Website};
 use crate::domain::{ArticleId, AuthorId, ReplyId, ReplyStatus, UserId};
 
@@ -350,6 +350,18 @@ pub trait ReplyWrites: Tx {
     }
 
     /// Replaces a reply's text (a moderator's edit).
+    /// Makes the unit of work the only one counting replies from `ip` until it ends, so that
+    /// concurrent replies from one address are counted one after the other against the rate
+    /// limit. (SQLite's units of work already run one at a time.)
+    async fn lock_replies_from(&mut self, ip: &str) -> Result<()> {
+        if self.dialect() == Dialect::Postgres {
+            // Two 32-bit keys: a space apart from the single 64-bit keys of the other locks.
+            let sql = "SELECT pg_advisory_xact_lock(1919052146, hashtext($1))";
+            self.query(sql, &[ip.into()]).await?;
+        }
+        Ok(())
+    }
+
     async fn set_reply_body(&mut self, id: ReplyId, body: &ReplyBody) -> Result<bool> {
         let sql = "UPDATE comments SET body = $2 WHERE id = $1";
         Ok(self.execute(sql, &[id.into(), body.as_str().into()]).await? > 0)

@@ -62,7 +62,7 @@ conformance! {
         setting, setting_or_insert, set_setting, discussion_settings,
     ];
     the_moderation_queue_filters covers [queue, queue_counts, set_reply_body, insert_reply];
-    defenses_look_up_recent_replies covers [replies_from_ip_since, duplicate_reply];
+    defenses_look_up_recent_replies covers [replies_from_ip_since, duplicate_reply, lock_replies_from];
     search_finds_published_articles covers [search];
     nodes_hear_of_changes covers [];
     no_page_query_scans_a_table covers [explain_page_queries];
@@ -653,6 +653,14 @@ mod cases {
         assert_eq!(r(store, |db| db.replies_from_ip_since("192.0.2.1", 150)).await, 2);
         assert_eq!(r(store, |db| db.replies_from_ip_since("192.0.2.1", 0)).await, 3);
         assert_eq!(r(store, |db| db.replies_from_ip_since("198.51.100.1", 0)).await, 0);
+        // Counted under the address's lock, in a unit of work.
+        let count = w(store, |tx| {
+            Box::pin(async move {
+                tx.lock_replies_from("192.0.2.1").await?;
+                tx.replies_from_ip_since("192.0.2.1", 0).await
+            })
+        });
+        assert_eq!(count.await, 3);
         let duplicate = |article: ArticleId, email: &'static str, body: &'static str, since| {
             r(store, move |db| db.duplicate_reply(article, email, body, since))
         };

@@ -107,6 +107,23 @@ async fn stale_forged_and_missing_tokens_are_refused_keeping_the_text() {
     assert_eq!(response.status, 303);
 }
 
+/// However many replies from one address arrive at once, no more than the limit are stored.
+#[tokio::test]
+async fn concurrent_replies_from_one_address_are_counted_one_after_the_other() {
+    let app = spawn_with(&[("moderation", "none"), ("rate_limit_per_minute", "5")]).await;
+    let path = app.publish("Crowded").await.path;
+    app.form_token(&path).await;
+    let forms: Vec<_> =
+        (0..30).map(|i| reply_with(&[("comment", &format!("At once {i}"))])).collect();
+    let posts = forms.iter().map(|form| app.post(&path, form));
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(posts).await.iter().map(|p| p.status).collect();
+    let stored = statuses.iter().filter(|s| **s == 303).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((stored, limited), (5, 25), "{statuses:?}");
+    assert_eq!(app.queued().await.len(), 5);
+}
+
 #[tokio::test]
 async fn too_many_replies_from_one_address_get_429_and_keep_the_text() {
     let app = spawn_with(&[("moderation", "none"), ("rate_limit_per_minute", "5")]).await;
