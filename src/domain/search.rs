@@ -32,8 +32,11 @@ pub fn is_cjk(term: &str) -> bool {
     })
 }
 
-/// A short passage of `text` around the first term found, with every term marked.
+/// A short passage of `text` around the first term found, with every term marked. The marks
+/// are taken out of the text first: staff can type any character, these included.
 pub fn snippet(text: &str, terms: &[String], width: usize) -> String {
+    let text: String = text.chars().filter(|c| !matches!(*c, MARK_START | MARK_END)).collect();
+    let text = text.as_str();
     let lower = text.to_lowercase();
     // Lowercasing can change lengths; work on characters of the lowercased text.
     let chars: Vec<char> = if lower.chars().count() == text.chars().count() {
@@ -97,6 +100,13 @@ mod tests {
         assert_eq!(terms(&"x".repeat(1000)), ["x".repeat(200)]);
         assert_eq!(terms("東京の朝 Москва"), ["東京の朝", "москва"]);
         assert!(is_cjk("東京") && !is_cjk("москва"));
+    }
+
+    #[test]
+    fn marks_typed_in_the_text_are_not_marks() {
+        let text = format!("A {MARK_START}ferry{MARK_END} and a {MARK_START}stray mark");
+        let cut = snippet(&text, &["ferry".into()], 80);
+        assert_eq!(cut, format!("A {MARK_START}ferry{MARK_END} and a stray mark"));
     }
 
     #[test]

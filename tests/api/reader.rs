@@ -521,3 +521,17 @@ async fn search_works_in_any_script_and_with_odd_queries() {
         assert!(page.has("form.search-form"));
     }
 }
+
+/// Characters a snippet uses to mark matches, typed into an article, are text, not marks.
+#[tokio::test]
+async fn marks_typed_by_staff_do_not_break_snippets() {
+    let (app, staff) = site().await;
+    let body = "The lighthouse \u{E000}keeper\u{E001} and a stray \u{E000} mark.";
+    app.write(&staff, &[("headline", "Lights"), ("body", body)], "publish").await;
+    let page = app.get("/search?q=lighthouse").await;
+    let snippet = page.one(".snippet");
+    let inner = snippet.inner_html();
+    assert_eq!(inner.matches("<mark>").count(), inner.matches("</mark>").count(), "{inner}");
+    let marked: Vec<_> = page.all(".snippet mark").into_iter().map(text).collect();
+    assert_eq!(marked, ["lighthouse"]);
+}
