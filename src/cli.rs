@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, Options};
 use crate::clock::Clock;
-use crate::config::{self, Config, DatabaseUrl};
+use crate::config::{self, Config, DatabaseUrl, LogFormat};
 use crate::domain::{ReplyId, Role};
 use crate::services::Services;
 use crate::services::moderation::{self, ModerationError};
@@ -117,8 +117,6 @@ enum ReplyCommand {
 /// Runs the command line; the process exits with the returned code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = !matches!(cli.command, Command::Serve { .. });
-    init_logging(quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -135,11 +133,18 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(quiet: bool) {
+/// Logs go to standard error: coloured only when it is a terminal (a log file full of escape
+/// codes helps nobody), as JSON lines with `log_format = "json"`.
+fn init_logging(quiet: bool, format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "warn" } else { "info" };
     let filter = EnvFilter::try_from_env("BYLINE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -150,11 +155,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve { listen: Some(listen), .. } = &cli.command {
         overrides.push(("listen", listen.clone()));
     }
+    let quiet = !matches!(cli.command, Command::Serve { .. });
     if let Command::Copy { from, to } = &cli.command {
+        init_logging(quiet, LogFormat::Text);
         return copy(from, to).await;
     }
     let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
     let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
+    init_logging(quiet, config.log_format);
     if let Command::Serve { demo, .. } = cli.command {
         return serve(config, demo).await;
     }

@@ -63,6 +63,14 @@ pub struct Config {
     pub page_cache: bool,
     /// How long delivered outbox events are kept before they are deleted.
     pub outbox_keep_hours: i64,
+    /// The log's lines: text for people, or one JSON object each for a log collector.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// A setting with a bad value, or a configuration file that cannot be read.
@@ -90,6 +98,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("request_timeout_seconds", "10"),
     ("page_cache", "on"),
     ("outbox_keep_hours", "48"),
+    ("log_format", "text"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -194,6 +203,11 @@ impl Config {
                 _ => return Err(bad("page_cache", "expected on or off")),
             },
             outbox_keep_hours: number("outbox_keep_hours", 1, 10 * 366 * 24)? as i64,
+            log_format: match get("log_format").trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(bad("log_format", "expected text or json")),
+            },
         })
     }
 

@@ -329,3 +329,62 @@ async fn copy_round_trips_a_large_site_with_identical_pages() {
         assert_eq!(without_token(&a), without_token(&b), "{path} differs between the backends");
     }
 }
+
+/// What `byline serve` logs to a pipe while it answers one request.
+async fn serve_log(settings: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut command = byline();
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in settings {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        let health = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await;
+        if health.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8(output.stderr).unwrap();
+    assert!(up, "byline serve did not answer:\n{log}");
+    log
+}
+
+#[tokio::test]
+async fn the_log_has_no_colour_codes_off_a_terminal_and_can_be_json() {
+    let text = serve_log(&[]).await;
+    assert!(text.contains("serving") && text.contains("request"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no escape codes in a log that is not a terminal:\n{text}");
+
+    let json = serve_log(&[("BYLINE_LOG_FORMAT", "json")]).await;
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "serving"), "{json}");
+    assert!(
+        lines.iter().any(|l| l["fields"]["path"] == "/healthz" && l["fields"]["status"] == 200)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = byline()
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env("BYLINE_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BYLINE_LOG_FORMAT") && stderr.contains("text or json"), "{stderr}");
+}
