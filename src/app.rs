@@ -78,6 +78,9 @@ impl Application {
         }
         config.listen = bound;
         let services = Arc::new(Services::new(store.clone(), options.clock, config).await?);
+        if crate::services::publishing::fill_body_text(&services).await? > 0 {
+            tracing::info!("filled in the searchable text of articles saved before it was kept");
+        }
         if options.demo && crate::tools::demo::seed_if_empty(&services).await? {
             tracing::info!("seeded the database with demo content");
         }

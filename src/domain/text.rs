@@ -113,9 +113,78 @@ pub fn markdown_html(markdown: &str) -> String {
         .to_string()
 }
 
+/// The text a reader can read in an article's body: its sanitized HTML (from
+/// [`markdown_html`]) without tags, attributes or anything else the page does not show, words
+/// separated by single spaces. What search indexes and cuts snippets from: a newsroom hides a
+/// source in an HTML comment, and the page does not show it, so search must not either.
+pub fn readable_text(body_html: &str) -> String {
+    const INLINE: [&str; 14] = [
+        "a", "abbr", "b", "code", "del", "em", "i", "mark", "s", "small", "span", "strong", "sub",
+        "sup",
+    ];
+    let mut text = String::with_capacity(body_html.len());
+    let mut chars = body_html.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c != '<' {
+            text.push(c);
+            continue;
+        }
+        // A tag: to its `>`, skipping any inside a quoted attribute (the serializer quotes
+        // every value with `"` and escapes the `"` in them).
+        let mut quoted = false;
+        let mut end = body_html.len();
+        for (i, c) in chars.by_ref() {
+            match c {
+                '"' => quoted = !quoted,
+                '>' if !quoted => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let name: String = body_html[at + 1..end]
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        if !INLINE.contains(&name.to_ascii_lowercase().as_str()) {
+            text.push(' ');
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_text_is_what_the_page_shows() {
+        let markdown = "Told by the harbour master.<!-- source: Jane Whistleblower, 555-0100 -->\n\n\
+            <span title=\"hidden > attribute\">Shown</span> and <b>bold</b>, &amp; <script>gone()</script>\n\n\
+            A note.[^1]\n\n[^1]: The footnote, shown under the article.\n\n\
+            [link](https://example.com \"a title\") ![an image](https://example.com/i.png)";
+        let text = readable_text(&markdown_html(markdown));
+        for hidden in
+            ["Whistleblower", "555-0100", "hidden", "attribute", "gone", "a title", "example.com"]
+        {
+            assert!(!text.contains(hidden), "{hidden} in {text:?}");
+        }
+        for shown in
+            ["Told by the harbour master.", "Shown and bold, &", "The footnote, shown", "link"]
+        {
+            assert!(text.contains(shown), "{shown} not in {text:?}");
+        }
+        assert_eq!(readable_text("<p>One</p><p>two &lt;three&gt;</p>"), "One two <three>");
+    }
 
     #[test]
     fn escaping_covers_every_special_character_and_keeps_the_rest() {

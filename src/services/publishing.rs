@@ -801,3 +801,18 @@ pub async fn revision_of(
         .await?;
     Ok((article, revision.ok_or(PublishError::NotFound)?, before, lead))
 }
+
+/// Fills in the readable text of articles saved before Byline kept it, so that search finds
+/// their bodies after an upgrade; a batch per unit of work. Returns how many batches.
+pub async fn fill_body_text(services: &Services) -> Result<u64, StoreError> {
+    let (mut after, mut batches) = (0, 0);
+    loop {
+        let last = services
+            .commit(move |unit| Box::pin(async move { unit.fill_body_text(after, 500).await }))
+            .await?;
+        match last {
+            Some(last) => (after, batches) = (last, batches + 1),
+            None => return Ok(batches),
+        }
+    }
+}

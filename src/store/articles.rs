@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::{Db, Dialect, Param, Result, Row, StoreError, Tx, dialect_sql, like_pattern};
 use crate::domain::{
     ArticleId, ArticleStatus, AuthorId, Headline, NoteKind, RevisionId, SectionId, Slug, TagId,
-    UserId, search,
+    UserId, search, text,
 };
 
 /// An author record: a name on a byline.
@@ -443,7 +443,7 @@ const SEARCH_COUNT_SQLITE: &str = "SELECT count(*) FROM articles_search
 const SEARCH_SQLITE: &str = concat!(
     "SELECT ",
     summary_columns!(),
-    ", a.body_markdown FROM articles_search
+    ", a.body_text FROM articles_search
        JOIN articles a ON a.id = articles_search.rowid
        LEFT JOIN sections s ON s.id = a.section_id
       WHERE articles_search MATCH $1 AND a.status = 'published'
@@ -453,19 +453,19 @@ const SEARCH_SQLITE: &str = concat!(
 
 const SEARCH_COUNT_POSTGRES: &str = "SELECT count(*) FROM articles a
   WHERE a.status = 'published'
-    AND to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_markdown)
+    AND to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_text)
         @@ to_tsquery('simple', $1)";
 
 const SEARCH_POSTGRES: &str = concat!(
     "SELECT ",
     summary_columns!(),
-    ", a.body_markdown FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+    ", a.body_text FROM articles a LEFT JOIN sections s ON s.id = a.section_id
       WHERE a.status = 'published'
-        AND to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_markdown)
+        AND to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_text)
             @@ to_tsquery('simple', $1)
       ORDER BY ts_rank(setweight(to_tsvector('simple', a.headline), 'A')
                        || setweight(to_tsvector('simple', a.standfirst), 'B')
-                       || to_tsvector('simple', a.body_markdown),
+                       || to_tsvector('simple', a.body_text),
                        to_tsquery('simple', $1)) DESC,
                a.published_at DESC, a.id DESC
       LIMIT $2 OFFSET $3"
@@ -732,7 +732,7 @@ async fn plain_search<D: Db + ?Sized>(
     limit: u64,
 ) -> Result<(Vec<SearchHit>, u64)> {
     let find = dialect_sql(db, "instr", "strpos");
-    let text = "lower(a.headline || ' ' || a.standfirst || ' ' || a.body_markdown)";
+    let text = "lower(a.headline || ' ' || a.standfirst || ' ' || a.body_text)";
     let conditions: Vec<String> =
         (1..=terms.len()).map(|i| format!("{find}({text}, ${i}) > 0")).collect();
     let filter = conditions.join(" AND ");
@@ -744,7 +744,7 @@ async fn plain_search<D: Db + ?Sized>(
     params.push(limit.into());
     params.push(offset.into());
     let sql = format!(
-        "SELECT {}, a.body_markdown FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+        "SELECT {}, a.body_text FROM articles a LEFT JOIN sections s ON s.id = a.section_id
           WHERE a.status = 'published' AND {filter}
           ORDER BY {find}(lower(a.headline), $1) = 0, a.published_at DESC, a.id DESC
           LIMIT ${limit_at} OFFSET ${offset_at}",
@@ -756,14 +756,14 @@ async fn plain_search<D: Db + ?Sized>(
 
 const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, headline, standfirst, body_markdown,
         body_html, status, section_id, image_url, image_caption, image_alt, date_path,
-        published_at, created_at, updated_at, replies_open, word_count)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)
+        published_at, created_at, updated_at, replies_open, word_count, body_text)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)
     RETURNING id";
 
 const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $2, headline = $3, standfirst = $4,
         body_markdown = $5, body_html = $6, section_id = $7, image_url = $8,
         image_caption = $9, image_alt = $10, replies_open = $11, updated_at = $12,
-        word_count = $13
+        word_count = $13, body_text = $14
   WHERE id = $1";
 
 /// Writing articles, in a unit of work.
@@ -785,9 +785,26 @@ pub trait ArticleWrites: Tx {
         self.query(sql, &[]).await?.int().map(|n| n as u64)
     }
 
+    /// Fills in the readable text (what search reads) of up to `limit` articles after id
+    /// `after` that were saved before it was kept; returns the last id looked at, `None` when
+    /// none was left.
+    async fn fill_body_text(&mut self, after: i64, limit: u64) -> Result<Option<i64>> {
+        let sql = "SELECT id, body_html FROM articles
+                    WHERE body_text = '' AND body_html <> '' AND id > $1 ORDER BY id LIMIT $2";
+        let rows = self.query(sql, &[after.into(), limit.into()]).await?;
+        let pending: Vec<(i64, String)> = rows.map(|r| Ok((r.int(0)?, r.text(1)?)))?;
+        for (id, html) in &pending {
+            let update = "UPDATE articles SET body_text = $2 WHERE id = $1";
+            let readable = text::readable_text(html);
+            self.execute(update, &[(*id).into(), readable.as_str().into()]).await?;
+        }
+        Ok(pending.last().map(|(id, _)| *id))
+    }
+
     /// Stores an article. Fails with [`StoreError::Conflict`] when the slug is taken.
     async fn insert_article(&mut self, a: &NewArticle) -> Result<ArticleId> {
         let f = &a.fields;
+        let readable = text::readable_text(&f.body_html);
         let image = f.image.as_ref();
         let params = [
             f.slug.as_str().into(),
@@ -805,6 +822,7 @@ pub trait ArticleWrites: Tx {
             a.created_at.into(),
             f.replies_open.into(),
             f.word_count.into(),
+            readable.as_str().into(),
         ];
         let rows = self.query(INSERT_ARTICLE, &params).await.map_err(slug_conflict)?;
         let id: ArticleId =
@@ -821,6 +839,7 @@ pub trait ArticleWrites: Tx {
         updated_at: i64,
     ) -> Result<()> {
         let image = f.image.as_ref();
+        let readable = text::readable_text(&f.body_html);
         let params = [
             id.into(),
             f.slug.as_str().into(),
@@ -835,6 +854,7 @@ pub trait ArticleWrites: Tx {
             f.replies_open.into(),
             updated_at.into(),
             f.word_count.into(),
+            readable.as_str().into(),
         ];
         let changed = self.execute(UPDATE_ARTICLE, &params).await.map_err(slug_conflict)?;
         if changed == 0 {

@@ -100,6 +100,7 @@ impl Table {
                 ("replies_open", Bool),
                 ("reply_count", Int),
                 ("word_count", Int),
+                ("body_text", Text),
             ],
             Self::ArticleAuthors => &[("article_id", Int), ("author_id", Int), ("position", Int)],
             Self::ArticleTags => &[("article_id", Int), ("tag_id", Int)],

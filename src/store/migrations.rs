@@ -28,6 +28,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 3, "0003_reply_shapes"),
     migration!("sqlite", 4, "0004_outbox"),
     migration!("sqlite", 5, "0005_replies_without_waiting"),
+    migration!("sqlite", 6, "0006_search_what_readers_read"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -36,6 +37,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 3, "0003_numbering"),
     migration!("postgres", 4, "0004_outbox"),
     migration!("postgres", 5, "0005_replies_without_waiting"),
+    migration!("postgres", 6, "0006_search_what_readers_read"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -99,6 +99,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
         for &i in chunk {
             let at = newest - (i - 1) * 600;
             let body = prose(i, if i == 1 { 900 } else { 250 });
+            let html = text::markdown_html(&body);
             rows.push(vec![
                 Value::Int(i),
                 text_value(format!("story-{i}")),
@@ -112,7 +113,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                     WORDS[(i as usize + 5) % WORDS.len()]
                 )),
                 text_value(body.clone()),
-                text_value(text::markdown_html(&body)),
+                text_value(html.clone()),
                 text_value("published".into()),
                 Value::Int(i % 3 + 1),
                 Value::Null,
@@ -125,6 +126,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                 Value::Bool(true),
                 Value::Int(0),
                 Value::Int(text::word_count(&body)),
+                text_value(text::readable_text(&html)),
             ]);
             bylines.push(vec![Value::Int(i), Value::Int(i % 10 + 1), Value::Int(0)]);
             let count = if i == 1 { plan.lead_replies } else { plan.replies_per_article };

@@ -63,7 +63,7 @@ conformance! {
     ];
     the_moderation_queue_filters covers [queue, queue_counts, set_reply_body, insert_reply];
     defenses_look_up_recent_replies covers [replies_from_ip_since, duplicate_reply, lock_replies_from];
-    search_finds_published_articles covers [search];
+    search_finds_published_articles covers [search, fill_body_text];
     nodes_hear_of_changes covers [];
     no_page_query_scans_a_table covers [explain_page_queries];
     a_scheduled_article_is_published_once covers [publish_scheduled];
@@ -682,6 +682,7 @@ mod cases {
             let mut a = article(slug, jo.id, at);
             a.fields.headline = typed::headline(headline);
             a.fields.body_markdown = body.into();
+            a.fields.body_html = byline::domain::text::markdown_html(body);
             a
         };
         let in_body = insert(store, write("a", "Council budget", "The ferry will run later.", 1))
@@ -750,6 +751,21 @@ mod cases {
         })
         .await;
         assert_eq!(ids(&search(store, "ferry", 0, 10).await.0), [draft]);
+
+        // Articles saved before their readable text was kept get it filled in, a batch at a
+        // time; search then finds their bodies.
+        w(store, |tx| {
+            Box::pin(async move { tx.execute("UPDATE articles SET body_text = ''", &[]).await })
+        })
+        .await;
+        assert_eq!(search(store, "москва", 0, 10).await.1, 0, "the body is not searched yet");
+        let mut after = 0;
+        let mut batches = 0;
+        while let Some(last) = w(store, move |tx| tx.fill_body_text(after, 2)).await {
+            (after, batches) = (last, batches + 1);
+        }
+        assert_eq!(batches, 2, "four articles, two a batch");
+        assert_eq!(ids(&search(store, "москва", 0, 10).await.0), [east]);
     }
 
     pub async fn nodes_hear_of_changes(store: &Store, backend: Backend) {

@@ -429,7 +429,7 @@ async fn search_ranks_highlights_and_pages() {
     let (app, staff) = site().await;
     app.write(
         &staff,
-        &[("headline", "Council meets"), ("body", "The harbour wall was discussed <at length>.")],
+        &[("headline", "Council meets"), ("body", "The harbour wall was discussed `<at length>`.")],
         "publish",
     )
     .await;
@@ -534,4 +534,24 @@ async fn marks_typed_by_staff_do_not_break_snippets() {
     assert_eq!(inner.matches("<mark>").count(), inner.matches("</mark>").count(), "{inner}");
     let marked: Vec<_> = page.all(".snippet mark").into_iter().map(text).collect();
     assert_eq!(marked, ["lighthouse"]);
+}
+
+/// A newsroom hides sources in HTML comments: search neither finds nor quotes what the page
+/// does not show (comments, stripped tags, attributes), and finds what it shows (footnotes).
+#[tokio::test]
+async fn search_finds_only_what_the_page_shows() {
+    let (app, staff) = site().await;
+    let body = "The mayor resigned.<!-- source: Jane Whistleblower, phone 555-0100 -->\n\n\
+        <span title=\"Deepthroat\">Confirmed</span> by <script>concealed()</script>two aides.[^1]\n\n\
+        [^1]: Footnoted separately.";
+    app.write(&staff, &[("headline", "Mayor resigns"), ("body", body)], "publish").await;
+    for hidden in ["whistleblower", "555", "jane", "deepthroat", "concealed"] {
+        let page = app.get(&format!("/search?q={hidden}")).await;
+        assert_eq!(text(page.one(".count")), "No articles match.", "{hidden}");
+    }
+    let page = app.get("/search?q=mayor").await;
+    let snippet = text(page.one(".snippet"));
+    assert!(!snippet.contains("Whistleblower") && !snippet.contains("555"), "{snippet}");
+    let page = app.get("/search?q=footnoted").await;
+    assert_eq!(page.all(".search-results h2 a").len(), 1, "what the page shows is found");
 }
