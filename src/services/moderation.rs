@@ -172,7 +172,10 @@ pub async fn decide(
     decision: Decision,
     ids: Vec<ReplyId>,
 ) -> Result<(), ModerationError> {
-    apply(services, Some(user.clone()), decision, ids).await
+    let replies: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    apply(services, Some(user.clone()), decision, ids).await?;
+    tracing::info!(staff = user.id.get(), ?decision, ?replies, "moderated");
+    Ok(())
 }
 
 /// `byline reply approve ID`: whoever runs the command line may moderate any reply.
@@ -230,6 +233,7 @@ pub async fn edit(
     id: ReplyId,
     body: &str,
 ) -> Result<(), ModerationError> {
+    let staff = user.id.get();
     let body = ReplyBody::parse(body, services.config.limits.comment)
         .map_err(|m| ModerationError::Invalid(FieldError::new(field::COMMENT, m)))?;
     let user = user.clone();
@@ -245,6 +249,7 @@ pub async fn edit(
             })
         })
         .await
+        .inspect(|_| tracing::info!(staff, reply = id.get(), "edited a reply"))
 }
 
 /// A staff member's answer to a reply, published at once with a staff badge. Answering a
@@ -256,6 +261,7 @@ pub async fn answer(
     id: ReplyId,
     body: &str,
 ) -> Result<ReplyId, ModerationError> {
+    let staff = user.id.get();
     let body = ReplyBody::parse(body, services.config.limits.comment)
         .map_err(|m| ModerationError::Invalid(FieldError::new(field::COMMENT, m)))?;
     // A staff answer is signed with the account's name and address, checked when it was made.
@@ -297,4 +303,5 @@ pub async fn answer(
             })
         })
         .await
+        .inspect(|_| tracing::info!(staff, reply = id.get(), "answered a reply"))
 }

@@ -350,6 +350,7 @@ pub async fn create(
     input: &EditorInput,
     action: Action,
 ) -> Result<ArticleId, PublishError> {
+    let staff = user.id.get();
     let (user, input) = (user.clone(), input.clone());
     let body_html = text::markdown_html(&input.body_markdown);
     let tz = services.config.timezone.clone();
@@ -375,6 +376,7 @@ pub async fn create(
             })
         })
         .await
+        .inspect(|_| tracing::info!(staff, ?action, "created an article"))
 }
 
 /// Saves the editor's changes to an article.
@@ -385,6 +387,7 @@ pub async fn update(
     input: &EditorInput,
     action: Action,
 ) -> Result<(), PublishError> {
+    let staff = user.id.get();
     let (user, input) = (user.clone(), input.clone());
     let body_html = text::markdown_html(&input.body_markdown);
     let tz = services.config.timezone.clone();
@@ -410,6 +413,7 @@ pub async fn update(
             })
         })
         .await
+        .inspect(|_| tracing::info!(staff, article = id.get(), ?action, "saved an article"))
 }
 
 /// Moves the article to the status `action` asks for, and says what became public.
@@ -586,6 +590,7 @@ pub async fn add_note(
     kind: NoteKind,
     body: &str,
 ) -> Result<(), PublishError> {
+    let staff = user.id.get();
     let body = body.trim().to_owned();
     let user = user.clone();
     services
@@ -609,6 +614,7 @@ pub async fn add_note(
             })
         })
         .await
+        .inspect(|_| tracing::info!(staff, article = id.get(), "added a note"))
 }
 
 /// Publishes every scheduled article whose time has come (also after the server was down),

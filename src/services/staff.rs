@@ -319,6 +319,7 @@ pub async fn update_account(
     id: UserId,
     change: AccountChange,
 ) -> Result<(), StaffError> {
+    let (staff, change_log) = (admin.id.get(), (change.role, change.disabled));
     if !admin.role.manages_users() {
         return Err(StaffError::Forbidden("Only admins manage staff accounts and settings."));
     }
@@ -349,6 +350,10 @@ pub async fn update_account(
             })
         })
         .await
+        .inspect(|_| {
+            let (role, disabled) = (change_log.0.as_str(), change_log.1);
+            tracing::info!(staff, account = id.get(), role, disabled, "changed an account");
+        })
 }
 
 /// The name and bio on a staff member's bylines. Bylines show on every page, so the whole

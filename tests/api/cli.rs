@@ -332,8 +332,28 @@ async fn copy_round_trips_a_large_site_with_identical_pages() {
 
 /// What `byline serve` logs to a pipe while it answers one request.
 async fn serve_log(settings: &[(&str, &str)]) -> String {
+    serve_log_while(settings, |_| async {}).await
+}
+
+/// What `byline serve` logs to a pipe while `work` talks to it (given its address), with an
+/// editor's account (`ed@example.com`, "a long enough password") made first.
+async fn serve_log_while<F, Fut>(settings: &[(&str, &str)], work: F) -> String
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let mut add = byline()
+        .args(["user", "add", "--email", "ed@example.com", "--name", "Ed", "--role", "editor"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    assert!(add.wait().unwrap().success());
     let mut command = byline();
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -354,11 +374,63 @@ async fn serve_log(settings: &[(&str, &str)]) -> String {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    if up {
+        work(format!("http://127.0.0.1:{port}")).await;
+    }
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     let log = String::from_utf8(output.stderr).unwrap();
     assert!(up, "byline serve did not answer:\n{log}");
     log
+}
+
+#[tokio::test]
+async fn failed_sign_ins_and_staff_actions_are_logged_with_who_and_where() {
+    let log = serve_log_while(&[], |base| async move {
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let sign_in = |password: &'static str| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let form = client.get(format!("{base}/admin/login")).send().await.unwrap();
+                let cookie = form.headers()["set-cookie"]
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                let html = form.text().await.unwrap();
+                let token = html
+                    .split("name=\"login_token\" value=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                let body =
+                    format!("email=ed%40example.com&password={password}&login_token={token}&next=");
+                client
+                    .post(format!("{base}/admin/login"))
+                    .header("cookie", cookie)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(sign_in("wrong+password").await.status(), 422);
+        assert_eq!(sign_in("a+long+enough+password").await.status(), 303);
+    })
+    .await;
+    let failed =
+        log.lines().find(|l| l.contains("failed sign-in")).unwrap_or_else(|| panic!("{log}"));
+    assert!(failed.contains("127.0.0.1"), "{failed}");
+    let signed_in =
+        log.lines().find(|l| l.contains("signed in")).unwrap_or_else(|| panic!("{log}"));
+    assert!(signed_in.contains("user=1"), "{signed_in}");
 }
 
 #[tokio::test]
