@@ -65,6 +65,8 @@ pub struct Config {
     pub outbox_keep_hours: i64,
     /// The log's lines: text for people, or one JSON object each for a log collector.
     pub log_format: LogFormat,
+    /// Days a reply's address is kept (for staff and the rate limit), counted from the reply.
+    pub ip_retention_days: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("page_cache", "on"),
     ("outbox_keep_hours", "48"),
     ("log_format", "text"),
+    ("ip_retention_days", "30"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -203,6 +206,7 @@ impl Config {
                 _ => return Err(bad("page_cache", "expected on or off")),
             },
             outbox_keep_hours: number("outbox_keep_hours", 1, 10 * 366 * 24)? as i64,
+            ip_retention_days: number("ip_retention_days", 1, 3660)? as i64,
             log_format: match get("log_format").trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,

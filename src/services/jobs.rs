@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Services, publishing};
-use crate::store::{ArticleWrites, OutboxWrites, StaffWrites};
+use crate::store::{ArticleWrites, OutboxWrites, ReplyWrites, StaffWrites};
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
 const TIDY_EVERY: i64 = 600;
@@ -40,7 +40,7 @@ pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::tas
 }
 
 /// Deletes events every handler is done with once they are `outbox_keep_hours` old, and
-/// sessions past their end; folds the reply counters into the articles' counts. A handler no node has run for as long is retired first (every
+/// sessions past their end; erases replies' addresses past `ip_retention_days`; folds the reply counters into the articles' counts. A handler no node has run for as long is retired first (every
 /// node tidies every ten minutes, far less than the shortest `outbox_keep_hours`).
 async fn tidy(
     services: &Services,
@@ -48,6 +48,7 @@ async fn tidy(
     now: i64,
 ) -> Result<(), crate::store::StoreError> {
     let before = now - services.config.outbox_keep_hours * 3600;
+    let addresses_before = now - services.config.ip_retention_days * 86_400;
     let running = handlers.to_vec();
     let retired = services
         .store
@@ -59,6 +60,7 @@ async fn tidy(
                 let retired = tx.retire_handlers(before).await?;
                 tx.purge_outbox(before).await?;
                 tx.delete_expired_sessions(now).await?;
+                tx.erase_reply_ips(addresses_before).await?;
                 tx.fold_reply_counts().await?;
                 Ok::<_, crate::store::StoreError>(retired)
             })

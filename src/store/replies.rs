@@ -350,6 +350,12 @@ pub trait ReplyWrites: Tx {
     }
 
     /// Replaces a reply's text (a moderator's edit).
+    /// Erases the address of every reply written before `before`; returns how many.
+    async fn erase_reply_ips(&mut self, before: i64) -> Result<u64> {
+        let sql = "UPDATE comments SET ip = NULL WHERE created_at < $1 AND ip IS NOT NULL";
+        self.execute(sql, &[before.into()]).await
+    }
+
     /// Makes the unit of work the only one counting replies from `ip` until it ends, so that
     /// concurrent replies from one address are counted one after the other against the rate
     /// limit. (SQLite's units of work already run one at a time.)

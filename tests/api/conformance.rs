@@ -62,7 +62,9 @@ conformance! {
         setting, setting_or_insert, set_setting, discussion_settings,
     ];
     the_moderation_queue_filters covers [queue, queue_counts, set_reply_body, insert_reply];
-    defenses_look_up_recent_replies covers [replies_from_ip_since, duplicate_reply, lock_replies_from];
+    defenses_look_up_recent_replies covers [
+        replies_from_ip_since, duplicate_reply, lock_replies_from, erase_reply_ips,
+    ];
     search_finds_published_articles covers [search, fill_body_text];
     nodes_hear_of_changes covers [];
     no_page_query_scans_a_table covers [explain_page_queries];
@@ -661,6 +663,10 @@ mod cases {
             })
         });
         assert_eq!(count.await, 3);
+        // Addresses are kept for a while only.
+        assert_eq!(w(store, |tx| tx.erase_reply_ips(151)).await, 2);
+        assert_eq!(r(store, |db| db.replies_from_ip_since("192.0.2.1", 0)).await, 1);
+        assert_eq!(w(store, |tx| tx.erase_reply_ips(151)).await, 0, "erased once");
         let duplicate = |article: ArticleId, email: &'static str, body: &'static str, since| {
             r(store, move |db| db.duplicate_reply(article, email, body, since))
         };

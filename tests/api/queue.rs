@@ -283,3 +283,34 @@ async fn admins_change_settings_and_the_environment_wins() {
         "nothing saved"
     );
 }
+
+/// A reader's address is kept `ip_retention_days` from the reply, then erased by the jobs.
+#[tokio::test]
+async fn reader_addresses_are_erased_after_ip_retention_days() {
+    let app = spawn_with(&[("moderation", "all"), ("ip_retention_days", "30")]).await;
+    app.add_staff("mod@example.com", "Mo Derator", Role::Editor).await;
+    let path = app.publish("Addresses").await.path;
+    let old = app.reply(&path, &reply_with(&[("comment", "Written first")])).await;
+    app.clock.advance(29 * 86_400);
+    let later = app.publish("Addresses, later").await.path;
+    let young = app.reply(&later, &reply_with(&[("comment", "Written a month later")])).await;
+    app.clock.advance(86_400 + 1);
+    let ip_of = |id: ReplyId| {
+        let app = &app;
+        async move { app.queued().await.into_iter().find(|q| q.reply.id == id).unwrap().ip }
+    };
+    let mut erased = false;
+    for _ in 0..100 {
+        erased = ip_of(old).await.is_none();
+        if erased {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(erased, "the thirty-day-old reply's address is erased");
+    assert_eq!(ip_of(young).await.as_deref(), Some("127.0.0.1"));
+    let staff = app.sign_in("mod@example.com").await;
+    let queue = app.staff_get(&staff, "/admin/replies/").await;
+    assert_eq!(text(queue.one(&format!("#reply-{old} .queue-ip"))), "address erased");
+    assert_eq!(text(queue.one(&format!("#reply-{young} .queue-ip"))), "127.0.0.1");
+}
