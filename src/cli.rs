@@ -62,6 +62,11 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         lead_replies: i64,
     },
+    /// Write a consistent copy of an SQLite site to a new file, while it serves.
+    Backup {
+        /// The new file.
+        file: PathBuf,
+    },
     /// Copy a whole site into an empty database, keeping every id and URL.
     Copy {
         /// The source: a file path, sqlite://PATH or postgres://…
@@ -163,6 +168,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
     let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
     init_logging(quiet, config.log_format);
+    if let Command::Backup { file } = &cli.command {
+        crate::tools::backup::backup(&config.database, file).await?;
+        println!("Backed up {} to {}.", config.database.redacted(), file.display());
+        return Ok(());
+    }
     if let Command::Serve { demo, .. } = cli.command {
         return serve(config, demo).await;
     }
@@ -178,7 +188,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn command(command: Command, services: &Services, config: &Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } | Command::Copy { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Copy { .. } | Command::Backup { .. } => {
+            unreachable!("handled above")
+        }
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {
             let body_markdown = read_body(&body)?;
             let draft =

@@ -1,6 +1,7 @@
-//! Tools around the site rather than in it: copying a site between databases, demo content,
-//! and generated sites for benchmarks.
+//! Tools around the site rather than in it: backups, copying a site between databases, demo
+//! content, and generated sites for benchmarks.
 
+pub mod backup;
 pub mod copy;
 pub mod demo;
 pub mod generate;

@@ -460,3 +460,81 @@ async fn the_log_has_no_colour_codes_off_a_terminal_and_can_be_json() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("BYLINE_LOG_FORMAT") && stderr.contains("text or json"), "{stderr}");
 }
+
+/// `byline backup` while replies stream in: the copy opens, passes SQLite's integrity check,
+/// and holds every reply acknowledged before it started. A PostgreSQL site is refused with
+/// where to look.
+#[tokio::test]
+async fn a_backup_taken_while_replies_stream_in_holds_every_acknowledged_reply() {
+    use crate::helpers::{Backend, first_run, reply_with, spawn_on};
+    if !first_run() {
+        return; // It picks its own backend, SQLite: the PostgreSQL run would repeat it.
+    }
+    let app = spawn_on(
+        Backend::Sqlite,
+        &[("moderation", "none"), ("duplicate_check", "off"), ("rate_limit_per_minute", "0")],
+    )
+    .await;
+    let path = app.publish("Backed up").await.path;
+    let mut before = Vec::new();
+    for i in 0..20 {
+        before.push(app.reply(&path, &reply_with(&[("comment", &format!("Before {i}"))])).await);
+    }
+    let stream = {
+        let (app, path) = (&app, &path);
+        async move {
+            let mut during = 0;
+            for i in 0..60 {
+                app.reply(path, &reply_with(&[("comment", &format!("During {i}"))])).await;
+                during += 1;
+            }
+            during
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    let database = format!("sqlite://{}", app.db_path.display());
+    let backup = {
+        let (database, file) = (database.clone(), file.clone());
+        tokio::task::spawn_blocking(move || {
+            byline()
+                .args(["--database", &database, "backup", file.to_str().unwrap()])
+                .output()
+                .unwrap()
+        })
+    };
+    let (during, output) = tokio::join!(stream, backup);
+    let output = output.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Backed up"));
+    assert_eq!(during, 60);
+
+    let copy = rusqlite::Connection::open(&file).unwrap();
+    let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let stored: Vec<i64> = copy
+        .prepare("SELECT id FROM comments")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for id in &before {
+        assert!(stored.contains(&id.get()), "reply {id} acknowledged before the backup is in it");
+    }
+    // The copy is a site: it serves when --database points at it.
+    let again = byline().args(["--database", file.to_str().unwrap(), "migrate"]).output().unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+
+    let refused = byline()
+        .args(["--database", &database, "backup", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("exists already"));
+    let postgres = byline()
+        .args(["--database", "postgres://nobody@127.0.0.1:1/none", "backup", "x.db"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_dump"));
+}
