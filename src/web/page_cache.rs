@@ -444,10 +444,35 @@ impl ChangeListener for PageCache {
     }
 }
 
+/// Whether a page at this address may be kept. Every address could otherwise make an entry
+/// (`/robots.txt?junk=1`, `?junk=2`… fill the cache and push the real pages out): only the
+/// query parameters a route uses make another page (an article's `replies=N`; listings page
+/// by path), pages whose parameters are unbounded (search, `?replytocom=N`) are not kept, and
+/// neither is a percent-encoded spelling of a path (the page is served, from its own
+/// rendering, but it is not a second copy to forget when the article changes).
+fn keepable(uri: &axum::http::Uri) -> bool {
+    let path = uri.path();
+    if path.contains('%') || path.starts_with("/search") {
+        return false;
+    }
+    match uri.query() {
+        None => true,
+        Some(query) => {
+            // `/2026/11/24/slug/`
+            let article = path.split('/').filter(|s| !s.is_empty()).count() == 4
+                && path.trim_start_matches('/').starts_with(|c: char| c.is_ascii_digit());
+            article
+                && query.strip_prefix("replies=").is_some_and(|n| {
+                    !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit())
+                })
+        }
+    }
+}
+
 pub async fn serve(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let readable = method == Method::GET || method == Method::HEAD;
-    if !readable || personal(&request) || !state.config.page_cache {
+    if !readable || personal(&request) || !state.config.page_cache || !keepable(request.uri()) {
         return next.run(request).await;
     }
     let key = request.uri().to_string();
@@ -503,6 +528,38 @@ async fn fill(
             state.pages.respond(key, &entry, &asked).await
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod keeping {
+    use super::keepable;
+
+    #[test]
+    fn only_the_parameters_a_route_uses_make_another_page() {
+        let keeps = |uri: &str| keepable(&uri.parse().unwrap());
+        for kept in [
+            "/",
+            "/robots.txt",
+            "/section/local/page/2/",
+            "/2026/11/24/a-story/",
+            "/2026/11/24/a-story/?replies=3",
+        ] {
+            assert!(keeps(kept), "{kept}");
+        }
+        for not in [
+            "/robots.txt?junk=1",
+            "/?utm_source=x",
+            "/2026/11/24/a-story/?replytocom=12",
+            "/2026/11/24/a-story/?replies=3&junk=1",
+            "/2026/11/24/a-story/?replies=99999999",
+            "/search?q=ferry",
+            "/%32026/11/24/a-story/",
+            "/2026/11/24/%74he-story/",
+            "/section/local/?replies=2",
+        ] {
+            assert!(!keeps(not), "{not}");
+        }
     }
 }
 

@@ -154,3 +154,26 @@ async fn writes_from_the_command_line_reach_a_running_node() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Junk query strings cannot fill the cache and push the real pages out: only the query a
+/// route uses makes another page, and unbounded ones (search, replytocom) are not kept.
+#[tokio::test]
+async fn junk_query_strings_make_no_cache_entries() {
+    let app = spawn_with(CACHED).await;
+    let path = app.publish("Kept once").await.path;
+    cache(&app, &["/", &path]).await;
+    for n in 0..2_100 {
+        assert_eq!(app.get_raw(&format!("/robots.txt?junk={n}")).await.status, 200);
+    }
+    for extra in [
+        format!("{path}?replytocom=1"),
+        format!("{path}?utm_source=mail"),
+        "/search?q=kept".to_owned(),
+        path.replacen("/kept", "/%6Bept", 1),
+    ] {
+        assert_eq!(app.get_raw(&extra).await.status, 200, "{extra}");
+    }
+    assert_eq!(app.state.pages.len(), 2, "the front page and the article, and nothing else");
+    app.get_raw(&format!("{path}?replies=1")).await;
+    assert_eq!(app.state.pages.len(), 3, "a page of the thread is a page of its own");
+}
