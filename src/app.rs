@@ -106,17 +106,42 @@ impl Application {
         self.state.config.listen
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then stops accepting, lets the requests in flight
+    /// finish and closes idle connections; connections still open after `shutdown_seconds`
+    /// (a client sending a byte a second) are closed then, whatever they are doing. A reply
+    /// acknowledged was committed before its answer, so none is lost.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let Self { listener, state, tasks } = self;
+        let grace = Duration::from_secs(state.config.shutdown_seconds);
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        let deadline = async move {
+            match stopped.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
         let app = web::build_app(state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+        let result = tokio::select! {
+            served = served => served.context("the server stopped"),
+            () = deadline => {
+                tracing::warn!(
+                    seconds = grace.as_secs(),
+                    "closed the connections still open shutdown_seconds after the stop"
+                );
+                Ok(())
+            }
+        };
         for task in tasks {
             task.abort();
         }
-        served.context("the server stopped")
+        result
     }
 }

@@ -67,6 +67,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Days a reply's address is kept (for staff and the rate limit), counted from the reply.
     pub ip_retention_days: i64,
+    /// Longest a stop (SIGTERM) waits for open connections before closing them.
+    pub shutdown_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("outbox_keep_hours", "48"),
     ("log_format", "text"),
     ("ip_retention_days", "30"),
+    ("shutdown_seconds", "10"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -207,6 +210,7 @@ impl Config {
             },
             outbox_keep_hours: number("outbox_keep_hours", 1, 10 * 366 * 24)? as i64,
             ip_retention_days: number("ip_retention_days", 1, 3660)? as i64,
+            shutdown_seconds: number("shutdown_seconds", 1, 3600)? as u64,
             log_format: match get("log_format").trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,

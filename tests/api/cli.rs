@@ -538,3 +538,80 @@ async fn a_backup_taken_while_replies_stream_in_holds_every_acknowledged_reply()
         .unwrap();
     assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_dump"));
 }
+
+/// SIGTERM stops the server within `shutdown_seconds` whatever a slow client does, and a
+/// reply acknowledged before it is on disk afterwards.
+#[tokio::test]
+async fn a_stop_ends_within_shutdown_seconds_despite_a_slow_client() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = byline()
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("BYLINE_SHUTDOWN_SECONDS", "2")
+        .env("BYLINE_MIN_FILL_SECONDS", "0")
+        .env("BYLINE_MODERATION", "none")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "byline serve did not answer");
+    // A reply through the form, acknowledged.
+    let front = client.get(&base).send().await.unwrap().text().await.unwrap();
+    let href = front.split("<h2><a href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let page = client.get(format!("{base}{href}")).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let form = format!(
+        "comment=Before+the+stop&name=Ada&email=ada%40example.com&website=&parent=&token={token}"
+    );
+    let posted = client
+        .post(format!("{base}{href}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    // A client that sends its request a byte every half second.
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let trickle = tokio::spawn(async move {
+        for byte in b"GET / HTTP/1.1\r\nHost: slow.example\r\nX-Slow: yes".iter().cycle() {
+            if slow.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let pid = running.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let stopped = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(6), "still running 6 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    trickle.abort();
+    assert!(status.success(), "{status:?}");
+    assert!(stopped.elapsed() >= Duration::from_millis(1500), "it waited for the connection first");
+    let db = rusqlite::Connection::open(dir.path().join("byline.db")).unwrap();
+    let stored: i64 = db
+        .query_row("SELECT count(*) FROM comments WHERE body = 'Before the stop'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 1, "the acknowledged reply is stored");
+}
