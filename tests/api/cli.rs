@@ -422,9 +422,38 @@ async fn failed_sign_ins_and_staff_actions_are_logged_with_who_and_where() {
             }
         };
         assert_eq!(sign_in("wrong+password").await.status(), 422);
-        assert_eq!(sign_in("a+long+enough+password").await.status(), 303);
+        let signed_in = sign_in("a+long+enough+password").await;
+        assert_eq!(signed_in.status(), 303);
+        let session = signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with("byline_session="))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let admin = client.get(format!("{base}/admin/")).header("cookie", &session).send().await;
+        let admin = admin.unwrap().text().await.unwrap();
+        let csrf = admin.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+        let body =
+            format!("headline=Logged+story&body=Text.&replies_open=yes&action=publish&csrf={csrf}");
+        let saved = client
+            .post(format!("{base}/admin/articles/new"))
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(saved.status(), 303);
     })
     .await;
+    let created =
+        log.lines().find(|l| l.contains("created an article")).unwrap_or_else(|| panic!("{log}"));
+    assert!(created.contains("staff=1") && created.contains("Publish"), "{created}");
     let failed =
         log.lines().find(|l| l.contains("failed sign-in")).unwrap_or_else(|| panic!("{log}"));
     assert!(failed.contains("127.0.0.1"), "{failed}");
