@@ -40,7 +40,8 @@ pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::tas
 }
 
 /// Deletes events every handler is done with once they are `outbox_keep_hours` old, and
-/// sessions past their end; erases replies' addresses past `ip_retention_days`; folds the reply counters into the articles' counts. A handler no node has run for as long is retired first (every
+/// sessions and sign-in failures past their end; erases replies' addresses past
+/// `ip_retention_days`; folds the reply counters into the articles' counts. A handler no node has run for as long is retired first (every
 /// node tidies every ten minutes, far less than the shortest `outbox_keep_hours`).
 async fn tidy(
     services: &Services,
@@ -60,6 +61,9 @@ async fn tidy(
                 let retired = tx.retire_handlers(before).await?;
                 tx.purge_outbox(before).await?;
                 tx.delete_expired_sessions(now).await?;
+                // Failures past the window count for nothing (an attack on unknown accounts
+                // would otherwise grow the table for ever).
+                tx.clear_login_failures("", now - super::staff::FAILURE_WINDOW).await?;
                 tx.erase_reply_ips(addresses_before).await?;
                 tx.fold_reply_counts().await?;
                 Ok::<_, crate::store::StoreError>(retired)

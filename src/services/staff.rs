@@ -50,8 +50,12 @@ fn invalid(field: &'static str, message: impl Into<String>) -> StaffError {
 /// request's time limit).
 fn hashing_turns() -> Arc<Semaphore> {
     static TURNS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    TURNS.get_or_init(|| Arc::new(Semaphore::new(cores.min(MAX_HASHES_AT_ONCE)))).clone()
+    TURNS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Arc::new(Semaphore::new(cores.min(MAX_HASHES_AT_ONCE)))
+        })
+        .clone()
 }
 
 const MAX_HASHES_AT_ONCE: usize = 4;

@@ -27,6 +27,28 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Whether a server at `base` answers `/healthz` within ten seconds.
+async fn answers(base: &str) -> bool {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// What `byline serve` says on standard error when the setting's variable has this value;
+/// start-up must refuse it.
+fn refused(variable: &str, value: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output =
+        byline().args(["serve"]).current_dir(dir.path()).env(variable, value).output().unwrap();
+    assert!(!output.status.success(), "{variable}={value} was accepted");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Kills the server when the test ends, however it ends.
 struct Running(std::process::Child);
 
@@ -51,15 +73,7 @@ async fn serve_with_demo_content_shows_a_real_article() {
     let _running = Running(child);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "byline serve did not answer");
+    assert!(answers(&base).await, "byline serve did not answer");
     assert!(dir.path().join("byline.db").exists(), "the database is a file in the current folder");
 
     let front = client.get(&base).send().await.unwrap().text().await.unwrap();
@@ -139,14 +153,7 @@ async fn article_add_publishes_and_prints_the_url_and_reply_approve_approves() {
 #[test]
 fn a_bad_setting_stops_start_up_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let output = byline()
-        .args(["serve"])
-        .current_dir(dir.path())
-        .env("BYLINE_MODERATION", "sometimes")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused("BYLINE_MODERATION", "sometimes");
     assert!(
         stderr.contains("BYLINE_MODERATION") && stderr.contains("none, first-time, all"),
         "{stderr}"
@@ -364,16 +371,7 @@ where
         command.env(name, value);
     }
     let mut child = command.spawn().unwrap();
-    let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        let health = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await;
-        if health.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let up = answers(&format!("http://127.0.0.1:{port}")).await;
     if up {
         work(format!("http://127.0.0.1:{port}")).await;
     }
@@ -478,15 +476,7 @@ async fn the_log_has_no_colour_codes_off_a_terminal_and_can_be_json() {
         lines.iter().any(|l| l["fields"]["path"] == "/healthz" && l["fields"]["status"] == 200)
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let output = byline()
-        .args(["serve"])
-        .current_dir(dir.path())
-        .env("BYLINE_LOG_FORMAT", "xml")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused("BYLINE_LOG_FORMAT", "xml");
     assert!(stderr.contains("BYLINE_LOG_FORMAT") && stderr.contains("text or json"), "{stderr}");
 }
 
@@ -589,15 +579,7 @@ async fn a_stop_ends_within_shutdown_seconds_despite_a_slow_client() {
     let base = format!("http://127.0.0.1:{port}");
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "byline serve did not answer");
+    assert!(answers(&base).await, "byline serve did not answer");
     // A reply through the form, acknowledged.
     let front = client.get(&base).send().await.unwrap().text().await.unwrap();
     let href = front.split("<h2><a href=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
@@ -643,4 +625,31 @@ async fn a_stop_ends_within_shutdown_seconds_despite_a_slow_client() {
         .query_row("SELECT count(*) FROM comments WHERE body = 'Before the stop'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored, 1, "the acknowledged reply is stored");
+}
+
+/// Listening beyond loopback with base_url left to its default would refuse real readers'
+/// replies (their pages are at the public address): start-up says so.
+#[tokio::test]
+async fn start_up_warns_when_base_url_is_left_to_its_default_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let start = |listen: String| {
+        byline()
+            .args(["serve", "--listen", &listen])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for (listen, warned) in
+        [(format!("0.0.0.0:{port}"), true), (format!("127.0.0.1:{port}"), false)]
+    {
+        let mut child = start(listen.clone());
+        let up = answers(&format!("http://127.0.0.1:{port}")).await;
+        let _ = child.kill();
+        let log = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
+        assert!(up, "{log}");
+        assert_eq!(log.contains("base_url is not set"), warned, "{listen}:\n{log}");
+    }
 }

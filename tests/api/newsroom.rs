@@ -923,3 +923,26 @@ async fn authors_do_not_choose_the_lead_or_add_sections() {
     let sections = app.db(|db| db.sections()).await;
     assert_eq!(sections.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["Politics"]);
 }
+
+/// Failures past the window are deleted by the jobs, known account or not.
+#[tokio::test]
+async fn old_sign_in_failures_are_deleted() {
+    let app = spawn_app().await;
+    for guess in ["nobody@example.com", "someone@example.com"] {
+        assert_eq!(app.try_sign_in(guess, "wrong password!").await.status, 422);
+    }
+    let count = || {
+        app.db(|db| {
+            Box::pin(
+                async move { db.query("SELECT count(*) FROM login_failures", &[]).await?.int() },
+            )
+        })
+    };
+    assert_eq!(count().await, 6, "three keys an attempt");
+    app.clock.advance(byline::services::staff::FAILURE_WINDOW + 601);
+    let started = std::time::Instant::now();
+    while count().await != 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "not deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
