@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::server::{self, ConnectionLimits};
 use crate::services::outbox::{self, Handler};
 use crate::services::{Services, changes, jobs};
 use crate::store::Store;
@@ -116,32 +117,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Self { listener, state, tasks } = self;
         let grace = Duration::from_secs(state.config.shutdown_seconds);
-        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            shutdown.await;
-            let _ = stopping.send(());
+        let limits = ConnectionLimits {
+            header: Duration::from_secs(state.config.header_timeout_seconds),
+            keepalive: Duration::from_secs(state.config.keepalive_seconds),
+            max_connections: state.config.max_connections,
         };
-        let deadline = async move {
-            match stopped.await {
-                Ok(()) => tokio::time::sleep(grace).await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        let app = web::build_app(state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-        let result = tokio::select! {
-            served = served => served.context("the server stopped"),
-            () = deadline => {
-                tracing::warn!(
-                    seconds = grace.as_secs(),
-                    "closed the connections still open shutdown_seconds after the stop"
-                );
-                Ok(())
-            }
-        };
+        server::serve(listener, web::build_app(state), limits, shutdown, grace).await;
         for task in tasks {
             task.abort();
         }
-        result
+        Ok(())
     }
 }

@@ -300,6 +300,7 @@ fn read_body(path: &PathBuf) -> anyhow::Result<String> {
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    crate::server::raise_file_limit(config.max_connections);
     let app = Application::build(config, Options { demo, ..Options::default() }).await?;
     let (address, base_url) = (app.address(), app.state.config.base_url.clone());
     tracing::info!(%address, base_url, "serving");

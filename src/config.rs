@@ -69,6 +69,12 @@ pub struct Config {
     pub ip_retention_days: i64,
     /// Longest a stop (SIGTERM) waits for open connections before closing them.
     pub shutdown_seconds: u64,
+    /// Longest a client may take to send a request's head.
+    pub header_timeout_seconds: u64,
+    /// Longest a connection may stay idle between requests.
+    pub keepalive_seconds: u64,
+    /// Most connections open at once; past it new ones get a short `503`.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +111,9 @@ const SETTINGS: &[(&str, &str)] = &[
     ("log_format", "text"),
     ("ip_retention_days", "30"),
     ("shutdown_seconds", "10"),
+    ("header_timeout_seconds", "10"),
+    ("keepalive_seconds", "60"),
+    ("max_connections", "10000"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -211,6 +220,9 @@ impl Config {
             outbox_keep_hours: number("outbox_keep_hours", 1, 10 * 366 * 24)? as i64,
             ip_retention_days: number("ip_retention_days", 1, 3660)? as i64,
             shutdown_seconds: number("shutdown_seconds", 1, 3600)? as u64,
+            header_timeout_seconds: number("header_timeout_seconds", 1, 600)? as u64,
+            keepalive_seconds: number("keepalive_seconds", 1, 3600)? as u64,
+            max_connections: number("max_connections", 1, 1_000_000)?,
             log_format: match get("log_format").trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -377,6 +389,14 @@ mod tests {
         assert!(with(&[("thread_depth", "0")]).is_err());
         assert!(with(&[("trusted_proxies", "10.0.0.0/33")]).is_err());
         assert!(with(&[("base_url", "ftp://x")]).is_err());
+        for (setting, bad) in [
+            ("header_timeout_seconds", "0"),
+            ("keepalive_seconds", "soon"),
+            ("max_connections", "0"),
+        ] {
+            let error = with(&[(setting, bad)]).unwrap_err().to_string();
+            assert!(error.contains(&format!("`{setting}` ({})", env_name(setting))), "{error}");
+        }
     }
 
     #[test]

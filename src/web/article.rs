@@ -110,7 +110,7 @@ pub async fn reply(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let bytes = form::read(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = form::read(&headers, body).await?;
     let pairs = form::parse(&bytes).map_err(|_| AppError::BadRequest(form::NOT_UTF8))?;
     let input = reply_input(&pairs);
     if !defenses::sent_from_here(&headers, &state.config.base_url) {

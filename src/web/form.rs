@@ -7,29 +7,22 @@ use percent_encoding::percent_decode;
 
 use super::error::AppError;
 
-/// Reads a form body: `415` unless urlencoded, `413` past `limit` bytes.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, AppError> {
+/// Reads a form body: `415` unless urlencoded, `413` past the route's limit (see
+/// `web::Limits`, which bounds every body before it gets here).
+pub async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, AppError> {
     let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
     if content_type.is_some_and(|t| !t.starts_with(b"application/x-www-form-urlencoded")) {
         return Err(AppError::UnsupportedMediaType);
     }
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(AppError::TooLarge);
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|_| AppError::TooLarge)
+    axum::body::to_bytes(body, usize::MAX).await.map_err(|_| AppError::TooLarge)
 }
 
 /// Reads and decodes a form body; text that is not UTF-8 is a `400`.
 pub async fn read_pairs(
     headers: &HeaderMap,
     body: Body,
-    limit: usize,
 ) -> Result<Vec<(String, String)>, AppError> {
-    let bytes = read(headers, body, limit).await?;
+    let bytes = read(headers, body).await?;
     parse(&bytes).map_err(|_| AppError::BadRequest(NOT_UTF8))
 }
 

@@ -69,34 +69,79 @@ impl AppState {
     }
 }
 
+/// What one route's requests may take. `None` means the site's setting
+/// (`request_timeout_seconds`, `max_body_bytes`); routes that need other bounds (the editor's
+/// long articles; later uploads, imports and event streams) say so in [`routes`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub seconds: Option<u64>,
+    pub body_bytes: Option<usize>,
+}
+
+impl Limits {
+    /// The site's settings.
+    pub const SITE: Limits = Limits { seconds: None, body_bytes: None };
+
+    pub const fn body(bytes: usize) -> Limits {
+        Limits { seconds: None, body_bytes: Some(bytes) }
+    }
+
+    fn resolve(self, config: &Config) -> Resolved {
+        Resolved {
+            time: std::time::Duration::from_secs(
+                self.seconds.unwrap_or(config.request_timeout_seconds),
+            ),
+            body_bytes: self.body_bytes.unwrap_or(config.max_body_bytes),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    time: std::time::Duration,
+    body_bytes: usize,
+}
+
+/// One address the site answers, its handlers, and its limits.
+pub struct Route {
+    pub path: &'static str,
+    pub methods: MethodRouter<AppState>,
+    pub limits: Limits,
+}
+
+/// A route with the site's limits.
+fn route(path: &'static str, methods: MethodRouter<AppState>) -> Route {
+    Route { path, methods, limits: Limits::SITE }
+}
+
 /// Every route the site answers, by path. The router is built from this list alone, so a
 /// test can walk it and no route escapes (see `tests/api/privacy.rs`).
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+pub fn routes() -> Vec<Route> {
     vec![
-        ("/", get(front::first_page)),
-        ("/page/{page}/", get(front::page)),
-        ("/page/{page}", get(front::page_without_slash)),
-        ("/{year}/{month}/{day}/{slug}/", get(article::show).post(article::reply)),
-        ("/{year}/{month}/{day}/{slug}", get(article::without_slash)),
-        ("/search", get(search::search)),
-        ("/feed.atom", get(feeds::site)),
-        ("/section/{key}/feed.atom", get(feeds::section)),
-        ("/tag/{key}/feed.atom", get(feeds::tag)),
-        ("/author/{key}/feed.atom", get(feeds::author)),
-        ("/{year}/{month}/{day}/{slug}/feed.atom", get(feeds::replies)),
-        ("/sitemap.xml", get(feeds::sitemap)),
-        ("/news-sitemap.xml", get(feeds::news_sitemap)),
-        ("/robots.txt", get(feeds::robots)),
-        ("/section/{key}/", get(listing::section)),
-        ("/section/{key}/page/{page}/", get(listing::section_page)),
-        ("/tag/{key}/", get(listing::tag)),
-        ("/tag/{key}/page/{page}/", get(listing::tag_page)),
-        ("/author/{key}/", get(listing::author)),
-        ("/author/{key}/page/{page}/", get(listing::author_page)),
-        ("/healthz", get(health::healthz)),
-        ("/static/style.css", get(assets::stylesheet)),
-        ("/static/favicon.svg", get(assets::favicon)),
-        ("/static/editor.js", get(assets::editor_script)),
+        route("/", get(front::first_page)),
+        route("/page/{page}/", get(front::page)),
+        route("/page/{page}", get(front::page_without_slash)),
+        route("/{year}/{month}/{day}/{slug}/", get(article::show).post(article::reply)),
+        route("/{year}/{month}/{day}/{slug}", get(article::without_slash)),
+        route("/search", get(search::search)),
+        route("/feed.atom", get(feeds::site)),
+        route("/section/{key}/feed.atom", get(feeds::section)),
+        route("/tag/{key}/feed.atom", get(feeds::tag)),
+        route("/author/{key}/feed.atom", get(feeds::author)),
+        route("/{year}/{month}/{day}/{slug}/feed.atom", get(feeds::replies)),
+        route("/sitemap.xml", get(feeds::sitemap)),
+        route("/news-sitemap.xml", get(feeds::news_sitemap)),
+        route("/robots.txt", get(feeds::robots)),
+        route("/section/{key}/", get(listing::section)),
+        route("/section/{key}/page/{page}/", get(listing::section_page)),
+        route("/tag/{key}/", get(listing::tag)),
+        route("/tag/{key}/page/{page}/", get(listing::tag_page)),
+        route("/author/{key}/", get(listing::author)),
+        route("/author/{key}/page/{page}/", get(listing::author_page)),
+        route("/healthz", get(health::healthz)),
+        route("/static/style.css", get(assets::stylesheet)),
+        route("/static/favicon.svg", get(assets::favicon)),
+        route("/static/editor.js", get(assets::editor_script)),
     ]
     .into_iter()
     .chain(admin::routes())
@@ -106,14 +151,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// The whole site as a router, ready to serve.
 pub fn build_app(state: AppState) -> Router {
     let mut router = Router::new();
-    for (path, method_router) in routes() {
-        router = router.route(path, method_router);
+    for Route { path, methods, limits } in routes() {
+        let limits = limits.resolve(&state.config);
+        router = router.route(path, methods.layer(middleware::from_fn_with_state(limits, limit)));
     }
     router
         .fallback(not_found)
         .layer(middleware::from_fn(catch_panic))
         .layer(middleware::from_fn_with_state(state.clone(), caching::conditional))
-        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         // Near the door, so that a page served from memory skips the layers above, which
@@ -144,16 +189,28 @@ async fn catch_panic(request: Request, next: Next) -> Response {
     }
 }
 
-/// No request hangs: past the configured time, `503` with `Retry-After`.
-async fn time_limit(
-    axum::extract::State(state): axum::extract::State<AppState>,
+/// A route's limits: a body larger than its limit is a `413` (at once when its length is
+/// declared, else as soon as it is read past it), and past its time, `503` with
+/// `Retry-After`: no request hangs.
+async fn limit(
+    axum::extract::State(limits): axum::extract::State<Resolved>,
     request: Request,
     next: Next,
 ) -> Response {
-    let limit = std::time::Duration::from_secs(state.config.request_timeout_seconds);
-    match tokio::time::timeout(limit, next.run(request)).await {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.body_bytes as u64) {
+        return AppError::TooLarge.into_response();
+    }
+    let request = request
+        .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limits.body_bytes)));
+    match tokio::time::timeout(limits.time, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => axum::response::IntoResponse::into_response(AppError::TimedOut),
+        Err(_) => AppError::TimedOut.into_response(),
     }
 }
 

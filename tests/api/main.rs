@@ -6,6 +6,7 @@ mod browser;
 mod changes;
 mod cli;
 mod conformance;
+mod connections;
 mod defenses;
 mod durability;
 mod front_page;

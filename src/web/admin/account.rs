@@ -59,7 +59,7 @@ pub async fn save(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 64 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
     if value("form") == "password" {

@@ -24,7 +24,6 @@ use crate::web::summary::byline;
 
 const PER_PAGE: u64 = 50;
 /// Editor forms carry whole articles.
-const FORM_LIMIT: usize = 2 * 1024 * 1024;
 
 #[derive(Template)]
 #[template(path = "admin/articles.html")]
@@ -415,7 +414,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     submit(&state, &staff, None, &pairs).await
 }
@@ -428,7 +427,7 @@ pub async fn save(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     submit(&state, &staff, Some(parse_id(&id)?), &pairs).await
 }
@@ -504,7 +503,7 @@ pub async fn live_preview(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     // Sanitized by ammonia inside `markdown_html`, exactly as when the article is saved.
     let html = text::markdown_html(form::first(&pairs, "body").unwrap_or_default());
@@ -519,7 +518,7 @@ pub async fn add_note(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, FORM_LIMIT).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let id: ArticleId = parse_id(&id)?;
     let kind = NoteKind::parse(form::first(&pairs, "kind").unwrap_or_default())

@@ -80,7 +80,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
     let (email, password, next) =
         (value("email"), value("password"), safe_next(Some(&value("next"))));
@@ -128,7 +128,7 @@ pub async fn logout(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     staff::sign_out(&state.services, &staff.session).await?;
     let mut response = see_other("/admin/login");

@@ -13,42 +13,57 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{get, post};
 
-use super::AppState;
 use super::cookies;
 use super::error::AppError;
 use super::form;
 use super::response::{Caching, html};
+use super::{AppState, Limits, Route, route};
 use crate::services::staff;
 use crate::store::{Session, User};
 
 pub const SESSION_COOKIE: &str = "byline_session";
 
+/// An article's form: a long story is larger than a reply.
+const ARTICLE_FORM: Limits = Limits::body(2 * 1024 * 1024);
+
 /// The newsroom's routes.
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+pub fn routes() -> Vec<Route> {
     vec![
-        ("/admin/login", get(login::form).post(login::submit)),
-        ("/admin/logout", post(login::logout)),
-        ("/admin/", get(articles::list)),
-        ("/admin", get(articles::to_list)),
-        ("/admin/articles/new", get(articles::new).post(articles::create)),
-        ("/admin/articles/{id}/", get(articles::edit).post(articles::save)),
-        ("/admin/articles/{id}/preview", get(articles::preview)),
-        ("/admin/articles/{id}/notes", post(articles::add_note)),
-        ("/admin/articles/{id}/revisions/", get(revisions::list)),
-        (
+        route("/admin/login", get(login::form).post(login::submit)),
+        route("/admin/logout", post(login::logout)),
+        route("/admin/", get(articles::list)),
+        route("/admin", get(articles::to_list)),
+        Route {
+            path: "/admin/articles/new",
+            methods: get(articles::new).post(articles::create),
+            limits: ARTICLE_FORM,
+        },
+        Route {
+            path: "/admin/articles/{id}/",
+            methods: get(articles::edit).post(articles::save),
+            limits: ARTICLE_FORM,
+        },
+        route("/admin/articles/{id}/preview", get(articles::preview)),
+        route("/admin/articles/{id}/notes", post(articles::add_note)),
+        route("/admin/articles/{id}/revisions/", get(revisions::list)),
+        route(
             "/admin/articles/{id}/revisions/{revision}/",
             get(revisions::show).post(revisions::restore),
         ),
-        ("/admin/preview", post(articles::live_preview)),
-        ("/admin/users/", get(users::list).post(users::add)),
-        ("/admin/users/{id}", post(users::update)),
-        ("/admin/account", get(account::show).post(account::save)),
-        ("/admin/replies/", get(replies::queue).post(replies::decide)),
-        ("/admin/replies/{id}/edit", get(replies::edit).post(replies::save_edit)),
-        ("/admin/replies/{id}/reply", get(replies::answer).post(replies::save_answer)),
-        ("/admin/settings", get(settings::show).post(settings::save)),
+        Route {
+            path: "/admin/preview",
+            methods: post(articles::live_preview),
+            limits: ARTICLE_FORM,
+        },
+        route("/admin/users/", get(users::list).post(users::add)),
+        route("/admin/users/{id}", post(users::update)),
+        route("/admin/account", get(account::show).post(account::save)),
+        route("/admin/replies/", get(replies::queue).post(replies::decide)),
+        route("/admin/replies/{id}/edit", get(replies::edit).post(replies::save_edit)),
+        route("/admin/replies/{id}/reply", get(replies::answer).post(replies::save_answer)),
+        route("/admin/settings", get(settings::show).post(settings::save)),
     ]
 }
 

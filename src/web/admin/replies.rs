@@ -173,7 +173,7 @@ pub async fn decide(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let action = form::first(&pairs, "action").unwrap_or_default();
     let (verb, ids): (&str, Vec<ReplyId>) = match action.split_once(':') {
@@ -246,7 +246,7 @@ pub async fn save_edit(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let reply = moderation::moderatable(&state.services, &staff.user, parse_id(&id)?).await?;
     let typed = form::first(&pairs, "body").unwrap_or_default();
@@ -278,7 +278,7 @@ pub async fn save_answer(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let reply = moderation::moderatable(&state.services, &staff.user, parse_id(&id)?).await?;
     let typed = form::first(&pairs, "body").unwrap_or_default();

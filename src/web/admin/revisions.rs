@@ -148,7 +148,7 @@ pub async fn restore(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let (id, revision): (ArticleId, RevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     match publishing::restore(&state.services, &staff.user, id, revision).await {

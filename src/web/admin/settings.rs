@@ -165,7 +165,7 @@ pub async fn save(
     body: Body,
 ) -> Result<Response, AppError> {
     staff.require_admin()?;
-    let pairs = form::read_pairs(&headers, body, 256 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     match settings::save(&state.services, &pairs).await? {
         Ok(()) => Ok(see_other("/admin/settings?saved=1")),

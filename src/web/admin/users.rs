@@ -62,7 +62,7 @@ pub async fn add(
     body: Body,
 ) -> Result<Response, AppError> {
     staff.require_admin()?;
-    let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
     let role = Role::parse(&value("role")).ok_or(AppError::BadRequest("Choose a role."))?;
@@ -86,7 +86,7 @@ pub async fn update(
     body: Body,
 ) -> Result<Response, AppError> {
     staff.require_admin()?;
-    let pairs = form::read_pairs(&headers, body, 16 * 1024).await?;
+    let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let id: UserId = parse_id(&id)?;
     let role = Role::parse(form::first(&pairs, "role").unwrap_or_default())
