@@ -122,7 +122,8 @@ impl Application {
             keepalive: Duration::from_secs(state.config.keepalive_seconds),
             max_connections: state.config.max_connections,
         };
-        server::serve(listener, web::build_app(state), limits, shutdown, grace).await;
+        let refused = state.metrics.connections_refused.clone();
+        server::serve(listener, web::build_app(state), limits, refused, shutdown, grace).await;
         for task in tasks {
             task.abort();
         }

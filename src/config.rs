@@ -75,6 +75,8 @@ pub struct Config {
     pub keepalive_seconds: u64,
     /// Most connections open at once; past it new ones get a short `503`.
     pub max_connections: usize,
+    /// The bearer token that opens `/metrics` to other machines; empty: loopback only.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +116,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("header_timeout_seconds", "10"),
     ("keepalive_seconds", "60"),
     ("max_connections", "10000"),
+    ("metrics_token", ""),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -223,6 +226,15 @@ impl Config {
             header_timeout_seconds: number("header_timeout_seconds", 1, 600)? as u64,
             keepalive_seconds: number("keepalive_seconds", 1, 3600)? as u64,
             max_connections: number("max_connections", 1, 1_000_000)?,
+            metrics_token: match get("metrics_token").trim() {
+                token if token.is_empty() || valid_token(token) => token.to_owned(),
+                _ => {
+                    return Err(bad(
+                        "metrics_token",
+                        "expected at least 16 letters, digits or -._~+/= (or nothing)",
+                    ));
+                }
+            },
             log_format: match get("log_format").trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -235,6 +247,11 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+/// A bearer token: long enough not to be guessed, in the characters RFC 6750 allows.
+fn valid_token(token: &str) -> bool {
+    token.len() >= 16 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
 }
 
 fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
@@ -393,6 +410,7 @@ mod tests {
             ("header_timeout_seconds", "0"),
             ("keepalive_seconds", "soon"),
             ("max_connections", "0"),
+            ("metrics_token", "short"),
         ] {
             let error = with(&[(setting, bad)]).unwrap_err().to_string();
             assert!(error.contains(&format!("`{setting}` ({})", env_name(setting))), "{error}");

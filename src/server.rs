@@ -50,6 +50,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    refused: Arc<AtomicU64>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
@@ -69,6 +70,7 @@ pub async fn serve(
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             refuse(stream);
+            refused.fetch_add(1, Ordering::Relaxed);
             continue;
         };
         let _ = stream.set_nodelay(true);

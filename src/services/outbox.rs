@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::Services;
 use crate::domain::events::Event;
-use crate::store::{Claimed, OutboxWrites, StoreError};
+use crate::store::{Claimed, OutboxReads, OutboxWrites, StoreError};
 
 /// Something to do with every event: send mail, push a live update, process a photo.
 #[async_trait]
@@ -37,6 +37,18 @@ const BATCH: u32 = 16;
 const MAX_BACKOFF: i64 = 3600;
 
 /// The wait before attempt `attempt + 1`: 1 s, 2 s, 4 s… up to an hour.
+/// What the outbox has still to deliver.
+pub struct Backlog {
+    pub pending: u64,
+    /// When the oldest event with a delivery still to do was recorded.
+    pub oldest_at: Option<i64>,
+}
+
+pub async fn backlog(services: &Services) -> Result<Backlog, StoreError> {
+    let (pending, oldest_at) = services.store.read(|db| db.outbox_backlog()).await?;
+    Ok(Backlog { pending, oldest_at })
+}
+
 pub fn backoff(attempt: u32) -> i64 {
     1_i64.checked_shl(attempt.saturating_sub(1)).unwrap_or(MAX_BACKOFF).min(MAX_BACKOFF)
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::Services;
 use crate::config::env_name;
 use crate::domain::{DiscussionSettings, FieldError, SettingKey};
-use crate::store::{Db, SettingReads, SettingWrites, SiteSetting, StoreError};
+use crate::store::{Db, SettingReads, SettingWrites, SiteSetting, StoreError, User};
 
 /// The settings in force, and which of them the environment (or file) fixes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +56,7 @@ pub async fn effective(services: &Services) -> Result<Effective, StoreError> {
 /// Every bad value is reported, and nothing is stored unless all are good.
 pub async fn save(
     services: &Services,
+    user: &User,
     submitted: &[(String, String)],
 ) -> Result<Result<(), Vec<FieldError>>, StoreError> {
     let mut check = DiscussionSettings::default();
@@ -76,6 +77,9 @@ pub async fn save(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
+    // The names only: lists may hold readers' addresses.
+    let names: Vec<&str> = good.iter().map(|(key, _)| key.name()).collect();
+    let (staff, names) = (user.id.get(), names.join(","));
     services
         .commit(move |unit| {
             Box::pin(async move {
@@ -88,5 +92,6 @@ pub async fn save(
             })
         })
         .await?;
+    tracing::info!(staff, settings = names, "saved the discussion settings");
     Ok(Ok(()))
 }

@@ -141,3 +141,40 @@ impl Tx for Counted<'_> {
         self.inner.defer(sql, params)
     }
 }
+
+/// How often, and how long, uses of the store waited for a free connection (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct PoolWaits {
+    count: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+/// [`PoolWaits`] as read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolWaited {
+    pub count: u64,
+    pub seconds: f64,
+}
+
+impl PoolWaits {
+    /// Awaits `getting` (a connection, a turn), counting it as a wait when nothing was free.
+    pub async fn time<T>(&self, free: bool, getting: impl Future<Output = T>) -> T {
+        use std::sync::atomic::Ordering;
+        if free {
+            return getting.await;
+        }
+        let started = std::time::Instant::now();
+        let got = getting.await;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        got
+    }
+
+    pub fn read(&self) -> PoolWaited {
+        use std::sync::atomic::Ordering;
+        PoolWaited {
+            count: self.count.load(Ordering::Relaxed),
+            seconds: self.micros.load(Ordering::Relaxed) as f64 / 1e6,
+        }
+    }
+}

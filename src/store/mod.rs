@@ -32,7 +32,7 @@ pub use articles::{
     Author, Image, Listing, NewArticle, ReplyTarget, Revision, SearchHit, Section, Tag,
 };
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
-pub use db::{BoxFuture, Db, Dialect, Faults, Tx};
+pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};
 pub use explain::Explain;
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
@@ -106,6 +106,14 @@ impl Store {
             }
         };
         Ok(Self { backend, faults: Arc::default() })
+    }
+
+    /// How often and how long uses of the store waited for a free connection.
+    pub fn pool_waits(&self) -> PoolWaited {
+        match &self.backend {
+            Backend::Sqlite(sqlite) => sqlite.waits().read(),
+            Backend::Postgres(postgres) => postgres.waits.read(),
+        }
     }
 
     pub fn dialect(&self) -> Dialect {

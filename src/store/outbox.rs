@@ -148,6 +148,16 @@ pub trait OutboxReads: Db {
             })
         })
     }
+
+    /// How many deliveries are not yet done, and when the oldest of their events was
+    /// recorded (for `/metrics`).
+    async fn outbox_backlog(&mut self) -> Result<(u64, Option<i64>)> {
+        let sql = "SELECT COUNT(*), MIN(e.created_at)
+                     FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
+                    WHERE d.done_at IS NULL";
+        let row = self.query(sql, &[]).await?.first(|r| Ok((r.int(0)?, r.opt_int(1)?)))?;
+        Ok(row.map_or((0, None), |(n, at)| (n as u64, at)))
+    }
 }
 
 impl<T: Db + ?Sized> OutboxReads for T {}

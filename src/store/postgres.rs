@@ -30,6 +30,7 @@ pub struct PostgresBackend {
     listen_config: tokio_postgres::Config,
     changes: tokio::sync::broadcast::Sender<String>,
     listening: std::sync::Arc<std::sync::OnceLock<()>>,
+    pub waits: std::sync::Arc<super::db::PoolWaits>,
     /// Sent first in each announcement, so that this process does not hear its own.
     origin: std::sync::Arc<str>,
     /// See [`super::notices::channel`].
@@ -118,8 +119,15 @@ impl PostgresBackend {
         let schema: String =
             pool.get().await?.query_one("SELECT current_schema()", &[]).await?.try_get(0)?;
         let channel = super::notices::channel(&schema).into();
-        let backend =
-            Self { pool, listen_config, changes, listening: Default::default(), origin, channel };
+        let backend = Self {
+            pool,
+            listen_config,
+            changes,
+            listening: Default::default(),
+            waits: Default::default(),
+            origin,
+            channel,
+        };
         backend.migrate(now).await?;
         Ok(backend)
     }
@@ -165,6 +173,12 @@ impl PostgresBackend {
         receiver
     }
 
+    /// A pooled connection; a wait for one when none is idle is counted.
+    async fn lease(&self) -> Result<deadpool_postgres::Object> {
+        let free = self.pool.status().available > 0;
+        Ok(self.waits.time(free, self.pool.get()).await?)
+    }
+
     /// Notifies every other listening node, outside any transaction.
     pub async fn announce(&self, payload: &str) -> Result<()> {
         let client = self.pool.get().await?;
@@ -179,7 +193,7 @@ impl PostgresBackend {
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>> + Send + 'static,
     {
-        let client = self.pool.get().await?;
+        let client = self.lease().await?;
         op(&mut PgDb { client: &client }).await
     }
 
@@ -191,7 +205,7 @@ impl PostgresBackend {
         E: From<StoreError> + Send + 'static,
         F: for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, Result<T, E>> + Send + 'static,
     {
-        let leased = Leased { object: Some(self.pool.get().await.map_err(StoreError::from)?) };
+        let leased = Leased { object: Some(self.lease().await?) };
         let client = leased.client();
         let mut tx = PgTx { db: PgDb { client }, begun: false, deferred: Vec::new() };
         let outcome = op(&mut tx).await;

@@ -39,6 +39,7 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// One permit a read connection.
     reading: tokio::sync::Semaphore,
+    waits: super::db::PoolWaits,
     /// Units of work for the writing thread.
     jobs: Sender<Box<dyn WriteJob>>,
     changes: tokio::sync::broadcast::Sender<String>,
@@ -80,6 +81,7 @@ impl SqliteBackend {
             path: path.to_owned(),
             readers: Mutex::default(),
             reading: tokio::sync::Semaphore::new(READERS),
+            waits: Default::default(),
             jobs,
             changes,
         };
@@ -90,6 +92,10 @@ impl SqliteBackend {
         self.inner.changes.subscribe()
     }
 
+    pub fn waits(&self) -> &super::db::PoolWaits {
+        &self.inner.waits
+    }
+
     /// Runs `op` on a read connection, on a blocking thread, in one go.
     pub async fn read<T, F>(&self, op: F) -> Result<T>
     where
@@ -97,7 +103,9 @@ impl SqliteBackend {
         F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>> + Send + 'static,
     {
         let inner = self.inner.clone();
-        let _turn = self.inner.reading.acquire().await.expect("the semaphore is never closed");
+        let free = self.inner.reading.available_permits() > 0;
+        let turn = self.inner.waits.time(free, self.inner.reading.acquire()).await;
+        let _turn = turn.expect("the semaphore is never closed");
         let task = tokio::task::spawn_blocking(move || {
             let mut conn = inner.take_reader()?;
             let result = read_in_one_snapshot(&mut conn, op);

@@ -114,6 +114,7 @@ pub async fn reply(
     let pairs = form::parse(&bytes).map_err(|_| AppError::BadRequest(form::NOT_UTF8))?;
     let input = reply_input(&pairs);
     if !defenses::sent_from_here(&headers, &state.config.base_url) {
+        state.metrics.reply("foreign");
         return Err(AppError::ForeignForm { kept: input.comment });
     }
     let facts = RequestFacts {
@@ -135,7 +136,16 @@ pub async fn reply(
             other => other,
         })
     };
-    match discussion::post_reply(&state.services, address, input, facts).await {
+    let posted = discussion::post_reply(&state.services, address, input, facts).await;
+    state.metrics.reply(match &posted {
+        Ok(posted) => posted.status.as_str(),
+        Err(PostError::Invalid(_)) => "invalid",
+        Err(PostError::RateLimited(_)) => "rate_limited",
+        Err(PostError::Closed) => "closed",
+        Err(PostError::NotFound) => "not_found",
+        Err(PostError::Store(_)) => "not_saved",
+    });
+    match posted {
         Ok(posted) => Ok(posted_response(state, headers, input, posted)),
         Err(PostError::Invalid(errors)) => refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(PostError::RateLimited(retry_after)) => {

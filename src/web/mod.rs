@@ -15,6 +15,7 @@ mod health;
 mod layout;
 mod listing;
 mod meta;
+pub mod metrics;
 pub mod page_cache;
 mod response;
 mod search;
@@ -55,6 +56,7 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// This node's rendered public pages.
     pub pages: Arc<page_cache::PageCache>,
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -65,7 +67,8 @@ impl AppState {
         let listener: Arc<dyn crate::services::ChangeListener> = pages.clone();
         services.changes.listen(Arc::downgrade(&listener));
         let config = services.config.clone();
-        Self(Arc::new(Shared { services, config, pages }))
+        let metrics = metrics::Metrics::new(pages.clone(), services.store.clone());
+        Self(Arc::new(Shared { services, config, pages, metrics }))
     }
 }
 
@@ -86,8 +89,9 @@ impl Limits {
         Limits { seconds: None, body_bytes: Some(bytes) }
     }
 
-    fn resolve(self, config: &Config) -> Resolved {
+    fn resolve(self, config: &Config, route: &'static str) -> Resolved {
         Resolved {
+            route: RouteName(route),
             time: std::time::Duration::from_secs(
                 self.seconds.unwrap_or(config.request_timeout_seconds),
             ),
@@ -98,9 +102,15 @@ impl Limits {
 
 #[derive(Debug, Clone, Copy)]
 struct Resolved {
+    route: RouteName,
     time: std::time::Duration,
     body_bytes: usize,
 }
+
+/// The route that answered a request (its path pattern), left on the response for the
+/// metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteName(pub &'static str);
 
 /// One address the site answers, its handlers, and its limits.
 pub struct Route {
@@ -139,6 +149,7 @@ pub fn routes() -> Vec<Route> {
         route("/author/{key}/", get(listing::author)),
         route("/author/{key}/page/{page}/", get(listing::author_page)),
         route("/healthz", get(health::healthz)),
+        route("/metrics", get(metrics::show)),
         route("/static/style.css", get(assets::stylesheet)),
         route("/static/favicon.svg", get(assets::favicon)),
         route("/static/editor.js", get(assets::editor_script)),
@@ -152,7 +163,7 @@ pub fn routes() -> Vec<Route> {
 pub fn build_app(state: AppState) -> Router {
     let mut router = Router::new();
     for Route { path, methods, limits } in routes() {
-        let limits = limits.resolve(&state.config);
+        let limits = limits.resolve(&state.config, path);
         router = router.route(path, methods.layer(middleware::from_fn_with_state(limits, limit)));
     }
     router
@@ -165,6 +176,7 @@ pub fn build_app(state: AppState) -> Router {
         // made it what it is when it was kept.
         .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
 }
 
@@ -204,14 +216,18 @@ async fn limit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limits.body_bytes as u64) {
-        return AppError::TooLarge.into_response();
+        let mut response = AppError::TooLarge.into_response();
+        response.extensions_mut().insert(limits.route);
+        return response;
     }
     let request = request
         .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limits.body_bytes)));
-    match tokio::time::timeout(limits.time, next.run(request)).await {
+    let mut response = match tokio::time::timeout(limits.time, next.run(request)).await {
         Ok(response) => response,
         Err(_) => AppError::TimedOut.into_response(),
-    }
+    };
+    response.extensions_mut().insert(limits.route);
+    response
 }
 
 /// One line per request. The query string is left out: it is the reader's business.

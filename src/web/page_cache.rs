@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
@@ -46,6 +47,10 @@ pub struct PageCache {
     /// One turn a page: while a page is rendered for the cache, other requests for it wait
     /// for that rendering instead of all rendering it at once.
     turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// For `/metrics`: pages served from here, pages rendered for it, pages pushed out.
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub evictions: AtomicU64,
 }
 
 /// Forgettings remembered, to judge pages rendered across them.
@@ -151,6 +156,8 @@ struct Entry {
     brotli: OnceCell<Option<Bytes>>,
     /// Set by the one request that renders this page anew once it expires.
     renewing: std::sync::atomic::AtomicBool,
+    /// The route that rendered it, for the metrics of the requests it answers.
+    route: Option<super::RouteName>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,13 +339,16 @@ impl PageCache {
         }
         let mut response = (StatusCode::OK, Body::from(body)).into_response();
         *response.headers_mut() = headers;
+        if let Some(route) = entry.route {
+            response.extensions_mut().insert(route);
+        }
         response
     }
 
     /// Keeps the page unless the cache is full; returns it either way.
     #[cfg(test)]
     fn put(&self, key: &str, headers: HeaderMap, body: Bytes) -> Arc<Entry> {
-        self.put_at(key, headers, body, Instant::now(), None)
+        self.put_at(key, headers, body, Instant::now(), None, None)
     }
 
     /// How many forgettings there have been, to be given back to [`PageCache::put_rendered`].
@@ -354,8 +364,9 @@ impl PageCache {
         headers: HeaderMap,
         body: Bytes,
         generation: u64,
+        route: Option<super::RouteName>,
     ) -> Arc<Entry> {
-        self.put_at(key, headers, body, Instant::now(), Some(generation))
+        self.put_at(key, headers, body, Instant::now(), Some(generation), route)
     }
 
     fn put_at(
@@ -365,6 +376,7 @@ impl PageCache {
         body: Bytes,
         at: Instant,
         generation: Option<u64>,
+        route: Option<super::RouteName>,
     ) -> Arc<Entry> {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         let entry = Arc::new(Entry {
@@ -374,6 +386,7 @@ impl PageCache {
             gzip: OnceCell::new(),
             brotli: OnceCell::new(),
             renewing: Default::default(),
+            route,
         });
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         // Checked under the lock that forgetting takes first.
@@ -389,7 +402,9 @@ impl PageCache {
             (replaced.is_none() && e.pages.len() >= MAX_ENTRIES) || bytes > MAX_BYTES
         };
         if full(&entries) {
+            let before = entries.pages.len();
             entries.retain(|_, e| e.at.elapsed() < TTL);
+            self.evictions.fetch_add((before - entries.pages.len()) as u64, Ordering::Relaxed);
         }
         if !full(&entries) {
             entries.insert(key.to_owned(), entry.clone());
@@ -477,6 +492,7 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     }
     let key = request.uri().to_string();
     if let Some(hit) = state.pages.get(&key, request.headers()).await {
+        state.pages.hits.fetch_add(1, Ordering::Relaxed);
         return hit;
     }
     // Wait for whoever is rendering this page, but never longer than a request may take.
@@ -485,8 +501,14 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     let mine = tokio::time::timeout(limit, turn.lock()).await.ok();
     let response = match state.pages.lookup(&key) {
         // Whoever rendered it while this request waited has left it here.
-        Lookup::Fresh(entry) => state.pages.respond(&key, &entry, request.headers()).await,
-        _ => fill(&state, &key, method, request, next).await,
+        Lookup::Fresh(entry) => {
+            state.pages.hits.fetch_add(1, Ordering::Relaxed);
+            state.pages.respond(&key, &entry, request.headers()).await
+        }
+        _ => {
+            state.pages.misses.fetch_add(1, Ordering::Relaxed);
+            fill(&state, &key, method, request, next).await
+        }
     };
     drop(mine);
     state.pages.end_turn(&key, turn);
@@ -524,7 +546,8 @@ async fn fill(
                 let tag = super::caching::etag_of(&bytes);
                 parts.headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII"));
             }
-            let entry = state.pages.put_rendered(key, parts.headers, bytes, generation);
+            let route = parts.extensions.get::<super::RouteName>().copied();
+            let entry = state.pages.put_rendered(key, parts.headers, bytes, generation, route);
             state.pages.respond(key, &entry, &asked).await
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -592,7 +615,7 @@ mod tests {
     fn an_expired_page_is_renewed_by_one_request_while_the_others_get_it() {
         let cache = PageCache::default();
         let expired = Instant::now() - TTL - Duration::from_secs(1);
-        cache.put_at("/a/", HeaderMap::new(), Bytes::from_static(b"old"), expired, None);
+        cache.put_at("/a/", HeaderMap::new(), Bytes::from_static(b"old"), expired, None, None);
         assert!(matches!(cache.lookup("/a/"), Lookup::Missing), "the first renders it");
         assert!(matches!(cache.lookup("/a/"), Lookup::Stale(_)), "the others are served");
         assert!(matches!(cache.lookup("/a/"), Lookup::Stale(_)));
@@ -600,7 +623,7 @@ mod tests {
         assert!(matches!(cache.lookup("/a/"), Lookup::Fresh(e) if e.body == "new"));
         // Long past its time (its renewal failed, say), nobody gets it.
         let long_ago = Instant::now() - TTL - GRACE - Duration::from_secs(1);
-        cache.put_at("/b/", HeaderMap::new(), Bytes::new(), long_ago, None);
+        cache.put_at("/b/", HeaderMap::new(), Bytes::new(), long_ago, None, None);
         assert!(matches!(cache.lookup("/b/"), Lookup::Missing));
         assert!(matches!(cache.lookup("/b/"), Lookup::Missing));
     }
@@ -652,20 +675,20 @@ mod tests {
         let before = cache.generation();
         cache.forget(&Scope::Articles(["/2026/11/24/a/".to_owned()].into()));
         let page = |text| Bytes::from_static(text);
-        cache.put_rendered("/2026/11/24/a/", HeaderMap::new(), page(b"old"), before);
+        cache.put_rendered("/2026/11/24/a/", HeaderMap::new(), page(b"old"), before, None);
         assert!(cache.is_empty(), "rendered from what the change replaced");
-        cache.put_rendered("/2026/11/24/b/", HeaderMap::new(), page(b"other"), before);
+        cache.put_rendered("/2026/11/24/b/", HeaderMap::new(), page(b"other"), before, None);
         assert_eq!(cache.len(), 1, "another article's page, untouched by the change, is kept");
-        cache.put_rendered("/", HeaderMap::new(), page(b"listing"), before);
+        cache.put_rendered("/", HeaderMap::new(), page(b"listing"), before, None);
         assert_eq!(cache.len(), 1, "the listings show reply counts");
         let now = cache.generation();
-        cache.put_rendered("/2026/11/24/a/", HeaderMap::new(), page(b"new"), now);
+        cache.put_rendered("/2026/11/24/a/", HeaderMap::new(), page(b"new"), now, None);
         assert_eq!(cache.len(), 2);
         // Long ago (more forgettings than remembered): not kept, to be safe.
         for _ in 0..REMEMBERED + 1 {
             cache.forget(&Scope::Articles(["/2026/11/24/z/".to_owned()].into()));
         }
-        cache.put_rendered("/2026/11/24/c/", HeaderMap::new(), page(b"c"), now);
+        cache.put_rendered("/2026/11/24/c/", HeaderMap::new(), page(b"c"), now, None);
         assert!(matches!(cache.lookup("/2026/11/24/c/"), Lookup::Missing));
     }
 
@@ -674,7 +697,7 @@ mod tests {
         let cache = PageCache::default();
         let expired = Instant::now() - TTL + Duration::from_secs(5);
         for n in 0..MAX_ENTRIES {
-            cache.put_at(&format!("/{n}/"), HeaderMap::new(), Bytes::new(), expired, None);
+            cache.put_at(&format!("/{n}/"), HeaderMap::new(), Bytes::new(), expired, None, None);
         }
         cache.put("/new/", HeaderMap::new(), Bytes::new());
         assert!(matches!(cache.lookup("/new/"), Lookup::Missing), "no room for another page");

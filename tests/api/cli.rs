@@ -343,7 +343,7 @@ async fn serve_log(settings: &[(&str, &str)]) -> String {
 }
 
 /// What `byline serve` logs to a pipe while `work` talks to it (given its address), with an
-/// editor's account (`ed@example.com`, "a long enough password") made first.
+/// admin's account (`ed@example.com`, "a long enough password") made first.
 async fn serve_log_while<F, Fut>(settings: &[(&str, &str)], work: F) -> String
 where
     F: FnOnce(String) -> Fut,
@@ -353,7 +353,7 @@ where
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut add = byline()
-        .args(["user", "add", "--email", "ed@example.com", "--name", "Ed", "--role", "editor"])
+        .args(["user", "add", "--email", "ed@example.com", "--name", "Ed", "--role", "admin"])
         .current_dir(dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -447,8 +447,21 @@ async fn failed_sign_ins_and_staff_actions_are_logged_with_who_and_where() {
             .await
             .unwrap();
         assert_eq!(saved.status(), 303);
+        let settings = client
+            .post(format!("{base}/admin/settings"))
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("moderation=all&hold_list=secret%40example.com&csrf={csrf}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(settings.status(), 303);
     })
     .await;
+    let saved = log.lines().find(|l| l.contains("saved the discussion settings"));
+    let saved = saved.unwrap_or_else(|| panic!("{log}"));
+    assert!(saved.contains("staff=1") && saved.contains("moderation"), "{saved}");
+    assert!(!log.contains("secret@example.com"), "values are not logged:\n{log}");
     let created =
         log.lines().find(|l| l.contains("created an article")).unwrap_or_else(|| panic!("{log}"));
     assert!(created.contains("staff=1") && created.contains("Publish"), "{created}");

@@ -94,7 +94,7 @@ conformance! {
     events_are_recorded_for_every_registered_handler covers [
         register_handler, record_event, outbox_events, outbox_event, deliveries,
     ];
-    events_are_delivered_in_the_order_they_commit covers [sequence_events];
+    events_are_delivered_in_the_order_they_commit covers [sequence_events, outbox_backlog];
     deliveries_are_claimed_in_order_once covers [
         claim_deliveries, complete_delivery, fail_delivery, give_up_delivery,
     ];
@@ -1321,7 +1321,9 @@ mod cases {
         assert_eq!(w(store, |tx| tx.sequence_events()).await, 1);
         assert_eq!(w(store, |tx| tx.sequence_events()).await, 0, "placed once");
         assert_eq!(ids_of(&r(store, |db| db.deliveries("h")).await, |d| d.event_id), [unplaced]);
+        assert_eq!(r(store, |db| db.outbox_backlog()).await, (1, Some(5)), "one due, from 5");
         w(store, move |tx| tx.complete_delivery(unplaced, "h", 6)).await;
+        assert_eq!(r(store, |db| db.outbox_backlog()).await, (0, None), "none once delivered");
         if backend == Backend::Sqlite {
             return; // One writer: transactions cannot overlap.
         }

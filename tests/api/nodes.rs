@@ -196,6 +196,7 @@ async fn a_setting_saved_on_one_node_holds_on_the_other() {
     use byline::store::ReplyReads;
     let a = spawn_on(Backend::Postgres, &[]).await;
     let b = restart(&a, &[]).await;
+    let admin = a.add_staff("admin@example.com", "Admin", byline::domain::Role::Admin).await;
     let path = a.publish("Settings travel").await.path;
     let status_on_b = |comment: String| {
         let b = &b;
@@ -206,14 +207,14 @@ async fn a_setting_saved_on_one_node_holds_on_the_other() {
         }
     };
     let none = [("moderation".to_owned(), "none".to_owned())];
-    byline::services::settings::save(&a.services, &none).await.unwrap().unwrap();
+    byline::services::settings::save(&a.services, &admin, &none).await.unwrap().unwrap();
     let started = Instant::now();
     while status_on_b("Read the settings".into()).await != ReplyStatus::Approved {
         assert!(started.elapsed() < Duration::from_secs(5), "B never applied moderation none");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all = [("moderation".to_owned(), "all".to_owned())];
-    byline::services::settings::save(&a.services, &all).await.unwrap().unwrap();
+    byline::services::settings::save(&a.services, &admin, &all).await.unwrap().unwrap();
     let started = Instant::now();
     let mut n = 0;
     loop {

@@ -112,7 +112,11 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         }
         "/author/{key}/feed.atom" => vec!["/author/1-jo-writer/feed.atom".into()],
         "/{year}/{month}/{day}/{slug}/feed.atom" => vec![format!("{article}feed.atom")],
-        "/healthz" | "/static/style.css" | "/static/favicon.svg" | "/static/editor.js" => {
+        "/healthz"
+        | "/metrics"
+        | "/static/style.css"
+        | "/static/favicon.svg"
+        | "/static/editor.js" => {
             vec![pattern.into()]
         }
         "/admin/login" => {

@@ -15,7 +15,7 @@ fn python() -> String {
 
 /// Runs `tests/python/check.py` and parses what it prints. On a blocking thread: it fetches
 /// from the server this test's runtime is serving.
-async fn check(args: &[&str]) -> serde_json::Value {
+pub async fn check(args: &[&str]) -> serde_json::Value {
     let script = format!("{}/tests/python/check.py", env!("CARGO_MANIFEST_DIR"));
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let output = tokio::task::spawn_blocking(move || {

@@ -290,7 +290,8 @@ async fn every_use_case_commits_whole_or_not_at_all() {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-    let saved = commits_whole(store, "save the settings", || settings::save(s, &submitted)).await;
+    let saved =
+        commits_whole(store, "save the settings", || settings::save(s, &admin, &submitted)).await;
     assert!(saved.is_ok());
     assert_eq!(settings::effective(s).await.unwrap().settings.thread_depth, 3);
 }

@@ -3,6 +3,8 @@
   check.py feed URL      parse an Atom feed with feedparser; print a JSON summary
   check.py xml URL       parse an XML document; print the text of every <loc>
   check.py html DIR      run the W3C Nu HTML checker over every .html file in DIR
+  check.py metrics URL   parse /metrics with Prometheus' own OpenMetrics parser; print every
+                         sample as {name, labels, value}
 """
 import json
 from pathlib import Path
@@ -57,5 +59,18 @@ def html(folder):
     sys.exit(result.returncode)
 
 
+def metrics(url):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    text = fetch(url).decode("utf-8")
+    samples = [
+        {"family": family.name, "type": family.type, "name": s.name, "labels": s.labels,
+         "value": s.value}
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
+    print(json.dumps(samples))
+
+
 if __name__ == "__main__":
-    {"feed": feed, "xml": xml, "html": html}[sys.argv[1]](sys.argv[2])
+    {"feed": feed, "xml": xml, "html": html, "metrics": metrics}[sys.argv[1]](sys.argv[2])

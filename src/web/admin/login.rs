@@ -115,10 +115,16 @@ pub async fn submit(
             Ok(response)
         }
         Err(StaffError::WrongCredentials) => {
+            state.metrics.sign_in_failed("wrong_credentials");
             let message = "The email address or password is not right.";
             render(&state, StatusCode::UNPROCESSABLE_ENTITY, next, email, Some(message))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            if matches!(e, StaffError::Throttled(_)) {
+                state.metrics.sign_in_failed("throttled");
+            }
+            Err(e.into())
+        }
     }
 }
 

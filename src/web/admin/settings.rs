@@ -167,7 +167,7 @@ pub async fn save(
     staff.require_admin()?;
     let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
-    match settings::save(&state.services, &pairs).await? {
+    match settings::save(&state.services, &staff.user, &pairs).await? {
         Ok(()) => Ok(see_other("/admin/settings?saved=1")),
         Err(errors) => render(&state, &staff, Some((&pairs, &errors)), false).await,
     }
