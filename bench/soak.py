@@ -36,12 +36,14 @@ class Connection:
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def request(self, method, path, headers=None, body=b""):
+    async def request(self, method, path, headers=None, body=b"", compressed=True):
         """(status, headers, body); opens the connection again when the server closed it."""
         for attempt in range(2):
             if self.writer is None:
                 self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-            lines = [f"{method} {path} HTTP/1.1", "Host: bench", "Accept-Encoding: br, gzip"]
+            lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+            if compressed:
+                lines.append("Accept-Encoding: br, gzip")
             lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
             if body:
                 lines.append(f"Content-Length: {len(body)}")
@@ -205,9 +207,10 @@ class Soak:
         await asyncio.gather(*(one() for _ in range(40)))
 
     async def fetch_tokens(self):
+        """Each article's form token, from its page (as a reader's browser has it)."""
         conn = Connection(self.host, self.port)
         for path in random.sample(self.paths, min(20, len(self.paths))):
-            _, _, body = await conn.request("GET", path)
+            _, _, body = await conn.request("GET", path, compressed=False)
             token = re.search(rb'name="token" value="([^"]+)"', body)
             if token:
                 self.tokens[path] = token.group(1).decode()
@@ -219,6 +222,7 @@ class Soak:
 
     async def run(self):
         await self.fetch_tokens()
+        assert self.tokens, "no form token found on the article pages"
         before = self.stored_replies()
         stop = asyncio.Event()
         slow = SlowClients(self.host, self.port, SLOW)
@@ -244,6 +248,7 @@ class Soak:
             done = {t for t in tasks if t.done()}
             tasks -= done
         await asyncio.gather(*tasks)
+        slow_open = slow.open
         stop.set()
         await slow_task
         self.rss.append((round(time.monotonic() - started), self.rss_mb()))
@@ -256,7 +261,7 @@ class Soak:
             "statuses": self.statuses, "errors": self.errors,
             "replies_acknowledged": self.acknowledged, "replies_stored": stored,
             "sign_in_bursts": bursts,
-            "slow": {"open_at_end": slow.open, "closed_by_server": slow.closed_by_server,
+            "slow": {"open_at_end": slow_open, "closed_by_server": slow.closed_by_server,
                      "longest_seconds": round(slow.longest, 1)},
             "read_latency_ms": {str(m): {"p50": round(percentile(v, 0.5) * 1000, 2),
                                          "p99": round(percentile(v, 0.99) * 1000, 2),
