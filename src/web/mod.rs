@@ -9,7 +9,7 @@ mod cookies;
 pub mod defenses;
 mod error;
 mod feeds;
-mod form;
+pub mod form;
 mod front;
 mod health;
 mod layout;
