@@ -13,8 +13,10 @@ pub fn terms(query: &str) -> Vec<String> {
     let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
     let mut terms: Vec<String> = Vec::new();
     for word in query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let word = word.to_lowercase();
-        if !terms.contains(&word) {
+        // Lowercasing can add marks that are not letters ('İ' becomes 'i' and a combining
+        // dot): a term holds letters and digits only, as the index does.
+        let word: String = word.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+        if !word.is_empty() && !terms.contains(&word) {
             terms.push(word);
         }
         if terms.len() == MAX_TERMS {
@@ -100,6 +102,8 @@ mod tests {
         assert_eq!(terms(&"x".repeat(1000)), ["x".repeat(200)]);
         assert_eq!(terms("東京の朝 Москва"), ["東京の朝", "москва"]);
         assert!(is_cjk("東京") && !is_cjk("москва"));
+        // Found by fuzzing: lowercasing 'İ' gives 'i' and U+0307, a mark, not a letter.
+        assert_eq!(terms("İstanbul"), ["istanbul"]);
     }
 
     #[test]
