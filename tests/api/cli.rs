@@ -666,3 +666,33 @@ async fn start_up_warns_when_base_url_is_left_to_its_default_beyond_loopback() {
         assert_eq!(log.contains("base_url is not set"), warned, "{listen}:\n{log}");
     }
 }
+
+/// `byline serve` raises its soft limit on open files to what `max_connections` needs, and
+/// says so, naming the setting, when the hard limit is lower.
+#[tokio::test]
+async fn serve_warns_when_the_file_limit_is_below_max_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -Sn 256 && ulimit -Hn 512 && exec \"$0\" serve --listen \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_byline"))
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("BYLINE_MAX_CONNECTIONS")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let up = answers(&base).await;
+    // The soft limit (256) went up to the hard one.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let log = String::from_utf8(child.wait_with_output().unwrap().stderr).unwrap();
+    assert!(up, "byline serve did not answer:\n{log}");
+    let files = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let numbers: Vec<&str> =
+        files.split_whitespace().filter(|w| w.parse::<u64>().is_ok()).collect();
+    assert_eq!(numbers, ["512", "512"], "{files}");
+    assert!(log.contains("max_connections") && log.contains("BYLINE_MAX_CONNECTIONS"), "{log}");
+}
