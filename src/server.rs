@@ -111,10 +111,13 @@ async fn accept_failed(error: &std::io::Error) {
 
 /// Past `max_connections`: a short answer, written only if the socket takes it at once.
 fn refuse(stream: TcpStream) {
-    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-        Content-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\n\
-        Content-Length: 57\r\n\r\nThe site has too many visitors right now. Please retry.\n";
-    let _ = stream.try_write(BUSY);
+    const MESSAGE: &str = "The site has too many visitors right now. Please retry.\n";
+    let busy = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Retry-After: 5\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{MESSAGE}",
+        MESSAGE.len()
+    );
+    let _ = stream.try_write(busy.as_bytes());
 }
 
 async fn connection(

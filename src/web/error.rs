@@ -300,6 +300,8 @@ pub async fn render_error_pages(
             rendered.headers_mut().entry(name).or_insert(value);
         }
     }
+    // And what the layers left for those outside (the route, for the metrics).
+    *rendered.extensions_mut() = parts.extensions;
     rendered
 }
 

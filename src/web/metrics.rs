@@ -219,9 +219,10 @@ pub async fn show(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let client = defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
     let token = &state.config.metrics_token;
-    if !(client.is_loopback() || (!token.is_empty() && bearer_matches(&headers, token))) {
+    if !(from_this_machine(peer.ip(), &headers, &state.config.trusted_proxies)
+        || (!token.is_empty() && bearer_matches(&headers, token)))
+    {
         return Err(AppError::Forbidden(
             "Metrics are for this machine, or for a request with the metrics token \
              (setting metrics_token, BYLINE_METRICS_TOKEN)."
@@ -229,9 +230,15 @@ pub async fn show(
         ));
     }
     let now = state.services.clock.now();
-    let backlog = crate::services::outbox::backlog(&state.services).await?;
-    state.metrics.outbox_pending.set(backlog.pending as i64);
-    state.metrics.outbox_oldest.set(backlog.oldest_at.map_or(0, |at| (now - at).max(0)));
+    // With the database away the rest is still worth having (the outbox's figures stay as
+    // last read).
+    match crate::services::outbox::backlog(&state.services).await {
+        Ok(backlog) => {
+            state.metrics.outbox_pending.set(backlog.pending as i64);
+            state.metrics.outbox_oldest.set(backlog.oldest_at.map_or(0, |at| (now - at).max(0)));
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot read the outbox's backlog"),
+    }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry)
         .map_err(|_| AppError::Panicked("the metrics could not be written".into()))?;
@@ -249,6 +256,41 @@ pub async fn show(
         text,
     )
         .into_response())
+}
+
+/// A request from this machine: the client address is loopback, and so is every address a
+/// forwarding header names (a client behind a proxy can write its own `Forwarded: for=::1`,
+/// which some proxies pass on untouched: that must not make it local).
+fn from_this_machine(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[crate::config::Network],
+) -> bool {
+    let forwarded =
+        headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for");
+    if forwarded && !peer.is_loopback() {
+        return false;
+    }
+    let named_loopback = |value: &str| {
+        value.split([',', ';']).map(str::trim).all(|part| {
+            let address = part.strip_prefix("for=").unwrap_or(part).trim_matches('"');
+            let address = address.trim_start_matches('[').split(']').next().unwrap_or(address);
+            address.is_empty()
+                || address.starts_with("proto=")
+                || address.starts_with("by=")
+                || address.starts_with("host=")
+                || address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || address.rsplit_once(':').is_some_and(|(ip, _)| {
+                    ip.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                })
+        })
+    };
+    let every_hop_local = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .chain(headers.get_all("x-forwarded-for"))
+        .all(|v| v.to_str().is_ok_and(named_loopback));
+    every_hop_local && defenses::client_ip(peer, headers, trusted).is_loopback()
 }
 
 /// `Authorization: Bearer TOKEN`, compared in constant time.

@@ -111,3 +111,30 @@ async fn metrics_are_for_this_machine_or_the_token() {
     let empty_bearer = app.get_with("/metrics", &[outside[0], ("authorization", "Bearer ")]).await;
     assert_eq!(empty_bearer.status, 403);
 }
+
+#[tokio::test]
+async fn a_forwarded_header_naming_loopback_does_not_make_a_reader_local() {
+    // Behind a proxy that passes a reader's own `Forwarded` header on and appends
+    // `X-Forwarded-For`.
+    let app = spawn_with(&[("trusted_proxies", "127.0.0.1, ::1")]).await;
+    for forged in [
+        vec![("forwarded", "for=\"[::1]\""), ("x-forwarded-for", "203.0.113.9")],
+        vec![("x-forwarded-for", "127.0.0.1, 203.0.113.9")],
+    ] {
+        assert_eq!(app.get_with("/metrics", &forged).await.status, 403, "{forged:?}");
+    }
+    // A proxy on this machine asking for itself is local.
+    let local = app.get_with("/metrics", &[("x-forwarded-for", "127.0.0.1")]).await;
+    assert_eq!(local.status, 200);
+}
+
+#[tokio::test]
+async fn refused_and_failed_requests_count_for_their_route() {
+    let app = spawn_with(&[("moderation", "none"), ("max_body_bytes", "2048")]).await;
+    let published = app.publish("Limited").await;
+    let too_long = reply_with(&[("comment", &"x".repeat(4000))]);
+    assert_eq!(app.post(&published.path, &too_long).await.status, 413);
+    let samples = check(&["metrics", &app.url("/metrics")]).await;
+    let refused = [("route", ARTICLE_ROUTE), ("method", "POST"), ("status", "413")];
+    assert_eq!(value(&samples, "byline_http_requests_total", &refused), 1.0);
+}

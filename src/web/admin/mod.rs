@@ -28,11 +28,18 @@ pub const SESSION_COOKIE: &str = "byline_session";
 /// An article's form: a long story is larger than a reply.
 const ARTICLE_FORM: Limits = Limits::body(2 * 1024 * 1024);
 
+/// Sign-in and sign-out: an address and a password, before anyone is known.
+const SIGN_IN_FORM: Limits = Limits::body(16 * 1024);
+
 /// The newsroom's routes.
 pub fn routes() -> Vec<Route> {
     vec![
-        route("/admin/login", get(login::form).post(login::submit)),
-        route("/admin/logout", post(login::logout)),
+        Route {
+            path: "/admin/login",
+            methods: get(login::form).post(login::submit),
+            limits: SIGN_IN_FORM,
+        },
+        Route { path: "/admin/logout", methods: post(login::logout), limits: SIGN_IN_FORM },
         route("/admin/", get(articles::list)),
         route("/admin", get(articles::to_list)),
         Route {
