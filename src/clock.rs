@@ -46,13 +46,19 @@ impl Clock {
         self.0.moved.notify_waiters();
     }
 
-    /// Resolves when a hand-set clock moves; never for the system's clock.
-    pub async fn moved(&self) {
-        if self.0.manual.is_some() {
-            self.0.moved.notified().await;
-        } else {
-            std::future::pending::<()>().await;
+    /// Resolves once a hand-set clock shows another time than `seen` (at once if it already
+    /// does: a move while the caller was busy is not missed); never for the system's clock.
+    pub async fn moved_since(&self, seen: i64) {
+        let Some(now) = &self.0.manual else {
+            return std::future::pending::<()>().await;
+        };
+        let notified = self.0.moved.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if now.load(Ordering::SeqCst) != seen {
+            return;
         }
+        notified.await;
     }
 }
 
@@ -79,12 +85,16 @@ mod tests {
         assert_eq!(clock.now(), 1_000);
         let waiting = tokio::spawn({
             let clock = clock.clone();
-            async move { clock.moved().await }
+            async move { clock.moved_since(1_000).await }
         });
         tokio::task::yield_now().await;
         clock.advance(60);
         assert_eq!(clock.now(), 1_060);
         tokio::time::timeout(std::time::Duration::from_secs(1), waiting).await.unwrap().unwrap();
+        // A move made before the wait began still counts.
+        let late =
+            tokio::time::timeout(std::time::Duration::from_secs(1), clock.moved_since(1_000));
+        late.await.unwrap();
         assert!(Clock::system().now() > 1_700_000_000);
     }
 }

@@ -20,11 +20,13 @@ pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::tas
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tidied = i64::MIN;
+        let mut seen = i64::MIN;
         loop {
             tokio::select! {
                 _ = interval.tick() => {}
-                () = services.clock.moved() => {}
+                () = services.clock.moved_since(seen) => {}
             }
+            seen = services.clock.now();
             if let Err(e) = publishing::publish_due(&services).await {
                 tracing::warn!(error = %e, "could not publish scheduled articles");
             }

@@ -97,6 +97,7 @@ async fn work(services: Arc<Services>, handler: Arc<dyn Handler>, node: String, 
     let mut in_flight = FuturesUnordered::new();
     loop {
         // Listening before looking, so that an event committed meanwhile is not missed.
+        let seen = services.clock.now();
         let recorded = services.changes.events.notified();
         tokio::pin!(recorded);
         recorded.as_mut().enable();
@@ -113,7 +114,7 @@ async fn work(services: Arc<Services>, handler: Arc<dyn Handler>, node: String, 
             Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
             () = &mut recorded => {}
             () = tokio::time::sleep(poll) => {}
-            () = services.clock.moved() => {}
+            () = services.clock.moved_since(seen) => {}
         }
     }
 }
