@@ -97,6 +97,8 @@ mod tests {
     fn hashes_are_argon2s_own() {
         let ours = hash_password("correct horse battery");
         assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse battery", &ours));
+        assert!(!verify_password("wrong horse battery", &ours));
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
         assert!(Argon2::default().verify_password(b"wrong horse battery", &parsed).is_err());

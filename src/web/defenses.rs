@@ -22,10 +22,27 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[Network]) -> IpAd
 }
 
 fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
-    let values = |name: &str| -> Vec<String> {
-        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
-    };
-    let standard: Vec<IpAddr> = values("forwarded")
+    let standard = standard_forwarded(headers);
+    if !standard.is_empty() {
+        return standard;
+    }
+    x_forwarded_for(headers)
+}
+
+/// Every address either forwarding header names, whoever wrote it (a proxy may pass on a
+/// client's own `Forwarded` untouched and append to `X-Forwarded-For`).
+pub fn forwarded_addresses(headers: &HeaderMap) -> Vec<IpAddr> {
+    let mut all = standard_forwarded(headers);
+    all.extend(x_forwarded_for(headers));
+    all
+}
+
+fn header_values(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
+}
+
+fn standard_forwarded(headers: &HeaderMap) -> Vec<IpAddr> {
+    header_values(headers, "forwarded")
         .iter()
         .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
         .filter_map(|element| {
@@ -34,11 +51,11 @@ fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
                 key.eq_ignore_ascii_case("for").then(|| parse_node(value))?
             })
         })
-        .collect();
-    if !standard.is_empty() {
-        return standard;
-    }
-    values("x-forwarded-for")
+        .collect()
+}
+
+fn x_forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
+    header_values(headers, "x-forwarded-for")
         .iter()
         .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
         .filter_map(|ip| parse_node(&ip))

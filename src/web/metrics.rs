@@ -220,7 +220,7 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let token = &state.config.metrics_token;
-    if !(from_this_machine(peer.ip(), &headers, &state.config.trusted_proxies)
+    if !(from_this_machine(peer.ip(), &headers)
         || (!token.is_empty() && bearer_matches(&headers, token)))
     {
         return Err(AppError::Forbidden(
@@ -258,39 +258,11 @@ pub async fn show(
         .into_response())
 }
 
-/// A request from this machine: the client address is loopback, and so is every address a
+/// A request from this machine: the socket's peer is loopback, and so is every address a
 /// forwarding header names (a client behind a proxy can write its own `Forwarded: for=::1`,
 /// which some proxies pass on untouched: that must not make it local).
-fn from_this_machine(
-    peer: std::net::IpAddr,
-    headers: &HeaderMap,
-    trusted: &[crate::config::Network],
-) -> bool {
-    let forwarded =
-        headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for");
-    if forwarded && !peer.is_loopback() {
-        return false;
-    }
-    let named_loopback = |value: &str| {
-        value.split([',', ';']).map(str::trim).all(|part| {
-            let address = part.strip_prefix("for=").unwrap_or(part).trim_matches('"');
-            let address = address.trim_start_matches('[').split(']').next().unwrap_or(address);
-            address.is_empty()
-                || address.starts_with("proto=")
-                || address.starts_with("by=")
-                || address.starts_with("host=")
-                || address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-                || address.rsplit_once(':').is_some_and(|(ip, _)| {
-                    ip.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-                })
-        })
-    };
-    let every_hop_local = headers
-        .get_all(header::FORWARDED)
-        .iter()
-        .chain(headers.get_all("x-forwarded-for"))
-        .all(|v| v.to_str().is_ok_and(named_loopback));
-    every_hop_local && defenses::client_ip(peer, headers, trusted).is_loopback()
+fn from_this_machine(peer: std::net::IpAddr, headers: &HeaderMap) -> bool {
+    peer.is_loopback() && defenses::forwarded_addresses(headers).iter().all(|ip| ip.is_loopback())
 }
 
 /// `Authorization: Bearer TOKEN`, compared in constant time.
