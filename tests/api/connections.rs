@@ -152,6 +152,22 @@ async fn past_max_connections_a_new_one_is_refused_at_once_and_served_when_one_c
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(served, "no room after a connection closed");
+    // The refusal was counted.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        // The page's connection has just closed: the server may not have noticed yet.
+        let mut stream = connect(&app).await;
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+        metrics = one_response(&mut stream).await;
+        if metrics.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = metrics.lines().find(|l| l.starts_with("byline_connections_refused_total "));
+    // The one above, and any the retries met while the server noticed a close.
+    let count: u64 = refused.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0);
+    assert!(count >= 1, "{metrics}");
 }
 
 #[tokio::test]
