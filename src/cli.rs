@@ -67,6 +67,10 @@ enum Command {
         /// The new file.
         file: PathBuf,
     },
+    /// Bring in a site from another system: articles, authors, sections, tags and replies,
+    /// with the old addresses answering with a redirect.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Copy a whole site into an empty database, keeping every id and URL.
     Copy {
         /// The source: a file path, sqlite://PATH or postgres://…
@@ -95,6 +99,21 @@ enum ArticleCommand {
         /// Publish with replies closed.
         #[arg(long)]
         closed: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A WordPress export (Tools → Export): WXR 1.0 to 1.2, plain, gzip or zip, or - for
+    /// standard input. Running it again brings in only what is new.
+    Wordpress {
+        file: PathBuf,
+        /// Report what would happen and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -227,6 +246,9 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             );
             Ok(())
         }
+        Command::Import(ImportCommand::Wordpress { file, dry_run, json }) => {
+            import_wordpress(services, &file, dry_run, json).await
+        }
         Command::Migrate => {
             println!("The database {} is up to date.", config.database.redacted());
             Ok(())
@@ -244,6 +266,26 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             }
         }
     }
+}
+
+async fn import_wordpress(
+    services: &Services,
+    file: &std::path::Path,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use crate::tools::import::{wordpress, xml::Source};
+    use std::io::IsTerminal;
+    let source = Source::open(file)?;
+    let progress = !json && std::io::stderr().is_terminal();
+    let options = wordpress::Options { dry_run, progress };
+    let summary = wordpress::import(services, std::sync::Arc::new(source), &options).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", summary.table());
+    }
+    Ok(())
 }
 
 /// Opens the database, creating or migrating its schema.

@@ -505,7 +505,7 @@ pub async fn lead_id(db: &mut dyn Db) -> Result<Option<ArticleId>, StoreError> {
     Ok(db.setting(SiteSetting::LeadArticle).await?.and_then(|v| ArticleId::parse(&v)))
 }
 
-async fn record_revision(
+pub(crate) async fn record_revision(
     unit: &mut UnitOfWork<'_>,
     article_id: ArticleId,
     fields: &ArticleFields,

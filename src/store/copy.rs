@@ -22,6 +22,8 @@ pub enum Table {
     ArticleNotes,
     Comments,
     Settings,
+    ImportMap,
+    UrlRedirects,
 }
 
 /// How a column's values travel between backends.
@@ -33,7 +35,7 @@ pub enum Kind {
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 14] = [
         Table::Authors,
         Table::Users,
         Table::Sections,
@@ -46,6 +48,8 @@ impl Table {
         Table::ArticleNotes,
         Table::Comments,
         Table::Settings,
+        Table::ImportMap,
+        Table::UrlRedirects,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +66,8 @@ impl Table {
             Self::ArticleNotes => "article_notes",
             Self::Comments => "comments",
             Self::Settings => "settings",
+            Self::ImportMap => "import_map",
+            Self::UrlRedirects => "url_redirects",
         }
     }
 
@@ -142,8 +148,13 @@ impl Table {
                 ("held_reason", Text),
                 ("user_id", Int),
                 ("created_at", Int),
+                ("author_id", Int),
             ],
             Self::Settings => &[("key", Text), ("value", Text)],
+            Self::ImportMap => {
+                &[("source", Text), ("kind", Text), ("source_id", Text), ("target_id", Int)]
+            }
+            Self::UrlRedirects => &[("path", Text), ("target", Text)],
         }
     }
 
@@ -154,6 +165,8 @@ impl Table {
             Self::ArticleTags => &["article_id", "tag_id"],
             Self::SlugRedirects => &["slug"],
             Self::Settings => &["key"],
+            Self::ImportMap => &["source", "kind", "source_id"],
+            Self::UrlRedirects => &["path"],
             _ => &["id"],
         }
     }

@@ -29,6 +29,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 4, "0004_outbox"),
     migration!("sqlite", 5, "0005_replies_without_waiting"),
     migration!("sqlite", 6, "0006_search_what_readers_read"),
+    migration!("sqlite", 7, "0007_imports"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -38,6 +39,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 4, "0004_outbox"),
     migration!("postgres", 5, "0005_replies_without_waiting"),
     migration!("postgres", 6, "0006_search_what_readers_read"),
+    migration!("postgres", 7, "0007_imports"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

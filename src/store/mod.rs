@@ -3,7 +3,7 @@
 //!
 //! - [`Db`] and [`Tx`] (`db.rs`) are what both backends implement: run a statement, get
 //!   [`Rows`]. Each aggregate's file adds its queries to them as extension traits written
-//!   once: `articles.rs`, `replies.rs`, `staff.rs`, `settings.rs`, `outbox.rs`, the change
+//!   once: `articles.rs`, `replies.rs`, `staff.rs`, `settings.rs`, `outbox.rs`, `imports.rs`, the change
 //!   notifications in `notices.rs`, the site copy in `copy.rs`, and `explain.rs` for tests.
 //! - [`Store`] runs a read on one connection ([`Store::read`]) and a unit of work in one
 //!   transaction ([`Store::write`]): a closure given a [`Tx`], whose statements commit together
@@ -15,6 +15,7 @@ pub mod articles;
 pub mod copy;
 mod db;
 pub mod explain;
+pub mod imports;
 pub mod migrations;
 pub mod notices;
 pub mod outbox;
@@ -34,6 +35,7 @@ pub use articles::{
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};
 pub use explain::Explain;
+pub use imports::{ImportReads, ImportWrites, ImportedReply};
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
 pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};

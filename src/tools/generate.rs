@@ -154,6 +154,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                     text_value(String::new()),
                     Value::Null,
                     Value::Int(at + 60 + r),
+                    Value::Null,
                 ]);
             }
         }

@@ -17,6 +17,7 @@ mod listing;
 mod meta;
 pub mod metrics;
 pub mod page_cache;
+mod redirects;
 mod response;
 mod search;
 mod story;
@@ -169,6 +170,7 @@ pub fn build_app(state: AppState) -> Router {
     router
         .fallback(not_found)
         .layer(middleware::from_fn(catch_panic))
+        .layer(middleware::from_fn_with_state(state.clone(), redirects::old_addresses))
         .layer(middleware::from_fn_with_state(state.clone(), caching::conditional))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))

@@ -77,6 +77,9 @@ conformance! {
         article, update_article, set_article_status, due_articles,
     ];
     old_slugs_redirect covers [add_slug_redirect, slug_redirect, slug_exists];
+    imports_are_mapped_and_old_addresses_kept covers [
+        imported, map_import, url_redirect, add_url_redirect, insert_imported_reply,
+    ];
     revisions_are_kept covers [insert_revision, revisions, revision];
     notes_are_appended covers [add_note, notes];
     authors_sections_and_tags covers [
@@ -1037,6 +1040,72 @@ mod cases {
         let back = fields("old-slug", jo.id);
         w(store, move |tx| Box::pin(async move { tx.update_article(id, &back, 2).await })).await;
         assert_eq!(r(store, |db| db.slug_redirect("old-slug")).await, None);
+    }
+
+    pub async fn imports_are_mapped_and_old_addresses_kept(store: &Store, _: Backend) {
+        let jo = author(store, "Jo").await;
+        let id = insert(store, article("story", jo.id, 1)).await.unwrap();
+        let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+        let asked = ids(&["12", "13", "x'\"]"]);
+        let none = r(store, {
+            let asked = asked.clone();
+            move |db| Box::pin(async move { db.imported("wordpress:a", "article", &asked).await })
+        })
+        .await;
+        assert!(none.is_empty());
+        w(store, move |tx| {
+            Box::pin(async move {
+                tx.map_import("wordpress:a", "article", "12", id.get()).await?;
+                tx.map_import("wordpress:a", "article", "12", 999).await?;
+                tx.map_import("wordpress:a", "article", "x'\"]", 7).await?;
+                tx.map_import("wordpress:b", "article", "13", 8).await?;
+                tx.add_url_redirect("/?p=12", "/2026/11/24/story/").await?;
+                tx.add_url_redirect("/?p=12", "/elsewhere/").await
+            })
+        })
+        .await;
+        let mut found = r(store, move |db| {
+            Box::pin(async move { db.imported("wordpress:a", "article", &asked).await })
+        })
+        .await;
+        found.sort();
+        assert_eq!(
+            found,
+            vec![("12".to_owned(), id.get()), ("x'\"]".to_owned(), 7)],
+            "the first wins"
+        );
+        assert_eq!(
+            r(store, |db| db.url_redirect("/?p=12")).await.as_deref(),
+            Some("/2026/11/24/story/")
+        );
+        assert_eq!(r(store, |db| db.url_redirect("/?p=13")).await, None);
+
+        let reply = ImportedReply {
+            article_id: id,
+            parent_id: None,
+            author_name: "A name longer than readers may use, as the old site allowed it".repeat(3),
+            author_email: String::new(),
+            author_url: None,
+            body: "Imported".into(),
+            status: ReplyStatus::Approved,
+            ip: None,
+            author_id: Some(jo.id),
+            created_at: 5,
+        };
+        let stored = w(store, {
+            let reply = reply.clone();
+            move |tx| Box::pin(async move { tx.insert_imported_reply(&reply).await })
+        })
+        .await;
+        let read = r(store, move |db| db.reply(stored)).await.unwrap();
+        assert_eq!(read.author_name, reply.author_name);
+        assert!(read.staff, "an imported author's reply carries the staff badge");
+        assert!(!r(store, |db| db.has_approved_reply_from("")).await, "no email vouches for none");
+        let orphan = ImportedReply { article_id: ArticleId(id.get() + 100), ..reply };
+        let missing = store
+            .write(move |tx| Box::pin(async move { tx.insert_imported_reply(&orphan).await }))
+            .await;
+        assert!(missing.is_err(), "a reply needs its article");
     }
 
     pub async fn revisions_are_kept(store: &Store, _: Backend) {

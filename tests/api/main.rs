@@ -11,6 +11,7 @@ mod defenses;
 mod durability;
 mod front_page;
 mod helpers;
+mod imports;
 mod metrics;
 mod moderation;
 mod naughty;

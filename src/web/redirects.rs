@@ -1,0 +1,103 @@
+//! An imported site's old addresses: a request Byline has no page for (or the front page
+//! asked for `?p=12`, WordPress's address of post 12) is looked up among them, and answered
+//! with a `301` to where the same thing lives now.
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
+use super::AppState;
+use super::response::moved_permanently;
+use crate::store::ImportReads;
+
+/// The queries by which WordPress names one thing on its front page.
+const FRONT_PAGE_KEYS: &[&str] =
+    &["p", "page_id", "cat", "tag", "author", "m", "feed", "attachment_id"];
+
+pub async fn old_addresses(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let uri = request.uri().clone();
+    let path = percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
+    if path == "/"
+        && let Some(query) = uri.query()
+    {
+        let keys = front_page_keys(query);
+        if !keys.is_empty()
+            && let Some(target) = find(&state, keys).await
+        {
+            return moved_permanently(&encode(&target));
+        }
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    let mut keys = Vec::new();
+    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+        keys.push(format!("{path}?{}", percent_decode_str(query).decode_utf8_lossy()));
+    }
+    keys.push(path.clone());
+    match path.strip_suffix('/') {
+        Some(bare) if !bare.is_empty() => keys.push(bare.to_owned()),
+        _ => keys.push(format!("{path}/")),
+    }
+    match find(&state, keys).await {
+        Some(target) => moved_permanently(&encode(&target)),
+        None => response,
+    }
+}
+
+/// `/?p=12`, `/?cat=3`…: each WordPress key of the query, as the redirects are kept.
+fn front_page_keys(query: &str) -> Vec<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, v)| FRONT_PAGE_KEYS.contains(&k.as_ref()) && !v.is_empty())
+        .map(|(k, v)| format!("/?{k}={v}"))
+        .collect()
+}
+
+/// The first of these old addresses that has a new one. A database that does not answer
+/// leaves the request as it was (a 404), rather than failing it.
+async fn find(state: &AppState, keys: Vec<String>) -> Option<String> {
+    let found = state
+        .services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                for key in &keys {
+                    if let Some(target) = db.url_redirect(key).await? {
+                        return Ok(Some(target));
+                    }
+                }
+                Ok(None)
+            })
+        })
+        .await;
+    found.ok().flatten()
+}
+
+/// A path as a `Location` carries it: letters outside ASCII, spaces and the like encoded.
+fn encode(path: &str) -> String {
+    const LOCATION: &AsciiSet =
+        &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`').add(b'#');
+    utf8_percent_encode(path, LOCATION).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_page_queries_name_one_thing_each() {
+        assert_eq!(front_page_keys("p=12&utm_source=x"), vec!["/?p=12".to_owned()]);
+        assert!(front_page_keys("s=harbour").is_empty());
+        assert_eq!(encode("/tag/远征/"), "/tag/%E8%BF%9C%E5%BE%81/");
+    }
+}
