@@ -115,6 +115,17 @@ enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A Disqus export (plain or gzip, or - for standard input): its replies onto the
+    /// articles whose addresses its threads name. Running it again brings in only what is new.
+    Disqus {
+        file: PathBuf,
+        /// Report what would happen and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -247,7 +258,10 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             Ok(())
         }
         Command::Import(ImportCommand::Wordpress { file, dry_run, json }) => {
-            import_wordpress(services, &file, dry_run, json).await
+            import_file(services, &file, dry_run, json, Format::Wordpress).await
+        }
+        Command::Import(ImportCommand::Disqus { file, dry_run, json }) => {
+            import_file(services, &file, dry_run, json, Format::Disqus).await
         }
         Command::Migrate => {
             println!("The database {} is up to date.", config.database.redacted());
@@ -268,18 +282,33 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
     }
 }
 
-async fn import_wordpress(
+#[derive(Clone, Copy)]
+enum Format {
+    Wordpress,
+    Disqus,
+}
+
+async fn import_file(
     services: &Services,
     file: &std::path::Path,
     dry_run: bool,
     json: bool,
+    format: Format,
 ) -> anyhow::Result<()> {
-    use crate::tools::import::{wordpress, xml::Source};
+    use crate::tools::import::{disqus, wordpress, xml::Source};
     use std::io::IsTerminal;
-    let source = Source::open(file)?;
+    let source = std::sync::Arc::new(Source::open(file)?);
     let progress = !json && std::io::stderr().is_terminal();
-    let options = wordpress::Options { dry_run, progress };
-    let summary = wordpress::import(services, std::sync::Arc::new(source), &options).await?;
+    let summary = match format {
+        Format::Wordpress => {
+            let options = wordpress::Options { dry_run, progress };
+            wordpress::import(services, source, &options).await?
+        }
+        Format::Disqus => {
+            let options = disqus::Options { dry_run, progress };
+            disqus::import(services, source, &options).await?
+        }
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {

@@ -478,3 +478,153 @@ async fn a_run_killed_half_way_finishes_when_started_again_without_duplicates() 
     assert_eq!(app.db(|db| db.count_rows(Table::Comments)).await, u64::from(posts));
     assert!(app.article_by_slug("story-1-2").await.is_none(), "no article came in twice");
 }
+
+fn import_disqus(app: &TestApp, file: &Path, extra: &[&str]) -> Output {
+    let mut command = byline();
+    command.args(["--database", &database_of(app), "import", "disqus", "--json"]);
+    command.args(extra).arg(file);
+    command.output().unwrap()
+}
+
+fn disqus_imported(app: &TestApp, file: &Path) -> Value {
+    let output = import_disqus(app, file, &[]);
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn every_disqus_fixture_is_counted_as_it_stands_or_refused_with_its_place() {
+    for (key, facts) in expected() {
+        if !key.contains("disqus") {
+            continue;
+        }
+        let app = spawn_app().await;
+        let file = fixture(&key);
+        if facts["well_formed"] == false {
+            let output = import_disqus(&app, &file, &[]);
+            assert!(!output.status.success(), "{key} is not well-formed, yet it imported");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains("line ") && stderr.contains("column "), "{key}: {stderr}");
+            assert_eq!(app.db(|db| db.count_rows(Table::Comments)).await, 0, "{key}");
+            continue;
+        }
+        let summary = disqus_imported(&app, &file);
+        for field in ["threads", "posts", "posts_deleted", "posts_spam", "posts_with_parent"] {
+            assert_eq!(summary["file"][field], facts[field], "{key}: {field}");
+        }
+        // A fresh site has no article for any thread: every post is accounted for, none guessed.
+        let skipped = sum(&summary["skipped"], |reason| {
+            reason.starts_with("posts") || reason.starts_with("deleted")
+        });
+        assert_eq!(skipped, facts["posts"].as_u64().unwrap(), "{key}: {}", summary["skipped"]);
+        assert_eq!(
+            summary["skipped"]["threads that match no article"].as_u64().unwrap_or(0),
+            facts["threads"].as_u64().unwrap()
+        );
+    }
+}
+
+fn disqus(threads: &str, posts: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+<category dsq:id="1"><forum>gazette</forum><title>General</title></category>
+{threads}
+{posts}
+</disqus>"#
+    )
+}
+
+fn thread(id: u32, link: &str) -> String {
+    format!(
+        r#"<thread dsq:id="{id}"><id/><forum>gazette</forum><link>{link}</link><title>Thread {id}</title>
+<createdAt>2019-05-22T10:00:00Z</createdAt></thread>"#
+    )
+}
+
+fn dsq_post(
+    id: u32,
+    thread: u32,
+    parent: Option<u32>,
+    flags: (&str, &str),
+    message: &str,
+) -> String {
+    let parent = parent.map(|p| format!(r#"<parent dsq:id="{p}"/>"#)).unwrap_or_default();
+    format!(
+        r#"<post dsq:id="{id}"><id/><message><![CDATA[{message}]]></message>
+<createdAt>2019-05-23T1{s}:00:00Z</createdAt><isDeleted>{deleted}</isDeleted><isSpam>{spam}</isSpam>
+<author><email>d{id}@example.com</email><name>Disqus reader {id}</name><isAnonymous>false</isAnonymous></author>
+<ipAddress>198.51.100.{id}</ipAddress><thread dsq:id="{thread}"/>{parent}</post>"#,
+        s = id % 10,
+        deleted = flags.0,
+        spam = flags.1,
+    )
+}
+
+#[tokio::test]
+async fn disqus_threads_find_their_articles_by_address_and_keep_their_shape() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let site = wxr(&[
+        post(12, "ferry-strike", "publish", "On strike.", ""),
+        post(13, "quay-repairs", "publish", "Repairs.", ""),
+    ]
+    .concat());
+    imported(&app, &write(&dir, "site.xml", &site), &[]);
+    let native = format!("{}/2019/05/23/quay-repairs/", app.address);
+    let threads = [
+        thread(1, "http://www.gazette.example/2019/05/ferry-strike?utm_source=feed&amp;fbclid=x"),
+        thread(2, &native),
+        thread(3, "https://gazette.example/2019/05/never-was/"),
+        thread(4, "https://gazette.example/?p=12"),
+    ]
+    .concat();
+    let no = ("false", "false");
+    let posts = [
+        // An answer before the post it answers, whose own parent is deleted.
+        dsq_post(12, 1, Some(11), no, "Answer to the second"),
+        dsq_post(11, 1, Some(10), no, "<p>Second, <b>bold</b></p><script>x()</script>"),
+        dsq_post(10, 1, None, ("true", "false"), "Deleted, with answers"),
+        dsq_post(13, 1, None, ("true", "false"), "Deleted, alone"),
+        dsq_post(14, 1, None, ("false", "true"), "Spam"),
+        dsq_post(20, 2, None, no, "On the native address"),
+        dsq_post(30, 3, None, no, "On a page that never was"),
+        dsq_post(40, 4, None, no, "Through ?p=12"),
+    ]
+    .concat();
+    let file = write(&dir, "disqus.xml", &disqus(&threads, &posts));
+    let summary = disqus_imported(&app, &file);
+    assert_eq!(summary["imported"]["replies"], json!({"approved": 4, "spam": 1, "trash": 1}));
+    assert_eq!(summary["skipped"]["deleted posts with no replies under them"], 1);
+    assert_eq!(summary["skipped"]["posts of threads that match no article"], 1);
+    assert_eq!(summary["skipped"]["threads that match no article"], 1);
+    assert!(
+        summary["notes"].to_string().contains("/2019/05/never-was/"),
+        "the unmatched are listed"
+    );
+
+    let page = app.get("/2019/05/22/ferry-strike/").await;
+    let body = page.one("#replies").inner_html();
+    assert!(body.contains("Answer to the second") && body.contains("Through ?p=12"), "{body}");
+    assert!(
+        !body.contains("Deleted") && !body.contains("Spam") && !body.contains("<script"),
+        "{body}"
+    );
+    assert!(text(page.one("#replies")).contains("Second, bold"));
+    let queued = app.queued().await;
+    let by = |t: &str| queued.iter().find(|q| q.reply.body.contains(t)).map(|q| q.reply.clone());
+    let (second, answer) = (by("Second").unwrap(), by("Answer to the second").unwrap());
+    assert_eq!(answer.parent_id, Some(second.id));
+    let placeholder = second.parent_id.expect("the deleted parent stays as its placeholder");
+    assert!(app.stored(placeholder).await.is_some_and(|r| r.body.is_empty()));
+    assert!(app.get("/2019/05/23/quay-repairs/").await.body.contains("On the native address"));
+
+    let again = disqus_imported(&app, &file);
+    assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()), "{}", again["imported"]);
+    assert_eq!(again["already_there"]["replies"], summary["imported"]["replies"]);
+}

@@ -1,7 +1,8 @@
-//! Moving a site in: `byline import wordpress`. What the importers share: the summary they
+//! Moving a site in: `byline import wordpress` and `byline import disqus`. What the importers share: the summary they
 //! report, the progress bar, and old addresses.
 
 pub mod content;
+pub mod disqus;
 pub mod wordpress;
 pub mod xml;
 
@@ -22,6 +23,12 @@ pub struct FileCounts {
     pub tags: u64,
     pub wxr_version: Option<String>,
     pub namespace: Vec<String>,
+    /// A Disqus export's threads and posts.
+    pub threads: u64,
+    pub posts: u64,
+    pub posts_deleted: u64,
+    pub posts_spam: u64,
+    pub posts_with_parent: u64,
 }
 
 /// An import's account: what the file holds, what came in (by kind and status), what was

@@ -351,7 +351,8 @@ pub fn walk(
         match event {
             Event::Start(start) => {
                 let name = canonical(&resolved, start.local_name().as_ref(), &mut doc);
-                let node = element(&reader, &start, name, offset, &mut doc)?;
+                let node = element(&reader, &start, name, offset, &mut doc)
+                    .map_err(|reason| at(source, offset, reason))?;
                 if above.is_empty() && open.is_empty() {
                     doc.root = node.name.clone();
                 }
@@ -363,7 +364,8 @@ pub fn walk(
             }
             Event::Empty(start) => {
                 let name = canonical(&resolved, start.local_name().as_ref(), &mut doc);
-                let node = element(&reader, &start, name, offset, &mut doc)?;
+                let node = element(&reader, &start, name, offset, &mut doc)
+                    .map_err(|reason| at(source, offset, reason))?;
                 if above.is_empty() && open.is_empty() {
                     doc.root = node.name.clone();
                 }
@@ -428,16 +430,21 @@ pub fn walk(
     Ok(doc)
 }
 
+fn at(source: &Source, offset: u64, reason: String) -> ReadError {
+    let (line, column) = source.place(offset);
+    ReadError::Malformed { line, column, reason }
+}
+
 fn element<R>(
     reader: &NsReader<R>,
     start: &BytesStart,
     name: String,
     offset: u64,
     doc: &mut Document,
-) -> Result<Node, ReadError> {
+) -> Result<Node, String> {
     let mut attrs = Vec::new();
     for attr in start.attributes().with_checks(false) {
-        let attr = attr.map_err(|e| ReadError::Refused(format!("a bad attribute: {e}")))?;
+        let attr = attr.map_err(|e| format!("a bad attribute in <{name}>: {e}"))?;
         let key = attr.key;
         if key.as_ref().starts_with(b"xmlns") {
             continue;
