@@ -194,6 +194,107 @@ pub async fn listing(
     Ok(found)
 }
 
+/// A date archive's address: `2026`, `2026/11` or `2026/11/24`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveDate {
+    pub year: i16,
+    pub month: Option<i8>,
+    pub day: Option<i8>,
+}
+
+impl ArchiveDate {
+    /// The parts of an address, if they name a date (`2026`, `11`, `24`; `1` for January too).
+    pub fn parse(year: &str, month: Option<&str>, day: Option<&str>) -> Option<Self> {
+        fn number<T: std::str::FromStr>(
+            s: &str,
+            digits: std::ops::RangeInclusive<usize>,
+        ) -> Option<T> {
+            let plain = digits.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+            if plain { s.parse().ok() } else { None }
+        }
+        let year: i16 = number(year, 4..=4)?;
+        let month: Option<i8> = match month {
+            Some(m) => Some(number(m, 1..=2)?),
+            None => None,
+        };
+        let day: Option<i8> = match day {
+            Some(d) => Some(number(d, 1..=2)?),
+            None => None,
+        };
+        jiff::civil::Date::new(year, month.unwrap_or(1), day.unwrap_or(1)).ok()?;
+        Some(Self { year, month, day })
+    }
+
+    /// `/2026/11/`: the first page's address.
+    pub fn path(&self) -> String {
+        match (self.month, self.day) {
+            (Some(m), Some(d)) => format!("/{:04}/{m:02}/{d:02}/", self.year),
+            (Some(m), None) => format!("/{:04}/{m:02}/", self.year),
+            _ => format!("/{:04}/", self.year),
+        }
+    }
+
+    /// The time it covers in the site's time zone, as `[from, until)` Unix seconds.
+    fn span(&self, tz: &jiff::tz::TimeZone) -> Option<(i64, i64)> {
+        let start =
+            jiff::civil::Date::new(self.year, self.month.unwrap_or(1), self.day.unwrap_or(1))
+                .ok()?;
+        let end = match (self.month, self.day) {
+            (Some(_), Some(_)) => start.checked_add(jiff::Span::new().days(1)).ok()?,
+            (Some(_), None) => start.checked_add(jiff::Span::new().months(1)).ok()?,
+            _ => start.checked_add(jiff::Span::new().years(1)).ok()?,
+        };
+        let at =
+            |d: jiff::civil::Date| d.to_zoned(tz.clone()).ok().map(|z| z.timestamp().as_second());
+        Some((at(start)?, at(end)?))
+    }
+
+    /// `2026`, `November 2026`, `24 November 2026`.
+    fn heading(&self) -> String {
+        let date =
+            jiff::civil::Date::new(self.year, self.month.unwrap_or(1), self.day.unwrap_or(1))
+                .unwrap_or_default();
+        match (self.month, self.day) {
+            (Some(_), Some(_)) => date.strftime("%-d %B %Y").to_string(),
+            (Some(_), None) => date.strftime("%B %Y").to_string(),
+            _ => date.strftime("%Y").to_string(),
+        }
+    }
+}
+
+/// A date archive's page of articles; `None` when nothing was published then.
+pub async fn date_archive(
+    services: &Services,
+    date: ArchiveDate,
+    page: u64,
+    per_page: u64,
+) -> Result<Option<ListingPage>> {
+    let Some((from, until)) = date.span(&services.config.timezone) else { return Ok(None) };
+    let listed = Listed {
+        listing: Listing::Dates { from, until },
+        heading: date.heading(),
+        intro: String::new(),
+        base: date.path(),
+    };
+    let found = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let (articles, total) =
+                    db.published_in(listed.listing, (page - 1) * per_page, per_page).await?;
+                if total == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(ListingPage { sections: db.sections().await?, listed, articles, total }))
+            })
+        })
+        .await?;
+    if let Some(found) = &found {
+        services.remember(&found.sections);
+    }
+    Ok(found)
+}
+
 /// What the article page asks for besides the address.
 #[derive(Debug, Clone, Default)]
 pub struct ArticleRequest {

@@ -123,6 +123,11 @@ pub enum Listing {
     Section(SectionId),
     Tag(TagId),
     Author(AuthorId),
+    /// Published at or after `from` and before `until`: a date archive (a year, a month, a day).
+    Dates {
+        from: i64,
+        until: i64,
+    },
 }
 
 /// What the editor sets on an article.
@@ -295,6 +300,17 @@ pub(crate) const AUTHOR_PAGE: &str = concat!(
                     WHERE x.article_id = a.id AND x.author_id = $1)
      ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
 );
+
+pub(crate) const DATES_PAGE: &str = concat!(
+    "SELECT ",
+    summary_columns!(),
+    " FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+     WHERE a.status = 'published' AND a.published_at >= $1 AND a.published_at < $4
+     ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
+);
+
+const COUNT_DATES: &str = "SELECT count(*) FROM articles a
+    WHERE a.status = 'published' AND a.published_at >= $1 AND a.published_at < $2";
 
 const COUNT_SECTION: &str =
     "SELECT count(*) FROM articles a WHERE a.status = 'published' AND a.section_id = $1";
@@ -545,6 +561,12 @@ pub trait ArticleReads: Db {
             Listing::Section(id) => (COUNT_SECTION, SECTION_PAGE, id.get()),
             Listing::Tag(id) => (COUNT_TAG, TAG_PAGE, id.get()),
             Listing::Author(id) => (COUNT_AUTHOR, AUTHOR_PAGE, id.get()),
+            Listing::Dates { from, until } => {
+                let total = self.query(COUNT_DATES, &[from.into(), until.into()]).await?.int()?;
+                let params = [from.into(), limit.into(), offset.into(), until.into()];
+                let rows = self.query(DATES_PAGE, &params).await?;
+                return Ok((rows.map(summary_from_row)?, total as u64));
+            }
         };
         let total = self.query(count, &[id.into()]).await?.int()? as u64;
         let rows = self.query(page, &[id.into(), limit.into(), offset.into()]).await?;

@@ -1,4 +1,5 @@
-//! Section, tag and author pages: their published articles, newest first, paginated.
+//! Section, tag, author and date-archive pages: their published articles, newest first,
+//! paginated.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -11,7 +12,7 @@ use super::layout::Layout;
 use super::response::{Caching, html, moved_permanently};
 use super::summary::{Summary, summary};
 use crate::domain::paths::encode_segment;
-use crate::services::reading::{self, ListingKind};
+use crate::services::reading::{self, ArchiveDate, ListingKind};
 
 #[derive(Template)]
 #[template(path = "listing.html")]
@@ -23,7 +24,8 @@ struct ListingPage<'a> {
     articles: Vec<Summary>,
     newer: Option<String>,
     older: Option<String>,
-    feed: String,
+    /// Date archives have none: the site's feed is theirs.
+    feed: Option<String>,
 }
 
 const PER_PAGE: u64 = 20;
@@ -80,19 +82,36 @@ async fn render(
     page: Option<&str>,
 ) -> Result<Response, AppError> {
     let first = page.is_none();
-    let page = match page {
-        None => 1,
-        Some(raw) => raw.parse::<u64>().ok().filter(|p| *p >= 1).ok_or(AppError::NotFound)?,
-    };
+    let page = page_number(page)?;
     let found = reading::listing(&state.services, kind, key, page, PER_PAGE)
         .await?
         .ok_or(AppError::NotFound)?;
-    let base = found.listed.base.clone();
-    let here = if page == 1 { base.clone() } else { format!("{base}page/{page}/") };
     let (segment, label) = prefix(kind);
     let key = encode_segment(key);
     let asked =
         if first { format!("/{segment}/{key}/") } else { format!("/{segment}/{key}/page/{page}/") };
+    show(state, found, label, &asked, page, true)
+}
+
+fn page_number(page: Option<&str>) -> Result<u64, AppError> {
+    match page {
+        None => Ok(1),
+        Some(raw) => raw.parse::<u64>().ok().filter(|p| *p >= 1).ok_or(AppError::NotFound),
+    }
+}
+
+/// A listing's page; `asked` is the address it was asked by, which answers with the
+/// canonical one when they differ.
+fn show(
+    state: &AppState,
+    found: reading::ListingPage,
+    label: &'static str,
+    asked: &str,
+    page: u64,
+    with_feed: bool,
+) -> Result<Response, AppError> {
+    let base = found.listed.base.clone();
+    let here = if page == 1 { base.clone() } else { format!("{base}page/{page}/") };
     // `/author/12-old-name/` and `/section/x/page/1/` answer with their canonical address.
     if asked != here {
         return Ok(moved_permanently(&here));
@@ -107,9 +126,11 @@ async fn render(
     let title = if page == 1 { heading.clone() } else { format!("{heading}, page {page}") };
     let mut layout =
         Layout::public(&state.config, &title, found.sections).canonical(&state.config, &here);
-    let feed_path = format!("{base}feed.atom");
-    let feed = format!("{}{feed_path}", state.config.base_url);
-    layout.head.feeds.push((format!("{}: {heading}", state.config.site_title), feed));
+    let feed_path = with_feed.then(|| format!("{base}feed.atom"));
+    if let Some(path) = &feed_path {
+        let feed = format!("{}{path}", state.config.base_url);
+        layout.head.feeds.push((format!("{}: {heading}", state.config.site_title), feed));
+    }
     let template = ListingPage {
         layout,
         kind: label,
@@ -121,4 +142,72 @@ async fn render(
         heading,
     };
     Ok(html(StatusCode::OK, template.render()?, Caching::Public))
+}
+
+type Year = Path<String>;
+type YearPage = Path<(String, String)>;
+type Month = Path<(String, String)>;
+type MonthPage = Path<(String, String, String)>;
+type Day = Path<(String, String, String)>;
+type DayPage = Path<(String, String, String, String)>;
+
+/// `/2026/`: what was published that year.
+pub async fn year(State(state): State<AppState>, Path(y): Year) -> Result<Response, AppError> {
+    archive(&state, &y, None, None, None).await
+}
+
+pub async fn year_page(
+    State(state): State<AppState>,
+    Path((y, page)): YearPage,
+) -> Result<Response, AppError> {
+    archive(&state, &y, None, None, Some(&page)).await
+}
+
+/// `/2026/11/`
+pub async fn month(
+    State(state): State<AppState>,
+    Path((y, m)): Month,
+) -> Result<Response, AppError> {
+    archive(&state, &y, Some(&m), None, None).await
+}
+
+pub async fn month_page(
+    State(state): State<AppState>,
+    Path((y, m, page)): MonthPage,
+) -> Result<Response, AppError> {
+    archive(&state, &y, Some(&m), None, Some(&page)).await
+}
+
+/// `/2026/11/24/`
+pub async fn day(
+    State(state): State<AppState>,
+    Path((y, m, d)): Day,
+) -> Result<Response, AppError> {
+    archive(&state, &y, Some(&m), Some(&d), None).await
+}
+
+pub async fn day_page(
+    State(state): State<AppState>,
+    Path((y, m, d, page)): DayPage,
+) -> Result<Response, AppError> {
+    archive(&state, &y, Some(&m), Some(&d), Some(&page)).await
+}
+
+/// A date archive: newest first, paged like sections, `404` for a date with nothing.
+async fn archive(
+    state: &AppState,
+    year: &str,
+    month: Option<&str>,
+    day: Option<&str>,
+    page: Option<&str>,
+) -> Result<Response, AppError> {
+    let date = ArchiveDate::parse(year, month, day).ok_or(AppError::NotFound)?;
+    let first = page.is_none();
+    let page = page_number(page)?;
+    let found = reading::date_archive(&state.services, date, page, PER_PAGE)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let asked = [Some(year), month, day].into_iter().flatten().collect::<Vec<_>>().join("/");
+    let asked = if first { format!("/{asked}/") } else { format!("/{asked}/page/{page}/") };
+    show(state, found, "Archive", &asked, page, false)
 }

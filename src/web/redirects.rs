@@ -29,6 +29,9 @@ pub async fn old_addresses(
     if path == "/"
         && let Some(query) = uri.query()
     {
+        if let Some(archive) = month_archive(query) {
+            return moved_permanently(&archive);
+        }
         let keys = front_page_keys(query);
         if !keys.is_empty()
             && let Some(target) = find(&state, keys).await
@@ -61,6 +64,18 @@ fn front_page_keys(query: &str) -> Vec<String> {
         .filter(|(k, v)| FRONT_PAGE_KEYS.contains(&k.as_ref()) && !v.is_empty())
         .map(|(k, v)| format!("/?{k}={v}"))
         .collect()
+}
+
+/// WordPress's `?m=2019`, `?m=201905`, `?m=20190522`: the date archives, which Byline has
+/// at `/2019/`, `/2019/05/`, `/2019/05/22/`.
+fn month_archive(query: &str) -> Option<String> {
+    let (_, m) = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "m")?;
+    if !m.bytes().all(|b| b.is_ascii_digit()) || !matches!(m.len(), 4 | 6 | 8) {
+        return None;
+    }
+    let parts = [&m[..4], m.get(4..6).unwrap_or(""), m.get(6..8).unwrap_or("")];
+    let path: Vec<&str> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    Some(format!("/{}/", path.join("/")))
 }
 
 /// The first of these old addresses that has a new one. A database that does not answer
@@ -99,5 +114,8 @@ mod tests {
         assert_eq!(front_page_keys("p=12&utm_source=x"), vec!["/?p=12".to_owned()]);
         assert!(front_page_keys("s=harbour").is_empty());
         assert_eq!(encode("/tag/远征/"), "/tag/%E8%BF%9C%E5%BE%81/");
+        assert_eq!(month_archive("m=201905").as_deref(), Some("/2019/05/"));
+        assert_eq!(month_archive("m=20190522").as_deref(), Some("/2019/05/22/"));
+        assert_eq!(month_archive("m=2019x"), None);
     }
 }

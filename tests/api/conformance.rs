@@ -880,6 +880,11 @@ mod cases {
         assert_eq!(ids(&found), [ferry]);
         let (found, _) = listing(Listing::Author(jo.id), 0, 10).await;
         assert_eq!(found[0].word_count, 30);
+        // A date archive: from its start, up to (not including) its end.
+        let (found, total) = listing(Listing::Dates { from: 10, until: 30 }, 0, 10).await;
+        assert_eq!((ids(&found), total), (vec![bridge, ferry], 2));
+        let (found, total) = listing(Listing::Dates { from: 11, until: 100 }, 1, 1).await;
+        assert_eq!((ids(&found), total), (vec![bridge], 2), "drafts left out, paged");
 
         // Same section or a shared tag; never itself; newest first.
         assert_eq!(

@@ -628,3 +628,51 @@ async fn disqus_threads_find_their_articles_by_address_and_keep_their_shape() {
     assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()), "{}", again["imported"]);
     assert_eq!(again["already_there"]["replies"], summary["imported"]["replies"]);
 }
+
+#[tokio::test]
+async fn date_archives_list_a_year_a_month_and_a_day_newest_first() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let items: String =
+        (21..=23).map(|i| post(i, &format!("story-{i}"), "publish", "Text", "")).collect();
+    imported(&app, &write(&dir, "site.xml", &wxr(&items)), &[]);
+    let headlines = |page: &crate::helpers::Page| {
+        page.all(".summary h2, .summary h3, article h2, article h3")
+            .into_iter()
+            .map(text)
+            .collect::<Vec<_>>()
+    };
+    let year = app.get("/2019/").await;
+    assert_eq!(year.status, 200);
+    assert_eq!(text(year.one("h1")), "2019");
+    let listed = headlines(&year);
+    let order: Vec<usize> = ["Story 23", "Story 22", "Story 21"]
+        .iter()
+        .map(|h| {
+            listed.iter().position(|l| l.contains(h)).unwrap_or_else(|| panic!("{h} in {listed:?}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first: {listed:?}");
+    let month = app.get("/2019/05/").await;
+    assert_eq!((month.status, text(month.one("h1"))), (200, "May 2019".to_owned()));
+    let day = app.get("/2019/05/22/").await;
+    assert_eq!(text(day.one("h1")), "22 May 2019");
+    let listed = headlines(&day);
+    assert!(
+        listed.iter().any(|h| h.contains("Story 22"))
+            && !listed.iter().any(|h| h.contains("Story 21")),
+        "{listed:?}"
+    );
+    for (asked, canonical) in [
+        ("/2019/5/", "/2019/05/"),
+        ("/2019/page/1/", "/2019/"),
+        ("/?m=201905", "/2019/05/"),
+        ("/?m=2019", "/2019/"),
+    ] {
+        let page = app.get(asked).await;
+        assert_eq!((page.status, page.location()), (301, canonical), "{asked}");
+    }
+    for nothing in ["/2019/06/", "/2018/", "/2019/13/", "/2019/02/30/", "/2019/page/2/", "/abcd/"] {
+        assert_eq!(app.get(nothing).await.status, 404, "{nothing}");
+    }
+}

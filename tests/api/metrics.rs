@@ -30,7 +30,7 @@ async fn metrics_count_requests_pages_replies_and_sign_ins() {
     app.reply(&published.path, &valid_reply()).await;
     let refused = app.post(&published.path, &reply_with(&[("email", "not an address")])).await;
     assert_eq!(refused.status, 422);
-    assert_eq!(app.get("/no/such/page/").await.status, 404);
+    assert_eq!(app.get("/no-such-page").await.status, 404);
     assert_eq!(app.try_sign_in("nobody@example.com", "not the password").await.status, 422);
     // Kept after the reply made the cache forget the article and the listings.
     assert_eq!(app.get("/").await.status, 200);

@@ -112,6 +112,19 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         }
         "/author/{key}/feed.atom" => vec!["/author/1-jo-writer/feed.atom".into()],
         "/{year}/{month}/{day}/{slug}/feed.atom" => vec![format!("{article}feed.atom")],
+        // The date archives of the article's day, month and year.
+        "/{year}/" | "/{year}/{month}/" | "/{year}/{month}/{day}/" => {
+            let parts: Vec<&str> = article.trim_matches('/').split('/').collect();
+            let n = pattern.matches('{').count();
+            vec![format!("/{}/", parts[..n].join("/"))]
+        }
+        "/{year}/page/{page}/"
+        | "/{year}/{month}/page/{page}/"
+        | "/{year}/{month}/{day}/page/{page}/" => {
+            let parts: Vec<&str> = article.trim_matches('/').split('/').collect();
+            let n = pattern.matches('{').count() - 1;
+            vec![format!("/{}/page/2/", parts[..n].join("/"))]
+        }
         "/healthz"
         | "/metrics"
         | "/static/style.css"
