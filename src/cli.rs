@@ -71,6 +71,16 @@ enum Command {
     /// with the old addresses answering with a redirect.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Write the whole site (all but secrets and sessions) to one file, which
+    /// `byline import json` reads back into an empty database.
+    Export {
+        /// json: Byline's own format, documented in README.
+        #[arg(long, value_parser = ["json"])]
+        format: String,
+        /// The file to write; standard output when absent.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Copy a whole site into an empty database, keeping every id and URL.
     Copy {
         /// The source: a file path, sqlite://PATH or postgres://…
@@ -114,6 +124,12 @@ enum ImportCommand {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// A file of `byline export --format json`, into an empty database: the same site, every
+    /// id and address kept.
+    Json {
+        /// The file, or - for standard input.
+        file: PathBuf,
     },
     /// A Disqus export (plain or gzip, or - for standard input): its replies onto the
     /// articles whose addresses its threads name. Running it again brings in only what is new.
@@ -262,6 +278,48 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
         }
         Command::Import(ImportCommand::Disqus { file, dry_run, json }) => {
             import_file(services, &file, dry_run, json, Format::Disqus).await
+        }
+        Command::Import(ImportCommand::Json { file }) => {
+            let counts = if file.as_os_str() == "-" {
+                let mut input = std::io::stdin().lock();
+                crate::tools::export::import(&services.store, &mut input).await?
+            } else {
+                let opened = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let mut input = std::io::BufReader::new(opened);
+                crate::tools::export::import(&services.store, &mut input).await?
+            };
+            // Nodes already serving this database forget what they kept.
+            services
+                .commit(|unit| {
+                    Box::pin(async move {
+                        unit.site_changed();
+                        Ok::<_, crate::store::StoreError>(())
+                    })
+                })
+                .await?;
+            for (table, rows) in counts {
+                println!("{table:>15}: {rows} rows");
+            }
+            Ok(())
+        }
+        Command::Export { format: _, output } => {
+            let rows = match &output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    crate::tools::export::export(&services.store, &mut out).await?
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    crate::tools::export::export(&services.store, &mut out).await?
+                }
+            };
+            if let Some(path) = output {
+                println!("Wrote {rows} rows to {}.", path.display());
+            }
+            Ok(())
         }
         Command::Migrate => {
             println!("The database {} is up to date.", config.database.redacted());

@@ -676,3 +676,107 @@ async fn date_archives_list_a_year_a_month_and_a_day_newest_first() {
         assert_eq!(app.get(nothing).await.status, 404, "{nothing}");
     }
 }
+
+/// A public page as both sites must show it: the form token (signed with each site's own
+/// key) and the site's own address left out.
+fn comparable(body: &str, app: &TestApp) -> String {
+    let mut out = body.replace(&app.address, "SITE");
+    while let Some(at) = out.find(r#"name="token" value=""#) {
+        let start = at + r#"name="token" value=""#.len();
+        let end = start + out[start..].find('"').unwrap_or(0);
+        out.replace_range(at..end, "TOKEN");
+    }
+    out
+}
+
+/// Every public page a reader can reach from the front page, the sitemap and the listings.
+async fn public_pages(app: &TestApp) -> Vec<String> {
+    let mut paths =
+        vec!["/".to_owned(), "/page/2/".into(), "/feed.atom".into(), "/sitemap.xml".into()];
+    let sitemap = app.get("/sitemap.xml").await.body;
+    for loc in sitemap.split("<loc>").skip(1) {
+        let url = loc.split("</loc>").next().unwrap();
+        let path = url
+            .split_once("://")
+            .map_or(url, |(_, rest)| &rest[rest.find('/').unwrap_or(rest.len())..]);
+        paths.push(path.to_owned());
+        paths.push(format!("{path}feed.atom"));
+    }
+    let front = app.get("/").await;
+    for link in front.all("a[href^='/section/'], a[href^='/author/'], a[href^='/tag/']") {
+        paths.push(crate::helpers::attr(link, "href").to_owned());
+    }
+    let article = paths.iter().find(|p| p.matches('/').count() == 5).cloned().unwrap();
+    let page = app.get(&article).await;
+    for link in page.all("a[href^='/tag/'], a[href^='/author/']") {
+        paths.push(crate::helpers::attr(link, "href").to_owned());
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[tokio::test]
+async fn a_json_export_makes_the_same_site_in_an_empty_database() {
+    let first = spawn_app().await;
+    let database = database_of(&first);
+    let generated = byline()
+        .args(["--database", &database, "generate", "--articles", "30"])
+        .args(["--replies-per-article", "3", "--lead-replies", "25"])
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    // Imported content too: old addresses, the import map, an imported author's reply.
+    let dir = tempfile::tempdir().unwrap();
+    let site = wxr(&post(12, "ferry-strike", "publish", "On strike.", &comment(1, 0, "1", "Hi")));
+    imported(&first, &write(&dir, "site.xml", &site), &[]);
+    let dump = dir.path().join("site.jsonl");
+    let exported = byline()
+        .args(["--database", &database, "export", "--format", "json", "--output"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let text = std::fs::read_to_string(&dump).unwrap();
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (header["format"].as_str(), header["version"].as_u64()),
+        (Some("byline-site"), Some(1))
+    );
+    let secret = first.setting(byline::store::SiteSetting::Secret).await.unwrap();
+    assert!(!text.contains(&secret), "the signing key stays behind");
+
+    let second = spawn_app().await;
+    let loaded = byline()
+        .args(["--database", &database_of(&second), "import", "json"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let again = byline()
+        .args(["--database", &database_of(&second), "import", "json"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a second import into a site with data is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
+
+    let paths = public_pages(&first).await;
+    assert!(paths.len() > 40, "{paths:?}");
+    for path in &paths {
+        let (a, b) = (first.get(path).await, second.get(path).await);
+        assert_eq!(a.status, b.status, "{path}");
+        assert_eq!(comparable(&a.body, &first), comparable(&b.body, &second), "{path}");
+    }
+    for old in ["/2019/05/ferry-strike/", "/?p=12"] {
+        assert_eq!(first.get(old).await.location(), second.get(old).await.location(), "{old}");
+    }
+    // New rows take ids past the copied ones (a deleted reply's id is never handed out again).
+    for table in [Table::Articles, Table::Comments, Table::Authors] {
+        let (a, b) = (
+            first.db(move |db| db.next_id(table)).await,
+            second.db(move |db| db.next_id(table)).await,
+        );
+        assert_eq!(a, b, "{table:?}");
+    }
+}

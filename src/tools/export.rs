@@ -1,0 +1,228 @@
+//! `byline export --format json` and `byline import json`: the whole site as one file of JSON
+//! lines, and back into an empty database, every id kept (so every address and `#comment-ID`
+//! stays). The format, version 1:
+//!
+//! - the first line: `{"format": "byline-site", "version": 1, "exported_at": UNIX,
+//!   "tables": {"authors": ["id", "name", …], …}, "next_ids": {"authors": 11, …}}`: each
+//!   table's columns in the order rows give them, and the id its next new row gets (ids of
+//!   deleted rows are never handed out again);
+//! - then one line per row, tables in an order that respects their references:
+//!   `{"table": "authors", "row": [1, "Jo", "", 1796227113]}`; integers, text, `true`/`false`
+//!   and `null` as JSON has them.
+//!
+//! Everything but secrets and sessions: the key that signs cookies and form tokens is left out
+//! (the importing site makes its own), as are sessions and sign-in failures. Staff accounts
+//! keep their password hashes (Argon2id), so that staff can sign in on the new site: keep the
+//! file as you keep backups.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use serde_json::{Value as Json, json};
+
+use crate::store::{CopyReads, CopyWrites, SiteSetting, Store, StoreError, Table, Value};
+
+/// Rows per read and per transaction.
+const BATCH: u32 = 1000;
+pub const FORMAT: &str = "byline-site";
+pub const VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export: {0}")]
+    Write(#[from] std::io::Error),
+    #[error("line {line}: {reason}")]
+    Bad { line: u64, reason: String },
+    #[error(
+        "the database already holds data ({0} has rows); import a site only into an empty \
+         database, so that nothing is duplicated"
+    )]
+    NotEmpty(&'static str),
+}
+
+fn to_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Int(n) => json!(n),
+        Value::Real(x) => json!(x),
+        Value::Text(s) => json!(s),
+        Value::Bool(b) => json!(b),
+    }
+}
+
+/// Writes the whole site to `out`; returns the rows written.
+pub async fn export(store: &Store, out: &mut dyn Write) -> Result<u64, DumpError> {
+    let mut tables = serde_json::Map::new();
+    let mut next_ids = serde_json::Map::new();
+    for table in Table::ALL {
+        let columns: Vec<&str> = table.columns().iter().map(|(name, _)| *name).collect();
+        tables.insert(table.name().into(), json!(columns));
+        if table.has_id() {
+            let next = store.read(move |db| db.next_id(table)).await?;
+            next_ids.insert(table.name().into(), json!(next));
+        }
+    }
+    let header = json!({
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        "tables": tables,
+        "next_ids": next_ids,
+    });
+    writeln!(out, "{header}")?;
+    let secret = SiteSetting::Secret.key();
+    let mut written = 0;
+    for table in Table::ALL {
+        let mut after: Option<Vec<Value>> = None;
+        loop {
+            let start = after.clone();
+            let rows = store
+                .read(move |db| Box::pin(async move { db.export_rows(table, start, BATCH).await }))
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(key_of(table, last));
+            let full = rows.len() == BATCH as usize;
+            for row in &rows {
+                if table == Table::Settings && matches!(&row[0], Value::Text(k) if *k == secret) {
+                    continue;
+                }
+                let values: Vec<Json> = row.iter().map(to_json).collect();
+                writeln!(out, "{}", json!({"table": table.name(), "row": values}))?;
+                written += 1;
+            }
+            if !full {
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+fn key_of(table: Table, row: &[Value]) -> Vec<Value> {
+    table
+        .key()
+        .iter()
+        .map(|key| {
+            let i = table.columns().iter().position(|(name, _)| name == key).unwrap_or(0);
+            row[i].clone()
+        })
+        .collect()
+}
+
+/// Reads an export into an empty site; returns the rows read, by table.
+pub async fn import(
+    store: &Store,
+    input: &mut dyn BufRead,
+) -> Result<BTreeMap<String, u64>, DumpError> {
+    // Empty: no rows but the site's own signing key, which every site makes at its start.
+    for table in Table::ALL.into_iter().filter(|t| *t != Table::Settings) {
+        if store.read(move |db| db.count_rows(table)).await? > 0 {
+            return Err(DumpError::NotEmpty(table.name()));
+        }
+    }
+    let settings = store
+        .read(|db| Box::pin(async move { db.export_rows(Table::Settings, None, BATCH).await }))
+        .await?;
+    let secret = SiteSetting::Secret.key();
+    if settings.iter().any(|row| !matches!(&row[0], Value::Text(k) if *k == secret)) {
+        return Err(DumpError::NotEmpty(Table::Settings.name()));
+    }
+    let mut lines = input.lines();
+    let bad = |line: u64, reason: String| DumpError::Bad { line, reason };
+    let header = lines.next().ok_or_else(|| bad(1, "the file is empty".into()))??;
+    let header: Json = serde_json::from_str(&header).map_err(|e| bad(1, e.to_string()))?;
+    if header["format"] != FORMAT {
+        return Err(bad(
+            1,
+            format!("not a Byline site export (its format is {})", header["format"]),
+        ));
+    }
+    match header["version"].as_u64() {
+        Some(VERSION) => {}
+        other => {
+            return Err(bad(
+                1,
+                format!(
+                    "version {other:?} of the export format; this Byline reads version {VERSION}"
+                ),
+            ));
+        }
+    }
+    // Columns by table, as the file gives them, mapped onto this Byline's columns.
+    let mut orders: BTreeMap<String, Vec<Option<usize>>> = BTreeMap::new();
+    for table in Table::ALL {
+        let given: Vec<String> = header["tables"][table.name()]
+            .as_array()
+            .map(|c| c.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let order =
+            table.columns().iter().map(|(name, _)| given.iter().position(|g| g == name)).collect();
+        orders.insert(table.name().into(), order);
+    }
+    let mut counts = BTreeMap::new();
+    let mut pending: Option<(Table, Vec<Vec<Value>>)> = None;
+    for (n, line) in lines.enumerate() {
+        let number = n as u64 + 2;
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: Json = serde_json::from_str(&line).map_err(|e| bad(number, e.to_string()))?;
+        let name = entry["table"].as_str().unwrap_or_default();
+        let table = Table::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| bad(number, format!("no table {name:?} in this Byline")))?;
+        let given = entry["row"].as_array().ok_or_else(|| bad(number, "no row".into()))?;
+        let row = row_of(table, &orders[name], given).map_err(|reason| bad(number, reason))?;
+        *counts.entry(name.to_owned()).or_insert(0) += 1;
+        match &mut pending {
+            Some((t, rows)) if *t == table && rows.len() < BATCH as usize => rows.push(row),
+            _ => {
+                if let Some((t, rows)) = pending.take() {
+                    write_rows(store, t, rows).await?;
+                }
+                pending = Some((table, vec![row]));
+            }
+        }
+    }
+    if let Some((t, rows)) = pending.take() {
+        write_rows(store, t, rows).await?;
+    }
+    let mut next_ids = Vec::new();
+    for table in Table::ALL.into_iter().filter(|t| t.has_id()) {
+        let here = store.read(move |db| db.next_id(table)).await?;
+        let given = header["next_ids"][table.name()].as_i64().unwrap_or(0);
+        next_ids.push((table, here.max(given)));
+    }
+    store.write(move |tx| Box::pin(async move { tx.finish_import(&next_ids).await })).await?;
+    Ok(counts)
+}
+
+/// A row of the file in this Byline's column order; a column the file lacks is null.
+fn row_of(table: Table, order: &[Option<usize>], given: &[Json]) -> Result<Vec<Value>, String> {
+    let mut row = Vec::with_capacity(order.len());
+    for ((name, _), at) in table.columns().iter().zip(order) {
+        let json = at.and_then(|i| given.get(i)).unwrap_or(&Json::Null);
+        row.push(match json {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Real(n.as_f64().unwrap_or(0.0)),
+            },
+            Json::String(s) => Value::Text(s.clone()),
+            other => return Err(format!("{}.{name}: {other} is not a value", table.name())),
+        });
+    }
+    Ok(row)
+}
+
+async fn write_rows(store: &Store, table: Table, rows: Vec<Vec<Value>>) -> Result<(), StoreError> {
+    store.write(move |tx| Box::pin(async move { tx.import_rows(table, &rows).await })).await
+}
