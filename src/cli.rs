@@ -74,8 +74,8 @@ enum Command {
     /// Write the whole site (all but secrets and sessions) to one file, which
     /// `byline import json` reads back into an empty database.
     Export {
-        /// json: Byline's own format, documented in README.
-        #[arg(long, value_parser = ["json"])]
+        /// json: Byline's own format, documented in README; wxr: a WordPress export (WXR 1.2).
+        #[arg(long, value_parser = ["json", "wxr"])]
         format: String,
         /// The file to write; standard output when absent.
         #[arg(long, value_name = "FILE")]
@@ -303,21 +303,28 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             }
             Ok(())
         }
-        Command::Export { format: _, output } => {
-            let rows = match &output {
-                Some(path) => {
-                    let file = std::fs::File::create(path)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    let mut out = std::io::BufWriter::new(file);
-                    crate::tools::export::export(&services.store, &mut out).await?
-                }
-                None => {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    crate::tools::export::export(&services.store, &mut out).await?
-                }
+        Command::Export { format, output } => {
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            let rows = if format == "wxr" {
+                let site = crate::tools::wxr::Site {
+                    title: &config.site_title,
+                    base_url: &config.base_url,
+                    tz: &config.timezone,
+                };
+                crate::tools::wxr::export(&services.store, &site, &mut out).await?
+            } else {
+                crate::tools::export::export(&services.store, &mut out).await?
+            };
+            drop(out);
             if let Some(path) = output {
-                println!("Wrote {rows} rows to {}.", path.display());
+                let what = if format == "wxr" { "posts" } else { "rows" };
+                println!("Wrote {rows} {what} to {}.", path.display());
             }
             Ok(())
         }

@@ -26,9 +26,10 @@ pub struct ImportedReply {
 }
 
 // From the list asked for to the map's key, one index lookup each: PostgreSQL's plan for
-// `source_id IN (SELECT …)` read the whole map for every batch of an import.
+// `source_id IN (SELECT …)` read the whole map for every batch of an import, and SQLite
+// reads a plain join the other way round (CROSS JOIN keeps its order).
 const IMPORTED_SQLITE: &str = "SELECT m.source_id, m.target_id FROM json_each($3) AS w
-  JOIN import_map m ON m.source = $1 AND m.kind = $2 AND m.source_id = w.value";
+  CROSS JOIN import_map m ON m.source = $1 AND m.kind = $2 AND m.source_id = w.value";
 const IMPORTED_POSTGRES: &str = "SELECT m.source_id, m.target_id
   FROM jsonb_array_elements_text($3::text::jsonb) AS w (id)
   JOIN import_map m ON m.source = $1 AND m.kind = $2 AND m.source_id = w.id";

@@ -24,16 +24,34 @@ fn expected() -> serde_json::Map<String, Value> {
     serde_json::from_str(&text).unwrap()
 }
 
-fn import(app: &TestApp, file: &Path, extra: &[&str]) -> Output {
+/// Runs a command off the test's runtime: the site under test shares that runtime, and a
+/// transaction of its own (a job's) must not wait for the command while the command waits
+/// for it.
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+}
+
+/// [`run`] for a command built in place.
+trait OffRuntime {
+    fn output_off_runtime(&mut self) -> impl std::future::Future<Output = Output>;
+}
+
+impl OffRuntime for Command {
+    fn output_off_runtime(&mut self) -> impl std::future::Future<Output = Output> {
+        run(std::mem::replace(self, Command::new("true")))
+    }
+}
+
+async fn import(app: &TestApp, file: &Path, extra: &[&str]) -> Output {
     let mut command = byline();
     command.args(["--database", &database_of(app), "import", "wordpress", "--json"]);
     command.args(extra).arg(file);
-    command.output().unwrap()
+    run(command).await
 }
 
 /// The summary of an import that must succeed.
-fn imported(app: &TestApp, file: &Path, extra: &[&str]) -> Value {
-    let output = import(app, file, extra);
+async fn imported(app: &TestApp, file: &Path, extra: &[&str]) -> Value {
+    let output = import(app, file, extra).await;
     assert!(
         output.status.success(),
         "{} was refused: {}",
@@ -90,16 +108,16 @@ async fn every_wordpress_fixture_imports_with_the_counts_its_contents_give_or_is
         }
         let namespaced = facts["namespace"].as_array().is_some_and(|n| !n.is_empty());
         if facts["wxr_version"].is_null() && !namespaced {
-            let output = import(&app, &file, &[]);
+            let output = import(&app, &file, &[]).await;
             assert!(!output.status.success(), "{key} is not WXR, yet it imported");
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(stderr.contains("not a WordPress export"), "{key}: {stderr}");
             continue;
         }
-        let summary = imported(&app, &file, &[]);
+        let summary = imported(&app, &file, &[]).await;
         check_file_counts(&key, &facts, &summary["file"]);
         check_mapping(&key, &summary);
-        let again = imported(&app, &file, &[]);
+        let again = imported(&app, &file, &[]).await;
         assert!(
             again["imported"].as_object().is_none_or(|m| m.is_empty()),
             "{key}: a second run imported {}",
@@ -190,14 +208,14 @@ async fn refused_or_recovered(app: &TestApp, key: &str, file: &Path, facts: &Val
     let error = facts["error"].as_str().unwrap();
     let line: &str = error.split("line ").nth(1).unwrap().split(',').next().unwrap();
     if key == "wordpress-importer/crazy-cdata.xml" {
-        let summary = imported(app, file, &[]);
+        let summary = imported(app, file, &[]).await;
         let notes = summary["notes"].to_string();
         assert!(notes.contains(&format!("line {line}")), "{key}: {notes}");
         let article = app.article_by_slug("hello-world").await.expect("the post");
         assert_eq!(article.body_markdown, "<p>Content with nested <![CDATA[ tags ]]> :)</p>");
         return;
     }
-    let output = import(app, file, &[]);
+    let output = import(app, file, &[]).await;
     assert!(!output.status.success(), "{key} is not well-formed, yet it imported");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("line {line}, column")), "{key}: {stderr}");
@@ -283,7 +301,7 @@ async fn old_addresses_answer_with_a_redirect_to_the_imported_pages() {
     let dir = tempfile::tempdir().unwrap();
     let file =
         write(&dir, "site.xml", &wxr(&post(12, "ferry-strike", "publish", "On strike.", "")));
-    imported(&app, &file, &[]);
+    imported(&app, &file, &[]).await;
     let article = app.article_by_slug("ferry-strike").await.expect("the article");
     let new = article.public_path().unwrap();
     assert_eq!(new, "/2019/05/22/ferry-strike/");
@@ -345,7 +363,7 @@ async fn threads_statuses_and_text_come_in_as_they_were_and_nothing_runs() {
                    <a href=\"javascript:alert(2)\">bad</a><img src=x onerror=alert(3)>";
     let file =
         write(&dir, "site.xml", &wxr(&post(12, "ferry-strike", "publish", content, &comments)));
-    let summary = imported(&app, &file, &[]);
+    let summary = imported(&app, &file, &[]).await;
     assert_eq!(
         summary["imported"]["replies"],
         json!({"approved": 4, "pending": 1, "spam": 1, "trash": 2})
@@ -389,14 +407,14 @@ async fn a_dry_run_writes_nothing_and_tells_what_a_run_would_do() {
     ]
     .concat();
     let file = write(&dir, "site.xml", &wxr(&items));
-    let dry = imported(&app, &file, &["--dry-run"]);
+    let dry = imported(&app, &file, &["--dry-run"]).await;
     assert_eq!(dry["dry_run"], true);
     for table in
         [Table::Articles, Table::Authors, Table::Comments, Table::UrlRedirects, Table::ImportMap]
     {
         assert_eq!(app.db(move |db| db.count_rows(table)).await, 0, "{table:?}");
     }
-    let real = imported(&app, &file, &[]);
+    let real = imported(&app, &file, &[]).await;
     assert_eq!(dry["imported"]["articles"], real["imported"]["articles"]);
     assert_eq!(dry["imported"]["replies"], real["imported"]["replies"]);
     assert_eq!(dry["skipped"], real["skipped"]);
@@ -420,7 +438,7 @@ async fn gzip_and_standard_input_are_read_and_text_arrives_exactly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = child.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     assert!(status.success());
     let page_path = app.db(|db| db.published_articles(0, 1, None)).await[0].clone();
     let article = app.article_by_slug(&page_path.slug).await.unwrap();
@@ -466,10 +484,10 @@ async fn a_run_killed_half_way_finishes_when_started_again_without_duplicates() 
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
-    child.wait().unwrap();
+    tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     let before = app.db(|db| db.count_rows(Table::Articles)).await;
     assert!(seen > 0 && before < u64::from(posts), "killed after {before} articles");
-    let summary = imported(&app, &file, &[]);
+    let summary = imported(&app, &file, &[]).await;
     let fresh = count(&summary, "imported", "articles", "published");
     let there = count(&summary, "already_there", "articles", "published");
     assert_eq!(fresh + there, u64::from(posts));
@@ -479,15 +497,15 @@ async fn a_run_killed_half_way_finishes_when_started_again_without_duplicates() 
     assert!(app.article_by_slug("story-1-2").await.is_none(), "no article came in twice");
 }
 
-fn import_disqus(app: &TestApp, file: &Path, extra: &[&str]) -> Output {
+async fn import_disqus(app: &TestApp, file: &Path, extra: &[&str]) -> Output {
     let mut command = byline();
     command.args(["--database", &database_of(app), "import", "disqus", "--json"]);
     command.args(extra).arg(file);
-    command.output().unwrap()
+    run(command).await
 }
 
-fn disqus_imported(app: &TestApp, file: &Path) -> Value {
-    let output = import_disqus(app, file, &[]);
+async fn disqus_imported(app: &TestApp, file: &Path) -> Value {
+    let output = import_disqus(app, file, &[]).await;
     assert!(
         output.status.success(),
         "{}: {}",
@@ -506,14 +524,14 @@ async fn every_disqus_fixture_is_counted_as_it_stands_or_refused_with_its_place(
         let app = spawn_app().await;
         let file = fixture(&key);
         if facts["well_formed"] == false {
-            let output = import_disqus(&app, &file, &[]);
+            let output = import_disqus(&app, &file, &[]).await;
             assert!(!output.status.success(), "{key} is not well-formed, yet it imported");
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(stderr.contains("line ") && stderr.contains("column "), "{key}: {stderr}");
             assert_eq!(app.db(|db| db.count_rows(Table::Comments)).await, 0, "{key}");
             continue;
         }
-        let summary = disqus_imported(&app, &file);
+        let summary = disqus_imported(&app, &file).await;
         for field in ["threads", "posts", "posts_deleted", "posts_spam", "posts_with_parent"] {
             assert_eq!(summary["file"][field], facts[field], "{key}: {field}");
         }
@@ -575,7 +593,7 @@ async fn disqus_threads_find_their_articles_by_address_and_keep_their_shape() {
         post(13, "quay-repairs", "publish", "Repairs.", ""),
     ]
     .concat());
-    imported(&app, &write(&dir, "site.xml", &site), &[]);
+    imported(&app, &write(&dir, "site.xml", &site), &[]).await;
     let native = format!("{}/2019/05/23/quay-repairs/", app.address);
     let threads = [
         thread(1, "http://www.gazette.example/2019/05/ferry-strike?utm_source=feed&amp;fbclid=x"),
@@ -598,7 +616,7 @@ async fn disqus_threads_find_their_articles_by_address_and_keep_their_shape() {
     ]
     .concat();
     let file = write(&dir, "disqus.xml", &disqus(&threads, &posts));
-    let summary = disqus_imported(&app, &file);
+    let summary = disqus_imported(&app, &file).await;
     assert_eq!(summary["imported"]["replies"], json!({"approved": 4, "spam": 1, "trash": 1}));
     assert_eq!(summary["skipped"]["deleted posts with no replies under them"], 1);
     assert_eq!(summary["skipped"]["posts of threads that match no article"], 1);
@@ -624,7 +642,7 @@ async fn disqus_threads_find_their_articles_by_address_and_keep_their_shape() {
     assert!(app.stored(placeholder).await.is_some_and(|r| r.body.is_empty()));
     assert!(app.get("/2019/05/23/quay-repairs/").await.body.contains("On the native address"));
 
-    let again = disqus_imported(&app, &file);
+    let again = disqus_imported(&app, &file).await;
     assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()), "{}", again["imported"]);
     assert_eq!(again["already_there"]["replies"], summary["imported"]["replies"]);
 }
@@ -635,7 +653,7 @@ async fn date_archives_list_a_year_a_month_and_a_day_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let items: String =
         (21..=23).map(|i| post(i, &format!("story-{i}"), "publish", "Text", "")).collect();
-    imported(&app, &write(&dir, "site.xml", &wxr(&items)), &[]);
+    imported(&app, &write(&dir, "site.xml", &wxr(&items)), &[]).await;
     let headlines = |page: &crate::helpers::Page| {
         page.all(".summary h2, .summary h3, article h2, article h3")
             .into_iter()
@@ -723,19 +741,19 @@ async fn a_json_export_makes_the_same_site_in_an_empty_database() {
     let generated = byline()
         .args(["--database", &database, "generate", "--articles", "30"])
         .args(["--replies-per-article", "3", "--lead-replies", "25"])
-        .output()
-        .unwrap();
+        .output_off_runtime()
+        .await;
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
     // Imported content too: old addresses, the import map, an imported author's reply.
     let dir = tempfile::tempdir().unwrap();
     let site = wxr(&post(12, "ferry-strike", "publish", "On strike.", &comment(1, 0, "1", "Hi")));
-    imported(&first, &write(&dir, "site.xml", &site), &[]);
+    imported(&first, &write(&dir, "site.xml", &site), &[]).await;
     let dump = dir.path().join("site.jsonl");
     let exported = byline()
         .args(["--database", &database, "export", "--format", "json", "--output"])
         .arg(&dump)
-        .output()
-        .unwrap();
+        .output_off_runtime()
+        .await;
     assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
     let text = std::fs::read_to_string(&dump).unwrap();
     let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -750,14 +768,14 @@ async fn a_json_export_makes_the_same_site_in_an_empty_database() {
     let loaded = byline()
         .args(["--database", &database_of(&second), "import", "json"])
         .arg(&dump)
-        .output()
-        .unwrap();
+        .output_off_runtime()
+        .await;
     assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
     let again = byline()
         .args(["--database", &database_of(&second), "import", "json"])
         .arg(&dump)
-        .output()
-        .unwrap();
+        .output_off_runtime()
+        .await;
     assert!(!again.status.success(), "a second import into a site with data is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
 
@@ -779,4 +797,133 @@ async fn a_json_export_makes_the_same_site_in_an_empty_database() {
         );
         assert_eq!(a, b, "{table:?}");
     }
+}
+
+/// Element names under `<item>` and `<wp:comment>` of a WXR file, and of the channel.
+fn element_names(path: &Path) -> std::collections::BTreeSet<String> {
+    let source = byline::tools::import::xml::Source::open(path).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    fn walk(
+        prefix: &str,
+        node: &byline::tools::import::xml::Node,
+        names: &mut std::collections::BTreeSet<String>,
+    ) {
+        let here = format!("{prefix}/{}", node.name);
+        for child in &node.children {
+            walk(&here, child, names);
+        }
+        names.insert(here);
+    }
+    byline::tools::import::xml::walk(&source, 3, |_, node| {
+        walk("channel", &node, &mut names);
+        Ok(())
+    })
+    .unwrap();
+    names
+}
+
+#[tokio::test]
+async fn a_wxr_export_is_shaped_as_wordpress_writes_one_and_imports_back_the_same_pages() {
+    let first = spawn_app().await;
+    let database = database_of(&first);
+    let generated = byline()
+        .args(["--database", &database, "generate", "--articles", "12"])
+        .args(["--replies-per-article", "4", "--lead-replies", "9"])
+        .output_off_runtime()
+        .await;
+    assert!(generated.status.success());
+    // A reply typed with markup and a held one: both must come back as they were.
+    let dir = tempfile::tempdir().unwrap();
+    let site = wxr(&post(
+        12,
+        "ferry-strike",
+        "publish",
+        "On strike.",
+        &[
+            comment(1, 0, "1", "I typed &lt;b&gt;this&lt;/b&gt; &amp; that"),
+            comment(2, 1, "0", "Held"),
+        ]
+        .concat(),
+    ));
+    imported(&first, &write(&dir, "site.xml", &site), &[]).await;
+    let typed = first.queued().await.into_iter().find(|q| q.reply.body.contains("typed")).unwrap();
+    assert_eq!(typed.reply.body, "I typed <b>this</b> & that");
+
+    let file = dir.path().join("export.xml");
+    let exported = byline()
+        .args(["--database", &database, "export", "--format", "wxr", "--output"])
+        .arg(&file)
+        .output_off_runtime()
+        .await;
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+
+    // Every element Byline writes is one WordPress's own exports have, where they have it.
+    let ours = element_names(&file);
+    let mut theirs = std::collections::BTreeSet::new();
+    for fixture in
+        ["small-export.xml", "e2e-wxr-comprehensive.xml", "valid-wxr-1.1.xml", "wxr-simple.xml"]
+    {
+        theirs.extend(element_names(&data().join("wordpress-importer").join(fixture)));
+    }
+    let unknown: Vec<&String> = ours.difference(&theirs).collect();
+    assert!(unknown.is_empty(), "elements WordPress does not write: {unknown:?}");
+    for needed in [
+        "channel/item/wp:post_id",
+        "channel/item/wp:comment/wp:comment_parent",
+        "channel/wp:author/wp:author_login",
+        "channel/wp:wxr_version",
+    ] {
+        assert!(ours.contains(needed), "{needed}");
+    }
+
+    // Into an empty Byline: the same articles at the same addresses, the same replies.
+    let second = spawn_app().await;
+    let summary = imported(&second, &file, &[]).await;
+    let published = first.db(|db| db.count_published_articles(None)).await;
+    assert_eq!(count(&summary, "imported", "articles", "published"), published);
+    let paths = |sitemap: String| {
+        let mut p: Vec<String> = sitemap
+            .split("<loc>")
+            .skip(1)
+            .filter_map(|l| Some(l.split("</loc>").next()?.split_once("/20")?.1.to_owned()))
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(
+        paths(first.get("/sitemap.xml").await.body),
+        paths(second.get("/sitemap.xml").await.body)
+    );
+    let articles = first.db(|db| db.published_articles(0, 100, None)).await;
+    for summary in articles {
+        let path = byline::domain::paths::article_path(
+            summary.date_path.as_deref().unwrap(),
+            &summary.slug,
+        );
+        let (a, b) = (first.get(&path).await, second.get(&path).await);
+        assert_eq!(b.status, 200, "{path}");
+        assert_eq!(text(a.one("h1")), text(b.one("h1")), "{path}");
+        assert_eq!(text(a.one(".story-body")), text(b.one(".story-body")), "{path}");
+        let replies = |p: &crate::helpers::Page| {
+            p.all(".reply-text").into_iter().map(text).collect::<Vec<_>>()
+        };
+        assert_eq!(replies(&a), replies(&b), "{path}");
+        assert_eq!(
+            a.all(".replies .replies, ol ol").len(),
+            b.all(".replies .replies, ol ol").len(),
+            "{path}: nesting"
+        );
+    }
+    assert_eq!(statuses(&first).await, statuses(&second).await);
+}
+
+async fn statuses(app: &TestApp) -> Vec<(String, String)> {
+    let mut s: Vec<(String, String)> = app
+        .queued()
+        .await
+        .into_iter()
+        .map(|q| (q.reply.body, q.reply.status.as_str().to_owned()))
+        .collect();
+    s.sort();
+    s
 }

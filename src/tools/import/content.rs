@@ -363,7 +363,8 @@ pub fn comment_text(content: &str) -> String {
     let mut href: Option<String> = None;
     let mut link_text = String::new();
     while let Some(at) = rest.find('<') {
-        let piece = decode_entities(&rest[..at]);
+        // A line break in HTML's text is a space; `<br>` and blocks break lines.
+        let piece = decode_entities(&rest[..at]).replace('\n', " ");
         if href.is_some() {
             link_text.push_str(&piece);
         }
@@ -392,7 +393,7 @@ pub fn comment_text(content: &str) -> String {
     out.push_str(&decode_entities(rest));
     let paragraphs: Vec<String> = out
         .split("\n\n")
-        .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join("\n"))
+        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n"))
         .filter(|p| !p.trim().is_empty())
         .collect();
     paragraphs.join("\n\n")
@@ -499,6 +500,8 @@ mod tests {
             "Hello <b>there</b> &amp; <a href=\"https://x.example/\">see</a>\n\n<script>alert(1)</script>Bye &lt;3",
         );
         assert_eq!(text, "Hello there & see (https://x.example/)\n\nBye <3");
+        // Paragraphs and lines as a reader's reply has them, through WordPress's markup.
+        assert_eq!(comment_text("One.\n\nTwo,\nthree."), "One.\n\nTwo,\nthree.");
         assert_eq!(plain_text("Cats &amp; <b>Dogs</b>"), "Cats & Dogs");
     }
 }
