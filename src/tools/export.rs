@@ -135,7 +135,9 @@ pub async fn import(
     let mut lines = input.lines();
     let bad = |line: u64, reason: String| DumpError::Bad { line, reason };
     let header = lines.next().ok_or_else(|| bad(1, "the file is empty".into()))??;
-    let header: Json = serde_json::from_str(&header).map_err(|e| bad(1, e.to_string()))?;
+    let header: Json = serde_json::from_str(&header).map_err(|e| {
+        bad(1, format!("not a Byline site export: its first line is not JSON ({e})"))
+    })?;
     if header["format"] != FORMAT {
         return Err(bad(
             1,

@@ -315,6 +315,8 @@ async fn old_addresses_answer_with_a_redirect_to_the_imported_pages() {
         ("/category/news/port/", "/section/port-quay/".to_owned()),
         ("/category/news/port/feed/", "/section/port-quay/feed.atom".to_owned()),
         ("/tag/ferries/feed/", "/tag/ferries/feed.atom".to_owned()),
+        ("/?cat=5", "/section/port-quay/".to_owned()),
+        ("/?tag=ferries", "/tag/ferries/".to_owned()),
         ("/author/jo/", author.clone()),
         ("/?author=3", author.clone()),
         ("/feed/", "/feed.atom".to_owned()),

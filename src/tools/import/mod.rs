@@ -173,11 +173,13 @@ impl Progress {
             indicatif::ProgressBar::hidden()
         };
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} items, {msg} [{elapsed_precise}]",
+            "{bar:40} {pos}/{len} items {msg} [{elapsed_precise}]",
         ) {
             bar.set_style(style);
         }
-        bar.set_message(format!("0/{replies} replies"));
+        if replies > 0 {
+            bar.set_message(format!("0/{replies} replies"));
+        }
         Self { bar, replies: 0.into(), total_replies: replies }
     }
 
@@ -185,7 +187,9 @@ impl Progress {
         use std::sync::atomic::Ordering::Relaxed;
         let done = self.replies.fetch_add(replies, Relaxed) + replies;
         self.bar.inc(items);
-        self.bar.set_message(format!("{done}/{} replies", self.total_replies));
+        if self.total_replies > 0 {
+            self.bar.set_message(format!("{done}/{} replies", self.total_replies));
+        }
     }
 
     pub fn finish(&self) {

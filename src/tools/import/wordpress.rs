@@ -58,6 +58,8 @@ struct WxrAuthor {
 #[derive(Debug, Clone)]
 struct Category {
     parent: String,
+    /// Its `wp:term_id`, by which `?cat=ID` named it.
+    id: String,
 }
 
 /// What the first pass learns.
@@ -205,7 +207,8 @@ fn survey_node(
             summary.file.categories += 1;
             let nicename = decode_slug(node.get("wp:category_nicename"));
             let parent = decode_slug(node.get("wp:category_parent"));
-            survey.categories.insert(nicename, Category { parent });
+            let id = node.get("wp:term_id").to_owned();
+            survey.categories.insert(nicename, Category { parent, id });
         }
         "wp:tag" => summary.file.tags += 1,
         "item" => survey_item(survey, summary, creators, &node),
@@ -768,6 +771,7 @@ async fn terms(
                 let new = paths::section_path(&found.slug);
                 unit.add_url_redirect(&old, &new).await?;
                 unit.add_url_redirect(&format!("{old}feed/"), &format!("{new}feed.atom")).await?;
+                category_by_id(unit, context, &nicename, &new).await?;
                 section = Some((found.id, found.name));
             }
             "category" => tag_terms.push((name, nicename, true)),
@@ -781,8 +785,10 @@ async fn terms(
     for ((_, nicename, is_category), tag) in tag_terms.iter().zip(&tags) {
         let new = paths::tag_path(&tag.slug);
         let old = if *is_category {
+            category_by_id(unit, context, nicename, &new).await?;
             format!("/category/{}/", category_path(context, nicename))
         } else {
+            unit.add_url_redirect(&format!("/?tag={nicename}"), &new).await?;
             format!("/tag/{nicename}/")
         };
         if old != new {
@@ -791,6 +797,19 @@ async fn terms(
         unit.add_url_redirect(&format!("{old}feed/"), &format!("{new}feed.atom")).await?;
     }
     Ok((section, tags))
+}
+
+/// `?cat=ID`, WordPress's plain address of a category, when the export lists its id.
+async fn category_by_id(
+    unit: &mut UnitOfWork<'_>,
+    context: &Context,
+    nicename: &str,
+    new: &str,
+) -> Result<(), StoreError> {
+    match context.survey.categories.get(nicename).filter(|c| !c.id.is_empty()) {
+        Some(category) => unit.add_url_redirect(&format!("/?cat={}", category.id), new).await,
+        None => Ok(()),
+    }
 }
 
 /// `parent/child`: a category's path on the old site, through its parents.
