@@ -280,15 +280,16 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             import_file(services, &file, dry_run, json, Format::Disqus).await
         }
         Command::Import(ImportCommand::Json { file }) => {
-            let counts = if file.as_os_str() == "-" {
-                let mut input = std::io::stdin().lock();
-                crate::tools::export::import(&services.store, &mut input).await?
-            } else {
-                let opened = std::fs::File::open(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                let mut input = std::io::BufReader::new(opened);
-                crate::tools::export::import(&services.store, &mut input).await?
+            let stdin = file.as_os_str() == "-";
+            let path = if stdin { crate::tools::import::xml::spool_stdin()? } else { file.clone() };
+            let open = || -> std::io::Result<Box<dyn std::io::BufRead>> {
+                Ok(Box::new(std::io::BufReader::new(std::fs::File::open(&path)?)))
             };
+            let counts = crate::tools::export::import(&services.store, &open).await;
+            if stdin {
+                let _ = std::fs::remove_file(&path);
+            }
+            let counts = counts.with_context(|| format!("cannot import {}", file.display()))?;
             // Nodes already serving this database forget what they kept.
             services
                 .commit(|unit| {

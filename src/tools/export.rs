@@ -114,10 +114,21 @@ fn key_of(table: Table, row: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// Reads an export into an empty site; returns the rows read, by table.
+/// Reads an export into an empty site; returns the rows read, by table. The file is read
+/// twice (`open` gives it from the start each time): once to check every line, so that a bad
+/// one refuses the file before any row is written, then to write.
 pub async fn import(
     store: &Store,
+    open: &dyn Fn() -> std::io::Result<Box<dyn BufRead>>,
+) -> Result<BTreeMap<String, u64>, DumpError> {
+    read_rows(store, &mut *open()?, false).await?;
+    read_rows(store, &mut *open()?, true).await
+}
+
+async fn read_rows(
+    store: &Store,
     input: &mut dyn BufRead,
+    write: bool,
 ) -> Result<BTreeMap<String, u64>, DumpError> {
     // Empty: no rows but the site's own signing key, which every site makes at its start.
     for table in Table::ALL.into_iter().filter(|t| *t != Table::Settings) {
@@ -183,6 +194,9 @@ pub async fn import(
         let given = entry["row"].as_array().ok_or_else(|| bad(number, "no row".into()))?;
         let row = row_of(table, &orders[name], given).map_err(|reason| bad(number, reason))?;
         *counts.entry(name.to_owned()).or_insert(0) += 1;
+        if !write {
+            continue;
+        }
         match &mut pending {
             Some((t, rows)) if *t == table && rows.len() < BATCH as usize => rows.push(row),
             _ => {
@@ -195,6 +209,9 @@ pub async fn import(
     }
     if let Some((t, rows)) = pending.take() {
         write_rows(store, t, rows).await?;
+    }
+    if !write {
+        return Ok(counts);
     }
     let mut next_ids = Vec::new();
     for table in Table::ALL.into_iter().filter(|t| t.has_id()) {

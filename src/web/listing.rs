@@ -96,7 +96,12 @@ async fn render(
 fn page_number(page: Option<&str>) -> Result<u64, AppError> {
     match page {
         None => Ok(1),
-        Some(raw) => raw.parse::<u64>().ok().filter(|p| *p >= 1).ok_or(AppError::NotFound),
+        // A page past any listing's end is a 404 before its offset could overflow.
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or(AppError::NotFound),
     }
 }
 

@@ -767,6 +767,19 @@ async fn a_json_export_makes_the_same_site_in_an_empty_database() {
     assert!(!text.contains(&secret), "the signing key stays behind");
 
     let second = spawn_app().await;
+    // A file with a bad line anywhere is refused before any row is written.
+    let corrupt = dir.path().join("corrupt.jsonl");
+    std::fs::write(&corrupt, format!("{text}{{\"table\": \"nope\", \"row\": []}}\n")).unwrap();
+    let refused = byline()
+        .args(["--database", &database_of(&second), "import", "json"])
+        .arg(&corrupt)
+        .output_off_runtime()
+        .await;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let last = text.lines().count() + 1;
+    assert!(stderr.contains(&format!("line {last}")) && stderr.contains("nope"), "{stderr}");
+    assert_eq!(second.db(|db| db.count_rows(Table::Articles)).await, 0, "nothing half-imported");
     let loaded = byline()
         .args(["--database", &database_of(&second), "import", "json"])
         .arg(&dump)
@@ -928,4 +941,39 @@ async fn statuses(app: &TestApp) -> Vec<(String, String)> {
         .collect();
     s.sort();
     s
+}
+
+#[tokio::test]
+async fn terms_keep_their_own_old_addresses_and_comments_without_ids_all_come_in_once() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let terms = r#"<category domain="category" nicename="main"><![CDATA[Main]]></category>
+<category domain="category" nicename="boats-cat"><![CDATA[Boats]]></category>
+<category domain="post_tag" nicename="boats"><![CDATA[Boats]]></category>
+<category domain="post_tag" nicename="harbour"><![CDATA[Harbour]]></category>"#;
+    let nameless =
+        [comment(0, 0, "1", "First without an id"), comment(0, 0, "1", "Second without an id")]
+            .concat()
+            .replace("<wp:comment_id>0</wp:comment_id>", "");
+    let item = post(12, "ferry-strike", "publish", "On strike.", &nameless).replace(
+        r#"<category domain="category" nicename="port"><![CDATA[Port &amp; Quay]]></category>
+<category domain="post_tag" nicename="ferries"><![CDATA[Ferries]]></category>"#,
+        terms,
+    );
+    let file = write(&dir, "site.xml", &wxr(&item));
+    let summary = imported(&app, &file, &[]).await;
+    assert_eq!(count(&summary, "imported", "replies", "approved"), 2, "{}", summary["imported"]);
+    for (old, to) in [
+        ("/?tag=harbour", "/tag/harbour/"),
+        ("/?tag=boats", "/tag/boats/"),
+        ("/category/boats-cat/", "/tag/boats/"),
+        ("/category/main/", "/section/main/"),
+    ] {
+        let page = app.get(old).await;
+        assert_eq!((page.status, page.location()), (301, to), "{old}");
+    }
+    assert_eq!(app.get("/tag/harbour/").await.status, 200);
+    let again = imported(&app, &file, &[]).await;
+    assert_eq!(again["already_there"]["replies"]["approved"], 2);
+    assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()));
 }

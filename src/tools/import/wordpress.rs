@@ -500,10 +500,8 @@ async fn import_batch(
     batch: Vec<Node>,
 ) -> Result<Summary, StoreError> {
     let keys: Vec<String> = batch.iter().map(item_key).collect();
-    let comment_ids: Vec<String> = batch
-        .iter()
-        .flat_map(|i| i.all("wp:comment").map(|c| c.get("wp:comment_id").to_owned()))
-        .collect();
+    let comment_ids: Vec<String> =
+        batch.iter().flat_map(|i| i.all("wp:comment").map(comment_key)).collect();
     let origin = context.origin.clone();
     let (articles, replies) = services
         .store
@@ -562,11 +560,30 @@ fn plan_item(context: &Context, known: &Known, item: &Node, summary: &mut Summar
     for comment in item.all("wp:comment") {
         match reply_fate(comment) {
             Err(reason) => summary.skip(&reason, 1),
-            Ok(status) if known.replies.contains_key(comment.get("wp:comment_id")) => {
+            Ok(status) if known.replies.contains_key(&comment_key(comment)) => {
                 summary.already("replies", status.as_str(), 1)
             }
             Ok(status) => summary.count("replies", status.as_str(), 1),
         }
+    }
+}
+
+/// A comment's id in the export; one without (partial exports) is named by what it says.
+fn comment_key(comment: &Node) -> String {
+    match comment.get("wp:comment_id") {
+        "" => {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::new()
+                .chain_update(comment.raw("wp:comment_content"))
+                .chain_update([0])
+                .chain_update(comment.get("wp:comment_date_gmt"))
+                .chain_update([0])
+                .chain_update(comment.raw("wp:comment_author"))
+                .finalize();
+            let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        }
+        id => id.to_owned(),
     }
 }
 
@@ -602,6 +619,13 @@ async fn write_item(
         Fate::Article { status, published_at, label } => (status, published_at, label),
     };
     let article = match known.articles.get(&key) {
+        Some(id) if unit.article(ArticleId(*id)).await?.is_none() => {
+            // Deleted from Byline since an earlier import: it stays deleted.
+            summary.already("articles", label, 1);
+            let replies = item.all("wp:comment").count() as u64;
+            summary.skip("replies on articles deleted since an earlier import", replies);
+            return Ok(());
+        }
         Some(id) => {
             summary.already("articles", label, 1);
             ArticleId(*id)
@@ -779,10 +803,12 @@ async fn terms(
             _ => {}
         }
     }
-    let wanted: Vec<(String, String)> =
-        tag_terms.iter().map(|(n, _, _)| (n.clone(), Slug::from_headline(n).to_string())).collect();
-    let tags = unit.find_or_create_tags(&wanted).await?;
-    for ((_, nicename, is_category), tag) in tag_terms.iter().zip(&tags) {
+    // One term at a time: two terms may be one tag (the store leaves out repeats), and each
+    // term's old address must go to its own.
+    let mut tags: Vec<crate::store::Tag> = Vec::new();
+    for (name, nicename, is_category) in &tag_terms {
+        let wanted = [(name.clone(), Slug::from_headline(name).to_string())];
+        let Some(tag) = unit.find_or_create_tags(&wanted).await?.pop() else { continue };
         let new = paths::tag_path(&tag.slug);
         let old = if *is_category {
             category_by_id(unit, context, nicename, &new).await?;
@@ -795,6 +821,9 @@ async fn terms(
             unit.add_url_redirect(&old, &new).await?;
         }
         unit.add_url_redirect(&format!("{old}feed/"), &format!("{new}feed.atom")).await?;
+        if !tags.iter().any(|t| t.id == tag.id) {
+            tags.push(tag);
+        }
     }
     Ok((section, tags))
 }
@@ -838,32 +867,34 @@ async fn write_replies(
     summary: &mut Summary,
 ) -> Result<(), StoreError> {
     let comments: Vec<&Node> = item.all("wp:comment").collect();
+    let keys: Vec<String> = comments.iter().map(|c| comment_key(c)).collect();
     let mut ids: HashMap<String, ReplyId> =
         known.replies.iter().map(|(k, v)| (k.clone(), ReplyId(*v))).collect();
-    let by_id: HashMap<&str, &Node> =
-        comments.iter().map(|c| (c.get("wp:comment_id"), *c)).collect();
-    let mut order: Vec<&Node> = Vec::with_capacity(comments.len());
-    let mut placed: HashSet<&str> = HashSet::new();
-    for comment in &comments {
+    let by_id: HashMap<&str, usize> =
+        keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let mut order: Vec<usize> = Vec::with_capacity(comments.len());
+    let mut placed = vec![false; comments.len()];
+    for start in 0..comments.len() {
         // Its chain of parents, top first, then it.
-        let mut chain = vec![*comment];
-        let mut at = *comment;
-        while let Some(parent) = by_id.get(at.get("wp:comment_parent"))
-            && !placed.contains(parent.get("wp:comment_id"))
-            && !chain.iter().any(|c| std::ptr::eq(*c, *parent))
-        {
+        let mut chain = vec![start];
+        let mut at = start;
+        while let Some(&parent) = by_id.get(comments[at].get("wp:comment_parent")) {
+            if placed[parent] || chain.contains(&parent) {
+                break;
+            }
             chain.push(parent);
             at = parent;
         }
-        for c in chain.into_iter().rev() {
-            if placed.insert(c.get("wp:comment_id")) {
-                order.push(c);
+        for i in chain.into_iter().rev() {
+            if !placed[i] {
+                placed[i] = true;
+                order.push(i);
             }
         }
     }
     let mut changed = false;
-    for comment in order {
-        let wp_id = comment.get("wp:comment_id");
+    for i in order {
+        let (comment, wp_id) = (comments[i], keys[i].as_str());
         let status = match reply_fate(comment) {
             Ok(status) => status,
             Err(reason) => {
@@ -904,10 +935,8 @@ async fn write_replies(
                 .unwrap_or(context.now),
         };
         let id = unit.insert_imported_reply(&reply).await?;
-        if !wp_id.is_empty() {
-            unit.map_import(&context.origin, "reply", wp_id, id.get()).await?;
-            ids.insert(wp_id.to_owned(), id);
-        }
+        unit.map_import(&context.origin, "reply", wp_id, id.get()).await?;
+        ids.insert(wp_id.to_owned(), id);
         changed |= status == ReplyStatus::Approved;
         summary.count("replies", status.as_str(), 1);
     }

@@ -185,7 +185,8 @@ fn spool(from: &mut dyn Read, what: &str) -> Result<PathBuf, ReadError> {
     Ok(path)
 }
 
-fn spool_stdin() -> Result<PathBuf, ReadError> {
+/// Standard input copied to a new temporary file (the caller removes it).
+pub(crate) fn spool_stdin() -> Result<PathBuf, ReadError> {
     spool(&mut io::stdin().lock(), "standard input")
 }
 
