@@ -977,3 +977,79 @@ async fn terms_keep_their_own_old_addresses_and_comments_without_ids_all_come_in
     assert_eq!(again["already_there"]["replies"]["approved"], 2);
     assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()));
 }
+
+/// Text as CDATA can carry it: a `]]>` split across two sections, as WordPress writes it;
+/// characters XML 1.0 cannot hold are left out (no export can carry them).
+fn cdata_text(s: &str) -> String {
+    let kept: String = s
+        .chars()
+        .filter(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+        .collect();
+    kept.replace("]]>", "]]]]><![CDATA[>")
+}
+
+#[tokio::test]
+async fn naughty_strings_as_titles_slugs_bodies_and_comments_import_and_nothing_runs() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let items: String = crate::naughty::naughty_strings()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let s = cdata_text(s);
+            let i = i as u32 + 1;
+            post(i, "x", "publish", &s, &comment(i, 0, "1", &s))
+                .replace(&format!("<![CDATA[Story {i}: x]]>"), &format!("<![CDATA[{s}]]>"))
+                .replace(
+                    "<wp:post_name><![CDATA[x]]></wp:post_name>",
+                    &format!("<wp:post_name><![CDATA[{s}]]></wp:post_name>"),
+                )
+        })
+        .collect();
+    let summary = imported(&app, &write(&dir, "naughty.xml", &wxr(&items)), &[]).await;
+    let n = crate::naughty::naughty_strings().len() as u64;
+    assert_eq!(count(&summary, "imported", "articles", "published"), n);
+    assert_eq!(count(&summary, "imported", "replies", "approved"), n);
+    let articles = app.db(|db| db.published_articles(0, 5_000, None)).await;
+    for summary in articles.iter().step_by(7) {
+        let path = byline::domain::paths::article_path(
+            summary.date_path.as_deref().unwrap(),
+            &summary.slug,
+        );
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        let story = page.one(".story-body");
+        let any = scraper::Selector::parse("*").unwrap();
+        for element in story.select(&any) {
+            let tag = element.value().name();
+            assert!(
+                !matches!(tag, "script" | "iframe" | "object" | "embed" | "style"),
+                "<{tag}> in {path}"
+            );
+            for (name, value) in element.value().attrs() {
+                assert!(!name.starts_with("on"), "{name}= in {path}");
+                if matches!(name, "href" | "src") {
+                    // A scheme, if the address has one, is one that cannot run.
+                    let value = value.trim();
+                    let scheme = value.split_once(':').map(|(s, _)| s).filter(|s| {
+                        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                    });
+                    assert!(
+                        scheme.is_none_or(|s| ["http", "https", "mailto"]
+                            .contains(&s.to_ascii_lowercase().as_str())),
+                        "{name}={value:?} in {path}"
+                    );
+                }
+            }
+        }
+        for reply in page.all(".reply-text") {
+            assert!(
+                reply
+                    .select(&scraper::Selector::parse("script, img, iframe").unwrap())
+                    .next()
+                    .is_none()
+            );
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::helpers::{attr, reply_with, spawn_app, text};
 
-fn naughty_strings() -> Vec<String> {
+pub fn naughty_strings() -> Vec<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/naughty-strings/blns.json");
     let raw = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&raw).expect("blns.json is a list of strings")
