@@ -361,19 +361,15 @@ async fn import_file(
     json: bool,
     format: Format,
 ) -> anyhow::Result<()> {
-    use crate::tools::import::{disqus, wordpress, xml::Source};
+    use crate::tools::import::{Options, disqus, wordpress, xml::Source};
     use std::io::IsTerminal;
     let source = std::sync::Arc::new(Source::open(file)?);
     let progress = !json && std::io::stderr().is_terminal();
     let summary = match format {
         Format::Wordpress => {
-            let options = wordpress::Options { dry_run, progress };
-            wordpress::import(services, source, &options).await?
+            wordpress::import(services, source, &Options { dry_run, progress }).await?
         }
-        Format::Disqus => {
-            let options = disqus::Options { dry_run, progress };
-            disqus::import(services, source, &options).await?
-        }
+        Format::Disqus => disqus::import(services, source, &Options { dry_run, progress }).await?,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

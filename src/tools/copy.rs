@@ -80,7 +80,7 @@ async fn copy_table(from: &Store, to: &Store, table: Table) -> Result<(), StoreE
 }
 
 /// The key columns' values of a row.
-fn key_of(table: Table, row: &[Value]) -> Vec<Value> {
+pub(crate) fn key_of(table: Table, row: &[Value]) -> Vec<Value> {
     table
         .key()
         .iter()

@@ -20,6 +20,7 @@ use std::io::{BufRead, Write};
 
 use serde_json::{Value as Json, json};
 
+use super::copy::key_of;
 use crate::store::{CopyReads, CopyWrites, SiteSetting, Store, StoreError, Table, Value};
 
 /// Rows per read and per transaction.
@@ -101,17 +102,6 @@ pub async fn export(store: &Store, out: &mut dyn Write) -> Result<u64, DumpError
     }
     out.flush()?;
     Ok(written)
-}
-
-fn key_of(table: Table, row: &[Value]) -> Vec<Value> {
-    table
-        .key()
-        .iter()
-        .map(|key| {
-            let i = table.columns().iter().position(|(name, _)| name == key).unwrap_or(0);
-            row[i].clone()
-        })
-        .collect()
 }
 
 /// Reads an export into an empty site; returns the rows read, by table. The file is read

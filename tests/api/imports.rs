@@ -1053,3 +1053,59 @@ async fn naughty_strings_as_titles_slugs_bodies_and_comments_import_and_nothing_
         }
     }
 }
+
+#[tokio::test]
+async fn schedules_passwords_stickies_pings_and_closed_posts_follow_the_mapping() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ahead = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(48)).unwrap();
+    let ahead = ahead.strftime("%Y-%m-%d %H:%M:%S").to_string();
+    let ping = comment(9, 0, "1", "Linked from elsewhere").replace(
+        "<wp:comment_type><![CDATA[comment]]></wp:comment_type>",
+        "<wp:comment_type><![CDATA[pingback]]></wp:comment_type>",
+    );
+    let items = [
+        post(21, "due-later", "future", "Later.", "").replace("2019-05-21 10:00:00", &ahead),
+        post(22, "missed", "future", "Missed.", ""),
+        post(23, "secret", "publish", "Hidden.", "").replace(
+            "<wp:post_password><![CDATA[]]></wp:post_password>",
+            "<wp:post_password><![CDATA[pw]]></wp:post_password>",
+        ),
+        post(24, "old-sticky", "publish", "Old lead.", "")
+            .replace("<wp:is_sticky>0</wp:is_sticky>", "<wp:is_sticky>1</wp:is_sticky>"),
+        post(25, "new-sticky", "publish", "New lead.", "")
+            .replace("<wp:is_sticky>0</wp:is_sticky>", "<wp:is_sticky>1</wp:is_sticky>"),
+        post(
+            26,
+            "closed",
+            "publish",
+            "Closed.",
+            &[comment(1, 0, "1", "Before it closed"), ping].concat(),
+        )
+        .replace(
+            "<wp:comment_status><![CDATA[open]]></wp:comment_status>",
+            "<wp:comment_status><![CDATA[closed]]></wp:comment_status>",
+        ),
+    ]
+    .concat();
+    let summary = imported(&app, &write(&dir, "site.xml", &wxr(&items)), &[]).await;
+    assert_eq!(
+        summary["imported"]["articles"],
+        json!({"scheduled": 1, "draft": 2, "published": 3})
+    );
+    let notes = summary["notes"].to_string();
+    assert!(notes.contains("post 22") && notes.contains("missed schedule"), "{notes}");
+    assert!(notes.contains("post 23 is password-protected"), "{notes}");
+    assert_eq!(summary["skipped"]["pingbacks and trackbacks"], 1);
+    // The most recent sticky post leads the front page.
+    let lead = app.setting(byline::store::SiteSetting::LeadArticle).await.unwrap();
+    let newest = app.article_by_slug("new-sticky").await.unwrap();
+    assert_eq!(lead, newest.id.to_string());
+    // A closed post's replies come in; it stays closed.
+    let closed = app.article_by_slug("closed").await.unwrap();
+    assert!(!closed.replies_open);
+    let page = app.get(&closed.public_path().unwrap()).await;
+    assert!(text(page.one("#replies")).contains("Before it closed"));
+    assert!(!page.has("form.reply-form"), "no form on a closed article");
+    assert!(app.article_by_slug("secret").await.is_none(), "a password-protected post is a draft");
+}

@@ -16,19 +16,12 @@ use tokio::sync::mpsc;
 use super::content;
 use super::wordpress::ImportError;
 use super::xml::{self, Node, ReadError, Source};
-use super::{Progress, Summary};
+use super::{Options, Progress, Summary, content_key, parents_first};
 use crate::domain::{ArticleId, ReplyId, ReplyStatus, paths};
 use crate::services::{Services, UnitOfWork};
 use crate::store::{ArticleReads, Db, ImportReads, ImportWrites, ImportedReply, StoreError};
 
 const BATCH_POSTS: usize = 1_000;
-
-/// What the command was asked.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub dry_run: bool,
-    pub progress: bool,
-}
 
 /// An article a thread matched, and its page's address.
 type Matched = Option<(ArticleId, Option<String>)>;
@@ -151,16 +144,8 @@ fn dsq_id(node: &Node) -> String {
     if let Some(id) = node.attr("dsq:id").filter(|id| !id.is_empty()) {
         return id.to_owned();
     }
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::new()
-        .chain_update(node.raw("message"))
-        .chain_update([0])
-        .chain_update(node.get("createdAt"))
-        .chain_update([0])
-        .chain_update(node.child("author").map_or("", |a| a.get("name")))
-        .finalize();
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let author = node.child("author").map_or("", |a| a.get("name"));
+    content_key(&[node.raw("message"), node.get("createdAt"), author])
 }
 
 /// The path a link names, as matching compares it: no scheme, host, `index.html`, trailing
@@ -333,7 +318,7 @@ async fn import_batch(
         .into_iter()
         .collect();
     let here: HashSet<String> = posts.iter().map(dsq_id).collect();
-    let ordered = parents_first(posts);
+    let ordered = in_thread_order(posts);
     let (ready, waiting): (Vec<Node>, Vec<Node>) = ordered.into_iter().partition(|p| {
         let parent = p.child("parent").and_then(|p| p.attr("dsq:id"));
         last || parent.is_none_or(|parent| known.contains_key(parent) || here.contains(parent))
@@ -367,31 +352,9 @@ async fn import_batch(
 }
 
 /// Posts with any parent among them after it.
-fn parents_first(posts: Vec<Node>) -> Vec<Node> {
+fn in_thread_order(posts: Vec<Node>) -> Vec<Node> {
     let ids: Vec<String> = posts.iter().map(dsq_id).collect();
-    let index: HashMap<&str, usize> =
-        ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let mut placed = vec![false; posts.len()];
-    let mut order = Vec::with_capacity(posts.len());
-    for start in 0..posts.len() {
-        let mut chain = vec![start];
-        let mut at = start;
-        while let Some(&parent) =
-            posts[at].child("parent").and_then(|p| p.attr("dsq:id")).and_then(|p| index.get(p))
-        {
-            if placed[parent] || chain.contains(&parent) {
-                break;
-            }
-            chain.push(parent);
-            at = parent;
-        }
-        for i in chain.into_iter().rev() {
-            if !placed[i] {
-                placed[i] = true;
-                order.push(i);
-            }
-        }
-    }
+    let order = parents_first(&ids, |i| posts[i].child("parent").and_then(|p| p.attr("dsq:id")));
     let mut slots: Vec<Option<Node>> = posts.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

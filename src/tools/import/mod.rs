@@ -6,7 +6,7 @@ pub mod disqus;
 pub mod wordpress;
 pub mod xml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -156,6 +156,60 @@ impl Summary {
         }
         out
     }
+}
+
+/// How an import was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Report what would happen; write nothing.
+    pub dry_run: bool,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// A name for an item the export gives no id: what it says (the same item in a second run
+/// gets the same name).
+pub fn content_key(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let hex: String = hash.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The order to write items in so that each parent comes before its answers, whatever the
+/// file's order: indexes into `keys`, where `parent_of(i)` is the key item `i` answers. A
+/// loop of parents is broken where it closes.
+pub fn parents_first<'a>(
+    keys: &[String],
+    parent_of: impl Fn(usize) -> Option<&'a str>,
+) -> Vec<usize> {
+    let index: HashMap<&str, usize> =
+        keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let mut placed = vec![false; keys.len()];
+    let mut order = Vec::with_capacity(keys.len());
+    for start in 0..keys.len() {
+        // Its chain of parents, top first, then it.
+        let mut chain = vec![start];
+        let mut at = start;
+        while let Some(&parent) = parent_of(at).and_then(|p| index.get(p)) {
+            if placed[parent] || chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            at = parent;
+        }
+        for i in chain.into_iter().rev() {
+            if !placed[i] {
+                placed[i] = true;
+                order.push(i);
+            }
+        }
+    }
+    order
 }
 
 /// A progress bar of items and replies, on a terminal only.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::content;
 use super::xml::{self, Node, ReadError, Source};
-use super::{Progress, Summary, old_path};
+use super::{Options, Progress, Summary, content_key, old_path, parents_first};
 use crate::domain::{
     ArticleId, ArticleStatus, AuthorId, Headline, ReplyId, ReplyStatus, Slug, paths, text, time,
 };
@@ -22,15 +22,6 @@ use crate::store::{
     ArticleFields, ArticleReads, ArticleWrites, ImportReads, ImportWrites, ImportedReply,
     NewArticle, SettingWrites, SiteSetting, StoreError,
 };
-
-/// How the command was asked to run.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Report what would happen; write nothing.
-    pub dry_run: bool,
-    /// Show a progress bar (on a terminal).
-    pub progress: bool,
-}
 
 /// Why an import did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -291,17 +282,7 @@ fn item_key(item: &Node) -> String {
         .find(|k| !k.is_empty());
     match named {
         Some(key) => key.to_owned(),
-        // Nothing names it: what it says does (the same item in a second run matches).
-        None => {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::new()
-                .chain_update(item.raw("title"))
-                .chain_update([0])
-                .chain_update(item.raw("content:encoded"))
-                .finalize();
-            let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
-        }
+        None => content_key(&[item.raw("title"), item.raw("content:encoded")]),
     }
 }
 
@@ -571,18 +552,11 @@ fn plan_item(context: &Context, known: &Known, item: &Node, summary: &mut Summar
 /// A comment's id in the export; one without (partial exports) is named by what it says.
 fn comment_key(comment: &Node) -> String {
     match comment.get("wp:comment_id") {
-        "" => {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::new()
-                .chain_update(comment.raw("wp:comment_content"))
-                .chain_update([0])
-                .chain_update(comment.get("wp:comment_date_gmt"))
-                .chain_update([0])
-                .chain_update(comment.raw("wp:comment_author"))
-                .finalize();
-            let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
-        }
+        "" => content_key(&[
+            comment.raw("wp:comment_content"),
+            comment.get("wp:comment_date_gmt"),
+            comment.raw("wp:comment_author"),
+        ]),
         id => id.to_owned(),
     }
 }
@@ -619,13 +593,6 @@ async fn write_item(
         Fate::Article { status, published_at, label } => (status, published_at, label),
     };
     let article = match known.articles.get(&key) {
-        Some(id) if unit.article(ArticleId(*id)).await?.is_none() => {
-            // Deleted from Byline since an earlier import: it stays deleted.
-            summary.already("articles", label, 1);
-            let replies = item.all("wp:comment").count() as u64;
-            summary.skip("replies on articles deleted since an earlier import", replies);
-            return Ok(());
-        }
         Some(id) => {
             summary.already("articles", label, 1);
             ArticleId(*id)
@@ -870,28 +837,7 @@ async fn write_replies(
     let keys: Vec<String> = comments.iter().map(|c| comment_key(c)).collect();
     let mut ids: HashMap<String, ReplyId> =
         known.replies.iter().map(|(k, v)| (k.clone(), ReplyId(*v))).collect();
-    let by_id: HashMap<&str, usize> =
-        keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    let mut order: Vec<usize> = Vec::with_capacity(comments.len());
-    let mut placed = vec![false; comments.len()];
-    for start in 0..comments.len() {
-        // Its chain of parents, top first, then it.
-        let mut chain = vec![start];
-        let mut at = start;
-        while let Some(&parent) = by_id.get(comments[at].get("wp:comment_parent")) {
-            if placed[parent] || chain.contains(&parent) {
-                break;
-            }
-            chain.push(parent);
-            at = parent;
-        }
-        for i in chain.into_iter().rev() {
-            if !placed[i] {
-                placed[i] = true;
-                order.push(i);
-            }
-        }
-    }
+    let order = parents_first(&keys, |i| Some(comments[i].get("wp:comment_parent")));
     let mut changed = false;
     for i in order {
         let (comment, wp_id) = (comments[i], keys[i].as_str());
