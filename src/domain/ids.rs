@@ -56,6 +56,18 @@ id!(
     /// An event in the outbox.
     EventId
 );
+id!(
+    /// A static page (About, Contact…).
+    PageId
+);
+id!(
+    /// A saved version of a static page.
+    PageRevisionId
+);
+id!(
+    /// An import started from the newsroom.
+    ImportJobId
+);
 
 #[cfg(test)]
 mod tests {

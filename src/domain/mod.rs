@@ -15,7 +15,10 @@ pub mod time;
 pub use article::{ArticleStatus, Headline, NoteKind, Slug};
 pub use discussion::{DiscussionSettings, ModerationPolicy, SettingKey};
 pub use events::EventKind;
-pub use ids::{ArticleId, AuthorId, EventId, ReplyId, RevisionId, SectionId, TagId, UserId};
+pub use ids::{
+    ArticleId, AuthorId, EventId, ImportJobId, PageId, PageRevisionId, ReplyId, RevisionId,
+    SectionId, TagId, UserId,
+};
 pub use reply::{ReplyInput, ReplyLimits, ReplyStatus, ValidReply};
 pub use staff::Role;
 

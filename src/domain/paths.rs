@@ -14,6 +14,36 @@ pub fn public_article_path(date_path: Option<&str>, slug: &str) -> Option<String
     date_path.map(|date| article_path(date, slug))
 }
 
+/// `/about/team/`, from a page's path `about/team`, each segment percent-encoded.
+pub fn page_path(path: &str) -> String {
+    let segments: Vec<String> = path.split('/').map(encode_segment).collect();
+    format!("/{}/", segments.join("/"))
+}
+
+/// The first segments of the site's own addresses (`/admin/`, `/section/…`): a page's
+/// address may not start with one, nor with digits alone (the date archives' `/2026/`).
+/// `web::routes` is walked by a test that keeps this list and the router the same.
+pub const RESERVED_SEGMENTS: &[&str] = &[
+    "admin",
+    "author",
+    "feed.atom",
+    "healthz",
+    "metrics",
+    "news-sitemap.xml",
+    "page",
+    "robots.txt",
+    "search",
+    "section",
+    "sitemap.xml",
+    "static",
+    "tag",
+];
+
+/// Whether a page may take `slug` as the first segment of its address.
+pub fn is_reserved_segment(slug: &str) -> bool {
+    RESERVED_SEGMENTS.contains(&slug) || slug.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// `/section/local/`
 pub fn section_path(slug: &str) -> String {
     format!("/section/{}/", encode_segment(slug))

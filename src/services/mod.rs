@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod kept;
 pub mod moderation;
 pub mod outbox;
+pub mod pages;
 pub mod passwords;
 pub mod publishing;
 pub mod reading;
@@ -39,8 +40,8 @@ pub struct Services {
     /// The site's signing key, the same on every node.
     pub keys: Keys,
     pub changes: Arc<ChangeHub>,
-    /// The site's sections as last read (see `reading`), for error pages.
-    sections: std::sync::Mutex<Vec<crate::store::Section>>,
+    /// The site's sections and footer as last read (see `reading`), for error pages.
+    nav: std::sync::Mutex<reading::SiteNav>,
     /// The discussion settings as last read (see `settings::effective`).
     kept_settings: Arc<kept::Kept<(), settings::Effective>>,
     /// What replies need of their articles, by slug, as last read (see `discussion`).
@@ -77,7 +78,7 @@ impl Services {
             clock,
             config: Arc::new(config),
             changes,
-            sections: Default::default(),
+            nav: Default::default(),
             kept_settings,
             kept_targets,
             kept_chrome,

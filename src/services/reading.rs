@@ -9,8 +9,8 @@ use super::settings;
 use crate::domain::paths::{author_id, author_path, section_path, tag_path};
 use crate::domain::{ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
 use crate::store::{
-    Article, ArticleNote, ArticleReads, ArticleSummary, Db, Listing, Reply, ReplyReads, SearchHit,
-    Section, StoreError,
+    Article, ArticleNote, ArticleReads, ArticleSummary, Db, Listing, Page, PageLink, PageReads,
+    Reply, ReplyReads, SearchHit, Section, StoreError,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -55,31 +55,38 @@ pub async fn locate(db: &mut dyn Db, address: &ArticleAddress) -> Result<Located
     }
 }
 
+/// What every public page's frame shows from the database: the sections in its header, the
+/// pages in its footer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteNav {
+    pub sections: Vec<Section>,
+    pub footer: Vec<PageLink>,
+}
+
+impl SiteNav {
+    pub async fn read(db: &mut dyn Db) -> Result<Self> {
+        Ok(Self { sections: db.sections().await?, footer: db.footer_pages().await? })
+    }
+}
+
 impl Services {
-    /// Keeps the section list a page just read, for error pages, which must not wait for
-    /// the database (during an outage every one of them would).
-    fn remember(&self, sections: &[Section]) {
-        let mut known = self.sections.lock().unwrap_or_else(|p| p.into_inner());
-        if known.as_slice() != sections {
-            *known = sections.to_vec();
+    /// Keeps the frame a page just read, for error pages, which must not wait for the
+    /// database (during an outage every one of them would).
+    fn remember(&self, nav: &SiteNav) {
+        let mut known = self.nav.lock().unwrap_or_else(|p| p.into_inner());
+        if *known != *nav {
+            *known = nav.clone();
         }
     }
 
-    /// The sections as last read.
-    pub fn known_sections(&self) -> Vec<Section> {
-        self.sections.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The sections, for a page that shows nothing else from the database.
-    pub async fn sections(&self) -> Result<Vec<Section>> {
-        let sections = self.store.read(|db| db.sections()).await?;
-        self.remember(&sections);
-        Ok(sections)
+    /// The frame as last read.
+    pub fn known_nav(&self) -> SiteNav {
+        self.nav.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 pub struct FrontPage {
-    pub sections: Vec<Section>,
+    pub nav: SiteNav,
     /// The lead story, on the first page.
     pub lead: Option<Article>,
     pub articles: Vec<ArticleSummary>,
@@ -108,12 +115,12 @@ pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPa
                 let articles =
                     db.published_articles((page - 1) * per_page, per_page, except).await?;
                 let lead = lead.filter(|_| page == 1);
-                Ok(Some(FrontPage { sections: db.sections().await?, lead, articles, pages }))
+                Ok(Some(FrontPage { nav: SiteNav::read(db).await?, lead, articles, pages }))
             })
         })
         .await?;
     if let Some(front) = &front {
-        services.remember(&front.sections);
+        services.remember(&front.nav);
     }
     Ok(front)
 }
@@ -162,7 +169,7 @@ async fn find_listing(db: &mut dyn Db, kind: ListingKind, key: &str) -> Result<O
 }
 
 pub struct ListingPage {
-    pub sections: Vec<Section>,
+    pub nav: SiteNav,
     pub listed: Listed,
     pub articles: Vec<ArticleSummary>,
     pub total: u64,
@@ -184,12 +191,12 @@ pub async fn listing(
                 let Some(listed) = find_listing(db, kind, &key).await? else { return Ok(None) };
                 let (articles, total) =
                     db.published_in(listed.listing, (page - 1) * per_page, per_page).await?;
-                Ok(Some(ListingPage { sections: db.sections().await?, listed, articles, total }))
+                Ok(Some(ListingPage { nav: SiteNav::read(db).await?, listed, articles, total }))
             })
         })
         .await?;
     if let Some(found) = &found {
-        services.remember(&found.sections);
+        services.remember(&found.nav);
     }
     Ok(found)
 }
@@ -285,12 +292,12 @@ pub async fn date_archive(
                 if total == 0 {
                     return Ok(None);
                 }
-                Ok(Some(ListingPage { sections: db.sections().await?, listed, articles, total }))
+                Ok(Some(ListingPage { nav: SiteNav::read(db).await?, listed, articles, total }))
             })
         })
         .await?;
     if let Some(found) = &found {
-        services.remember(&found.sections);
+        services.remember(&found.nav);
     }
     Ok(found)
 }
@@ -313,7 +320,7 @@ pub enum ArticleLookup {
 }
 
 pub struct ArticlePage {
-    pub sections: Vec<Section>,
+    pub nav: SiteNav,
     pub article: Article,
     pub notes: Vec<ArticleNote>,
     pub related: Vec<ArticleSummary>,
@@ -334,7 +341,7 @@ pub struct Chrome {
     article: Article,
     notes: Vec<ArticleNote>,
     related: Vec<ArticleSummary>,
-    sections: Vec<Section>,
+    nav: SiteNav,
 }
 
 impl Chrome {
@@ -344,7 +351,7 @@ impl Chrome {
         Ok(Self {
             notes: db.notes(article.id).await?,
             related: db.related_articles(article.id, 4).await?,
-            sections: db.sections().await?,
+            nav: SiteNav::read(db).await?,
             article,
         })
     }
@@ -396,11 +403,11 @@ pub async fn article_page(
                     None => None,
                 };
                 let kept = read.then(|| chrome.clone());
-                let Chrome { mut article, notes, related, sections } = chrome;
+                let Chrome { mut article, notes, related, nav } = chrome;
                 // The count of the replies as shown, not as the article was last read.
                 article.reply_count = thread.approved as i64;
                 let page = ArticlePage {
-                    sections,
+                    nav,
                     notes,
                     related,
                     open: !discussion::replies_closed(&article, &settings, now),
@@ -420,7 +427,7 @@ pub async fn article_page(
     if let ArticleLookup::Found(page) = &lookup {
         // The count the next render decides by (a thread that fits on one page is read whole).
         kept.update(&slug, |c| c.article.reply_count = page.article.reply_count);
-        services.remember(&page.sections);
+        services.remember(&page.nav);
     }
     Ok(lookup)
 }
@@ -442,7 +449,7 @@ pub async fn locate_article(services: &Services, address: &ArticleAddress) -> Re
 }
 
 pub struct SearchPage {
-    pub sections: Vec<Section>,
+    pub nav: SiteNav,
     pub hits: Vec<SearchHit>,
     pub total: u64,
 }
@@ -458,11 +465,11 @@ pub async fn search(
         .read(move |db| {
             Box::pin(async move {
                 let (hits, total) = db.search(&terms, offset, limit).await?;
-                Ok(SearchPage { sections: db.sections().await?, hits, total })
+                Ok(SearchPage { nav: SiteNav::read(db).await?, hits, total })
             })
         })
         .await?;
-    services.remember(&found.sections);
+    services.remember(&found.nav);
     Ok(found)
 }
 
@@ -510,17 +517,18 @@ pub async fn replies_feed(
         .await
 }
 
-/// Every published article (up to `limit`) and the sections, for the sitemap.
+/// Every published article (up to `limit`), the sections and the published pages, for the
+/// sitemap.
 pub async fn sitemap(
     services: &Services,
     limit: u64,
-) -> Result<(Vec<Section>, Vec<ArticleSummary>)> {
+) -> Result<(Vec<Section>, Vec<Page>, Vec<ArticleSummary>)> {
     services
         .store
         .read(move |db| {
             Box::pin(async move {
                 let articles = db.published_articles(0, limit, None).await?;
-                Ok((db.sections().await?, articles))
+                Ok((db.sections().await?, db.published_pages().await?, articles))
             })
         })
         .await

@@ -24,6 +24,8 @@ pub enum Table {
     Settings,
     ImportMap,
     UrlRedirects,
+    Pages,
+    PageRevisions,
 }
 
 /// How a column's values travel between backends.
@@ -35,7 +37,7 @@ pub enum Kind {
 }
 
 impl Table {
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 16] = [
         Table::Authors,
         Table::Users,
         Table::Sections,
@@ -50,6 +52,8 @@ impl Table {
         Table::Settings,
         Table::ImportMap,
         Table::UrlRedirects,
+        Table::Pages,
+        Table::PageRevisions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +72,8 @@ impl Table {
             Self::Settings => "settings",
             Self::ImportMap => "import_map",
             Self::UrlRedirects => "url_redirects",
+            Self::Pages => "pages",
+            Self::PageRevisions => "page_revisions",
         }
     }
 
@@ -149,12 +155,36 @@ impl Table {
                 ("user_id", Int),
                 ("created_at", Int),
                 ("author_id", Int),
+                ("link_back", Bool),
             ],
             Self::Settings => &[("key", Text), ("value", Text)],
             Self::ImportMap => {
                 &[("source", Text), ("kind", Text), ("source_id", Text), ("target_id", Int)]
             }
             Self::UrlRedirects => &[("path", Text), ("target", Text)],
+            Self::Pages => &[
+                ("id", Int),
+                ("parent_id", Int),
+                ("slug", Text),
+                ("path", Text),
+                ("title", Text),
+                ("body_markdown", Text),
+                ("body_html", Text),
+                ("status", Text),
+                ("footer_position", Int),
+                ("created_at", Int),
+                ("updated_at", Int),
+            ],
+            Self::PageRevisions => &[
+                ("id", Int),
+                ("page_id", Int),
+                ("user_id", Int),
+                ("created_at", Int),
+                ("title", Text),
+                ("slug", Text),
+                ("parent_id", Int),
+                ("body_markdown", Text),
+            ],
         }
     }
 
@@ -184,7 +214,7 @@ impl Table {
 
 /// Tables whose ids are never reused (see the migrations).
 fn uses_autoincrement(table: Table) -> bool {
-    matches!(table, Table::Articles | Table::Comments)
+    matches!(table, Table::Articles | Table::Comments | Table::Pages)
 }
 
 /// A value as its column's kind holds it (SQLite keeps booleans as 0 and 1).

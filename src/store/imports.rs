@@ -80,6 +80,15 @@ pub trait ImportWrites: Tx {
         Ok(())
     }
 
+    /// Makes an old address answer with a 301 to `target`, whatever it answered before (a
+    /// page moved twice sends its first address straight to its last).
+    async fn set_url_redirect(&mut self, path: &str, target: &str) -> Result<()> {
+        let sql = "INSERT INTO url_redirects (path, target) VALUES ($1, $2)
+                   ON CONFLICT (path) DO UPDATE SET target = excluded.target";
+        self.execute(sql, &[path.into(), target.into()]).await?;
+        Ok(())
+    }
+
     /// Stores a reply another site published, as it was.
     async fn insert_imported_reply(&mut self, c: &ImportedReply) -> Result<ReplyId> {
         let sql = "INSERT INTO comments (article_id, parent_id, author_name, author_email,

@@ -30,6 +30,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 5, "0005_replies_without_waiting"),
     migration!("sqlite", 6, "0006_search_what_readers_read"),
     migration!("sqlite", 7, "0007_imports"),
+    migration!("sqlite", 8, "0008_pages_and_import_jobs"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -40,6 +41,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 5, "0005_replies_without_waiting"),
     migration!("postgres", 6, "0006_search_what_readers_read"),
     migration!("postgres", 7, "0007_imports"),
+    migration!("postgres", 8, "0008_pages_and_import_jobs"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

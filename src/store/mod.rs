@@ -3,7 +3,7 @@
 //!
 //! - [`Db`] and [`Tx`] (`db.rs`) are what both backends implement: run a statement, get
 //!   [`Rows`]. Each aggregate's file adds its queries to them as extension traits written
-//!   once: `articles.rs`, `replies.rs`, `staff.rs`, `settings.rs`, `outbox.rs`, `imports.rs`, the change
+//!   once: `articles.rs`, `replies.rs`, `staff.rs`, `settings.rs`, `outbox.rs`, `imports.rs`, `pages.rs`, the change
 //!   notifications in `notices.rs`, the site copy in `copy.rs`, and `explain.rs` for tests.
 //! - [`Store`] runs a read on one connection ([`Store::read`]) and a unit of work in one
 //!   transaction ([`Store::write`]): a closure given a [`Tx`], whose statements commit together
@@ -19,6 +19,7 @@ pub mod imports;
 pub mod migrations;
 pub mod notices;
 pub mod outbox;
+pub mod pages;
 mod postgres;
 pub mod replies;
 pub mod settings;
@@ -38,6 +39,7 @@ pub use explain::Explain;
 pub use imports::{ImportReads, ImportWrites, ImportedReply};
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
+pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites};
 pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};
 pub use settings::{SettingReads, SettingWrites, SiteSetting};
 pub use staff::{NewUser, Session, StaffReads, StaffWrites, User};

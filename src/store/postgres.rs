@@ -478,6 +478,7 @@ impl ToSql for PgParam<'_> {
             }
             (&Param::Bool(b), &Type::BOOL) => b.to_sql(ty, out),
             (Param::Ints(ids), &Type::INT8_ARRAY) => ids.to_sql(ty, out),
+            (Param::Bytes(b), &Type::BYTEA) => b.to_sql(ty, out),
             (param, ty) => Err(format!("a {param:?} cannot be bound to a {ty} parameter").into()),
         }
     }
@@ -513,6 +514,7 @@ fn rows_of(stmt: &Statement, rows: Vec<tokio_postgres::Row>) -> Result<Rows> {
                 Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
                     row.try_get::<_, Option<String>>(i)?.map(Value::Text)
                 }
+                Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Bytes),
                 // `pg_notify` and `pg_advisory_xact_lock` return nothing.
                 Type::VOID => None,
                 ref other => {

@@ -410,6 +410,7 @@ fn bind(stmt: &mut rusqlite::Statement, positions: &[usize], params: &[Param<'_>
             Param::Real(x) => stmt.raw_bind_parameter(index, x)?,
             Param::Text(s) => stmt.raw_bind_parameter(index, s)?,
             Param::Bool(b) => stmt.raw_bind_parameter(index, b)?,
+            Param::Bytes(b) => stmt.raw_bind_parameter(index, b)?,
             // Read by `json_each($N)`.
             Param::Ints(ids) => {
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
@@ -429,8 +430,6 @@ fn value_of(value: ValueRef<'_>) -> Result<Value> {
             String::from_utf8(bytes.to_vec())
                 .map_err(|_| StoreError::Database("text that is not UTF-8".into()))?,
         ),
-        ValueRef::Blob(_) => {
-            return Err(StoreError::Database("a blob where text was expected".into()));
-        }
+        ValueRef::Blob(bytes) => Value::Bytes(bytes.to_vec()),
     })
 }

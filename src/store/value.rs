@@ -13,6 +13,8 @@ pub enum Param<'a> {
     Bool(bool),
     /// A list of ids, for `IN` (bound as a JSON array on SQLite, an array on PostgreSQL).
     Ints(&'a [i64]),
+    /// Bytes as they are (a file kept in the database: an import's upload).
+    Bytes(&'a [u8]),
 }
 
 impl From<i64> for Param<'_> {
@@ -80,7 +82,10 @@ id_params!(
     crate::domain::SectionId,
     crate::domain::TagId,
     crate::domain::RevisionId,
-    crate::domain::EventId
+    crate::domain::EventId,
+    crate::domain::PageId,
+    crate::domain::PageRevisionId,
+    crate::domain::ImportJobId
 );
 
 impl<'a> From<&'a Value> for Param<'a> {
@@ -91,6 +96,7 @@ impl<'a> From<&'a Value> for Param<'a> {
             Value::Real(x) => Param::Real(*x),
             Value::Text(s) => Param::Text(s),
             Value::Bool(b) => Param::Bool(*b),
+            Value::Bytes(b) => Param::Bytes(b),
         }
     }
 }
@@ -103,6 +109,7 @@ pub enum Value {
     Real(f64),
     Text(String),
     Bool(bool),
+    Bytes(Vec<u8>),
 }
 
 impl Eq for Value {}
@@ -223,6 +230,13 @@ impl Row<'_> {
             Value::Null => Ok(None),
             Value::Text(s) => Ok(Some(std::mem::take(s))),
             other => Err(mismatch(i, "text", other)),
+        }
+    }
+
+    pub fn bytes(&mut self, i: usize) -> Result<Vec<u8>> {
+        match self.at(i)? {
+            Value::Bytes(b) => Ok(std::mem::take(b)),
+            other => Err(mismatch(i, "bytes", other)),
         }
     }
 

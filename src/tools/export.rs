@@ -50,6 +50,8 @@ fn to_json(value: &Value) -> Json {
         Value::Real(x) => json!(x),
         Value::Text(s) => json!(s),
         Value::Bool(b) => json!(b),
+        // No table the dump holds keeps bytes (an upload's chunks stay behind).
+        Value::Bytes(_) => Json::Null,
     }
 }
 

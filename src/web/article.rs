@@ -252,7 +252,7 @@ async fn render(
     let replies_link = |n: usize| {
         if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
     };
-    let mut layout = Layout::public(config, &article.headline, found.sections.clone());
+    let mut layout = Layout::public(config, &article.headline, found.nav.clone());
     let replies_feed = format!("{}{path}feed.atom", config.base_url);
     let mut feeds = std::mem::take(&mut layout.head.feeds);
     feeds.push((format!("Replies to “{}”", article.headline), replies_feed));

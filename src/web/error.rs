@@ -284,7 +284,7 @@ pub async fn render_error_pages(
         kept: None,
     });
     // The sections as a page last read them: an error page never waits for the database.
-    let layout = Layout::public(&state.config, page.title, state.services.known_sections());
+    let layout = Layout::public(&state.config, page.title, state.services.known_nav());
     let template = ErrorTemplate {
         layout,
         title: page.title,

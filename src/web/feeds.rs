@@ -197,14 +197,20 @@ struct Sitemap {
 /// Sitemaps hold at most 50,000 addresses.
 const SITEMAP_LIMIT: u64 = 50_000;
 
-/// `/sitemap.xml`: the front page, the sections and every published article.
+/// `/sitemap.xml`: the front page, the sections, the published pages and every published
+/// article.
 pub async fn sitemap(State(state): State<AppState>) -> Result<Response, AppError> {
     let base = &state.config.base_url;
-    let (sections, articles) = reading::sitemap(&state.services, SITEMAP_LIMIT - 1000).await?;
+    let (sections, pages, articles) =
+        reading::sitemap(&state.services, SITEMAP_LIMIT - 1000).await?;
     let newest = articles.iter().map(|a| a.updated_at).max().map(utc);
     let mut urls = vec![(format!("{base}/"), newest)];
     for s in sections {
         urls.push((format!("{base}{}", crate::domain::paths::section_path(&s.slug)), None));
+    }
+    // The sections and pages share the thousand addresses the articles leave.
+    for p in pages.into_iter().take(500) {
+        urls.push((format!("{base}{}", p.public_path()), Some(utc(p.updated_at))));
     }
     for a in articles {
         let path = article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug);

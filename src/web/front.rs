@@ -66,8 +66,8 @@ async fn render(state: &AppState, page: u64) -> Result<Response, AppError> {
     let front = reading::front_page(&state.services, page).await?.ok_or(AppError::NotFound)?;
     let tz = &state.config.timezone;
     let title = if page == 1 { String::new() } else { format!("Page {page}") };
-    let layout = Layout::public(&state.config, &title, front.sections)
-        .canonical(&state.config, &page_path(page));
+    let layout =
+        Layout::public(&state.config, &title, front.nav).canonical(&state.config, &page_path(page));
     let template = FrontPage {
         layout,
         lead: front.lead.as_ref().map(|a| lead_summary(a, tz)),

@@ -2,7 +2,8 @@
 //! what goes in `<head>` (canonical address, description, feeds, social and search metadata).
 
 use crate::config::Config;
-use crate::store::Section;
+use crate::services::reading::SiteNav;
+use crate::store::{PageLink, Section};
 
 pub struct Layout<'a> {
     pub site_title: &'a str,
@@ -10,6 +11,8 @@ pub struct Layout<'a> {
     pub title: String,
     /// The site's sections, for the header's navigation.
     pub sections: Vec<Section>,
+    /// The pages the footer links, in their order.
+    pub footer: Vec<PageLink>,
     pub head: Head,
 }
 
@@ -34,13 +37,21 @@ impl<'a> Layout<'a> {
     pub fn new(config: &'a Config, page_title: &str) -> Self {
         let title =
             if page_title.is_empty() { config.site_title.clone() } else { page_title.to_owned() };
-        Self { site_title: &config.site_title, title, sections: Vec::new(), head: Head::default() }
+        Self {
+            site_title: &config.site_title,
+            title,
+            sections: Vec::new(),
+            footer: Vec::new(),
+            head: Head::default(),
+        }
     }
 
-    /// A public page's frame, with the sections (read with the page) and the site's feed.
-    pub fn public(config: &'a Config, page_title: &str, sections: Vec<Section>) -> Self {
+    /// A public page's frame, with the sections and footer (read with the page) and the
+    /// site's feed.
+    pub fn public(config: &'a Config, page_title: &str, nav: SiteNav) -> Self {
         let mut layout = Self::new(config, page_title);
-        layout.sections = sections;
+        layout.sections = nav.sections;
+        layout.footer = nav.footer;
         let site_feed = format!("{}/feed.atom", config.base_url);
         layout.head.feeds.push((config.site_title.clone(), site_feed));
         layout

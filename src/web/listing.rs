@@ -130,7 +130,7 @@ fn show(
     let heading = found.listed.heading;
     let title = if page == 1 { heading.clone() } else { format!("{heading}, page {page}") };
     let mut layout =
-        Layout::public(&state.config, &title, found.sections).canonical(&state.config, &here);
+        Layout::public(&state.config, &title, found.nav).canonical(&state.config, &here);
     let feed_path = with_feed.then(|| format!("{base}feed.atom"));
     if let Some(path) = &feed_path {
         let feed = format!("{}{path}", state.config.base_url);

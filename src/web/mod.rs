@@ -17,6 +17,7 @@ mod listing;
 mod meta;
 pub mod metrics;
 pub mod page_cache;
+mod pages;
 mod redirects;
 mod response;
 mod search;

@@ -1,6 +1,7 @@
-//! An imported site's old addresses: a request Byline has no page for (or the front page
-//! asked for `?p=12`, WordPress's address of post 12) is looked up among them, and answered
-//! with a `301` to where the same thing lives now.
+//! What answers where no route does: first the site's static pages (`/about/`), then an
+//! imported site's old addresses: a request Byline has no page for (or the front page asked
+//! for `?p=12`, WordPress's address of post 12) is looked up among them, and answered with a
+//! `301` to where the same thing lives now.
 
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
@@ -42,6 +43,11 @@ pub async fn old_addresses(
     let response = next.run(request).await;
     if response.status() != StatusCode::NOT_FOUND {
         return response;
+    }
+    match super::pages::answer(&state, &path).await {
+        Ok(Some(page)) => return page,
+        Ok(None) => {}
+        Err(e) => return axum::response::IntoResponse::into_response(e),
     }
     let mut keys = Vec::new();
     if let Some(query) = uri.query().filter(|q| !q.is_empty()) {

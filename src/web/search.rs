@@ -72,7 +72,7 @@ pub async fn search(
         format!("Search: {}", query.trim())
     };
     let template = SearchPage {
-        layout: Layout::public(&state.config, &title, found.sections),
+        layout: Layout::public(&state.config, &title, found.nav),
         searched: !query.trim().is_empty(),
         total,
         hits: found

@@ -18,6 +18,7 @@ mod naughty;
 mod newsroom;
 mod nodes;
 mod outbox;
+mod pages;
 mod posting;
 mod privacy;
 mod queue;

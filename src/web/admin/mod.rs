@@ -4,6 +4,7 @@
 mod account;
 mod articles;
 mod login;
+mod pages;
 mod replies;
 mod revisions;
 mod settings;
@@ -64,6 +65,20 @@ pub fn routes() -> Vec<Route> {
             methods: post(articles::live_preview),
             limits: ARTICLE_FORM,
         },
+        route("/admin/pages/", get(pages::list)),
+        Route {
+            path: "/admin/pages/new",
+            methods: get(pages::new).post(pages::create),
+            limits: ARTICLE_FORM,
+        },
+        Route {
+            path: "/admin/pages/{id}/",
+            methods: get(pages::edit).post(pages::save),
+            limits: ARTICLE_FORM,
+        },
+        route("/admin/pages/{id}/preview", get(pages::preview)),
+        route("/admin/pages/{id}/revisions/", get(pages::revisions)),
+        route("/admin/pages/{id}/revisions/{revision}/", get(pages::revision).post(pages::restore)),
         route("/admin/users/", get(users::list).post(users::add)),
         route("/admin/users/{id}", post(users::update)),
         route("/admin/account", get(account::show).post(account::save)),
@@ -131,6 +146,7 @@ impl Staff {
             name: self.user.author.name.clone(),
             role: self.user.role.as_str(),
             manages_users: self.user.role.manages_users(),
+            edits_pages: self.user.role.edits_all_articles(),
             csrf: self.session.csrf_token.clone(),
         }
     }
@@ -141,6 +157,8 @@ pub struct Nav {
     pub name: String,
     pub role: &'static str,
     pub manages_users: bool,
+    /// Editors and admins look after the site's pages.
+    pub edits_pages: bool,
     pub csrf: String,
 }
 

@@ -47,15 +47,15 @@ struct ShowPage<'a> {
 type FieldOf = fn(&Revision) -> String;
 
 /// One field's change from the revision before.
-struct FieldDiff {
-    label: &'static str,
-    lines: Vec<DiffLine>,
+pub(super) struct FieldDiff {
+    pub(super) label: &'static str,
+    pub(super) lines: Vec<DiffLine>,
 }
 
-struct DiffLine {
+pub(super) struct DiffLine {
     /// `ins`, `del` or `same`.
-    kind: &'static str,
-    text: String,
+    pub(super) kind: &'static str,
+    pub(super) text: String,
 }
 
 /// `GET /admin/articles/{id}/revisions/`
@@ -124,7 +124,7 @@ pub async fn show(
     Ok(page(StatusCode::OK, template.render()?))
 }
 
-fn diff(old: &str, new: &str) -> Vec<DiffLine> {
+pub(super) fn diff(old: &str, new: &str) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
     TextDiff::from_lines(old, new)
         .iter_all_changes()

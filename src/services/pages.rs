@@ -1,0 +1,422 @@
+//! Static pages: About, Contact, Corrections policy, Terms. Written in the newsroom as
+//! articles are (Markdown, preview, a revision at every save, draft or published), but with no
+//! byline, no date and no replies, and kept out of the news: no listing, feed or search shows
+//! them. Editors and admins look after them.
+
+use super::reading::SiteNav;
+use super::{Services, UnitOfWork};
+use crate::domain::paths::{is_reserved_segment, page_path};
+use crate::domain::{FieldError, PageId, PageRevisionId, Slug, UserId, text};
+use crate::store::{
+    Page, PageFields, PageReads, PageRevision, PageWrites, StaffReads, StoreError, User,
+};
+
+/// At most this many characters in a page's title.
+const TITLE_MAX: usize = 200;
+/// Pages nest at most this deep (`/about/team/london/…`).
+const DEPTH_MAX: usize = 6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    Fields(Vec<FieldError>),
+    #[error("only editors and admins look after the site's pages")]
+    Forbidden,
+    #[error("no such page")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the page editor sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageInput {
+    pub title: String,
+    /// Empty: made from the title.
+    pub slug: String,
+    pub parent_id: Option<PageId>,
+    pub body_markdown: String,
+    /// As typed: empty for no place in the footer, else a whole number.
+    pub footer_position: String,
+}
+
+impl PageInput {
+    pub fn from_page(page: &Page) -> Self {
+        Self {
+            title: page.title.clone(),
+            slug: page.slug.clone(),
+            parent_id: page.parent_id,
+            body_markdown: page.body_markdown.clone(),
+            footer_position: page.footer_position.map(|p| p.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// The input as a revision had it; the footer place is not part of a revision.
+    pub fn from_revision(revision: &PageRevision, footer_position: &str) -> Self {
+        Self {
+            title: revision.title.clone(),
+            slug: revision.slug.clone(),
+            parent_id: revision.parent_id,
+            body_markdown: revision.body_markdown.clone(),
+            footer_position: footer_position.to_owned(),
+        }
+    }
+}
+
+/// The editor's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAction {
+    /// Keeps the page's status.
+    Save,
+    Publish,
+    Unpublish,
+}
+
+fn may_manage(user: &User) -> Result<(), PageError> {
+    if user.role.edits_all_articles() { Ok(()) } else { Err(PageError::Forbidden) }
+}
+
+/// What a save will write, checked against the other pages: a title, a slug of the slug's
+/// shape, a parent that exists and is not the page itself or below it, an address that is
+/// free and does not start like one of the site's own, and a footer place.
+fn checked(
+    input: &PageInput,
+    id: Option<PageId>,
+    pages: &[Page],
+    published: bool,
+) -> Result<PageFields, PageError> {
+    let mut errors = Vec::new();
+    let title = input.title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        errors.push(FieldError::new("title", "Give the page a title."));
+    } else if title.chars().count() > TITLE_MAX {
+        errors.push(FieldError::new(
+            "title",
+            format!("Keep the title under {TITLE_MAX} characters."),
+        ));
+    }
+    let slug = match input.slug.trim() {
+        "" => Some(Slug::from_headline(&title)),
+        typed => Slug::parse(&typed.to_lowercase()),
+    };
+    let slug = match slug {
+        Some(slug) => slug.as_str().to_owned(),
+        None => {
+            errors.push(FieldError::new(
+                "slug",
+                "Use lowercase letters, digits and single hyphens in the slug, such as corrections-policy.",
+            ));
+            String::new()
+        }
+    };
+    let parent = input.parent_id.and_then(|p| pages.iter().find(|page| page.id == p));
+    let mut path = slug.clone();
+    match (input.parent_id, parent) {
+        (Some(_), None) => {
+            errors.push(FieldError::new("parent", "That parent page no longer exists."))
+        }
+        (_, Some(parent)) => {
+            let own = id.and_then(|id| pages.iter().find(|p| p.id == id));
+            let below_itself = own.is_some_and(|own| {
+                parent.id == own.id || parent.path.starts_with(&format!("{}/", own.path))
+            });
+            if below_itself {
+                errors.push(FieldError::new(
+                    "parent",
+                    "A page cannot sit under itself or under a page below it.",
+                ));
+            } else if parent.path.split('/').count() >= DEPTH_MAX {
+                errors.push(FieldError::new(
+                    "parent",
+                    format!("Pages nest at most {DEPTH_MAX} deep."),
+                ));
+            }
+            path = format!("{}/{slug}", parent.path);
+        }
+        (None, None) => {
+            if !slug.is_empty() && is_reserved_segment(&slug) {
+                errors.push(FieldError::new(
+                    "slug",
+                    format!(
+                        "{} is one of the site's own addresses; choose another slug.",
+                        page_path(&slug)
+                    ),
+                ));
+            }
+        }
+    }
+    if !slug.is_empty() && pages.iter().any(|p| p.path == path && Some(p.id) != id) {
+        errors.push(FieldError::new(
+            "slug",
+            format!("Another page is at {} already.", page_path(&path)),
+        ));
+    }
+    let footer_position = match input.footer_position.trim() {
+        "" => None,
+        typed => {
+            match typed.parse::<i64>() {
+                Ok(n) if (0..=1000).contains(&n) => Some(n),
+                _ => {
+                    errors.push(FieldError::new("footer_position", "Give the footer place as a whole number from 0 to 1000, or leave it empty."));
+                    None
+                }
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(PageError::Fields(errors));
+    }
+    Ok(PageFields {
+        parent_id: parent.map(|p| p.id),
+        slug,
+        path,
+        title,
+        body_html: text::markdown_html(&input.body_markdown),
+        body_markdown: input.body_markdown.clone(),
+        published,
+        footer_position,
+    })
+}
+
+/// Saves a new page (`id` `None`) or an existing one, with a revision; returns its id. A
+/// published page whose address changes leaves its old one answering with a `301`.
+pub async fn save(
+    services: &Services,
+    user: &User,
+    id: Option<PageId>,
+    input: &PageInput,
+    action: PageAction,
+) -> Result<PageId, PageError> {
+    may_manage(user)?;
+    let (input, user_id) = (input.clone(), user.id);
+    services
+        .commit(move |unit| {
+            Box::pin(async move { write(unit, id, &input, action, Some(user_id)).await })
+        })
+        .await
+}
+
+/// A save inside a unit of work (the newsroom's, or an import's).
+pub(crate) async fn write(
+    unit: &mut UnitOfWork<'_>,
+    id: Option<PageId>,
+    input: &PageInput,
+    action: PageAction,
+    user_id: Option<UserId>,
+) -> Result<PageId, PageError> {
+    let pages = unit.pages().await?;
+    let old = match id {
+        Some(id) => Some(pages.iter().find(|p| p.id == id).cloned().ok_or(PageError::NotFound)?),
+        None => None,
+    };
+    let published = match action {
+        PageAction::Publish => true,
+        PageAction::Unpublish => false,
+        PageAction::Save => old.as_ref().is_some_and(|p| p.published),
+    };
+    let fields = checked(input, id, &pages, published)?;
+    let now = unit.now();
+    let id = match &old {
+        Some(old) => {
+            unit.update_page(old.id, &fields, now).await?;
+            if old.published && old.path != fields.path {
+                moved(unit, &pages, &old.path, &fields.path).await?;
+            }
+            old.id
+        }
+        None => unit.insert_page(&fields, now).await?,
+    };
+    let revision = PageRevision {
+        id: PageRevisionId(0),
+        page_id: id,
+        user_id,
+        created_at: now,
+        title: fields.title.clone(),
+        slug: fields.slug.clone(),
+        parent_id: fields.parent_id,
+        body_markdown: fields.body_markdown.clone(),
+    };
+    unit.insert_page_revision(&revision).await?;
+    if published || old.is_some_and(|p| p.published) {
+        // The page itself, the footer on every page, the sitemap.
+        unit.site_changed();
+    }
+    Ok(id)
+}
+
+/// The old addresses of a page that moved, and of the pages under it, answer with a `301`.
+async fn moved(
+    unit: &mut UnitOfWork<'_>,
+    pages: &[Page],
+    from: &str,
+    to: &str,
+) -> Result<(), StoreError> {
+    use crate::store::ImportWrites;
+    let below = format!("{from}/");
+    for page in pages.iter().filter(|p| p.path == from || p.path.starts_with(&below)) {
+        let now_at = format!("{to}{}", &page.path[from.len()..]);
+        unit.set_url_redirect(&page_path(&page.path), &page_path(&now_at)).await?;
+    }
+    Ok(())
+}
+
+/// Every page, for the newsroom's list.
+pub async fn list(services: &Services, user: &User) -> Result<Vec<Page>, PageError> {
+    may_manage(user)?;
+    Ok(services.store.read(|db| db.pages()).await?)
+}
+
+/// A page to edit (with every page, for the choice of parent), or every page for a new one.
+pub async fn editor(
+    services: &Services,
+    user: &User,
+    id: Option<PageId>,
+) -> Result<(Option<Page>, Vec<Page>), PageError> {
+    may_manage(user)?;
+    let pages = services.store.read(|db| db.pages()).await?;
+    let page = match id {
+        Some(id) => Some(pages.iter().find(|p| p.id == id).cloned().ok_or(PageError::NotFound)?),
+        None => None,
+    };
+    Ok((page, pages))
+}
+
+/// A page's revisions, newest first, each with who saved it.
+pub async fn revisions(
+    services: &Services,
+    user: &User,
+    id: PageId,
+) -> Result<(Page, Vec<(PageRevision, String)>), PageError> {
+    may_manage(user)?;
+    let found = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Some(page) = db.page(id).await? else { return Ok(None) };
+                let mut rows = Vec::new();
+                for revision in db.page_revisions(id).await? {
+                    let by = match revision.user_id {
+                        Some(user) => db
+                            .user(user)
+                            .await?
+                            .map_or("a former account".into(), |u| u.author.name),
+                        None => "an import or the command line".to_owned(),
+                    };
+                    rows.push((revision, by));
+                }
+                Ok(Some((page, rows)))
+            })
+        })
+        .await?;
+    found.ok_or(PageError::NotFound)
+}
+
+/// One revision of a page, and the one before it.
+pub async fn revision(
+    services: &Services,
+    user: &User,
+    id: PageId,
+    revision: PageRevisionId,
+) -> Result<(Page, PageRevision, Option<PageRevision>), PageError> {
+    may_manage(user)?;
+    let found = services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Some(page) = db.page(id).await? else { return Ok(None) };
+                let Some(this) = db.page_revision(id, revision).await? else { return Ok(None) };
+                let before = db.page_revisions(id).await?.into_iter().find(|r| r.id < this.id);
+                Ok(Some((page, this, before)))
+            })
+        })
+        .await?;
+    found.ok_or(PageError::NotFound)
+}
+
+/// Makes a page as a revision had it (saved as a new revision; the status and the footer
+/// place stay).
+pub async fn restore(
+    services: &Services,
+    user: &User,
+    id: PageId,
+    revision: PageRevisionId,
+) -> Result<(), PageError> {
+    let (page, revision, _) = self::revision(services, user, id, revision).await?;
+    let footer = page.footer_position.map(|p| p.to_string()).unwrap_or_default();
+    let input = PageInput::from_revision(&revision, &footer);
+    save(services, user, Some(id), &input, PageAction::Save).await.map(|_| ())
+}
+
+/// The published page at `path` (`about/team`) with the site's frame, for readers.
+pub async fn published(
+    services: &Services,
+    path: &str,
+) -> Result<Option<(Page, SiteNav)>, StoreError> {
+    let path = path.to_owned();
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                match db.page_at(&path).await?.filter(|p| p.published) {
+                    Some(page) => Ok(Some((page, SiteNav::read(db).await?))),
+                    None => Ok(None),
+                }
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(id: i64, path: &str) -> Page {
+        Page {
+            id: PageId(id),
+            parent_id: None,
+            slug: path.rsplit('/').next().unwrap_or_default().to_owned(),
+            path: path.to_owned(),
+            title: path.to_owned(),
+            body_markdown: String::new(),
+            body_html: String::new(),
+            published: true,
+            footer_position: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn input(title: &str, slug: &str, parent: Option<i64>) -> PageInput {
+        PageInput {
+            title: title.into(),
+            slug: slug.into(),
+            parent_id: parent.map(PageId),
+            ..Default::default()
+        }
+    }
+
+    fn field(result: Result<PageFields, PageError>) -> Vec<&'static str> {
+        match result {
+            Err(PageError::Fields(errors)) => errors.iter().map(|e| e.field).collect(),
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn addresses_are_made_from_the_parent_and_checked() {
+        let pages = [page(1, "about"), page(2, "about/team")];
+        let made = checked(&input("Our Team", "", Some(1)), None, &pages, true).unwrap();
+        assert_eq!(made.path, "about/our-team");
+        assert_eq!(field(checked(&input("Team", "team", Some(1)), None, &pages, true)), ["slug"]);
+        assert_eq!(field(checked(&input("Admin", "admin", None), None, &pages, true)), ["slug"]);
+        assert_eq!(field(checked(&input("2026", "2026", None), None, &pages, true)), ["slug"]);
+        // Under a page, a reserved word is only a slug: `/about/admin/` is no route.
+        assert!(checked(&input("Admin", "admin", Some(1)), None, &pages, true).is_ok());
+        assert_eq!(
+            field(checked(&input("About", "", Some(2)), Some(PageId(1)), &pages, true)),
+            ["parent"]
+        );
+        assert_eq!(field(checked(&input("", "x", None), None, &pages, true)), ["title"]);
+        assert_eq!(field(checked(&input("X", "Not A Slug!", None), None, &pages, true)), ["slug"]);
+    }
+}
