@@ -15,6 +15,7 @@ use crate::services::Services;
 use crate::services::moderation::{self, ModerationError};
 use crate::services::publishing::{self, Draft};
 use crate::store::{ArticleReads, Store};
+use crate::tools::import::Options as ImportOptions;
 
 #[derive(Parser)]
 #[command(name = "byline", version, about = "A self-hosted news site")]
@@ -124,6 +125,10 @@ enum ImportCommand {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Pingbacks and trackbacks: skipped and counted, or kept as link-backs shown under
+        /// their articles.
+        #[arg(long, value_enum, default_value_t = Pingbacks::Skip)]
+        pingbacks: Pingbacks,
     },
     /// A file of `byline export --format json`, into an empty database: the same site, every
     /// id and address kept.
@@ -142,6 +147,12 @@ enum ImportCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Pingbacks {
+    Skip,
+    Keep,
 }
 
 #[derive(Subcommand)]
@@ -273,11 +284,14 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             );
             Ok(())
         }
-        Command::Import(ImportCommand::Wordpress { file, dry_run, json }) => {
-            import_file(services, &file, dry_run, json, Format::Wordpress).await
+        Command::Import(ImportCommand::Wordpress { file, dry_run, json, pingbacks }) => {
+            let keep_pingbacks = pingbacks == Pingbacks::Keep;
+            let options = ImportOptions { dry_run, keep_pingbacks, ..ImportOptions::default() };
+            import_file(services, &file, options, json, Format::Wordpress).await
         }
         Command::Import(ImportCommand::Disqus { file, dry_run, json }) => {
-            import_file(services, &file, dry_run, json, Format::Disqus).await
+            let options = ImportOptions { dry_run, ..ImportOptions::default() };
+            import_file(services, &file, options, json, Format::Disqus).await
         }
         Command::Import(ImportCommand::Json { file }) => {
             let stdin = file.as_os_str() == "-";
@@ -357,19 +371,17 @@ enum Format {
 async fn import_file(
     services: &Services,
     file: &std::path::Path,
-    dry_run: bool,
+    mut options: ImportOptions,
     json: bool,
     format: Format,
 ) -> anyhow::Result<()> {
-    use crate::tools::import::{Options, disqus, wordpress, xml::Source};
+    use crate::tools::import::{disqus, wordpress, xml::Source};
     use std::io::IsTerminal;
     let source = std::sync::Arc::new(Source::open(file)?);
-    let progress = !json && std::io::stderr().is_terminal();
+    options.progress = !json && std::io::stderr().is_terminal();
     let summary = match format {
-        Format::Wordpress => {
-            wordpress::import(services, source, &Options { dry_run, progress }).await?
-        }
-        Format::Disqus => disqus::import(services, source, &Options { dry_run, progress }).await?,
+        Format::Wordpress => wordpress::import(services, source, &options).await?,
+        Format::Disqus => disqus::import(services, source, &options).await?,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

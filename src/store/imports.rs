@@ -23,6 +23,8 @@ pub struct ImportedReply {
     /// The imported author who wrote it while signed in on the old site: the staff badge.
     pub author_id: Option<AuthorId>,
     pub created_at: i64,
+    /// A pingback or trackback kept as a link-back.
+    pub link_back: bool,
 }
 
 // From the list asked for to the map's key, one index lookup each: PostgreSQL's plan for
@@ -92,8 +94,9 @@ pub trait ImportWrites: Tx {
     /// Stores a reply another site published, as it was.
     async fn insert_imported_reply(&mut self, c: &ImportedReply) -> Result<ReplyId> {
         let sql = "INSERT INTO comments (article_id, parent_id, author_name, author_email,
-                       author_url, body, status, ip, held_reason, author_id, created_at)
-                   SELECT $1, $2, $3, $4, $5, $6, $7, $8, '', $9, $10
+                       author_url, body, status, ip, held_reason, author_id, created_at,
+                       link_back)
+                   SELECT $1, $2, $3, $4, $5, $6, $7, $8, '', $9, $10, $11
                     WHERE EXISTS (SELECT 1 FROM articles WHERE id = $1)
                    RETURNING id";
         let params = [
@@ -107,6 +110,7 @@ pub trait ImportWrites: Tx {
             c.ip.as_deref().into(),
             c.author_id.into(),
             c.created_at.into(),
+            c.link_back.into(),
         ];
         let rows = self.query(sql, &params).await?;
         rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the reply's article"))

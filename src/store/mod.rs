@@ -3,7 +3,7 @@
 //!
 //! - [`Db`] and [`Tx`] (`db.rs`) are what both backends implement: run a statement, get
 //!   [`Rows`]. Each aggregate's file adds its queries to them as extension traits written
-//!   once: `articles.rs`, `replies.rs`, `staff.rs`, `settings.rs`, `outbox.rs`, `imports.rs`, `pages.rs`, the change
+//!   once: `articles.rs`, `replies.rs`, `staff.rs`, `settings.rs`, `outbox.rs`, `imports.rs`, `import_jobs.rs`, `pages.rs`, the change
 //!   notifications in `notices.rs`, the site copy in `copy.rs`, and `explain.rs` for tests.
 //! - [`Store`] runs a read on one connection ([`Store::read`]) and a unit of work in one
 //!   transaction ([`Store::write`]): a closure given a [`Tx`], whose statements commit together
@@ -15,6 +15,7 @@ pub mod articles;
 pub mod copy;
 mod db;
 pub mod explain;
+pub mod import_jobs;
 pub mod imports;
 pub mod migrations;
 pub mod notices;
@@ -36,6 +37,7 @@ pub use articles::{
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};
 pub use explain::Explain;
+pub use import_jobs::{ImportJob, ImportJobReads, ImportJobWrites, JobProgress, JobState};
 pub use imports::{ImportReads, ImportWrites, ImportedReply};
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};

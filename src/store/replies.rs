@@ -20,8 +20,14 @@ pub struct Reply {
     pub status: ReplyStatus,
     /// Written by a staff member from the newsroom.
     pub staff: bool,
+    /// A pingback or trackback an import kept: another site's mention, not a reader's words.
+    pub link_back: bool,
     pub created_at: i64,
 }
+
+/// The replies' queries give who wrote one in one column: a reader, staff, or a link-back.
+const SHAPE_STAFF: i64 = 1;
+const SHAPE_LINK_BACK: i64 = 2;
 
 /// A reply as the moderation queue shows it to staff: with email, IP and why it was held.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,14 +90,16 @@ pub struct NewReply {
 macro_rules! reply_columns {
     () => {
         "c.id, c.article_id, c.parent_id, c.author_name, c.author_url, c.body, c.status, \
-         c.created_at, (c.user_id IS NOT NULL OR c.author_id IS NOT NULL)"
+         c.created_at, CASE WHEN c.link_back THEN 2 \
+         WHEN c.user_id IS NOT NULL OR c.author_id IS NOT NULL THEN 1 ELSE 0 END"
     };
 }
 
 /// Not the article and the status, which the caller knows: a whole thread is the page's
 /// biggest read, and PostgreSQL's cost of sending it grows with its columns.
 pub(crate) const REPLIES_OF_ARTICLE: &str = "SELECT c.id, c.parent_id, c.author_name, \
-     c.author_url, c.body, c.created_at, (c.user_id IS NOT NULL OR c.author_id IS NOT NULL)
+     c.author_url, c.body, c.created_at, CASE WHEN c.link_back THEN 2 \
+     WHEN c.user_id IS NOT NULL OR c.author_id IS NOT NULL THEN 1 ELSE 0 END
    FROM comments c WHERE c.article_id = $1 AND c.status = $2 ORDER BY c.created_at, c.id";
 
 pub(crate) const NEWEST_REPLIES: &str = concat!(
@@ -147,7 +155,8 @@ pub(crate) fn reply_from_row(r: &mut Row) -> Result<Reply> {
         body: r.text(5)?,
         status: r.parsed(6, ReplyStatus::parse)?,
         created_at: r.int(7)?,
-        staff: r.bool(8)?,
+        staff: r.int(8)? == SHAPE_STAFF,
+        link_back: r.int(8)? == SHAPE_LINK_BACK,
     })
 }
 
@@ -210,7 +219,8 @@ pub trait ReplyReads: Db {
                 body: r.text(4)?,
                 status,
                 created_at: r.int(5)?,
-                staff: r.bool(6)?,
+                staff: r.int(6)? == SHAPE_STAFF,
+                link_back: r.int(6)? == SHAPE_LINK_BACK,
             })
         })
     }

@@ -155,6 +155,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                     Value::Null,
                     Value::Int(at + 60 + r),
                     Value::Null,
+                    Value::Bool(false),
                 ]);
             }
         }

@@ -9,8 +9,8 @@ use jiff::tz::TimeZone;
 
 use crate::domain::{ArticleId, ArticleStatus, ReplyStatus};
 use crate::store::{
-    Article, ArticleQuery, ArticleReads, Author, QueueQuery, QueuedReply, ReplyReads, Section,
-    SettingReads, SiteSetting, Store, StoreError, Tag,
+    Article, ArticleQuery, ArticleReads, Author, Page, PageReads, QueueQuery, QueuedReply,
+    ReplyReads, Section, SettingReads, SiteSetting, Store, StoreError, Tag,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +146,7 @@ pub async fn export(store: &Store, site: &Site<'_>, out: &mut dyn Write) -> Resu
     let mut written = 0;
     let mut tags_seen: Vec<Tag> = Vec::new();
     let mut offset = 0;
+    let mut last_article = 0;
     loop {
         let query = ArticleQuery { offset, limit: BATCH, ..ArticleQuery::default() };
         let (summaries, _) =
@@ -167,7 +168,14 @@ pub async fn export(store: &Store, site: &Site<'_>, out: &mut dyn Write) -> Resu
             }
             write_item(out, site, &article, &replies, &authors, lead == Some(article.id.get()))?;
             written += 1;
+            last_article = last_article.max(article.id.get());
         }
+    }
+    // Posts and pages share WordPress's ids: the pages' follow the articles'.
+    let pages = store.read(|db| db.pages()).await?;
+    for page in &pages {
+        write_page(out, site, page, last_article)?;
+        written += 1;
     }
     // Tags last: WordPress's importer takes them wherever they stand in the channel.
     for tag in &tags_seen {
@@ -207,6 +215,64 @@ async fn article_with_replies(
     // Oldest first, as WordPress writes them.
     replies.reverse();
     Ok((article, replies))
+}
+
+/// A static page as WordPress writes a page: its parent by the id given here.
+fn write_page(
+    out: &mut dyn Write,
+    site: &Site<'_>,
+    page: &Page,
+    after: i64,
+) -> Result<(), WxrError> {
+    let base = site.base_url.trim_end_matches('/');
+    let id = after + page.id.get();
+    let parent = page.parent_id.map_or(0, |p| after + p.get());
+    let link = format!("{base}{}", page.public_path());
+    let status = if page.published { "publish" } else { "draft" };
+    let at = page.created_at;
+    writeln!(
+        out,
+        "\t<item>
+		<title>{title}</title>
+		<link>{link}</link>
+		<pubDate>{pub_date}</pubDate>
+		<dc:creator>{empty}</dc:creator>
+		<guid isPermaLink=\"false\">{base}/?page_id={id}</guid>
+		<description></description>
+		<content:encoded>{content}</content:encoded>
+		<excerpt:encoded>{empty}</excerpt:encoded>
+		<wp:post_id>{id}</wp:post_id>
+		<wp:post_date>{date}</wp:post_date>
+		<wp:post_date_gmt>{gmt}</wp:post_date_gmt>
+		<wp:post_modified>{modified}</wp:post_modified>
+		<wp:post_modified_gmt>{modified_gmt}</wp:post_modified_gmt>
+		<wp:comment_status>{closed}</wp:comment_status>
+		<wp:ping_status>{closed}</wp:ping_status>
+		<wp:post_name>{name}</wp:post_name>
+		<wp:status>{status}</wp:status>
+		<wp:post_parent>{parent}</wp:post_parent>
+		<wp:menu_order>{order}</wp:menu_order>
+		<wp:post_type>{kind}</wp:post_type>
+		<wp:post_password>{empty}</wp:post_password>
+		<wp:is_sticky>0</wp:is_sticky>
+	</item>",
+        title = text(&page.title),
+        link = text(&link),
+        pub_date = rfc2822(at),
+        base = text(base),
+        content = cdata(&page.body_html),
+        date = cdata(&wp_date(at, site.tz)),
+        gmt = cdata(&wp_date(at, &TimeZone::UTC)),
+        modified = cdata(&wp_date(page.updated_at, site.tz)),
+        modified_gmt = cdata(&wp_date(page.updated_at, &TimeZone::UTC)),
+        closed = cdata("closed"),
+        name = cdata(&page.slug),
+        status = cdata(status),
+        order = page.footer_position.unwrap_or(0),
+        kind = cdata("page"),
+        empty = cdata(""),
+    )?;
+    Ok(())
 }
 
 fn write_item(

@@ -4,8 +4,8 @@
 
 use byline::domain::events::NewEvent;
 use byline::domain::{
-    ArticleId, ArticleStatus, AuthorId, EventKind, NoteKind, ReplyId, ReplyStatus, RevisionId,
-    Role, SettingKey, UserId,
+    ArticleId, ArticleStatus, AuthorId, EventKind, NoteKind, PageId, PageRevisionId, ReplyId,
+    ReplyStatus, RevisionId, Role, SettingKey, UserId,
 };
 use byline::store::*;
 use byline::tools::copy::{CopyError, copy_site};
@@ -78,7 +78,16 @@ conformance! {
     ];
     old_slugs_redirect covers [add_slug_redirect, slug_redirect, slug_exists];
     imports_are_mapped_and_old_addresses_kept covers [
-        imported, map_import, url_redirect, add_url_redirect, insert_imported_reply,
+        imported, map_import, url_redirect, add_url_redirect, set_url_redirect,
+        insert_imported_reply,
+    ];
+    pages_nest_and_keep_their_revisions covers [
+        page_at, page, pages, published_pages, footer_pages, insert_page, update_page,
+        insert_page_revision, page_revisions, page_revision,
+    ];
+    import_jobs_are_run_by_one_node_at_a_time covers [
+        import_job, import_jobs, import_chunk, create_import_job, add_import_chunk,
+        finish_upload, claim_import_job, renew_import_job, end_import_job, drop_stale_uploads,
     ];
     revisions_are_kept covers [insert_revision, revisions, revision];
     notes_are_appended covers [add_note, notes];
@@ -1084,6 +1093,11 @@ mod cases {
             Some("/2026/11/24/story/")
         );
         assert_eq!(r(store, |db| db.url_redirect("/?p=13")).await, None);
+        // A page that moved sends its old address to the new one, whatever it said before.
+        w(store, |tx| tx.set_url_redirect("/?p=12", "/moved/")).await;
+        w(store, |tx| tx.set_url_redirect("/new/", "/moved/")).await;
+        assert_eq!(r(store, |db| db.url_redirect("/?p=12")).await.as_deref(), Some("/moved/"));
+        assert_eq!(r(store, |db| db.url_redirect("/new/")).await.as_deref(), Some("/moved/"));
 
         let reply = ImportedReply {
             article_id: id,
@@ -1096,6 +1110,7 @@ mod cases {
             ip: None,
             author_id: Some(jo.id),
             created_at: 5,
+            link_back: false,
         };
         let stored = w(store, {
             let reply = reply.clone();
@@ -1111,6 +1126,136 @@ mod cases {
             .write(move |tx| Box::pin(async move { tx.insert_imported_reply(&orphan).await }))
             .await;
         assert!(missing.is_err(), "a reply needs its article");
+    }
+
+    fn page_fields(parent: Option<PageId>, slug: &str, path: &str, published: bool) -> PageFields {
+        PageFields {
+            parent_id: parent,
+            slug: slug.into(),
+            path: path.into(),
+            title: format!("Title of {path} — \u{202e}bidi\u{202c} 🧭"),
+            body_markdown: "Body".into(),
+            body_html: "<p>Body</p>".into(),
+            published,
+            footer_position: None,
+        }
+    }
+
+    pub async fn pages_nest_and_keep_their_revisions(store: &Store, _: Backend) {
+        let about = page_fields(None, "about", "about", true);
+        let about_id =
+            w(store, move |tx| Box::pin(async move { tx.insert_page(&about, 10).await })).await;
+        let team = page_fields(Some(about_id), "team", "about/team", true);
+        let team_id =
+            w(store, move |tx| Box::pin(async move { tx.insert_page(&team, 11).await })).await;
+        let mut draft = page_fields(None, "plans", "plans", false);
+        draft.footer_position = Some(1);
+        w(store, move |tx| Box::pin(async move { tx.insert_page(&draft, 12).await })).await;
+        let taken = page_fields(None, "about", "about", true);
+        let clash =
+            store.write(move |tx| Box::pin(async move { tx.insert_page(&taken, 13).await })).await;
+        assert!(matches!(clash, Err(StoreError::Conflict(_))), "one page at an address");
+
+        let read = r(store, |db| db.page_at("about/team")).await.unwrap();
+        assert_eq!((read.id, read.parent_id, read.created_at), (team_id, Some(about_id), 11));
+        assert_eq!(read.title, "Title of about/team — \u{202e}bidi\u{202c} 🧭");
+        assert_eq!(read.public_path(), "/about/team/");
+        assert_eq!(r(store, move |db| db.page(about_id)).await.unwrap().slug, "about");
+        let paths = |pages: Vec<Page>| pages.into_iter().map(|p| p.path).collect::<Vec<_>>();
+        assert_eq!(paths(r(store, |db| db.pages()).await), ["about", "about/team", "plans"]);
+        assert_eq!(paths(r(store, |db| db.published_pages()).await), ["about", "about/team"]);
+        assert!(r(store, |db| db.footer_pages()).await.is_empty(), "a draft is in no footer");
+
+        // A new slug moves the children with it; the footer takes pages in their order.
+        let mut moved = page_fields(None, "who", "who", true);
+        moved.footer_position = Some(2);
+        w(store, move |tx| Box::pin(async move { tx.update_page(about_id, &moved, 20).await }))
+            .await;
+        assert_eq!(paths(r(store, |db| db.pages()).await), ["plans", "who", "who/team"]);
+        let mut first = page_fields(Some(about_id), "team", "who/team", true);
+        first.footer_position = Some(1);
+        w(store, move |tx| Box::pin(async move { tx.update_page(team_id, &first, 21).await }))
+            .await;
+        let footer = r(store, |db| db.footer_pages()).await;
+        let links: Vec<&str> = footer.iter().map(|l| l.path.as_str()).collect();
+        assert_eq!(links, ["/who/team/", "/who/"]);
+
+        for n in [1, 2] {
+            let revision = PageRevision {
+                id: PageRevisionId(0),
+                page_id: about_id,
+                user_id: None,
+                created_at: n,
+                title: format!("T{n}"),
+                slug: "about".into(),
+                parent_id: None,
+                body_markdown: format!("B{n}"),
+            };
+            w(store, move |tx| Box::pin(async move { tx.insert_page_revision(&revision).await }))
+                .await;
+        }
+        let revisions = r(store, move |db| db.page_revisions(about_id)).await;
+        assert_eq!(revisions.iter().map(|r| r.created_at).collect::<Vec<_>>(), [2, 1]);
+        let oldest = revisions[1].id;
+        let found = r(store, move |db| db.page_revision(about_id, oldest)).await.unwrap();
+        assert_eq!(found.body_markdown, "B1");
+        assert_eq!(r(store, move |db| db.page_revision(team_id, oldest)).await, None);
+    }
+
+    pub async fn import_jobs_are_run_by_one_node_at_a_time(store: &Store, _: Backend) {
+        let job = w(store, |tx| tx.create_import_job("wordpress", "site.xml", None, 100)).await;
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        for seq in 0..3 {
+            let data = bytes.clone();
+            w(store, move |tx| {
+                Box::pin(async move { tx.add_import_chunk(job, seq, &data, 101).await })
+            })
+            .await;
+        }
+        assert_eq!(r(store, move |db| db.import_chunk(job, 2)).await, Some(bytes.clone()));
+        assert_eq!(r(store, move |db| db.import_chunk(job, 3)).await, None);
+        assert_eq!(
+            w(store, |tx| tx.claim_import_job("a", 102, 160)).await,
+            None,
+            "still uploading"
+        );
+        w(store, move |tx| tx.finish_upload(job, 768, 102)).await;
+
+        let claimed = w(store, |tx| tx.claim_import_job("a", 103, 160)).await.unwrap();
+        assert_eq!((claimed.id, claimed.state, claimed.attempts), (job, JobState::Running, 1));
+        assert_eq!(claimed.runner.as_deref(), Some("a"));
+        assert_eq!(
+            w(store, |tx| tx.claim_import_job("b", 150, 210)).await,
+            None,
+            "a's lease holds"
+        );
+        let progress =
+            JobProgress { items_done: 5, items_total: 10, replies_done: 7, replies_total: 9 };
+        assert!(w(store, move |tx| tx.renew_import_job(job, "a", progress, 200, 150)).await);
+        assert!(!w(store, move |tx| tx.renew_import_job(job, "b", progress, 200, 150)).await);
+        // a stops; once its lease has run out, b takes the job over.
+        let taken = w(store, |tx| tx.claim_import_job("b", 201, 260)).await.unwrap();
+        assert_eq!((taken.runner.as_deref(), taken.attempts, taken.items_done), (Some("b"), 2, 5));
+        assert!(!w(store, move |tx| tx.renew_import_job(job, "a", progress, 300, 202)).await);
+
+        w(store, move |tx| tx.end_import_job(job, JobState::Done, Some("{}"), None, 210)).await;
+        let done = r(store, move |db| db.import_job(job)).await.unwrap();
+        assert_eq!(
+            (done.state, done.summary.as_deref(), done.file_bytes),
+            (JobState::Done, Some("{}"), 768)
+        );
+        assert_eq!(r(store, move |db| db.import_chunk(job, 0)).await, None, "the file goes");
+
+        let stale = w(store, |tx| tx.create_import_job("disqus", "d.xml", None, 300)).await;
+        w(store, move |tx| Box::pin(async move { tx.add_import_chunk(stale, 0, b"x", 300).await }))
+            .await;
+        assert_eq!(w(store, |tx| tx.drop_stale_uploads(300)).await, 0, "not before its time");
+        assert_eq!(w(store, |tx| tx.drop_stale_uploads(301)).await, 1);
+        let failed = r(store, move |db| db.import_job(stale)).await.unwrap();
+        assert_eq!(failed.state, JobState::Failed);
+        assert_eq!(r(store, move |db| db.import_chunk(stale, 0)).await, None);
+        let listed = r(store, |db| db.import_jobs(10)).await;
+        assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [stale, job]);
     }
 
     pub async fn revisions_are_kept(store: &Store, _: Backend) {
@@ -1719,6 +1864,9 @@ async fn the_schemas_of_both_backends_match() {
         "outbox_handlers",
         "outbox_deliveries",
         "reply_counters",
+        // An upload being imported belongs to the site it is imported into.
+        "import_jobs",
+        "import_chunks",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

@@ -123,7 +123,7 @@ async fn every_wordpress_fixture_imports_with_the_counts_its_contents_give_or_is
             "{key}: a second run imported {}",
             again["imported"]
         );
-        for kind in ["articles", "replies"] {
+        for kind in ["articles", "pages", "replies"] {
             assert_eq!(
                 again["already_there"][kind], summary["imported"][kind],
                 "{key}: the second run finds what the first brought in"
@@ -167,6 +167,20 @@ fn check_mapping(key: &str, summary: &Value) {
         "{key}"
     );
     assert_eq!(summary["skipped"]["posts in the trash"].as_u64().unwrap_or(0), post(&["trash"]));
+    // Pages: published or a draft, with their parents; trashed ones counted.
+    let page = |statuses: &[&str]| {
+        sum(items, |k| {
+            let (kind, status) = k.split_once('/').unwrap();
+            kind == "page" && statuses.contains(&status)
+        })
+    };
+    assert_eq!(count(summary, "imported", "pages", "published"), page(&["publish"]), "{key}");
+    assert_eq!(
+        count(summary, "imported", "pages", "draft"),
+        page(&["draft", "pending", "private", "future", "auto-draft", "?"]),
+        "{key}"
+    );
+    assert_eq!(summary["skipped"]["pages in the trash"].as_u64().unwrap_or(0), page(&["trash"]));
     let attachments = sum(items, |k| k.starts_with("attachment/"));
     assert_eq!(
         summary["skipped"]["attachments: images keep their original addresses"]
@@ -187,9 +201,10 @@ fn check_mapping(key: &str, summary: &Value) {
     let brought = replies("approved") + replies("pending") + replies("spam") + replies("trash");
     let with_items = skipped("replies on items not imported");
     let pings = skipped("pingbacks and trackbacks");
+    let on_pages = skipped("replies on pages (pages take no replies)");
     // Every comment of the file is a reply, or skipped with its item, or a ping skipped.
-    assert_eq!(brought + with_items + pings, sum(comments, |_| true), "{key}: replies");
-    if with_items == 0 {
+    assert_eq!(brought + with_items + on_pages + pings, sum(comments, |_| true), "{key}: replies");
+    if with_items == 0 && on_pages == 0 {
         assert_eq!(replies("approved"), of("comment", &["1"]), "{key}");
         assert_eq!(replies("pending"), of("comment", &["0", "?"]), "{key}");
         assert_eq!(replies("spam"), of("comment", &["spam"]), "{key}");
@@ -748,7 +763,12 @@ async fn a_json_export_makes_the_same_site_in_an_empty_database() {
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
     // Imported content too: old addresses, the import map, an imported author's reply.
     let dir = tempfile::tempdir().unwrap();
-    let site = wxr(&post(12, "ferry-strike", "publish", "On strike.", &comment(1, 0, "1", "Hi")));
+    let site = wxr(&[
+        post(12, "ferry-strike", "publish", "On strike.", &comment(1, 0, "1", "Hi")),
+        wp_page(41, 0, "about", "publish", "Who we are."),
+        wp_page(42, 41, "team", "publish", "Eve and Ann."),
+    ]
+    .concat());
     imported(&first, &write(&dir, "site.xml", &site), &[]).await;
     let dump = dir.path().join("site.jsonl");
     let exported = byline()
@@ -849,7 +869,7 @@ async fn a_wxr_export_is_shaped_as_wordpress_writes_one_and_imports_back_the_sam
     assert!(generated.status.success());
     // A reply typed with markup and a held one: both must come back as they were.
     let dir = tempfile::tempdir().unwrap();
-    let site = wxr(&post(
+    let story = post(
         12,
         "ferry-strike",
         "publish",
@@ -859,7 +879,13 @@ async fn a_wxr_export_is_shaped_as_wordpress_writes_one_and_imports_back_the_sam
             comment(2, 1, "0", "Held"),
         ]
         .concat(),
-    ));
+    );
+    let pages = [
+        wp_page(42, 41, "team", "publish", "Eve and Ann."),
+        wp_page(41, 0, "about", "publish", "Who we are."),
+        wp_page(43, 0, "plans", "draft", "Not yet."),
+    ];
+    let site = wxr(&[story, pages.concat()].concat());
     imported(&first, &write(&dir, "site.xml", &site), &[]).await;
     let typed = first.queued().await.into_iter().find(|q| q.reply.body.contains("typed")).unwrap();
     assert_eq!(typed.reply.body, "I typed <b>this</b> & that");
@@ -930,6 +956,15 @@ async fn a_wxr_export_is_shaped_as_wordpress_writes_one_and_imports_back_the_sam
         );
     }
     assert_eq!(statuses(&first).await, statuses(&second).await);
+    // The pages, with their hierarchy and statuses.
+    assert_eq!(summary["imported"]["pages"], json!({"published": 2, "draft": 1}));
+    for path in ["/about/", "/about/team/"] {
+        let (a, b) = (first.get(path).await, second.get(path).await);
+        assert_eq!((a.status, b.status), (200, 200), "{path}");
+        assert_eq!(text(a.one("main h1")), text(b.one("main h1")), "{path}");
+        assert_eq!(text(a.one(".story-body")), text(b.one(".story-body")), "{path}");
+    }
+    assert_eq!(second.get("/plans/").await.status, 404);
 }
 
 async fn statuses(app: &TestApp) -> Vec<(String, String)> {
@@ -1052,6 +1087,103 @@ async fn naughty_strings_as_titles_slugs_bodies_and_comments_import_and_nothing_
             );
         }
     }
+}
+
+fn wp_page(id: u32, parent: u32, slug: &str, status: &str, content: &str) -> String {
+    post(id, slug, status, content, "")
+        .replace(
+            "<wp:post_type><![CDATA[post]]></wp:post_type>",
+            "<wp:post_type><![CDATA[page]]></wp:post_type>",
+        )
+        .replace(&format!("/2019/05/{slug}/</link>"), &format!("/{slug}/</link>"))
+        .replace(&format!("/?p={id}</guid>"), &format!("/?page_id={id}</guid>"))
+        .replace(
+            "<wp:is_sticky>0</wp:is_sticky>",
+            &format!("<wp:post_parent>{parent}</wp:post_parent>"),
+        )
+}
+
+#[tokio::test]
+async fn wordpress_pages_become_static_pages_with_their_hierarchy_and_old_addresses() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The child comes first, a grandchild before both; one page takes a route's word.
+    let items = [
+        wp_page(42, 41, "team", "publish", "Eve and Ann."),
+        wp_page(43, 42, "london", "publish", "The London desk."),
+        wp_page(41, 0, "about", "publish", "Who we are.\n\nSince 1851."),
+        wp_page(44, 0, "search", "publish", "How to search our archive."),
+        wp_page(45, 0, "plans", "draft", "Not yet."),
+        wp_page(46, 0, "old", "trash", "Gone."),
+        post(21, "a-story", "publish", "News.", ""),
+    ]
+    .concat();
+    let file = write(&dir, "site.xml", &wxr(&items));
+    let summary = imported(&app, &file, &[]).await;
+    assert_eq!(summary["imported"]["pages"], json!({"published": 4, "draft": 1}));
+    assert_eq!(summary["skipped"]["pages in the trash"], 1);
+    let notes = summary["notes"].to_string();
+    assert!(notes.contains("/search/") && notes.contains("/search-2/"), "{notes}");
+
+    let about = app.get("/about/").await;
+    assert_eq!(about.status, 200);
+    assert_eq!(text(about.one("main h1")), "Story 41: about");
+    assert_eq!(about.all("main .story-body p").len(), 2, "paragraphs as WordPress showed them");
+    assert_eq!(text(app.get("/about/team/london/").await.one("main h1")), "Story 43: london");
+    assert_eq!(app.get("/search-2/").await.status, 200);
+    assert_eq!(app.get("/plans/").await.status, 404, "a draft is not public");
+    for (old, new) in [
+        ("/?page_id=42", "/about/team/"),
+        ("/?page_id=44", "/search-2/"),
+        // The old page's own link: Byline's search is `/search`, without the slash.
+        ("/search/", "/search-2/"),
+    ] {
+        let answer = app.get(old).await;
+        assert_eq!((answer.status, answer.location()), (301, new), "{old}");
+    }
+    assert_eq!(app.get("/search?q=archive").await.status, 200, "Byline's own search stays");
+    // The newsroom shows them, in their hierarchy.
+    app.add_staff("ed@example.com", "Ed", byline::domain::Role::Editor).await;
+    let staff = app.sign_in("ed@example.com").await;
+    let list = app.staff_get(&staff, "/admin/pages/").await;
+    let titles: Vec<String> = list.all(".page-table .edit-link").into_iter().map(text).collect();
+    assert_eq!(titles[..3], ["Story 41: about", "Story 42: team", "Story 43: london"]);
+
+    let again = imported(&app, &file, &[]).await;
+    assert_eq!(again["already_there"]["pages"], summary["imported"]["pages"]);
+    assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()));
+}
+
+#[tokio::test]
+async fn pingbacks_kept_on_request_show_as_link_backs_under_their_article() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ping = comment(9, 0, "1", "[…] as the Gazette reported […]")
+        .replace("[CDATA[comment]]", "[CDATA[pingback]]")
+        .replace("[CDATA[Reader 9]]", "[CDATA[The Other Paper]]");
+    let track = comment(8, 0, "spam", "Buy now").replace("[CDATA[comment]]", "[CDATA[trackback]]");
+    let replies = [comment(1, 0, "1", "A reader's words"), ping, track].concat();
+    let file = write(&dir, "site.xml", &wxr(&post(26, "linked", "publish", "Body.", &replies)));
+    let summary = imported(&app, &file, &["--pingbacks", "keep"]).await;
+    assert_eq!(summary["imported"]["link-backs"], json!({"approved": 1, "spam": 1}));
+    assert_eq!(summary["imported"]["replies"], json!({"approved": 1}));
+    assert!(summary["skipped"].get("pingbacks and trackbacks").is_none());
+    let article = app.article_by_slug("linked").await.unwrap();
+    let page = app.get(&article.public_path().unwrap()).await;
+    let cards = page.all(".reply-card");
+    assert_eq!(cards.len(), 2, "the spam trackback is not shown");
+    let marked: Vec<String> = cards
+        .iter()
+        .filter(|c| {
+            c.select(&scraper::Selector::parse(".link-back-badge").unwrap()).next().is_some()
+        })
+        .map(|c| text(*c))
+        .collect();
+    assert_eq!(marked.len(), 1);
+    assert!(marked[0].contains("The Other Paper") && marked[0].contains("as the Gazette reported"));
+    // A second run with the same choice brings nothing new.
+    let again = imported(&app, &file, &["--pingbacks", "keep"]).await;
+    assert_eq!(again["already_there"]["link-backs"], summary["imported"]["link-backs"]);
 }
 
 #[tokio::test]

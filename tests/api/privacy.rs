@@ -150,6 +150,11 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
             vec!["/admin/articles/1/revisions/1/".into()]
         }
         "/admin/users/{id}" => vec!["/admin/users/1".into()],
+        "/admin/pages/" | "/admin/pages/new" => vec![pattern.into()],
+        "/admin/pages/{id}/" | "/admin/pages/{id}/preview" | "/admin/pages/{id}/revisions/" => {
+            vec![pattern.replace("{id}", "1")]
+        }
+        "/admin/pages/{id}/revisions/{revision}/" => vec!["/admin/pages/1/revisions/1/".into()],
         "/admin/replies/" => {
             vec!["/admin/replies/".into(), "/admin/replies/?status=approved".into()]
         }

@@ -57,7 +57,7 @@ pub async fn import(
     let (mut survey, mut summary) = surveyed.map_err(|e| StoreError::Database(e.to_string()))??;
     match_threads(services, &mut survey, &mut summary).await?;
     let origin = format!("disqus:{}", survey.forum);
-    let progress = Progress::new(options.progress, survey.posts, 0);
+    let progress = Progress::new(options, survey.posts, 0);
     let context =
         Arc::new(Context { origin, survey, dry_run: options.dry_run, now: services.clock.now() });
     let (sender, mut batches) = mpsc::channel::<Vec<Node>>(2);
@@ -405,6 +405,7 @@ async fn write_post(
             .get("createdAt")
             .parse::<jiff::Timestamp>()
             .map_or(context.now, |t| t.as_second()),
+        link_back: false,
     };
     let stored = unit.insert_imported_reply(&reply).await?;
     unit.map_import(&context.origin, "reply", &id, stored.get()).await?;

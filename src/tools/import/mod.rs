@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod disqus;
+pub mod pages;
 pub mod wordpress;
 pub mod xml;
 
@@ -165,6 +166,10 @@ pub struct Options {
     pub dry_run: bool,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+    /// Where else to tell the progress: the newsroom's import job.
+    pub watch: Option<tokio::sync::watch::Sender<crate::store::JobProgress>>,
+    /// Keep pingbacks and trackbacks as link-backs under their articles.
+    pub keep_pingbacks: bool,
 }
 
 /// A name for an item the export gives no id: what it says (the same item in a second run
@@ -217,10 +222,12 @@ pub struct Progress {
     bar: indicatif::ProgressBar,
     replies: std::sync::atomic::AtomicU64,
     total_replies: u64,
+    watch: Option<tokio::sync::watch::Sender<crate::store::JobProgress>>,
 }
 
 impl Progress {
-    pub fn new(shown: bool, items: u64, replies: u64) -> Self {
+    pub fn new(options: &Options, items: u64, replies: u64) -> Self {
+        let shown = options.progress;
         let bar = if shown {
             indicatif::ProgressBar::new(items)
         } else {
@@ -234,7 +241,15 @@ impl Progress {
         if replies > 0 {
             bar.set_message(format!("0/{replies} replies"));
         }
-        Self { bar, replies: 0.into(), total_replies: replies }
+        let watch = options.watch.clone();
+        if let Some(watch) = &watch {
+            watch.send_replace(crate::store::JobProgress {
+                items_total: items as i64,
+                replies_total: replies as i64,
+                ..Default::default()
+            });
+        }
+        Self { bar, replies: 0.into(), total_replies: replies, watch }
     }
 
     pub fn advance(&self, items: u64, replies: u64) {
@@ -243,6 +258,12 @@ impl Progress {
         self.bar.inc(items);
         if self.total_replies > 0 {
             self.bar.set_message(format!("{done}/{} replies", self.total_replies));
+        }
+        if let Some(watch) = &self.watch {
+            watch.send_modify(|p| {
+                p.items_done = self.bar.position() as i64;
+                p.replies_done = done as i64;
+            });
         }
     }
 

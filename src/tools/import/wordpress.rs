@@ -80,12 +80,13 @@ pub async fn import(
     let (survey, mut summary) = surveyed.map_err(|e| StoreError::Database(e.to_string()))??;
     let now = services.clock.now();
     let origin = format!("wordpress:{}", survey.site);
-    let progress = Progress::new(options.progress, survey.items as u64, survey.comments as u64);
+    let progress = Progress::new(options, survey.items as u64, survey.comments as u64);
     let mut context = Context {
         origin,
         tz: services.config.timezone.clone(),
         now,
         dry_run: options.dry_run,
+        keep_pings: options.keep_pingbacks,
         authors: HashMap::new(),
         author_ids_by_wp_id: HashMap::new(),
         survey,
@@ -96,7 +97,11 @@ pub async fn import(
     let (sender, mut batches) = mpsc::channel::<Vec<Node>>(2);
     let reader = tokio::task::spawn_blocking(move || read_items(&source, sender));
     let context = std::sync::Arc::new(context);
-    while let Some(batch) = batches.recv().await {
+    // Pages wait for the end: a page's parent may come after it in the file. A site has
+    // tens of them, not the posts' thousands, so they are held.
+    let mut pages = Vec::new();
+    while let Some(mut batch) = batches.recv().await {
+        pages.extend(batch.extract_if(.., |i| i.get("wp:post_type") == "page"));
         let (items, replies) =
             (batch.len(), batch.iter().map(|i| i.all("wp:comment").count()).sum::<usize>());
         let tally = import_batch(services, context.clone(), batch).await?;
@@ -104,6 +109,10 @@ pub async fn import(
         progress.advance(items as u64, replies as u64);
     }
     reader.await.map_err(|e| StoreError::Database(e.to_string()))??;
+    let (items, replies) =
+        (pages.len(), pages.iter().map(|i| i.all("wp:comment").count()).sum::<usize>());
+    summary.merge(super::pages::import(services, &context.page_context(), pages).await?);
+    progress.advance(items as u64, replies as u64);
     progress.finish();
     if let Some((_, id)) = &context.survey.lead
         && !options.dry_run
@@ -270,13 +279,13 @@ fn depth_of(id: &str, parents: &HashMap<&str, &str>) -> u64 {
     depth
 }
 
-fn or_unknown(s: &str) -> &str {
+pub(super) fn or_unknown(s: &str) -> &str {
     if s.is_empty() { "?" } else { s }
 }
 
 /// An item's id in the export: its post id, or (in partial exports that have none) its guid
 /// or link.
-fn item_key(item: &Node) -> String {
+pub(super) fn item_key(item: &Node) -> String {
     let named = [item.get("wp:post_id"), item.get("guid"), item.get("link")]
         .into_iter()
         .find(|k| !k.is_empty());
@@ -287,7 +296,7 @@ fn item_key(item: &Node) -> String {
 }
 
 /// `2012-01-05 14:30:46` (UTC) as Unix seconds; WordPress writes zeros for "not yet".
-fn gmt(s: &str) -> Option<i64> {
+pub(super) fn gmt(s: &str) -> Option<i64> {
     let s = s.trim();
     if s.is_empty() || s.starts_with("0000") {
         return None;
@@ -332,6 +341,7 @@ struct Context {
     tz: jiff::tz::TimeZone,
     now: i64,
     dry_run: bool,
+    keep_pings: bool,
     /// Byline's author by the export's login.
     authors: HashMap<String, AuthorId>,
     author_ids_by_wp_id: HashMap<String, AuthorId>,
@@ -339,6 +349,15 @@ struct Context {
 }
 
 impl Context {
+    fn page_context(&self) -> super::pages::PageContext<'_> {
+        super::pages::PageContext {
+            origin: &self.origin,
+            now: self.now,
+            dry_run: self.dry_run,
+            attachments: &self.survey.attachments,
+        }
+    }
+
     /// The authors first, in one unit of work: every item's byline needs them.
     async fn bring_authors(
         &mut self,
@@ -432,7 +451,6 @@ fn fate(item: &Node, now: i64, summary: &mut Summary) -> Fate {
     let draft = Fate::Article { status: ArticleStatus::Draft, published_at: None, label: "draft" };
     match kind {
         "post" | "?" => {}
-        "page" => return Fate::Skipped("pages: static pages are not imported yet".into()),
         "attachment" => {
             return Fate::Skipped("attachments: images keep their original addresses".into());
         }
@@ -539,12 +557,12 @@ fn plan_item(context: &Context, known: &Known, item: &Node, summary: &mut Summar
         Fate::Article { label, .. } => summary.count("articles", label, 1),
     }
     for comment in item.all("wp:comment") {
-        match reply_fate(comment) {
+        match reply_fate(comment, context.keep_pings) {
             Err(reason) => summary.skip(&reason, 1),
-            Ok(status) if known.replies.contains_key(&comment_key(comment)) => {
-                summary.already("replies", status.as_str(), 1)
+            Ok((status, link)) if known.replies.contains_key(&comment_key(comment)) => {
+                summary.already(reply_kind(link), status.as_str(), 1)
             }
-            Ok(status) => summary.count("replies", status.as_str(), 1),
+            Ok((status, link)) => summary.count(reply_kind(link), status.as_str(), 1),
         }
     }
 }
@@ -562,18 +580,27 @@ fn comment_key(comment: &Node) -> String {
 }
 
 /// What a comment becomes: its status, or why it is skipped.
-fn reply_fate(comment: &Node) -> Result<ReplyStatus, String> {
-    match comment.get("wp:comment_type") {
-        "" | "comment" => {}
+/// What a comment becomes: its status and whether it is a link-back (a pingback or trackback
+/// kept with `--pingbacks keep`), or why it is skipped.
+fn reply_fate(comment: &Node, keep_pings: bool) -> Result<(ReplyStatus, bool), String> {
+    let link_back = match comment.get("wp:comment_type") {
+        "" | "comment" => false,
+        "pingback" | "trackback" if keep_pings => true,
         "pingback" | "trackback" => return Err("pingbacks and trackbacks".into()),
         other => return Err(format!("comments of type {other:?}")),
-    }
-    Ok(match comment.get("wp:comment_approved") {
+    };
+    let status = match comment.get("wp:comment_approved") {
         "1" | "approve" | "approved" => ReplyStatus::Approved,
         "spam" => ReplyStatus::Spam,
         "trash" | "post-trashed" => ReplyStatus::Trash,
         _ => ReplyStatus::Pending,
-    })
+    };
+    Ok((status, link_back))
+}
+
+/// The summary's kind for a reply.
+fn reply_kind(link_back: bool) -> &'static str {
+    if link_back { "link-backs" } else { "replies" }
 }
 
 async fn write_item(
@@ -692,7 +719,7 @@ fn with_slash(path: &str) -> String {
 }
 
 /// The addresses the old site gave an item: its link, its guid, and `?p=ID`.
-fn old_addresses(item: &Node, query: &str) -> Vec<String> {
+pub(super) fn old_addresses(item: &Node, query: &str) -> Vec<String> {
     let mut paths = Vec::new();
     for url in [item.get("link"), item.get("guid")] {
         if let Some(path) = old_path(url)
@@ -713,7 +740,7 @@ fn old_addresses(item: &Node, query: &str) -> Vec<String> {
 }
 
 /// The slug the post asks for: its `wp:post_name`, decoded, or one made from its id.
-fn slug_for(item: &Node) -> Slug {
+pub(super) fn slug_for(item: &Node) -> Slug {
     let name = decode_slug(item.get("wp:post_name"));
     if let Some(slug) = Slug::parse(&name) {
         return slug;
@@ -841,15 +868,15 @@ async fn write_replies(
     let mut changed = false;
     for i in order {
         let (comment, wp_id) = (comments[i], keys[i].as_str());
-        let status = match reply_fate(comment) {
-            Ok(status) => status,
+        let (status, link_back) = match reply_fate(comment, context.keep_pings) {
+            Ok(fate) => fate,
             Err(reason) => {
                 summary.skip(&reason, 1);
                 continue;
             }
         };
         if known.replies.contains_key(wp_id) {
-            summary.already("replies", status.as_str(), 1);
+            summary.already(reply_kind(link_back), status.as_str(), 1);
             continue;
         }
         let parent = comment.get("wp:comment_parent");
@@ -879,12 +906,13 @@ async fn write_replies(
             created_at: gmt(comment.get("wp:comment_date_gmt"))
                 .or_else(|| gmt(comment.get("wp:comment_date")))
                 .unwrap_or(context.now),
+            link_back,
         };
         let id = unit.insert_imported_reply(&reply).await?;
         unit.map_import(&context.origin, "reply", wp_id, id.get()).await?;
         ids.insert(wp_id.to_owned(), id);
         changed |= status == ReplyStatus::Approved;
-        summary.count("replies", status.as_str(), 1);
+        summary.count(reply_kind(link_back), status.as_str(), 1);
     }
     if changed {
         let target = unit.article(article).await?.and_then(|a| a.public_path());
