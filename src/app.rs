@@ -24,6 +24,8 @@ pub struct Options {
     pub outbox_poll: Duration,
     /// Fill an empty database with sample articles and replies.
     pub demo: bool,
+    /// Run the imports uploaded in the newsroom (every node does, unless a test says not).
+    pub run_imports: bool,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
             handlers: Vec::new(),
             outbox_poll: Duration::from_secs(1),
             demo: false,
+            run_imports: true,
         }
     }
 }
@@ -92,6 +95,9 @@ impl Application {
             jobs::spawn(services.clone(), options.handlers.iter().map(|h| h.name()).collect()),
             changes::forward_remote(&store, services.clone(), listening),
         ];
+        if options.run_imports {
+            tasks.push(crate::tools::import::jobs::spawn(services.clone()));
+        }
         if store.dialect() == crate::store::Dialect::Postgres {
             // Serve cached pages only once this node hears the others' changes.
             if tokio::time::timeout(Duration::from_secs(5), heard).await.is_err() {

@@ -319,12 +319,12 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             Ok(())
         }
         Command::Export { format, output } => {
-            let mut out: Box<dyn std::io::Write> = match &output {
+            let mut out: Box<dyn std::io::Write + Send> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)
                         .with_context(|| format!("cannot write {}", path.display()))?,
                 )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
             let rows = if format == "wxr" {
                 let site = crate::tools::wxr::Site {

@@ -50,6 +50,8 @@ pub struct Config {
     pub trusted_proxies: Vec<Network>,
     /// Largest request body accepted; a larger one gets `413`.
     pub max_body_bytes: usize,
+    /// Largest file the newsroom's Import page takes (streamed to the database, not held).
+    pub max_import_bytes: usize,
     pub articles_per_page: u64,
     /// How long a staff session lasts after sign-in.
     pub session_seconds: i64,
@@ -103,6 +105,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_website_chars", "2000"),
     ("max_comment_chars", "10000"),
     ("max_body_bytes", "262144"),
+    ("max_import_bytes", "1073741824"),
     ("articles_per_page", "10"),
     ("session_seconds", "1209600"),
     ("scheduler_seconds", "15"),
@@ -210,6 +213,7 @@ impl Config {
                 comment: number("max_comment_chars", 1, 100_000)?,
             },
             max_body_bytes: number("max_body_bytes", 1024, 64 * 1024 * 1024)?,
+            max_import_bytes: number("max_import_bytes", 1024 * 1024, 1 << 40)?,
             articles_per_page: number("articles_per_page", 1, 100)? as u64,
             session_seconds: number("session_seconds", 1, 366 * 24 * 3600)? as i64,
             scheduler_seconds: number("scheduler_seconds", 1, 3600)? as u64,

@@ -56,7 +56,7 @@ fn to_json(value: &Value) -> Json {
 }
 
 /// Writes the whole site to `out`; returns the rows written.
-pub async fn export(store: &Store, out: &mut dyn Write) -> Result<u64, DumpError> {
+pub async fn export(store: &Store, out: &mut (dyn Write + Send)) -> Result<u64, DumpError> {
     let mut tables = serde_json::Map::new();
     let mut next_ids = serde_json::Map::new();
     for table in Table::ALL {

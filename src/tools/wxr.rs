@@ -79,7 +79,11 @@ pub struct Site<'a> {
 }
 
 /// Writes the WXR file; returns the posts written.
-pub async fn export(store: &Store, site: &Site<'_>, out: &mut dyn Write) -> Result<u64, WxrError> {
+pub async fn export(
+    store: &Store,
+    site: &Site<'_>,
+    out: &mut (dyn Write + Send),
+) -> Result<u64, WxrError> {
     let (authors, sections, lead) = store
         .read(|db| {
             Box::pin(async move {

@@ -81,23 +81,33 @@ impl AppState {
 pub struct Limits {
     pub seconds: Option<u64>,
     pub body_bytes: Option<usize>,
+    /// An import's upload: `max_import_bytes`, and an hour to send it.
+    pub import: bool,
 }
 
 impl Limits {
     /// The site's settings.
-    pub const SITE: Limits = Limits { seconds: None, body_bytes: None };
+    pub const SITE: Limits = Limits { seconds: None, body_bytes: None, import: false };
+
+    /// The newsroom's Import upload.
+    pub const IMPORT: Limits = Limits { seconds: Some(3600), body_bytes: None, import: true };
 
     pub const fn body(bytes: usize) -> Limits {
-        Limits { seconds: None, body_bytes: Some(bytes) }
+        Limits { seconds: None, body_bytes: Some(bytes), import: false }
+    }
+
+    pub const fn seconds(seconds: u64) -> Limits {
+        Limits { seconds: Some(seconds), body_bytes: None, import: false }
     }
 
     fn resolve(self, config: &Config, route: &'static str) -> Resolved {
+        let site_body = if self.import { config.max_import_bytes } else { config.max_body_bytes };
         Resolved {
             route: RouteName(route),
             time: std::time::Duration::from_secs(
                 self.seconds.unwrap_or(config.request_timeout_seconds),
             ),
-            body_bytes: self.body_bytes.unwrap_or(config.max_body_bytes),
+            body_bytes: self.body_bytes.unwrap_or(site_body),
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct TestApp {
     pub state: AppState,
     /// Reply-form tokens by article path.
     tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Dropped with the app: the server stops, its tasks end and its connections close
+    /// (dozens of servers left running would use up PostgreSQL's connections).
+    _stop: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
 
@@ -131,6 +134,8 @@ pub struct Setup<'a> {
     pub handlers: Vec<Arc<dyn Handler>>,
     /// The clock to share (a restarted node keeps its predecessor's).
     pub clock: Option<Clock>,
+    /// A node that leaves uploaded imports to the others.
+    pub no_imports: bool,
 }
 
 /// A server with these settings (by their names in the configuration file), on the backend
@@ -207,12 +212,16 @@ async fn serve(fresh: FreshStore, setup: Setup<'_>) -> TestApp {
         handlers: setup.handlers,
         outbox_poll: std::time::Duration::from_millis(50),
         demo: false,
+        run_imports: !setup.no_imports,
     };
     let application =
         Application::with_store(store.clone(), config, options).await.expect("a site");
     let address = format!("http://{}", application.address());
     let state = application.state.clone();
-    tokio::spawn(application.serve(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(application.serve(async move {
+        let _ = stopped.await;
+    }));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let db_path = match &state.config.database {
@@ -229,6 +238,7 @@ async fn serve(fresh: FreshStore, setup: Setup<'_>) -> TestApp {
         db_path,
         state,
         tokens: Default::default(),
+        _stop: stop,
         _dir: dir,
     }
 }

@@ -14,7 +14,7 @@ use byline::store::{ArticleReads, CopyReads, Table};
 use crate::cli::byline;
 use crate::helpers::{TestApp, database_of, spawn_app, text};
 
-fn data() -> PathBuf {
+pub(crate) fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/import")
 }
 
@@ -27,12 +27,12 @@ fn expected() -> serde_json::Map<String, Value> {
 /// Runs a command off the test's runtime: the site under test shares that runtime, and a
 /// transaction of its own (a job's) must not wait for the command while the command waits
 /// for it.
-async fn run(mut command: Command) -> Output {
+pub(crate) async fn run(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
 }
 
 /// [`run`] for a command built in place.
-trait OffRuntime {
+pub(crate) trait OffRuntime {
     fn output_off_runtime(&mut self) -> impl std::future::Future<Output = Output>;
 }
 
@@ -50,7 +50,7 @@ async fn import(app: &TestApp, file: &Path, extra: &[&str]) -> Output {
 }
 
 /// The summary of an import that must succeed.
-async fn imported(app: &TestApp, file: &Path, extra: &[&str]) -> Value {
+pub(crate) async fn imported(app: &TestApp, file: &Path, extra: &[&str]) -> Value {
     let output = import(app, file, extra).await;
     assert!(
         output.status.success(),
@@ -61,7 +61,7 @@ async fn imported(app: &TestApp, file: &Path, extra: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn count(summary: &Value, section: &str, kind: &str, status: &str) -> u64 {
+pub(crate) fn count(summary: &Value, section: &str, kind: &str, status: &str) -> u64 {
     summary[section][kind][status].as_u64().unwrap_or(0)
 }
 
@@ -84,7 +84,7 @@ fn namespace_exceptions(name: &str) -> Option<Value> {
 }
 
 /// The file named by an EXPECTED key (`x.zip!x.xml` is the zip itself: Byline opens it).
-fn fixture(key: &str) -> PathBuf {
+pub(crate) fn fixture(key: &str) -> PathBuf {
     data().join(key.split('!').next().unwrap())
 }
 
@@ -240,7 +240,7 @@ async fn refused_or_recovered(app: &TestApp, key: &str, file: &Path, facts: &Val
 }
 
 /// A WXR 1.2 file of these items, as WordPress writes one.
-fn wxr(items: &str) -> String {
+pub(crate) fn wxr(items: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8" ?>
 <rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"
@@ -262,7 +262,7 @@ fn wxr(items: &str) -> String {
     )
 }
 
-fn post(id: u32, slug: &str, status: &str, content: &str, comments: &str) -> String {
+pub(crate) fn post(id: u32, slug: &str, status: &str, content: &str, comments: &str) -> String {
     format!(
         r#"<item>
 <title><![CDATA[Story {id}: {slug}]]></title>
@@ -287,7 +287,7 @@ fn post(id: u32, slug: &str, status: &str, content: &str, comments: &str) -> Str
     )
 }
 
-fn comment(id: u32, parent: u32, approved: &str, content: &str) -> String {
+pub(crate) fn comment(id: u32, parent: u32, approved: &str, content: &str) -> String {
     format!(
         r#"<wp:comment><wp:comment_id>{id}</wp:comment_id>
 <wp:comment_author><![CDATA[Reader {id}]]></wp:comment_author>
@@ -304,7 +304,7 @@ fn comment(id: u32, parent: u32, approved: &str, content: &str) -> String {
     )
 }
 
-fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> PathBuf {
+pub(crate) fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
     path
@@ -1089,7 +1089,7 @@ async fn naughty_strings_as_titles_slugs_bodies_and_comments_import_and_nothing_
     }
 }
 
-fn wp_page(id: u32, parent: u32, slug: &str, status: &str, content: &str) -> String {
+pub(crate) fn wp_page(id: u32, parent: u32, slug: &str, status: &str, content: &str) -> String {
     post(id, slug, status, content, "")
         .replace(
             "<wp:post_type><![CDATA[post]]></wp:post_type>",

@@ -11,6 +11,7 @@ mod defenses;
 mod durability;
 mod front_page;
 mod helpers;
+mod import_page;
 mod imports;
 mod metrics;
 mod moderation;

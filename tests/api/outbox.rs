@@ -238,6 +238,7 @@ async fn several_nodes_deliver_each_event_once_per_handler() {
             settings: NONE,
             handlers: handlers(&[&mail_b, &live_b]),
             clock: Some(a.clock.clone()),
+            ..Setup::default()
         },
     )
     .await;
@@ -286,7 +287,12 @@ async fn delivered_events_are_deleted_after_outbox_keep_hours() {
     // A second node whose handler is stuck: what it has not done is kept, however old.
     let slow = restart_with(
         &app,
-        Setup { settings, handlers: handlers(&[&stuck]), clock: Some(app.clock.clone()) },
+        Setup {
+            settings,
+            handlers: handlers(&[&stuck]),
+            clock: Some(app.clock.clone()),
+            ..Setup::default()
+        },
     )
     .await;
     slow.reply(&path, &reply_with(&[("comment", "For the stuck one")])).await;
@@ -341,6 +347,7 @@ async fn a_node_to_kill() {
         settings: NONE,
         handlers: vec![Arc::new(Announcing(stuck))],
         clock: Some(byline::clock::Clock::system()),
+        ..Setup::default()
     };
     let app = spawn_database_with(&database, setup).await;
     println!("listening {}", app.address);
@@ -436,7 +443,12 @@ async fn a_node_killed_after_the_commit_delivers_after_a_restart() {
     let mail = Recorder::new("mail", Behaviour::Deliver);
     let again = restart_with(
         &first,
-        Setup { settings: NONE, handlers: handlers(&[&mail]), clock: Some(first.clock.clone()) },
+        Setup {
+            settings: NONE,
+            handlers: handlers(&[&mail]),
+            clock: Some(first.clock.clone()),
+            ..Setup::default()
+        },
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;

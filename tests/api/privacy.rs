@@ -150,7 +150,13 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
             vec!["/admin/articles/1/revisions/1/".into()]
         }
         "/admin/users/{id}" => vec!["/admin/users/1".into()],
-        "/admin/pages/" | "/admin/pages/new" => vec![pattern.into()],
+        "/admin/pages/" | "/admin/pages/new" | "/admin/import" | "/admin/import/" => {
+            vec![pattern.into()]
+        }
+        "/admin/import/{id}" => vec!["/admin/import/1".into()],
+        "/admin/export/{name}" => {
+            vec!["/admin/export/site.jsonl".into(), "/admin/export/site.xml".into()]
+        }
         "/admin/pages/{id}/" | "/admin/pages/{id}/preview" | "/admin/pages/{id}/revisions/" => {
             vec![pattern.replace("{id}", "1")]
         }

@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod disqus;
+pub mod jobs;
 pub mod pages;
 pub mod wordpress;
 pub mod xml;

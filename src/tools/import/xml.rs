@@ -80,6 +80,12 @@ impl Source {
         Ok(source)
     }
 
+    /// The same file, named otherwise in messages (an upload by the name it had).
+    pub fn named(mut self, label: &str) -> Self {
+        self.label = label.to_owned();
+        self
+    }
+
     /// A display name for messages.
     pub fn name(&self) -> String {
         self.label.clone()
@@ -174,15 +180,20 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Copies `from` into a new temporary file, removed when the [`Source`] is dropped.
 fn spool(from: &mut dyn Read, what: &str) -> Result<PathBuf, ReadError> {
-    let mut suffix = [0u8; 8];
-    getrandom::fill(&mut suffix).map_err(|e| ReadError::Refused(e.to_string()))?;
-    let name: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-    let path = std::env::temp_dir().join(format!("byline-import-{name}.xml"));
+    let path = temp_path("import").map_err(|e| ReadError::Refused(e.to_string()))?;
     let io = |e| ReadError::Io(what.to_owned(), e);
     let mut file = File::create(&path).map_err(io)?;
     io::copy(from, &mut file).map_err(io)?;
     file.flush().map_err(io)?;
     Ok(path)
+}
+
+/// A new file name in the temporary directory, `byline-<what>-<random>`.
+pub(crate) fn temp_path(what: &str) -> Result<PathBuf, getrandom::Error> {
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix)?;
+    let name: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(std::env::temp_dir().join(format!("byline-{what}-{name}")))
 }
 
 /// Standard input copied to a new temporary file (the caller removes it).

@@ -3,6 +3,7 @@
 
 mod account;
 mod articles;
+mod imports;
 mod login;
 mod pages;
 mod replies;
@@ -86,6 +87,20 @@ pub fn routes() -> Vec<Route> {
         route("/admin/replies/{id}/edit", get(replies::edit).post(replies::save_edit)),
         route("/admin/replies/{id}/reply", get(replies::answer).post(replies::save_answer)),
         route("/admin/settings", get(settings::show).post(settings::save)),
+        Route {
+            path: "/admin/import",
+            methods: get(imports::show)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+            limits: Limits::IMPORT,
+        },
+        route("/admin/import/", get(imports::to_page)),
+        route("/admin/import/{id}", get(imports::job)),
+        Route {
+            path: "/admin/export/{name}",
+            methods: get(imports::download),
+            limits: Limits::seconds(3600),
+        },
     ]
 }
 
