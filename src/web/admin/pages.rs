@@ -288,6 +288,9 @@ pub async fn revisions(
     Ok(page(StatusCode::OK, template.render()?))
 }
 
+/// Reads one field of a revision.
+type FieldOf = fn(&PageRevision) -> String;
+
 #[derive(Template)]
 #[template(path = "admin/page_revision.html")]
 struct RevisionPage<'a> {
@@ -307,7 +310,7 @@ pub async fn revision(
 ) -> Result<Response, AppError> {
     let (id, revision): (PageId, PageRevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     let (found, this, before) = pages::revision(&state.services, &staff.user, id, revision).await?;
-    let fields: [(&'static str, fn(&PageRevision) -> String); 3] = [
+    let fields: [(&'static str, FieldOf); 3] = [
         ("Title", |r| r.title.clone()),
         ("Slug", |r| r.slug.clone()),
         ("Body", |r| r.body_markdown.clone()),
