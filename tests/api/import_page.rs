@@ -93,6 +93,8 @@ async fn an_admin_uploads_a_wordpress_export_and_reads_the_same_summary_as_the_c
     assert!(job.starts_with("/admin/import/"), "{job}");
     let page = finished(&app, &staff, &job).await;
     assert_eq!(text(page.one("#job-state")), "done");
+    // The file's three items and one comment, all gone through.
+    assert_eq!(text(page.one("#job-progress")), "3 of 3 items, 1 of 1 replies");
     let rows = summary_rows(&page, ".import-summary");
     for row in
         ["articles published 1", "articles draft 1", "pages published 1", "replies approved 1"]

@@ -255,12 +255,21 @@ async fn import_file(
             }
         }
     };
-    tokio::select! {
-        summary = import => {
-            summary.map(Some)
-        }
-        () = keep_lease(services, runner, job.id, progress) => Ok(None),
-    }
+    let last = progress.clone();
+    let summary = tokio::select! {
+        summary = import => summary,
+        () = keep_lease(services, runner, job.id, progress) => return Ok(None),
+    };
+    // The last counts, for the job's page (the lease task may not have written them yet).
+    let (runner, done, now) = (runner.to_owned(), *last.borrow(), services.clock.now());
+    let id = job.id;
+    let _ = services
+        .store
+        .write(move |tx| {
+            Box::pin(async move { tx.renew_import_job(id, &runner, done, now, now).await })
+        })
+        .await;
+    summary.map(Some)
 }
 
 /// Renews the lease with the progress every few seconds; returns once the job is no longer
