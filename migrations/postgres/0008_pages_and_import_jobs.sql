@@ -40,6 +40,9 @@ CREATE TABLE import_jobs (
     format         TEXT NOT NULL,
     file_name      TEXT NOT NULL,
     file_bytes     BIGINT NOT NULL DEFAULT 0,
+    -- What the admin chose: report only; keep pingbacks as link-backs.
+    dry_run        BOOLEAN NOT NULL DEFAULT false,
+    keep_pingbacks BOOLEAN NOT NULL DEFAULT false,
     -- `uploading`, `waiting`, `running`, `done`, `failed`.
     state          TEXT NOT NULL,
     items_done     BIGINT NOT NULL DEFAULT 0,

@@ -40,6 +40,9 @@ CREATE TABLE import_jobs (
     format         TEXT NOT NULL,
     file_name      TEXT NOT NULL,
     file_bytes     INTEGER NOT NULL DEFAULT 0,
+    -- What the admin chose: report only; keep pingbacks as link-backs.
+    dry_run        INTEGER NOT NULL DEFAULT 0,
+    keep_pingbacks INTEGER NOT NULL DEFAULT 0,
     -- `uploading`, `waiting`, `running`, `done`, `failed`.
     state          TEXT NOT NULL,
     items_done     INTEGER NOT NULL DEFAULT 0,

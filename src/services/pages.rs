@@ -8,7 +8,8 @@ use super::{Services, UnitOfWork};
 use crate::domain::paths::{is_reserved_segment, page_path};
 use crate::domain::{FieldError, PageId, PageRevisionId, Slug, UserId, text};
 use crate::store::{
-    Page, PageFields, PageReads, PageRevision, PageWrites, StaffReads, StoreError, User,
+    ImportWrites, Page, PageFields, PageReads, PageRevision, PageWrites, StaffReads, StoreError,
+    User,
 };
 
 /// At most this many characters in a page's title.
@@ -204,6 +205,7 @@ pub(crate) async fn write(
     action: PageAction,
     user_id: Option<UserId>,
 ) -> Result<PageId, PageError> {
+    unit.lock_pages().await?;
     let pages = unit.pages().await?;
     let old = match id {
         Some(id) => Some(pages.iter().find(|p| p.id == id).cloned().ok_or(PageError::NotFound)?),
@@ -215,17 +217,33 @@ pub(crate) async fn write(
         PageAction::Save => old.as_ref().is_some_and(|p| p.published),
     };
     let fields = checked(input, id, &pages, published)?;
+    // The page with the pages under it, which move with it.
+    let subtree: Vec<&Page> = match &old {
+        Some(old) => pages.iter().filter(|p| is_within(&p.path, &old.path)).collect(),
+        None => Vec::new(),
+    };
+    let below = subtree.iter().map(|p| depth(&p.path)).max().unwrap_or(0);
+    let own = old.as_ref().map_or(0, |p| depth(&p.path));
+    if depth(&fields.path) + below.saturating_sub(own) > DEPTH_MAX {
+        let message = format!("Pages nest at most {DEPTH_MAX} deep, the pages under this one too.");
+        return Err(PageError::Fields(vec![FieldError::new("parent", message)]));
+    }
     let now = unit.now();
+    let public = published || subtree.iter().any(|p| p.published);
     let id = match &old {
         Some(old) => {
             unit.update_page(old.id, &fields, now).await?;
-            if old.published && old.path != fields.path {
-                moved(unit, &pages, &old.path, &fields.path).await?;
+            if old.path != fields.path {
+                moved(unit, &subtree, old, &fields).await?;
             }
             old.id
         }
         None => unit.insert_page(&fields, now).await?,
     };
+    if published {
+        // A page published at an address takes it back from any redirect.
+        unit.remove_url_redirect(&redirect_key(&fields.path)).await?;
+    }
     let revision = PageRevision {
         id: PageRevisionId(0),
         page_id: id,
@@ -237,25 +255,47 @@ pub(crate) async fn write(
         body_markdown: fields.body_markdown.clone(),
     };
     unit.insert_page_revision(&revision).await?;
-    if published || old.is_some_and(|p| p.published) {
-        // The page itself, the footer on every page, the sitemap.
+    if public {
+        // The pages themselves, the footer on every page, the sitemap.
         unit.site_changed();
     }
     Ok(id)
 }
 
-/// The old addresses of a page that moved, and of the pages under it, answer with a `301`.
+/// `about/team` within `about`: the page itself, or one below it.
+fn is_within(path: &str, top: &str) -> bool {
+    path == top || path.strip_prefix(top).is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn depth(path: &str) -> usize {
+    path.split('/').count()
+}
+
+/// How `url_redirects` keys a page's address: the path as requests give it, decoded.
+pub fn redirect_key(path: &str) -> String {
+    format!("/{path}/")
+}
+
+/// The pages that moved (`subtree`: `old` and the pages under it): each published one leaves
+/// its old address answering with a `301`, and what pointed at that address points at the new
+/// one, so that a page moved twice sends its first address straight to its last, and one
+/// moved back takes its first address back.
 async fn moved(
     unit: &mut UnitOfWork<'_>,
-    pages: &[Page],
-    from: &str,
-    to: &str,
+    subtree: &[&Page],
+    old: &Page,
+    now_at: &PageFields,
 ) -> Result<(), StoreError> {
-    use crate::store::ImportWrites;
-    let below = format!("{from}/");
-    for page in pages.iter().filter(|p| p.path == from || p.path.starts_with(&below)) {
-        let now_at = format!("{to}{}", &page.path[from.len()..]);
-        unit.set_url_redirect(&page_path(&page.path), &page_path(&now_at)).await?;
+    for page in subtree {
+        let new_path = format!("{}{}", now_at.path, &page.path[old.path.len()..]);
+        unit.remove_url_redirect(&redirect_key(&new_path)).await?;
+        let was_public = if page.id == old.id { old.published } else { page.published };
+        let still_public = if page.id == old.id { now_at.published } else { page.published };
+        if was_public && still_public {
+            let target = page_path(&new_path);
+            unit.retarget_url_redirects(&page_path(&page.path), &target).await?;
+            unit.set_url_redirect(&redirect_key(&page.path), &target).await?;
+        }
     }
     Ok(())
 }

@@ -48,6 +48,9 @@ pub struct ImportJob {
     pub format: String,
     pub file_name: String,
     pub file_bytes: i64,
+    /// Report what would happen, write nothing.
+    pub dry_run: bool,
+    pub keep_pingbacks: bool,
     pub state: JobState,
     pub items_done: i64,
     pub items_total: i64,
@@ -65,6 +68,16 @@ pub struct ImportJob {
     pub updated_at: i64,
 }
 
+/// An upload about to arrive, and what its import is to do.
+#[derive(Debug, Clone, Default)]
+pub struct NewImportJob {
+    pub format: String,
+    pub file_name: String,
+    pub user_id: Option<UserId>,
+    pub dry_run: bool,
+    pub keep_pingbacks: bool,
+}
+
 /// How far a running import has got.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JobProgress {
@@ -76,7 +89,7 @@ pub struct JobProgress {
 
 const COLUMNS: &str = "id, format, file_name, file_bytes, state, items_done, items_total, \
                        replies_done, replies_total, summary, error, runner, lease_until, attempts, \
-                       user_id, created_at, updated_at";
+                       user_id, created_at, updated_at, dry_run, keep_pingbacks";
 
 fn job_of(r: &mut Row) -> Result<ImportJob> {
     Ok(ImportJob {
@@ -97,6 +110,8 @@ fn job_of(r: &mut Row) -> Result<ImportJob> {
         user_id: r.opt_id(14)?,
         created_at: r.int(15)?,
         updated_at: r.int(16)?,
+        dry_run: r.bool(17)?,
+        keep_pingbacks: r.bool(18)?,
     })
 }
 
@@ -124,17 +139,18 @@ impl<T: Db + ?Sized> ImportJobReads for T {}
 
 #[async_trait]
 pub trait ImportJobWrites: Tx {
-    async fn create_import_job(
-        &mut self,
-        format: &str,
-        file_name: &str,
-        user: Option<UserId>,
-        now: i64,
-    ) -> Result<ImportJobId> {
-        let sql = "INSERT INTO import_jobs (format, file_name, state, user_id, created_at,
-                       updated_at)
-                   VALUES ($1, $2, 'uploading', $3, $4, $4) RETURNING id";
-        let params = [format.into(), file_name.into(), user.into(), now.into()];
+    async fn create_import_job(&mut self, new: &NewImportJob, now: i64) -> Result<ImportJobId> {
+        let sql = "INSERT INTO import_jobs (format, file_name, state, user_id, dry_run,
+                       keep_pingbacks, created_at, updated_at)
+                   VALUES ($1, $2, 'uploading', $3, $4, $5, $6, $6) RETURNING id";
+        let params = [
+            new.format.as_str().into(),
+            new.file_name.as_str().into(),
+            new.user_id.into(),
+            new.dry_run.into(),
+            new.keep_pingbacks.into(),
+            now.into(),
+        ];
         let rows = self.query(sql, &params).await?;
         rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the new import"))
     }
@@ -215,22 +231,35 @@ pub trait ImportJobWrites: Tx {
         Ok(self.execute(sql, &params).await? == 1)
     }
 
-    /// Ends a job, done (with its summary) or failed (with the reason), and lets its file go.
+    /// Ends a job, done (with its summary) or failed (with the reason), and lets its file go:
+    /// only while `runner` runs it (a node that lost its lease ends nothing), or while it is
+    /// still being uploaded. `false` when it was not ended.
     async fn end_import_job(
         &mut self,
         job: ImportJobId,
+        runner: &str,
         state: JobState,
         summary: Option<&str>,
         error: Option<&str>,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let sql = "UPDATE import_jobs SET state = $2, summary = $3, error = $4,
                        lease_until = NULL, updated_at = $5
-                    WHERE id = $1";
-        let params = [job.into(), state.as_str().into(), summary.into(), error.into(), now.into()];
-        self.execute(sql, &params).await?;
+                    WHERE id = $1
+                      AND ((state = 'running' AND runner = $6) OR state = 'uploading')";
+        let params = [
+            job.into(),
+            state.as_str().into(),
+            summary.into(),
+            error.into(),
+            now.into(),
+            runner.into(),
+        ];
+        if self.execute(sql, &params).await? == 0 {
+            return Ok(false);
+        }
         self.execute("DELETE FROM import_chunks WHERE job_id = $1", &[job.into()]).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Uploads abandoned half way (the browser closed) before `before`: their chunks go.

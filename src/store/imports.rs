@@ -91,6 +91,20 @@ pub trait ImportWrites: Tx {
         Ok(())
     }
 
+    /// Forgets an old address (a page has come back to it).
+    async fn remove_url_redirect(&mut self, path: &str) -> Result<()> {
+        self.execute("DELETE FROM url_redirects WHERE path = $1", &[path.into()]).await?;
+        Ok(())
+    }
+
+    /// Sends what pointed at `from` to `to` instead: a page that moves twice sends its first
+    /// address straight to its last.
+    async fn retarget_url_redirects(&mut self, from: &str, to: &str) -> Result<()> {
+        let sql = "UPDATE url_redirects SET target = $2 WHERE target = $1";
+        self.execute(sql, &[from.into(), to.into()]).await?;
+        Ok(())
+    }
+
     /// Stores a reply another site published, as it was.
     async fn insert_imported_reply(&mut self, c: &ImportedReply) -> Result<ReplyId> {
         let sql = "INSERT INTO comments (article_id, parent_id, author_name, author_email,

@@ -37,7 +37,9 @@ pub use articles::{
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};
 pub use explain::Explain;
-pub use import_jobs::{ImportJob, ImportJobReads, ImportJobWrites, JobProgress, JobState};
+pub use import_jobs::{
+    ImportJob, ImportJobReads, ImportJobWrites, JobProgress, JobState, NewImportJob,
+};
 pub use imports::{ImportReads, ImportWrites, ImportedReply};
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};

@@ -64,6 +64,9 @@ pub struct PageRevision {
     pub body_markdown: String,
 }
 
+/// The advisory lock a page's save holds (`pages` in ASCII, beside the other locks' keys).
+const PAGES_LOCK: i64 = (1 << 62) | 0x7061_6765_73;
+
 const PAGE_COLUMNS: &str = "id, parent_id, slug, path, title, body_markdown, body_html, status, \
                             footer_position, created_at, updated_at";
 
@@ -99,6 +102,13 @@ fn revision_of(r: &mut Row) -> Result<PageRevision> {
     })
 }
 
+/// By path, segment by segment: `about`, `about/team`, `about-us` (a plain text order puts
+/// `about-us` between the first two, and PostgreSQL's collation may differ from SQLite's).
+fn in_tree_order(mut pages: Vec<Page>) -> Vec<Page> {
+    pages.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+    pages
+}
+
 fn status(published: bool) -> &'static str {
     if published { "published" } else { "draft" }
 }
@@ -116,17 +126,16 @@ pub trait PageReads: Db {
         self.query(&sql, &[id.into()]).await?.first(page_of)
     }
 
-    /// Every page, by path (so that a parent comes just before its children).
+    /// Every page, each parent just before its children.
     async fn pages(&mut self) -> Result<Vec<Page>> {
-        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages ORDER BY path");
-        self.query(&sql, &[]).await?.map(page_of)
+        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages");
+        Ok(in_tree_order(self.query(&sql, &[]).await?.map(page_of)?))
     }
 
-    /// The published pages, by path (the sitemap).
+    /// The published pages, each parent before its children (the sitemap).
     async fn published_pages(&mut self) -> Result<Vec<Page>> {
-        let sql =
-            format!("SELECT {PAGE_COLUMNS} FROM pages WHERE status = 'published' ORDER BY path");
-        self.query(&sql, &[]).await?.map(page_of)
+        let sql = format!("SELECT {PAGE_COLUMNS} FROM pages WHERE status = 'published'");
+        Ok(in_tree_order(self.query(&sql, &[]).await?.map(page_of)?))
     }
 
     /// The footer's links: published pages given a place, in their order.
@@ -168,6 +177,15 @@ fn path_conflict(error: StoreError) -> StoreError {
 
 #[async_trait]
 pub trait PageWrites: Tx {
+    /// One save of the pages at a time (PostgreSQL; SQLite has one writer): a save checks its
+    /// address and parent against all the pages, which must not change meanwhile.
+    async fn lock_pages(&mut self) -> Result<()> {
+        if self.dialect() == super::Dialect::Postgres {
+            self.query("SELECT pg_advisory_xact_lock($1)", &[PAGES_LOCK.into()]).await?;
+        }
+        Ok(())
+    }
+
     async fn insert_page(&mut self, f: &PageFields, now: i64) -> Result<PageId> {
         let sql = "INSERT INTO pages (parent_id, slug, path, title, body_markdown, body_html,
                        status, footer_position, created_at, updated_at)

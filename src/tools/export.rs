@@ -21,7 +21,7 @@ use std::io::{BufRead, Write};
 use serde_json::{Value as Json, json};
 
 use super::copy::key_of;
-use crate::store::{CopyReads, CopyWrites, SiteSetting, Store, StoreError, Table, Value};
+use crate::store::{CopyReads, CopyWrites, Kind, SiteSetting, Store, StoreError, Table, Value};
 
 /// Rows per read and per transaction.
 const BATCH: u32 = 1000;
@@ -215,11 +215,14 @@ async fn read_rows(
     Ok(counts)
 }
 
-/// A row of the file in this Byline's column order; a column the file lacks is null.
+/// A row of the file in this Byline's column order; a column the file lacks (one a later
+/// Byline added) is null, or false for a flag (`comments.link_back`), as the schema's
+/// default would make it.
 fn row_of(table: Table, order: &[Option<usize>], given: &[Json]) -> Result<Vec<Value>, String> {
     let mut row = Vec::with_capacity(order.len());
-    for ((name, _), at) in table.columns().iter().zip(order) {
-        let json = at.and_then(|i| given.get(i)).unwrap_or(&Json::Null);
+    for ((name, kind), at) in table.columns().iter().zip(order) {
+        let missing = if *kind == Kind::Bool { Json::Bool(false) } else { Json::Null };
+        let json = at.and_then(|i| given.get(i)).unwrap_or(&missing);
         row.push(match json {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),

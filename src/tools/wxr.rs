@@ -416,7 +416,7 @@ fn write_reply(out: &mut dyn Write, site: &Site<'_>, queued: &QueuedReply) -> Re
         gmt = cdata(&wp_date(reply.created_at, &TimeZone::UTC)),
         content = cdata(&html_of(&reply.body)),
         approved = cdata(approved),
-        kind = cdata("comment"),
+        kind = cdata(if reply.link_back { "pingback" } else { "comment" }),
         parent = reply.parent_id.map_or(0, |p| p.get()),
     )?;
     Ok(())

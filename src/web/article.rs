@@ -28,8 +28,16 @@ use crate::store::{Article, Reply};
 
 type ArticleParams = Path<(String, String, String, String)>;
 
-fn address((year, month, day, slug): (String, String, String, String)) -> ArticleAddress {
-    ArticleAddress { date: format!("{year}/{month}/{day}"), slug }
+/// The article's address, if the date has a date's shape: `/about/team/a/b/` is no article's
+/// (a static page's, perhaps), whatever article is called `b`.
+fn address(
+    (year, month, day, slug): (String, String, String, String),
+) -> Result<ArticleAddress, AppError> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(&year, 4) && digits(&month, 2) && digits(&day, 2)) {
+        return Err(AppError::NotFound);
+    }
+    Ok(ArticleAddress { date: format!("{year}/{month}/{day}"), slug })
 }
 
 #[derive(Template)]
@@ -83,7 +91,7 @@ pub async fn show(
         None => None,
     };
     let page = PageRequest { input: &input, errors: Vec::new(), headers: &headers, replies_page };
-    render(&state, &address(params), page, StatusCode::OK).await
+    render(&state, &address(params)?, page, StatusCode::OK).await
 }
 
 /// `/2026/11/24/slug` → `/2026/11/24/slug/`.
@@ -91,7 +99,7 @@ pub async fn without_slash(
     State(state): State<AppState>,
     Path(params): ArticleParams,
 ) -> Result<Response, AppError> {
-    match reading::locate_article(&state.services, &address(params)).await? {
+    match reading::locate_article(&state.services, &address(params)?).await? {
         Located::Here(article) => {
             Ok(moved_permanently(&article.public_path().ok_or(AppError::NotFound)?))
         }
@@ -124,7 +132,7 @@ pub async fn reply(
         token: form::first(&pairs, "token").unwrap_or_default().to_owned(),
         honeypot_filled: form::first(&pairs, HONEYPOT).is_some_and(|v| !v.trim().is_empty()),
     };
-    let address = address(params);
+    let address = address(params)?;
     let (state, address, headers, input) = (&state, &address, &headers, &input);
     let refused = |errors: Vec<FieldError>, status| async move {
         let page = PageRequest { input, errors, headers, replies_page: None };

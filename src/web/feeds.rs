@@ -209,7 +209,8 @@ pub async fn sitemap(State(state): State<AppState>) -> Result<Response, AppError
         urls.push((format!("{base}{}", crate::domain::paths::section_path(&s.slug)), None));
     }
     // The sections and pages share the thousand addresses the articles leave.
-    for p in pages.into_iter().take(500) {
+    let room = 999usize.saturating_sub(urls.len());
+    for p in pages.into_iter().take(room) {
         urls.push((format!("{base}{}", p.public_path()), Some(utc(p.updated_at))));
     }
     for a in articles {

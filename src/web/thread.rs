@@ -69,7 +69,8 @@ fn item(
                 reply,
                 path: context.path,
                 held: *held,
-                can_reply: context.replies_open && !held,
+                // A link-back is another site's mention: nobody is there to answer.
+                can_reply: context.replies_open && !held && !reply.link_back,
                 iso: time::iso(reply.created_at, context.tz),
                 date: time::date_and_time(reply.created_at, context.tz),
                 body_html: text::reply_html(&reply.body),

@@ -158,6 +158,8 @@ fn a_bad_setting_stops_start_up_naming_it() {
         stderr.contains("BYLINE_MODERATION") && stderr.contains("none, first-time, all"),
         "{stderr}"
     );
+    let stderr = refused("BYLINE_MAX_IMPORT_BYTES", "a lot");
+    assert!(stderr.contains("BYLINE_MAX_IMPORT_BYTES"), "{stderr}");
 
     let config = dir.path().join("byline.toml");
     std::fs::write(&config, "thread_depth = \"deep\"\n").unwrap();

@@ -79,10 +79,10 @@ conformance! {
     old_slugs_redirect covers [add_slug_redirect, slug_redirect, slug_exists];
     imports_are_mapped_and_old_addresses_kept covers [
         imported, map_import, url_redirect, add_url_redirect, set_url_redirect,
-        insert_imported_reply,
+        remove_url_redirect, retarget_url_redirects, insert_imported_reply,
     ];
     pages_nest_and_keep_their_revisions covers [
-        page_at, page, pages, published_pages, footer_pages, insert_page, update_page,
+        page_at, page, pages, published_pages, footer_pages, insert_page, update_page, lock_pages,
         insert_page_revision, page_revisions, page_revision,
     ];
     import_jobs_are_run_by_one_node_at_a_time covers [
@@ -1098,6 +1098,11 @@ mod cases {
         w(store, |tx| tx.set_url_redirect("/new/", "/moved/")).await;
         assert_eq!(r(store, |db| db.url_redirect("/?p=12")).await.as_deref(), Some("/moved/"));
         assert_eq!(r(store, |db| db.url_redirect("/new/")).await.as_deref(), Some("/moved/"));
+        w(store, |tx| tx.retarget_url_redirects("/moved/", "/last/")).await;
+        assert_eq!(r(store, |db| db.url_redirect("/new/")).await.as_deref(), Some("/last/"));
+        w(store, |tx| tx.remove_url_redirect("/new/")).await;
+        assert_eq!(r(store, |db| db.url_redirect("/new/")).await, None);
+        assert_eq!(r(store, |db| db.url_redirect("/?p=12")).await.as_deref(), Some("/last/"));
 
         let reply = ImportedReply {
             article_id: id,
@@ -1142,6 +1147,7 @@ mod cases {
     }
 
     pub async fn pages_nest_and_keep_their_revisions(store: &Store, _: Backend) {
+        w(store, |tx| tx.lock_pages()).await;
         let about = page_fields(None, "about", "about", true);
         let about_id =
             w(store, move |tx| Box::pin(async move { tx.insert_page(&about, 10).await })).await;
@@ -1162,7 +1168,13 @@ mod cases {
         assert_eq!(read.public_path(), "/about/team/");
         assert_eq!(r(store, move |db| db.page(about_id)).await.unwrap().slug, "about");
         let paths = |pages: Vec<Page>| pages.into_iter().map(|p| p.path).collect::<Vec<_>>();
-        assert_eq!(paths(r(store, |db| db.pages()).await), ["about", "about/team", "plans"]);
+        let near = page_fields(None, "about-us", "about-us", false);
+        w(store, move |tx| Box::pin(async move { tx.insert_page(&near, 12).await })).await;
+        // A parent just before its children, whatever `-` sorts as.
+        assert_eq!(
+            paths(r(store, |db| db.pages()).await),
+            ["about", "about/team", "about-us", "plans"]
+        );
         assert_eq!(paths(r(store, |db| db.published_pages()).await), ["about", "about/team"]);
         assert!(r(store, |db| db.footer_pages()).await.is_empty(), "a draft is in no footer");
 
@@ -1171,7 +1183,11 @@ mod cases {
         moved.footer_position = Some(2);
         w(store, move |tx| Box::pin(async move { tx.update_page(about_id, &moved, 20).await }))
             .await;
-        assert_eq!(paths(r(store, |db| db.pages()).await), ["plans", "who", "who/team"]);
+        assert_eq!(
+            paths(r(store, |db| db.pages()).await),
+            ["about-us", "plans", "who", "who/team"],
+            "the child moved with its parent; `about-us` did not"
+        );
         let mut first = page_fields(Some(about_id), "team", "who/team", true);
         first.footer_position = Some(1);
         w(store, move |tx| Box::pin(async move { tx.update_page(team_id, &first, 21).await }))
@@ -1203,7 +1219,16 @@ mod cases {
     }
 
     pub async fn import_jobs_are_run_by_one_node_at_a_time(store: &Store, _: Backend) {
-        let job = w(store, |tx| tx.create_import_job("wordpress", "site.xml", None, 100)).await;
+        let new = |format: &str, name: &str| NewImportJob {
+            format: format.into(),
+            file_name: name.into(),
+            dry_run: true,
+            ..NewImportJob::default()
+        };
+        let first = new("wordpress", "site.xml");
+        let job =
+            w(store, move |tx| Box::pin(async move { tx.create_import_job(&first, 100).await }))
+                .await;
         let bytes: Vec<u8> = (0..=255u8).collect();
         for seq in 0..3 {
             let data = bytes.clone();
@@ -1238,15 +1263,26 @@ mod cases {
         assert_eq!((taken.runner.as_deref(), taken.attempts, taken.items_done), (Some("b"), 2, 5));
         assert!(!w(store, move |tx| tx.renew_import_job(job, "a", progress, 300, 202)).await);
 
-        w(store, move |tx| tx.end_import_job(job, JobState::Done, Some("{}"), None, 210)).await;
+        let lost =
+            w(store, move |tx| tx.end_import_job(job, "a", JobState::Done, Some("{}"), None, 210))
+                .await;
+        assert!(!lost, "a lost the job: it ends nothing");
+        let ended =
+            w(store, move |tx| tx.end_import_job(job, "b", JobState::Done, Some("{}"), None, 210))
+                .await;
+        assert!(ended);
         let done = r(store, move |db| db.import_job(job)).await.unwrap();
         assert_eq!(
             (done.state, done.summary.as_deref(), done.file_bytes),
             (JobState::Done, Some("{}"), 768)
         );
+        assert!(done.dry_run && !done.keep_pingbacks);
         assert_eq!(r(store, move |db| db.import_chunk(job, 0)).await, None, "the file goes");
 
-        let stale = w(store, |tx| tx.create_import_job("disqus", "d.xml", None, 300)).await;
+        let second = new("disqus", "d.xml");
+        let stale =
+            w(store, move |tx| Box::pin(async move { tx.create_import_job(&second, 300).await }))
+                .await;
         w(store, move |tx| Box::pin(async move { tx.add_import_chunk(stale, 0, b"x", 300).await }))
             .await;
         assert_eq!(w(store, |tx| tx.drop_stale_uploads(300)).await, 0, "not before its time");

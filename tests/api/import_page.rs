@@ -17,9 +17,9 @@ use crate::imports::{OffRuntime, comment, count, data, imported, post, wp_page, 
 const BOUNDARY: &str = "----byline-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart body as a browser sends the Import form: the token, the kind, the file.
-fn form(csrf: &str, format: &str, name: &str, file: &[u8]) -> Vec<u8> {
+fn form(csrf: &str, choices: &[(&str, &str)], name: &str, file: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
-    for (field, value) in [("csrf", csrf), ("format", format)] {
+    for (field, value) in [("csrf", csrf)].iter().chain(choices) {
         body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
@@ -40,9 +40,20 @@ fn form(csrf: &str, format: &str, name: &str, file: &[u8]) -> Vec<u8> {
 }
 
 async fn upload(app: &TestApp, staff: &StaffClient, format: &str, name: &str, file: &[u8]) -> Page {
+    upload_with(app, staff, &[("format", format)], name, file).await
+}
+
+/// The form with these choices (`format`, `pingbacks`, `dry_run`).
+async fn upload_with(
+    app: &TestApp,
+    staff: &StaffClient,
+    choices: &[(&str, &str)],
+    name: &str,
+    file: &[u8],
+) -> Page {
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
     let headers = [("cookie", staff.cookie.as_str()), ("content-type", content_type.as_str())];
-    app.post_raw("/admin/import", form(&staff.csrf, format, name, file), &headers).await
+    app.post_raw("/admin/import", form(&staff.csrf, choices, name, file), &headers).await
 }
 
 async fn admin(app: &TestApp) -> StaffClient {
@@ -116,6 +127,30 @@ async fn an_admin_uploads_a_wordpress_export_and_reads_the_same_summary_as_the_c
     assert_eq!(text(list.one(".import-jobs tbody tr .job-state")), "done");
     let id = job.trim_start_matches("/admin/import/").parse::<i64>().unwrap();
     assert_eq!(app.db(move |db| db.import_chunk(id.into(), 0)).await, None);
+}
+
+#[tokio::test]
+async fn a_dry_run_from_the_newsroom_writes_nothing_and_pingbacks_are_kept_when_asked() {
+    let app = spawn_with(&[("moderation", "none")]).await;
+    let staff = admin(&app).await;
+    let ping = comment(9, 0, "1", "Linked").replace("[CDATA[comment]]", "[CDATA[pingback]]");
+    let file = wxr(&post(12, "ferry-strike", "publish", "On strike.", &ping));
+    let choices = [("format", "wordpress"), ("dry_run", "yes"), ("pingbacks", "keep")];
+    let sent = upload_with(&app, &staff, &choices, "site.xml", file.as_bytes()).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let page = finished(&app, &staff, sent.location()).await;
+    assert_eq!(text(page.one("#job-state")), "done");
+    assert!(page.has("#job-dry-run"));
+    assert_eq!(text(page.one(".import-summary thead th:last-child")), "Would be imported");
+    let rows = summary_rows(&page, ".import-summary");
+    assert!(rows.contains(&"link-backs approved 1".to_owned()), "{rows:?}");
+    assert_eq!(app.db(|db| db.count_rows(Table::Articles)).await, 0, "a dry run writes nothing");
+
+    let sent = upload_with(&app, &staff, &choices[..1], "site.xml", file.as_bytes()).await;
+    let page = finished(&app, &staff, sent.location()).await;
+    let skipped = summary_rows(&page, ".import-skipped");
+    assert_eq!(skipped, ["pingbacks and trackbacks 1"], "without the choice, pings are skipped");
+    assert_eq!(app.db(|db| db.count_rows(Table::Articles)).await, 1);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use byline::store::{ArticleReads, CopyReads, Table};
+use byline::store::{ArticleReads, CopyReads, ImportReads, Table};
 
 use crate::cli::byline;
 use crate::helpers::{TestApp, database_of, spawn_app, text};
@@ -1152,6 +1152,15 @@ async fn wordpress_pages_become_static_pages_with_their_hierarchy_and_old_addres
     let again = imported(&app, &file, &[]).await;
     assert_eq!(again["already_there"]["pages"], summary["imported"]["pages"]);
     assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()));
+
+    // A slug in another script: its address is found decoded, with no redirect to itself.
+    let other = wxr(&wp_page(50, 0, "%C3%BCber-uns", "publish", "Wir."));
+    imported(&app, &write(&dir, "other.xml", &other), &[]).await;
+    assert_eq!(app.get("/%C3%BCber-uns/").await.status, 200);
+    let self_loop = app.db(|db| db.url_redirect("/über-uns/")).await;
+    assert_eq!(self_loop, None, "no redirect from a page's address to itself");
+    assert_eq!(app.get("/?page_id=50").await.location(), "/%C3%BCber-uns/");
+    assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()));
 }
 
 #[tokio::test]
@@ -1184,6 +1193,61 @@ async fn pingbacks_kept_on_request_show_as_link_backs_under_their_article() {
     // A second run with the same choice brings nothing new.
     let again = imported(&app, &file, &["--pingbacks", "keep"]).await;
     assert_eq!(again["already_there"]["link-backs"], summary["imported"]["link-backs"]);
+
+    // Out again as WordPress writes them, and back in as link-backs.
+    let out = dir.path().join("out.xml");
+    let exported = byline()
+        .args(["--database", &database_of(&app), "export", "--format", "wxr", "--output"])
+        .arg(&out)
+        .output_off_runtime()
+        .await;
+    assert!(exported.status.success());
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.matches("<wp:comment_type><![CDATA[pingback]]>").count(), 2);
+    let other = spawn_app().await;
+    let back = imported(&other, &out, &["--pingbacks", "keep"]).await;
+    assert_eq!(back["imported"]["link-backs"], summary["imported"]["link-backs"]);
+}
+
+#[tokio::test]
+async fn a_dump_from_before_link_backs_imports_with_none() {
+    let first = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let site = wxr(&post(12, "ferry-strike", "publish", "On strike.", &comment(1, 0, "1", "Hi")));
+    imported(&first, &write(&dir, "site.xml", &site), &[]).await;
+    let dump = dir.path().join("site.jsonl");
+    let exported = byline()
+        .args(["--database", &database_of(&first), "export", "--format", "json", "--output"])
+        .arg(&dump)
+        .output_off_runtime()
+        .await;
+    assert!(exported.status.success());
+    // The dump as a Byline without `comments.link_back` wrote it.
+    let text = std::fs::read_to_string(&dump).unwrap();
+    let mut lines = text.lines();
+    let mut header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let columns = header["tables"]["comments"].as_array_mut().unwrap();
+    let at = columns.iter().position(|c| c == "link_back").expect("the column is dumped");
+    columns.remove(at);
+    let mut older = vec![header.to_string()];
+    for line in lines {
+        let mut row: Value = serde_json::from_str(line).unwrap();
+        if row["table"] == "comments" {
+            row["row"].as_array_mut().unwrap().remove(at);
+        }
+        older.push(row.to_string());
+    }
+    let file = write(&dir, "older.jsonl", &older.join("\n"));
+    let second = spawn_app().await;
+    let loaded = byline()
+        .args(["--database", &database_of(&second), "import", "json"])
+        .arg(&file)
+        .output_off_runtime()
+        .await;
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    let page = second.get("/2019/05/22/ferry-strike/").await;
+    assert_eq!(page.all(".reply-card").len(), 1);
+    assert!(!page.has(".link-back-badge"));
 }
 
 #[tokio::test]

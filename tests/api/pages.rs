@@ -233,3 +233,57 @@ async fn the_reserved_segments_are_the_routers_own() {
     write_page(&app, &staff, &[("title", "Archive"), ("slug", "archive")], "publish").await;
     assert_eq!(app.get("/archive/").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_page_moved_and_moved_back_leaves_no_loop_and_keeps_its_encoded_addresses() {
+    let (app, staff) = newsroom().await;
+    let editor =
+        write_page(&app, &staff, &[("title", "Über uns"), ("slug", "über-uns")], "publish").await;
+    let encoded = "/%C3%BCber-uns/";
+    assert_eq!(app.get(encoded).await.status, 200);
+    let save = |slug: &'static str, action: &'static str| {
+        [("title", "Über uns"), ("slug", slug), ("action", action)]
+    };
+    assert_eq!(app.staff_post(&staff, &editor, &save("wir", "save")).await.status, 303);
+    let old = app.get(encoded).await;
+    assert_eq!((old.status, old.location()), (301, "/wir/"), "the decoded address is found");
+    assert_eq!(app.staff_post(&staff, &editor, &save("über-uns", "save")).await.status, 303);
+    assert_eq!(app.get(encoded).await.status, 200, "back at its first address");
+    assert_eq!(app.get("/wir/").await.location(), encoded);
+    // Unpublished: its addresses lead nowhere, and not round in a circle.
+    assert_eq!(app.staff_post(&staff, &editor, &save("über-uns", "unpublish")).await.status, 303);
+    assert_eq!(app.get(encoded).await.status, 404);
+    let wir = app.get("/wir/").await;
+    assert_eq!((wir.status, wir.location()), (301, encoded), "one step, to a page now gone");
+}
+
+#[tokio::test]
+async fn deep_pages_are_not_taken_for_articles_and_children_of_a_draft_move_with_it() {
+    let (app, staff) = newsroom().await;
+    app.publish("D").await;
+    let mut parent = String::new();
+    for slug in ["a", "b", "c", "d"] {
+        let mut form = vec![("title", slug), ("slug", slug), ("body", "Deep.")];
+        let id = parent.clone();
+        if !id.is_empty() {
+            form.push(("parent", &id));
+        }
+        parent = id_of(&write_page(&app, &staff, &form, "publish").await);
+    }
+    let deep = app.get("/a/b/c/d/").await;
+    assert_eq!(deep.status, 200, "not the article called d: {}", deep.location());
+    assert_eq!(text(deep.one("main h1")), "d");
+    assert_eq!(app.get("/a/b/c/d").await.location(), "/a/b/c/d/");
+
+    // A draft parent moved: its published child's old address answers with a 301.
+    let draft = write_page(&app, &staff, &[("title", "Desk"), ("slug", "desk")], "save").await;
+    let desk = id_of(&draft);
+    write_page(&app, &staff, &[("title", "Jobs"), ("slug", "jobs"), ("parent", &desk)], "publish")
+        .await;
+    assert_eq!(app.get("/desk/jobs/").await.status, 200);
+    let moved = [("title", "Desk"), ("slug", "newsdesk"), ("action", "save")];
+    assert_eq!(app.staff_post(&staff, &draft, &moved).await.status, 303);
+    let old = app.get("/desk/jobs/").await;
+    assert_eq!((old.status, old.location()), (301, "/newsdesk/jobs/"));
+    assert_eq!(app.get("/newsdesk/").await.status, 404, "the parent is still a draft");
+}

@@ -15,7 +15,9 @@ use super::xml::{Source, temp_path};
 use super::{Options, Summary, disqus, wordpress};
 use crate::domain::{ImportJobId, UserId};
 use crate::services::Services;
-use crate::store::{ImportJob, ImportJobReads, ImportJobWrites, JobProgress, JobState, StoreError};
+use crate::store::{
+    ImportJob, ImportJobReads, ImportJobWrites, JobProgress, JobState, NewImportJob, StoreError,
+};
 
 /// A node that has not renewed its lease for this long is taken for stopped.
 pub const LEASE_SECONDS: i64 = 60;
@@ -51,21 +53,29 @@ impl Format {
     }
 }
 
+/// What an admin asked for on the Import page.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub format: Format,
+    pub file_name: String,
+    pub user: UserId,
+    pub dry_run: bool,
+    pub keep_pingbacks: bool,
+}
+
 /// Starts a job for an upload; its file follows with [`add_chunk`], then [`finish_upload`].
-pub async fn start_upload(
-    services: &Services,
-    format: Format,
-    file_name: &str,
-    user: UserId,
-) -> Result<ImportJobId, StoreError> {
-    let (name, now) = (file_name.to_owned(), services.clock.now());
+pub async fn start_upload(services: &Services, upload: &Upload) -> Result<ImportJobId, StoreError> {
+    let new = NewImportJob {
+        format: upload.format.as_str().to_owned(),
+        file_name: upload.file_name.clone(),
+        user_id: Some(upload.user),
+        dry_run: upload.dry_run,
+        keep_pingbacks: upload.keep_pingbacks,
+    };
+    let now = services.clock.now();
     services
         .store
-        .write(move |tx| {
-            Box::pin(
-                async move { tx.create_import_job(format.as_str(), &name, Some(user), now).await },
-            )
-        })
+        .write(move |tx| Box::pin(async move { tx.create_import_job(&new, now).await }))
         .await
 }
 
@@ -99,10 +109,11 @@ pub async fn abandon(services: &Services, job: ImportJobId, why: &str) -> Result
         .store
         .write(move |tx| {
             Box::pin(async move {
-                tx.end_import_job(job, JobState::Failed, None, Some(&why), now).await
+                tx.end_import_job(job, "", JobState::Failed, None, Some(&why), now).await
             })
         })
         .await
+        .map(|_| ())
 }
 
 /// Every node runs this: it looks for a job, runs it, and looks again.
@@ -148,7 +159,7 @@ async fn run_one(services: &Services, runner: &str) -> Result<bool, StoreError> 
              What it brought in stays; run it from the command line (byline import) to see \
              what stops it."
         );
-        end(services, job.id, Err(why)).await?;
+        end(services, runner, job.id, Err(why)).await?;
         return Ok(true);
     }
     tracing::info!(
@@ -166,32 +177,35 @@ async fn run_one(services: &Services, runner: &str) -> Result<bool, StoreError> 
         }
         Err(why) => tracing::warn!(job = job.id.get(), why, "import failed"),
     }
-    end(services, job.id, outcome.map(Option::unwrap_or_default)).await?;
+    end(services, runner, job.id, outcome.map(Option::unwrap_or_default)).await?;
     Ok(true)
 }
 
+/// Ends the job, if it is still this runner's (one whose lease ran out ends nothing: the node
+/// that took it over will).
 async fn end(
     services: &Services,
+    runner: &str,
     job: ImportJobId,
     outcome: Result<Summary, String>,
 ) -> Result<(), StoreError> {
-    let now = services.clock.now();
+    let (runner, now) = (runner.to_owned(), services.clock.now());
+    let (state, summary, error) = match outcome {
+        Ok(summary) => {
+            (JobState::Done, Some(serde_json::to_string(&summary).unwrap_or_default()), None)
+        }
+        Err(why) => (JobState::Failed, None, Some(why)),
+    };
     services
         .store
         .write(move |tx| {
             Box::pin(async move {
-                match outcome {
-                    Ok(summary) => {
-                        let json = serde_json::to_string(&summary).unwrap_or_default();
-                        tx.end_import_job(job, JobState::Done, Some(&json), None, now).await
-                    }
-                    Err(why) => {
-                        tx.end_import_job(job, JobState::Failed, None, Some(&why), now).await
-                    }
-                }
+                let (summary, error) = (summary.as_deref(), error.as_deref());
+                tx.end_import_job(job, &runner, state, summary, error, now).await
             })
         })
         .await
+        .map(|_| ())
 }
 
 /// The job's file, written out to a temporary file, imported, then removed. `Ok(None)`: the
@@ -201,7 +215,7 @@ async fn run(
     runner: &str,
     job: &ImportJob,
 ) -> Result<Option<Summary>, String> {
-    let path = spool(services, job.id)
+    let path = spool(services, job)
         .await
         .map_err(|e| format!("The uploaded file could not be read back from the database: {e}"))?;
     let outcome = import_file(services, runner, job, &path).await;
@@ -212,23 +226,42 @@ async fn run(
     })
 }
 
-/// Writes the job's chunks, in order, to a new temporary file.
-async fn spool(services: &Services, job: ImportJobId) -> std::io::Result<std::path::PathBuf> {
+/// Writes the job's chunks, in order, to a new temporary file: all of them, or an error.
+async fn spool(services: &Services, job: &ImportJob) -> std::io::Result<std::path::PathBuf> {
     let path = temp_path("upload").map_err(|e| std::io::Error::other(e.to_string()))?;
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let written = write_chunks(services, job.id, &path).await;
+    match written {
+        Ok(bytes) if bytes == job.file_bytes => Ok(path),
+        other => {
+            let _ = std::fs::remove_file(&path);
+            let bytes = other?;
+            Err(std::io::Error::other(format!(
+                "{bytes} of its {} bytes are there (another node ended the job meanwhile?)",
+                job.file_bytes
+            )))
+        }
+    }
+}
+
+async fn write_chunks(
+    services: &Services,
+    job: ImportJobId,
+    path: &std::path::Path,
+) -> std::io::Result<i64> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut bytes = 0;
     for seq in 0.. {
         let chunk = services
             .store
             .read(move |db| Box::pin(async move { db.import_chunk(job, seq).await }))
             .await
             .map_err(std::io::Error::other)?;
-        match chunk {
-            Some(data) => file.write_all(&data)?,
-            None => break,
-        }
+        let Some(data) = chunk else { break };
+        file.write_all(&data)?;
+        bytes += data.len() as i64;
     }
     file.flush()?;
-    Ok(path)
+    Ok(bytes)
 }
 
 async fn import_file(
@@ -243,7 +276,12 @@ async fn import_file(
     let source = Source::open(path).map_err(named)?;
     let source = Arc::new(source.named(&job.file_name));
     let (sender, progress) = watch::channel(JobProgress::default());
-    let options = Options { watch: Some(sender), ..Options::default() };
+    let options = Options {
+        watch: Some(sender),
+        dry_run: job.dry_run,
+        keep_pingbacks: job.keep_pingbacks,
+        ..Options::default()
+    };
     let format = Format::parse(&job.format).unwrap_or(Format::Wordpress);
     let import = async {
         match format {
@@ -266,7 +304,9 @@ async fn import_file(
     let _ = services
         .store
         .write(move |tx| {
-            Box::pin(async move { tx.renew_import_job(id, &runner, done, now, now).await })
+            Box::pin(async move {
+                tx.renew_import_job(id, &runner, done, now + LEASE_SECONDS, now).await
+            })
         })
         .await;
     summary.map(Some)

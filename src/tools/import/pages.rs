@@ -197,9 +197,10 @@ impl Writer {
         unit.insert_page_revision(&revision).await?;
         unit.map_import(&self.origin, "page", &key, id.get()).await?;
         if published {
-            let here = page_path(&path);
+            // Old addresses are kept decoded, as requests are looked up; the target encoded.
+            let (key, here) = (crate::services::pages::redirect_key(&path), page_path(&path));
             for old in old_addresses(item, "page_id") {
-                if old != here {
+                if old != key {
                     unit.add_url_redirect(&old, &here).await?;
                 }
             }

@@ -19,6 +19,8 @@ use crate::web::layout::Layout;
 
 /// Chunks of the upload as stored: large enough to be few, small enough to hold.
 const CHUNK_BYTES: usize = 1024 * 1024;
+/// The longest a field before the file may be.
+const SMALL_FIELD: usize = 4096;
 
 fn admins_only(staff: &Staff) -> Result<(), AppError> {
     if staff.user.role.manages_users() {
@@ -140,8 +142,7 @@ pub async fn upload(
     let refuse = |message: &str| {
         render_list(&state, &staff, Some(message.to_owned()), StatusCode::UNPROCESSABLE_ENTITY)
     };
-    let mut pairs = Vec::new();
-    let mut format = None;
+    let mut pairs: Vec<(String, String)> = Vec::new();
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -150,37 +151,59 @@ pub async fn upload(
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name != "file" {
-            let value = field.text().await.map_err(|e| unreadable(&state, e))?;
-            if name == "format" {
-                format = Format::parse(&value);
-            }
+            let value = small_field(&state, field).await?;
             pairs.push((name, value));
             continue;
         }
         staff.check_csrf(&pairs)?;
-        let Some(format) = format else {
+        let chosen = |name| crate::web::form::first(&pairs, name);
+        let Some(format) = chosen("format").and_then(Format::parse) else {
             return refuse("Choose what the file is: a WordPress export or a Disqus export.").await;
         };
         let file_name = field.file_name().unwrap_or_default().trim().to_owned();
         if file_name.is_empty() {
             return refuse("Choose the file to import.").await;
         }
-        return receive(&state, &staff, format, &file_name, field).await;
+        let upload = jobs::Upload {
+            format,
+            file_name,
+            user: staff.user.id,
+            dry_run: chosen("dry_run").is_some(),
+            keep_pingbacks: chosen("pingbacks") == Some("keep"),
+        };
+        return receive(&state, &staff, &upload, field).await;
     }
     staff.check_csrf(&pairs)?;
     refuse("Choose the file to import.").await
+}
+
+/// A form field before the file (the token, the choices): a few bytes, never more than
+/// [`SMALL_FIELD`], read before the token is checked.
+async fn small_field(
+    state: &AppState,
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<String, AppError> {
+    let mut value = Vec::new();
+    while let Some(bytes) = field.chunk().await.map_err(|e| unreadable(state, e))? {
+        value.extend_from_slice(&bytes);
+        if value.len() > SMALL_FIELD {
+            return Err(AppError::BadRequest(
+                "The upload could not be read: a field of the form was far too long. Try again from the Import page.",
+            ));
+        }
+    }
+    String::from_utf8(value).map_err(|_| AppError::BadRequest(crate::web::form::NOT_UTF8))
 }
 
 /// The file's bytes into a new job, chunk by chunk.
 async fn receive(
     state: &AppState,
     staff: &Staff,
-    format: Format,
-    file_name: &str,
+    upload: &jobs::Upload,
     mut field: axum::extract::multipart::Field<'_>,
 ) -> Result<Response, AppError> {
     let services = &state.services;
-    let job = jobs::start_upload(services, format, file_name, staff.user.id).await?;
+    let job = jobs::start_upload(services, upload).await?;
     let (mut buffer, mut seq, mut total) = (Vec::with_capacity(CHUNK_BYTES), 0i64, 0u64);
     loop {
         let bytes = match field.chunk().await {
