@@ -65,7 +65,7 @@ pub struct PageRevision {
 }
 
 /// The advisory lock a page's save holds (`pages` in ASCII, beside the other locks' keys).
-const PAGES_LOCK: i64 = (1 << 62) | 0x7061_6765_73;
+const PAGES_LOCK: i64 = (1 << 62) | 0x0070_6167_6573;
 
 const PAGE_COLUMNS: &str = "id, parent_id, slug, path, title, body_markdown, body_html, status, \
                             footer_position, created_at, updated_at";
