@@ -300,6 +300,29 @@ async fn moved(
     Ok(())
 }
 
+/// Deletes a draft page that has no pages under it (a published one goes back to draft
+/// first, so that deleting is never the first step of taking a page down).
+pub async fn delete(services: &Services, user: &User, id: PageId) -> Result<(), PageError> {
+    may_manage(user)?;
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                unit.lock_pages().await?;
+                let page = unit.page(id).await?.ok_or(PageError::NotFound)?;
+                if page.published {
+                    let message = "Put the page back to draft before deleting it.";
+                    return Err(PageError::Fields(vec![FieldError::new("delete", message)]));
+                }
+                if !unit.delete_page(id).await? {
+                    let message = "Move or delete the pages under this one first.";
+                    return Err(PageError::Fields(vec![FieldError::new("delete", message)]));
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
 /// Every page, for the newsroom's list.
 pub async fn list(services: &Services, user: &User) -> Result<Vec<Page>, PageError> {
     may_manage(user)?;

@@ -236,6 +236,19 @@ pub trait PageWrites: Tx {
         Ok(())
     }
 
+    /// Deletes a page with its revisions and its import record (a later import of the same
+    /// export brings it back); `false` if it has pages under it, or is gone.
+    async fn delete_page(&mut self, id: PageId) -> Result<bool> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM pages WHERE parent_id = $1)";
+        if self.query(sql, &[id.into()]).await?.bool()? {
+            return Ok(false);
+        }
+        self.execute("DELETE FROM page_revisions WHERE page_id = $1", &[id.into()]).await?;
+        let sql = "DELETE FROM import_map WHERE kind = 'page' AND target_id = $1";
+        self.execute(sql, &[id.into()]).await?;
+        Ok(self.execute("DELETE FROM pages WHERE id = $1", &[id.into()]).await? == 1)
+    }
+
     async fn insert_page_revision(&mut self, r: &PageRevision) -> Result<()> {
         let sql = "INSERT INTO page_revisions (page_id, user_id, created_at, title, slug,
                        parent_id, body_markdown)

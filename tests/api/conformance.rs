@@ -83,7 +83,7 @@ conformance! {
     ];
     pages_nest_and_keep_their_revisions covers [
         page_at, page, pages, published_pages, footer_pages, insert_page, update_page, lock_pages,
-        insert_page_revision, page_revisions, page_revision,
+        insert_page_revision, page_revisions, page_revision, delete_page,
     ];
     import_jobs_are_run_by_one_node_at_a_time covers [
         import_job, import_jobs, import_chunk, create_import_job, add_import_chunk,
@@ -1216,6 +1216,21 @@ mod cases {
         let found = r(store, move |db| db.page_revision(about_id, oldest)).await.unwrap();
         assert_eq!(found.body_markdown, "B1");
         assert_eq!(r(store, move |db| db.page_revision(team_id, oldest)).await, None);
+
+        // A page with pages under it stays; one without goes, with its revisions and its map.
+        assert!(!w(store, move |tx| tx.delete_page(about_id)).await);
+        w(store, move |tx| tx.map_import("wordpress:a", "page", "41", team_id.get())).await;
+        assert!(w(store, move |tx| tx.delete_page(team_id)).await);
+        assert_eq!(r(store, move |db| db.page(team_id)).await, None);
+        let asked = vec!["41".to_owned()];
+        let mapped = r(store, move |db| {
+            Box::pin(async move { db.imported("wordpress:a", "page", &asked).await })
+        })
+        .await;
+        assert!(mapped.is_empty(), "a later import brings it back");
+        assert!(w(store, move |tx| tx.delete_page(about_id)).await);
+        assert!(r(store, move |db| db.page_revisions(about_id)).await.is_empty());
+        assert!(!w(store, move |tx| tx.delete_page(about_id)).await, "gone already");
     }
 
     pub async fn import_jobs_are_run_by_one_node_at_a_time(store: &Store, _: Backend) {

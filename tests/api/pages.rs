@@ -152,6 +152,13 @@ async fn pages_nest_and_a_moved_page_leaves_its_old_addresses_behind() {
     assert_eq!(app.get("/about/").await.location(), "/who-we-are/");
 
     // Revisions: each save is one; restoring brings the old text back.
+    // (Deleting: only a draft with no pages under it.)
+    let delete = format!("{team}delete");
+    assert_eq!(
+        app.staff_post(&staff, &delete, &[("confirm", "yes")]).await.status,
+        422,
+        "published"
+    );
     let revisions = app.staff_get(&staff, &format!("{about}revisions/")).await;
     let links = revisions.all("ol.revisions a");
     assert_eq!(links.len(), 2);
@@ -286,4 +293,24 @@ async fn deep_pages_are_not_taken_for_articles_and_children_of_a_draft_move_with
     let old = app.get("/desk/jobs/").await;
     assert_eq!((old.status, old.location()), (301, "/newsdesk/jobs/"));
     assert_eq!(app.get("/newsdesk/").await.status, 404, "the parent is still a draft");
+}
+
+#[tokio::test]
+async fn a_draft_page_with_nothing_under_it_can_be_deleted() {
+    let (app, staff) = newsroom().await;
+    let top = write_page(&app, &staff, &[("title", "Old"), ("slug", "old")], "save").await;
+    let child =
+        write_page(&app, &staff, &[("title", "Older"), ("parent", &id_of(&top))], "save").await;
+    let refused = app.staff_post(&staff, &format!("{top}delete"), &[("confirm", "yes")]).await;
+    assert_eq!(refused.status, 422, "a page with pages under it stays");
+    assert!(refused.body.contains("pages under this one"));
+    let unconfirmed = app.staff_post(&staff, &format!("{child}delete"), &[]).await;
+    assert_eq!(unconfirmed.status, 422, "the box says one means it");
+    for editor in [&child, &top] {
+        let deleted =
+            app.staff_post(&staff, &format!("{editor}delete"), &[("confirm", "yes")]).await;
+        assert_eq!((deleted.status, deleted.location()), (303, "/admin/pages/?deleted=1"));
+        assert_eq!(app.staff_get(&staff, editor).await.status, 404);
+    }
+    assert!(app.staff_get(&staff, "/admin/pages/").await.has(".empty"));
 }

@@ -161,6 +161,7 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
             vec![pattern.replace("{id}", "1")]
         }
         "/admin/pages/{id}/revisions/{revision}/" => vec!["/admin/pages/1/revisions/1/".into()],
+        "/admin/pages/{id}/delete" => vec!["/admin/pages/1/delete".into()],
         "/admin/replies/" => {
             vec!["/admin/replies/".into(), "/admin/replies/?status=approved".into()]
         }

@@ -78,6 +78,7 @@ pub fn routes() -> Vec<Route> {
             limits: ARTICLE_FORM,
         },
         route("/admin/pages/{id}/preview", get(pages::preview)),
+        route("/admin/pages/{id}/delete", post(pages::delete)),
         route("/admin/pages/{id}/revisions/", get(pages::revisions)),
         route("/admin/pages/{id}/revisions/{revision}/", get(pages::revision).post(pages::restore)),
         route("/admin/users/", get(users::list).post(users::add)),

@@ -38,6 +38,7 @@ struct ListPage<'a> {
     layout: Layout<'a>,
     nav: Nav,
     rows: Vec<Row>,
+    deleted: bool,
 }
 
 struct Row {
@@ -52,7 +53,12 @@ struct Row {
 }
 
 /// `GET /admin/pages/`: every page, parents before their children.
-pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let deleted = form::query_value(query.as_deref(), "deleted").is_some();
     let found = pages::list(&state.services, &staff.user).await?;
     let tz = &state.config.timezone;
     let rows = found
@@ -67,7 +73,8 @@ pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Respons
             title: p.title,
         })
         .collect();
-    let template = ListPage { layout: Layout::new(&state.config, "Pages"), nav: staff.nav(), rows };
+    let template =
+        ListPage { layout: Layout::new(&state.config, "Pages"), nav: staff.nav(), rows, deleted };
     Ok(page(StatusCode::OK, template.render()?))
 }
 
@@ -244,6 +251,29 @@ async fn submit(
 struct PreviewPage<'a> {
     layout: Layout<'a>,
     page: &'a Page,
+}
+
+/// `POST /admin/pages/{id}/delete`: a draft page and its revisions, gone; `303` to the list.
+pub async fn delete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let pairs = form::read_pairs(&headers, body).await?;
+    staff.check_csrf(&pairs)?;
+    let id: PageId = parse_id(&id)?;
+    if form::first(&pairs, "confirm").is_none() {
+        return Err(AppError::Invalid("Tick the box to say you mean it, then delete.".into()));
+    }
+    match pages::delete(&state.services, &staff.user, id).await {
+        Ok(()) => Ok(see_other("/admin/pages/?deleted=1")),
+        Err(PageError::Fields(errors)) => Err(AppError::Invalid(
+            errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /admin/pages/{id}/preview`: the page as readers will see it, whatever its status.
