@@ -13,9 +13,15 @@ CREATE TABLE pages (
     status           TEXT NOT NULL CHECK (status IN ('draft', 'published')),
     -- Where the footer links it, smallest first; NULL: not in the footer.
     footer_position  BIGINT,
+    -- Replies are off unless staff turn them on; they live under `discussion_id`, an article
+    -- row of its own (a draft, never listed), so that every rule of replies is the articles'.
+    replies_open     BOOLEAN NOT NULL DEFAULT false,
+    discussion_id    BIGINT REFERENCES articles (id),
     created_at       BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL
 );
+
+CREATE INDEX pages_by_discussion ON pages (discussion_id);
 
 -- Every save of a page, as it was.
 CREATE TABLE page_revisions (

@@ -13,9 +13,15 @@ CREATE TABLE pages (
     status           TEXT NOT NULL CHECK (status IN ('draft', 'published')),
     -- Where the footer links it, smallest first; NULL: not in the footer.
     footer_position  INTEGER,
+    -- Replies are off unless staff turn them on; they live under `discussion_id`, an article
+    -- row of its own (a draft, never listed), so that every rule of replies is the articles'.
+    replies_open     INTEGER NOT NULL DEFAULT 0,
+    discussion_id    INTEGER REFERENCES articles (id),
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );
+
+CREATE INDEX pages_by_discussion ON pages (discussion_id);
 
 -- Every save of a page, as it was.
 CREATE TABLE page_revisions (

@@ -66,14 +66,38 @@ pub async fn post_reply(
     input: &ReplyInput,
     facts: RequestFacts,
 ) -> Result<Posted, PostError> {
-    let now = services.clock.now();
-    let settings = settings::effective(services).await?.settings;
     let target = reply_target(services, &address.slug).await?;
     // Only the article's own address takes replies (an old one redirects its readers).
     let Some(article) = target.filter(|t| t.date_path.as_deref() == Some(address.date.as_str()))
     else {
         return Err(PostError::NotFound);
     };
+    let path = article.public_path().ok_or(PostError::NotFound)?;
+    post_to(services, article, path, input, facts).await
+}
+
+/// Posts a reader's reply to the static page at `path` (`about/team`), if it takes replies.
+pub async fn post_page_reply(
+    services: &Services,
+    path: &str,
+    input: &ReplyInput,
+    facts: RequestFacts,
+) -> Result<Posted, PostError> {
+    let target = super::pages::reply_target(services, path).await?;
+    let Some(page) = target else { return Err(PostError::NotFound) };
+    post_to(services, page, crate::domain::paths::page_path(path), input, facts).await
+}
+
+/// A reply to what `article` names (an article, or a page's discussion), shown at `path`.
+async fn post_to(
+    services: &Services,
+    article: ReplyTarget,
+    path: String,
+    input: &ReplyInput,
+    facts: RequestFacts,
+) -> Result<Posted, PostError> {
+    let now = services.clock.now();
+    let settings = settings::effective(services).await?.settings;
     if !article.replies_open || settings.closed_by_age(article.published_at, now) {
         return Err(PostError::Closed);
     }
@@ -90,7 +114,6 @@ pub async fn post_reply(
     let (Ok(reply), Some(fill_seconds)) = (validated, fill_seconds) else {
         return Err(PostError::Invalid(errors));
     };
-    let path = article.public_path().ok_or(PostError::NotFound)?;
     let submission = Submission { reply, facts, fill_seconds };
     let (article_id, kept) = (article.id, settings.clone());
     let reply_path = path.clone();

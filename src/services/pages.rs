@@ -1,12 +1,14 @@
 //! Static pages: About, Contact, Corrections policy, Terms. Written in the newsroom as
 //! articles are (Markdown, preview, a revision at every save, draft or published), but with no
-//! byline, no date and no replies, and kept out of the news: no listing, feed or search shows
-//! them. Editors and admins look after them.
+//! byline and no date, and kept out of the news: no listing, feed or search shows them. Replies
+//! are off unless staff turn them on; they hang on an article row of the page's own (see
+//! [`new_discussion`]). Editors and admins look after them.
 
-use super::reading::SiteNav;
+use super::discussion::{self, ThreadPage, ThreadView};
+use super::reading::{ArticleRequest, SiteNav};
 use super::{Services, UnitOfWork};
 use crate::domain::paths::{is_reserved_segment, page_path};
-use crate::domain::{FieldError, PageId, PageRevisionId, Slug, UserId, text};
+use crate::domain::{FieldError, PageId, PageRevisionId, ReplyStatus, Slug, UserId, text};
 use crate::store::{
     ImportWrites, Page, PageFields, PageReads, PageRevision, PageWrites, StaffReads, StoreError,
     User,
@@ -39,6 +41,8 @@ pub struct PageInput {
     pub body_markdown: String,
     /// As typed: empty for no place in the footer, else a whole number.
     pub footer_position: String,
+    /// Readers may reply (off unless staff turn it on).
+    pub replies_open: bool,
 }
 
 impl PageInput {
@@ -49,17 +53,21 @@ impl PageInput {
             parent_id: page.parent_id,
             body_markdown: page.body_markdown.clone(),
             footer_position: page.footer_position.map(|p| p.to_string()).unwrap_or_default(),
+            replies_open: page.replies_open,
         }
     }
 
-    /// The input as a revision had it; the footer place is not part of a revision.
-    pub fn from_revision(revision: &PageRevision, footer_position: &str) -> Self {
+    /// The input as a revision had it, with the page's own footer place and replies (which
+    /// are not part of a revision).
+    pub fn from_revision(revision: &PageRevision, page: &Page) -> Self {
+        let footer_position = page.footer_position.map(|p| p.to_string()).unwrap_or_default();
         Self {
             title: revision.title.clone(),
             slug: revision.slug.clone(),
             parent_id: revision.parent_id,
             body_markdown: revision.body_markdown.clone(),
-            footer_position: footer_position.to_owned(),
+            footer_position,
+            replies_open: page.replies_open,
         }
     }
 }
@@ -176,6 +184,7 @@ fn checked(
         body_markdown: input.body_markdown.clone(),
         published,
         footer_position,
+        replies_open: input.replies_open,
     })
 }
 
@@ -240,6 +249,14 @@ pub(crate) async fn write(
         }
         None => unit.insert_page(&fields, now).await?,
     };
+    match old.as_ref().and_then(|p| p.discussion_id) {
+        Some(article) => unit.sync_discussion(article, fields.replies_open, &fields.title).await?,
+        None if fields.replies_open => {
+            let article = new_discussion(unit, id, &fields.title).await?;
+            unit.set_page_discussion(id, article).await?;
+        }
+        None => {}
+    }
     if published {
         // A page published at an address takes it back from any redirect.
         unit.remove_url_redirect(&redirect_key(&fields.path)).await?;
@@ -260,6 +277,50 @@ pub(crate) async fn write(
         unit.site_changed();
     }
     Ok(id)
+}
+
+/// The article row a page's replies hang on: a draft no listing, feed or search shows, and
+/// no newsroom list either (`list_articles` leaves it out), so that posting, moderating,
+/// threading and counting replies on a page are what they are on an article.
+pub(crate) async fn new_discussion(
+    unit: &mut UnitOfWork<'_>,
+    page: PageId,
+    title: &str,
+) -> Result<crate::domain::ArticleId, StoreError> {
+    use crate::domain::{ArticleStatus, Headline};
+    use crate::store::{ArticleFields, ArticleReads, ArticleWrites, NewArticle};
+    let base = Slug::from_headline(&format!("page {page} replies"));
+    let mut slug = base.clone();
+    let mut n = 1;
+    while unit.slug_exists(slug.as_str()).await? {
+        n += 1;
+        slug = base.numbered(n);
+    }
+    let headline = Headline::parse(title)
+        .or_else(|_| Headline::parse("A page"))
+        .map_err(StoreError::Database)?;
+    let fields = ArticleFields {
+        slug,
+        headline,
+        standfirst: String::new(),
+        body_markdown: String::new(),
+        body_html: String::new(),
+        author_ids: Vec::new(),
+        section_id: None,
+        tag_ids: Vec::new(),
+        image: None,
+        replies_open: true,
+        word_count: 0,
+    };
+    let now = unit.now();
+    let new = NewArticle {
+        fields,
+        status: ArticleStatus::Draft,
+        date_path: None,
+        published_at: None,
+        created_at: now,
+    };
+    unit.insert_article(&new).await
 }
 
 /// `about/team` within `about`: the page itself, or one below it.
@@ -314,7 +375,8 @@ pub async fn delete(services: &Services, user: &User, id: PageId) -> Result<(), 
                     return Err(PageError::Fields(vec![FieldError::new("delete", message)]));
                 }
                 if !unit.delete_page(id).await? {
-                    let message = "Move or delete the pages under this one first.";
+                    let message = "Move or delete the pages under this one first. A page that has \
+                                   had replies open stays, with its replies: put it back to draft.";
                     return Err(PageError::Fields(vec![FieldError::new("delete", message)]));
                 }
                 Ok(())
@@ -405,28 +467,91 @@ pub async fn restore(
     revision: PageRevisionId,
 ) -> Result<(), PageError> {
     let (page, revision, _) = self::revision(services, user, id, revision).await?;
-    let footer = page.footer_position.map(|p| p.to_string()).unwrap_or_default();
-    let input = PageInput::from_revision(&revision, &footer);
+    let input = PageInput::from_revision(&revision, &page);
     save(services, user, Some(id), &input, PageAction::Save).await.map(|_| ())
 }
 
-/// The published page at `path` (`about/team`) with the site's frame, for readers.
+/// A published page as readers see it: the page, the site's frame, and its replies when it
+/// has had them open.
+pub struct PageView {
+    pub page: Page,
+    pub nav: SiteNav,
+    pub discussion: Option<Discussion>,
+}
+
+/// A page's replies: one page of the thread, whether the form is open, the reply it answers.
+pub struct Discussion {
+    /// The article row they hang on (its id signs the form's token).
+    pub article: crate::store::Article,
+    pub thread: ThreadPage,
+    pub open: bool,
+    pub reply_to: Option<crate::store::Reply>,
+}
+
+/// The published page at `path` (`about/team`), all read at once; `None` for a draft, a
+/// missing page, or a page of replies past the last.
 pub async fn published(
     services: &Services,
     path: &str,
-) -> Result<Option<(Page, SiteNav)>, StoreError> {
+    request: ArticleRequest,
+) -> Result<Option<PageView>, StoreError> {
+    use crate::store::{ArticleReads, ReplyReads};
     let path = path.to_owned();
+    let settings = super::settings::effective(services).await?.settings;
+    let now = services.clock.now();
     services
         .store
         .read(move |db| {
             Box::pin(async move {
-                match db.page_at(&path).await?.filter(|p| p.published) {
-                    Some(page) => Ok(Some((page, SiteNav::read(db).await?))),
-                    None => Ok(None),
-                }
+                let Some(page) = db.page_at(&path).await?.filter(|p| p.published) else {
+                    return Ok(None);
+                };
+                let nav = SiteNav::read(db).await?;
+                let found = match page.discussion_id {
+                    Some(id) => db.article(id).await?,
+                    None => None,
+                };
+                let Some(mut article) = found else {
+                    return Ok(Some(PageView { page, nav, discussion: None }));
+                };
+                let view = ThreadView {
+                    held_ids: &request.held_ids,
+                    max_depth: settings.thread_depth,
+                    per_page: settings.replies_per_page,
+                };
+                let id = article.id;
+                let thread = discussion::thread_page(
+                    db,
+                    id,
+                    view,
+                    request.replies_page,
+                    article.reply_count,
+                );
+                let Some(thread) = thread.await? else { return Ok(None) };
+                let reply_to = match request.reply_to {
+                    Some(reply) => db
+                        .reply(reply)
+                        .await?
+                        .filter(|r| r.article_id == id && r.status == ReplyStatus::Approved),
+                    None => None,
+                };
+                article.reply_count = thread.approved as i64;
+                article.replies_open = page.replies_open;
+                let open = !discussion::replies_closed(&article, &settings, now);
+                let discussion = Some(Discussion { article, thread, open, reply_to });
+                Ok(Some(PageView { page, nav, discussion }))
             })
         })
         .await
+}
+
+/// What a reply to the published page at `path` needs, if the page takes replies.
+pub async fn reply_target(
+    services: &Services,
+    path: &str,
+) -> Result<Option<crate::store::ReplyTarget>, StoreError> {
+    let path = path.to_owned();
+    services.store.read(move |db| Box::pin(async move { db.page_reply_target(&path).await })).await
 }
 
 #[cfg(test)]
@@ -444,6 +569,8 @@ mod tests {
             body_html: String::new(),
             published: true,
             footer_position: None,
+            replies_open: false,
+            discussion_id: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -507,7 +507,9 @@ pub trait ArticleReads: Db {
 
     /// The newsroom's list: any status, filtered, newest change first; and how many match.
     async fn list_articles(&mut self, query: &ArticleQuery) -> Result<(Vec<ArticleSummary>, u64)> {
-        let mut conditions = vec!["1 = 1".to_owned()];
+        // Not the rows a static page's replies hang on: they are the page's, not articles.
+        let mut conditions =
+            vec!["NOT EXISTS (SELECT 1 FROM pages p WHERE p.discussion_id = a.id)".to_owned()];
         let status = query.status.map(ArticleStatus::as_str);
         let headline = query
             .headline

@@ -172,6 +172,8 @@ impl Table {
                 ("body_html", Text),
                 ("status", Text),
                 ("footer_position", Int),
+                ("replies_open", Bool),
+                ("discussion_id", Int),
                 ("created_at", Int),
                 ("updated_at", Int),
             ],

@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 
+use super::ReplyTarget;
 use super::{Db, Result, Row, StoreError, Tx};
-use crate::domain::{PageId, PageRevisionId, UserId};
+use crate::domain::{ArticleId, PageId, PageRevisionId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -21,6 +22,10 @@ pub struct Page {
     pub published: bool,
     /// Where the footer links it, smallest first; `None`: not in the footer.
     pub footer_position: Option<i64>,
+    /// Readers may reply (off unless staff turn it on).
+    pub replies_open: bool,
+    /// The article row its replies hang on, once it has had replies open.
+    pub discussion_id: Option<ArticleId>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -50,6 +55,7 @@ pub struct PageFields {
     pub body_html: String,
     pub published: bool,
     pub footer_position: Option<i64>,
+    pub replies_open: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +74,7 @@ pub struct PageRevision {
 const PAGES_LOCK: i64 = (1 << 62) | 0x0070_6167_6573;
 
 const PAGE_COLUMNS: &str = "id, parent_id, slug, path, title, body_markdown, body_html, status, \
-                            footer_position, created_at, updated_at";
+                            footer_position, created_at, updated_at, replies_open, discussion_id";
 
 fn page_of(r: &mut Row) -> Result<Page> {
     Ok(Page {
@@ -83,6 +89,8 @@ fn page_of(r: &mut Row) -> Result<Page> {
         footer_position: r.opt_int(8)?,
         created_at: r.int(9)?,
         updated_at: r.int(10)?,
+        replies_open: r.bool(11)?,
+        discussion_id: r.opt_id(12)?,
     })
 }
 
@@ -148,6 +156,23 @@ pub trait PageReads: Db {
         })
     }
 
+    /// What a reply to the published page at `path` needs: its discussion's article, with the
+    /// page's own word on whether replies are open.
+    async fn page_reply_target(&mut self, path: &str) -> Result<Option<ReplyTarget>> {
+        let sql = "SELECT a.id, a.slug, a.date_path, p.replies_open, a.published_at
+                     FROM pages p JOIN articles a ON a.id = p.discussion_id
+                    WHERE p.path = $1 AND p.status = 'published'";
+        self.query(sql, &[path.into()]).await?.first(|r| {
+            Ok(ReplyTarget {
+                id: r.id(0)?,
+                slug: r.text(1)?,
+                date_path: r.opt_text(2)?,
+                replies_open: r.bool(3)?,
+                published_at: r.opt_int(4)?,
+            })
+        })
+    }
+
     async fn page_revisions(&mut self, page: PageId) -> Result<Vec<PageRevision>> {
         let sql = format!(
             "SELECT {REVISION_COLUMNS} FROM page_revisions WHERE page_id = $1 ORDER BY id DESC"
@@ -188,8 +213,8 @@ pub trait PageWrites: Tx {
 
     async fn insert_page(&mut self, f: &PageFields, now: i64) -> Result<PageId> {
         let sql = "INSERT INTO pages (parent_id, slug, path, title, body_markdown, body_html,
-                       status, footer_position, created_at, updated_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
+                       status, footer_position, replies_open, created_at, updated_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING id";
         let params = [
             f.parent_id.into(),
             f.slug.as_str().into(),
@@ -200,6 +225,7 @@ pub trait PageWrites: Tx {
             status(f.published).into(),
             f.footer_position.into(),
             now.into(),
+            f.replies_open.into(),
         ];
         let rows = self.query(sql, &params).await.map_err(path_conflict)?;
         rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the new page"))
@@ -210,7 +236,7 @@ pub trait PageWrites: Tx {
         let old = self.page(id).await?.ok_or(StoreError::NotFound("the page"))?;
         let sql = "UPDATE pages SET parent_id = $2, slug = $3, path = $4, title = $5,
                        body_markdown = $6, body_html = $7, status = $8, footer_position = $9,
-                       updated_at = $10
+                       updated_at = $10, replies_open = $11
                     WHERE id = $1";
         let params = [
             id.into(),
@@ -223,6 +249,7 @@ pub trait PageWrites: Tx {
             status(f.published).into(),
             f.footer_position.into(),
             now.into(),
+            f.replies_open.into(),
         ];
         self.execute(sql, &params).await.map_err(path_conflict)?;
         if old.path != f.path {
@@ -236,10 +263,27 @@ pub trait PageWrites: Tx {
         Ok(())
     }
 
+    /// Hangs the page's replies on `article`.
+    async fn set_page_discussion(&mut self, page: PageId, article: ArticleId) -> Result<()> {
+        let sql = "UPDATE pages SET discussion_id = $2 WHERE id = $1";
+        self.execute(sql, &[page.into(), article.into()]).await?;
+        Ok(())
+    }
+
+    /// Keeps a page's discussion as the page is: open or closed, named by its title (the
+    /// moderation queue shows the name).
+    async fn sync_discussion(&mut self, article: ArticleId, open: bool, title: &str) -> Result<()> {
+        let sql = "UPDATE articles SET replies_open = $2, headline = $3 WHERE id = $1";
+        self.execute(sql, &[article.into(), open.into(), title.into()]).await?;
+        Ok(())
+    }
+
     /// Deletes a page with its revisions and its import record (a later import of the same
-    /// export brings it back); `false` if it has pages under it, or is gone.
+    /// export brings it back); `false` if it has pages under it, has had replies (which are
+    /// kept), or is gone.
     async fn delete_page(&mut self, id: PageId) -> Result<bool> {
-        let sql = "SELECT EXISTS (SELECT 1 FROM pages WHERE parent_id = $1)";
+        let sql = "SELECT EXISTS (SELECT 1 FROM pages WHERE parent_id = $1)
+                       OR EXISTS (SELECT 1 FROM pages WHERE id = $1 AND discussion_id IS NOT NULL)";
         if self.query(sql, &[id.into()]).await?.bool()? {
             return Ok(false);
         }

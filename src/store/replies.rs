@@ -39,6 +39,8 @@ pub struct QueuedReply {
     pub article_headline: String,
     pub article_slug: String,
     pub article_date_path: Option<String>,
+    /// The static page the reply is on, when it is on one (`about/team`).
+    pub page_path: Option<String>,
 }
 
 /// Which replies the moderation queue shows.
@@ -143,7 +145,8 @@ pub(crate) const DUPLICATE_REPLY: &str = "SELECT EXISTS (SELECT 1 FROM comments
 pub(crate) const HAS_APPROVED: &str = "SELECT EXISTS (SELECT 1 FROM comments
   WHERE lower(author_email) = lower($1) AND status = 'approved' AND $1 <> '')";
 
-const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path";
+const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path, \
+     (SELECT p.path FROM pages p WHERE p.discussion_id = a.id)";
 
 pub(crate) fn reply_from_row(r: &mut Row) -> Result<Reply> {
     Ok(Reply {
@@ -169,6 +172,7 @@ fn queued_from_row(r: &mut Row) -> Result<QueuedReply> {
         article_headline: r.text(12)?,
         article_slug: r.text(13)?,
         article_date_path: r.opt_text(14)?,
+        page_path: r.opt_text(15)?,
     })
 }
 

@@ -178,7 +178,16 @@ pub async fn export(
     // Posts and pages share WordPress's ids: the pages' follow the articles'.
     let pages = store.read(|db| db.pages()).await?;
     for page in &pages {
-        write_page(out, site, page, last_article)?;
+        let replies = match page.discussion_id {
+            Some(id) => {
+                store
+                    .read(move |db| Box::pin(async move { article_with_replies(db, id).await }))
+                    .await?
+                    .1
+            }
+            None => Vec::new(),
+        };
+        write_page(out, site, page, last_article, &replies)?;
         written += 1;
     }
     // Tags last: WordPress's importer takes them wherever they stand in the channel.
@@ -227,6 +236,7 @@ fn write_page(
     site: &Site<'_>,
     page: &Page,
     after: i64,
+    replies: &[QueuedReply],
 ) -> Result<(), WxrError> {
     let base = site.base_url.trim_end_matches('/');
     let id = after + page.id.get();
@@ -250,7 +260,7 @@ fn write_page(
 		<wp:post_date_gmt>{gmt}</wp:post_date_gmt>
 		<wp:post_modified>{modified}</wp:post_modified>
 		<wp:post_modified_gmt>{modified_gmt}</wp:post_modified_gmt>
-		<wp:comment_status>{closed}</wp:comment_status>
+		<wp:comment_status>{comments}</wp:comment_status>
 		<wp:ping_status>{closed}</wp:ping_status>
 		<wp:post_name>{name}</wp:post_name>
 		<wp:status>{status}</wp:status>
@@ -258,8 +268,7 @@ fn write_page(
 		<wp:menu_order>{order}</wp:menu_order>
 		<wp:post_type>{kind}</wp:post_type>
 		<wp:post_password>{empty}</wp:post_password>
-		<wp:is_sticky>0</wp:is_sticky>
-	</item>",
+		<wp:is_sticky>0</wp:is_sticky>",
         title = text(&page.title),
         link = text(&link),
         pub_date = rfc2822(at),
@@ -270,12 +279,17 @@ fn write_page(
         modified = cdata(&wp_date(page.updated_at, site.tz)),
         modified_gmt = cdata(&wp_date(page.updated_at, &TimeZone::UTC)),
         closed = cdata("closed"),
+        comments = cdata(if page.replies_open { "open" } else { "closed" }),
         name = cdata(&page.slug),
         status = cdata(status),
         order = page.footer_position.unwrap_or(0),
         kind = cdata("page"),
         empty = cdata(""),
     )?;
+    for reply in replies {
+        write_reply(out, site, reply)?;
+    }
+    writeln!(out, "\t</item>")?;
     Ok(())
 }
 

@@ -47,6 +47,7 @@ struct ArticlePage<'a> {
     path: String,
     article: &'a Article,
     story: Story,
+    reply_count: i64,
     reply_heading: String,
     thread_html: String,
     /// Links to the older and newer pages of replies.
@@ -175,9 +176,9 @@ pub async fn reply(
 
 /// The honeypot: a field people never see (hidden by the stylesheet and from screen readers),
 /// which form-filling robots fill in.
-const HONEYPOT: &str = "homepage";
+pub(super) const HONEYPOT: &str = "homepage";
 
-fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
+pub(super) fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
     let value = |name| form::first(pairs, name).unwrap_or_default().to_owned();
     ReplyInput {
         comment: value("comment"),
@@ -191,7 +192,7 @@ fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
 
 /// `303` to the new reply, with the reader's cookies: remembered values only when asked for,
 /// and the signed list of held replies so that the poster alone sees theirs.
-fn posted_response(
+pub(super) fn posted_response(
     state: &AppState,
     headers: &HeaderMap,
     input: &ReplyInput,
@@ -269,6 +270,7 @@ async fn render(
         layout,
         related: found.related.iter().cloned().map(|a| summary(a, &config.timezone)).collect(),
         story: Story::new(article, &found.notes, &config.timezone),
+        reply_count: article.reply_count,
         reply_heading: reply_heading(article),
         thread_html: thread::render(&replies.nodes, &context)?,
         reply_to: found.reply_to.as_ref(),
@@ -298,7 +300,7 @@ async fn render(
 }
 
 /// "3 replies to “Headline”".
-fn reply_heading(article: &Article) -> String {
+pub(super) fn reply_heading(article: &Article) -> String {
     let count = match article.reply_count {
         1 => "One reply".to_owned(),
         n => format!("{n} replies"),

@@ -10,6 +10,7 @@ use axum::response::Response;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
 use super::AppState;
+use super::error::AppError;
 use super::response::moved_permanently;
 use crate::store::ImportReads;
 
@@ -22,10 +23,14 @@ pub async fn old_addresses(
     request: Request,
     next: Next,
 ) -> Response {
+    if request.method() == Method::POST {
+        return page_reply(&state, request, next).await;
+    }
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
     let uri = request.uri().clone();
+    let headers = request.headers().clone();
     let path = percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
     if path == "/"
         && let Some(query) = uri.query()
@@ -44,7 +49,7 @@ pub async fn old_addresses(
     if response.status() != StatusCode::NOT_FOUND {
         return response;
     }
-    match super::pages::answer(&state, &path).await {
+    match super::pages::answer(&state, &path, uri.query(), &headers).await {
         Ok(Some(page)) => return page,
         Ok(None) => {}
         Err(e) => return axum::response::IntoResponse::into_response(e),
@@ -61,6 +66,36 @@ pub async fn old_addresses(
     match find(&state, keys).await {
         Some(target) => moved_permanently(&encode(&target)),
         None => response,
+    }
+}
+
+/// A reply sent to a static page's address, which no route takes (`/about/` is the date
+/// archives' `/{year}/`, which takes no `POST`). Articles' and the newsroom's addresses go
+/// straight on, without a look at the pages.
+async fn page_reply(state: &AppState, request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let path = percent_decode_str(request.uri().path()).decode_utf8_lossy().into_owned();
+    if path.starts_with("/admin/") || crate::domain::paths::is_article_path(&path) {
+        return next.run(request).await;
+    }
+    let Some(peer) =
+        request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)
+    else {
+        return next.run(request).await;
+    };
+    let target =
+        match crate::services::pages::reply_target(&state.services, path.trim_matches('/')).await {
+            Ok(target) => target,
+            Err(e) => return AppError::from(e).into_response(),
+        };
+    if target.is_none() {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match super::pages::reply(state, peer, &path, &parts.headers, body).await {
+        Ok(Some(response)) => response,
+        Ok(None) => AppError::NotFound.into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

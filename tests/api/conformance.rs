@@ -83,6 +83,7 @@ conformance! {
     ];
     pages_nest_and_keep_their_revisions covers [
         page_at, page, pages, published_pages, footer_pages, insert_page, update_page, lock_pages,
+        page_reply_target, set_page_discussion, sync_discussion,
         insert_page_revision, page_revisions, page_revision, delete_page,
     ];
     import_jobs_are_run_by_one_node_at_a_time covers [
@@ -1143,6 +1144,7 @@ mod cases {
             body_html: "<p>Body</p>".into(),
             published,
             footer_position: None,
+            replies_open: false,
         }
     }
 
@@ -1154,9 +1156,10 @@ mod cases {
         let team = page_fields(Some(about_id), "team", "about/team", true);
         let team_id =
             w(store, move |tx| Box::pin(async move { tx.insert_page(&team, 11).await })).await;
-        let mut draft = page_fields(None, "plans", "plans", false);
-        draft.footer_position = Some(1);
-        w(store, move |tx| Box::pin(async move { tx.insert_page(&draft, 12).await })).await;
+        let mut plans = page_fields(None, "plans", "plans", false);
+        plans.footer_position = Some(1);
+        let plans_id =
+            w(store, move |tx| Box::pin(async move { tx.insert_page(&plans, 12).await })).await;
         let taken = page_fields(None, "about", "about", true);
         let clash =
             store.write(move |tx| Box::pin(async move { tx.insert_page(&taken, 13).await })).await;
@@ -1216,6 +1219,29 @@ mod cases {
         let found = r(store, move |db| db.page_revision(about_id, oldest)).await.unwrap();
         assert_eq!(found.body_markdown, "B1");
         assert_eq!(r(store, move |db| db.page_revision(team_id, oldest)).await, None);
+
+        // A page's replies hang on an article row no newsroom list shows.
+        let jo = author(store, "Jo").await;
+        let article = insert(store, draft("page-3-replies", jo.id)).await.unwrap();
+        w(store, move |tx| tx.set_page_discussion(plans_id, article)).await;
+        w(store, move |tx| tx.sync_discussion(article, true, "Plans")).await;
+        assert_eq!(r(store, |db| db.page_reply_target("plans")).await, None, "a draft takes none");
+        let mut open = page_fields(None, "plans", "plans", true);
+        open.replies_open = true;
+        w(store, move |tx| Box::pin(async move { tx.update_page(plans_id, &open, 30).await }))
+            .await;
+        let target = r(store, |db| db.page_reply_target("plans")).await.unwrap();
+        assert_eq!((target.id, target.replies_open), (article, true));
+        let read = r(store, move |db| db.article(article)).await.unwrap();
+        assert_eq!(read.headline, "Plans");
+        let (listed, total) = r(store, |db| {
+            Box::pin(async move {
+                db.list_articles(&ArticleQuery { limit: 10, ..Default::default() }).await
+            })
+        })
+        .await;
+        assert!(listed.iter().all(|a| a.id != article) && total == 0, "not an article to staff");
+        assert!(!w(store, move |tx| tx.delete_page(plans_id)).await, "its replies keep it");
 
         // A page with pages under it stays; one without goes, with its revisions and its map.
         assert!(!w(store, move |tx| tx.delete_page(about_id)).await);

@@ -881,7 +881,8 @@ async fn a_wxr_export_is_shaped_as_wordpress_writes_one_and_imports_back_the_sam
         .concat(),
     );
     let pages = [
-        wp_page(42, 41, "team", "publish", "Eve and Ann."),
+        wp_page(42, 41, "team", "publish", "Eve and Ann.")
+            .replace("</item>", &format!("{}</item>", comment(8, 0, "1", "Hello team"))),
         wp_page(41, 0, "about", "publish", "Who we are."),
         wp_page(43, 0, "plans", "draft", "Not yet."),
     ];
@@ -963,6 +964,10 @@ async fn a_wxr_export_is_shaped_as_wordpress_writes_one_and_imports_back_the_sam
         assert_eq!((a.status, b.status), (200, 200), "{path}");
         assert_eq!(text(a.one("main h1")), text(b.one("main h1")), "{path}");
         assert_eq!(text(a.one(".story-body")), text(b.one(".story-body")), "{path}");
+        let replies = |p: &crate::helpers::Page| {
+            p.all(".reply-text").into_iter().map(text).collect::<Vec<_>>()
+        };
+        assert_eq!(replies(&a), replies(&b), "{path}: its replies");
     }
     assert_eq!(second.get("/plans/").await.status, 404);
 }
@@ -1111,7 +1116,8 @@ async fn wordpress_pages_become_static_pages_with_their_hierarchy_and_old_addres
     let items = [
         wp_page(42, 41, "team", "publish", "Eve and Ann."),
         wp_page(43, 42, "london", "publish", "The London desk."),
-        wp_page(41, 0, "about", "publish", "Who we are.\n\nSince 1851."),
+        wp_page(41, 0, "about", "publish", "Who we are.\n\nSince 1851.")
+            .replace("</item>", &format!("{}</item>", comment(7, 0, "1", "Since when?"))),
         wp_page(44, 0, "search", "publish", "How to search our archive."),
         wp_page(45, 0, "plans", "draft", "Not yet."),
         wp_page(46, 0, "old", "trash", "Gone."),
@@ -1129,6 +1135,8 @@ async fn wordpress_pages_become_static_pages_with_their_hierarchy_and_old_addres
     assert_eq!(about.status, 200);
     assert_eq!(text(about.one("main h1")), "Story 41: about");
     assert_eq!(about.all("main .story-body p").len(), 2, "paragraphs as WordPress showed them");
+    assert_eq!(text(about.one(".reply-text")), "Since when?", "a page's comments are its replies");
+    assert!(about.has("form.reply-form"), "open to comments there, open here");
     assert_eq!(text(app.get("/about/team/london/").await.one("main h1")), "Story 43: london");
     assert_eq!(app.get("/search-2/").await.status, 200);
     assert_eq!(app.get("/plans/").await.status, 404, "a draft is not public");

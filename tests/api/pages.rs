@@ -314,3 +314,89 @@ async fn a_draft_page_with_nothing_under_it_can_be_deleted() {
     }
     assert!(app.staff_get(&staff, "/admin/pages/").await.has(".empty"));
 }
+
+#[tokio::test]
+async fn replies_on_a_page_are_off_until_staff_turn_them_on_then_work_as_on_articles() {
+    let (app, staff) = newsroom().await;
+    let editor =
+        write_page(&app, &staff, &[("title", "Contact"), ("body", "Write to us.")], "publish")
+            .await;
+    let page = app.get("/contact/").await;
+    assert!(!page.has("form.reply-form") && !page.has("#replies"), "off by default");
+    assert_eq!(app.post("/contact/", &crate::helpers::valid_reply()).await.status, 405);
+
+    let open = [
+        ("title", "Contact"),
+        ("body", "Write to us."),
+        ("replies_open", "yes"),
+        ("action", "save"),
+    ];
+    assert_eq!(app.staff_post(&staff, &editor, &open).await.status, 303);
+    let page = app.get("/contact/").await;
+    assert_eq!(text(page.one("#respond-title")), "Leave a Reply");
+    assert!(text(page.one(".form-note")).contains("Your email address will not be published"));
+    assert_eq!(attr(page.one("form.reply-form"), "action"), "/contact/#respond");
+
+    // A reply through the page's own form, threaded, shown, its email nowhere.
+    let email = "reader.on.a.page@example.com";
+    let first = app
+        .reply(
+            "/contact/",
+            &crate::helpers::reply_with(&[("email", email), ("comment", "Hello desk")]),
+        )
+        .await;
+    let answer =
+        crate::helpers::reply_with(&[("parent", &first.to_string()), ("comment", "An answer")]);
+    let second = app.post("/contact/", &answer).await;
+    assert_eq!(second.status, 303);
+    assert!(second.location().starts_with("/contact/#comment-"), "{}", second.location());
+    let page = app.get("/contact/").await;
+    let texts: Vec<String> = page.all(".reply-text").into_iter().map(text).collect();
+    assert_eq!(texts, ["Hello desk", "An answer"]);
+    assert_eq!(text(page.one("#replies-title")), "2 replies to “Contact”");
+    assert!(!page.body.contains(email), "the email is never published");
+    assert!(page.has(".replies .replies, ol ol"), "the answer sits under its reply");
+
+    // A form with an error comes back with everything typed.
+    let bad = crate::helpers::reply_with(&[("email", "not an email"), ("comment", "Kept text")]);
+    let refused = app.post("/contact/", &bad).await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(text(refused.one("#comment")), "Kept text");
+
+    // The queue shows it on the page; staff never see the discussion as an article.
+    let queue = app.staff_get(&staff, "/admin/replies/?status=approved").await;
+    let link = queue
+        .all(".queue-article a")
+        .into_iter()
+        .map(|a| attr(a, "href").to_owned())
+        .find(|h| h.starts_with("/contact/"));
+    assert!(link.is_some_and(|l| l.starts_with("/contact/#comment-")), "{}", queue.body);
+    let articles = app.staff_get(&staff, "/admin/").await;
+    assert!(!articles.body.contains("Contact"), "the page's replies are not an article");
+
+    // Closed again: the replies stay, the form goes, and a late reply is refused, kept.
+    let closed = [("title", "Contact"), ("body", "Write to us."), ("action", "save")];
+    assert_eq!(app.staff_post(&staff, &editor, &closed).await.status, 303);
+    let page = app.get("/contact/").await;
+    assert_eq!(page.all(".reply-text").len(), 2);
+    assert!(!page.has("form.reply-form") && page.has(".replies-closed"));
+    let late = app.post("/contact/", &crate::helpers::reply_with(&[("comment", "Too late")])).await;
+    assert_eq!(late.status, 403, "{}", late.body);
+    assert!(late.body.contains("Too late"), "the reader's text comes back");
+}
+
+#[tokio::test]
+async fn a_held_reply_on_a_page_is_its_posters_alone_until_approved() {
+    let app = spawn_with(&[("moderation", "all")]).await;
+    app.add_staff("editor@example.com", "Eve Editor", Role::Editor).await;
+    let staff = app.sign_in("editor@example.com").await;
+    write_page(&app, &staff, &[("title", "Tips"), ("replies_open", "yes")], "publish").await;
+    let sent =
+        app.post("/tips/", &crate::helpers::reply_with(&[("comment", "A tip for you")])).await;
+    assert_eq!(sent.status, 303);
+    let cookie = crate::helpers::cookies_from(&sent);
+    let mine = app.get_with("/tips/", &[("cookie", &cookie)]).await;
+    assert!(text(mine.one("#replies")).contains("awaiting moderation"));
+    assert_eq!(mine.header("cache-control"), "private, no-store");
+    assert!(!app.get("/tips/").await.body.contains("A tip for you"), "others do not see it");
+}

@@ -3,9 +3,13 @@
 //! old addresses answering with a `301`, matched by id in the import map like posts.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::content;
-use super::wordpress::{gmt, item_key, old_addresses, or_unknown, slug_for};
+use super::wordpress::{
+    Context, Known, comment_key, gmt, item_key, old_addresses, or_unknown, plan_replies, slug_for,
+    write_replies,
+};
 use super::xml::Node;
 use super::{Summary, parents_first};
 use crate::domain::paths::{is_reserved_segment, page_path};
@@ -18,13 +22,6 @@ use crate::store::{
 /// Pages per unit of work.
 const BATCH: usize = 100;
 const TITLE_MAX: usize = 200;
-
-pub struct PageContext<'a> {
-    pub origin: &'a str,
-    pub now: i64,
-    pub dry_run: bool,
-    pub attachments: &'a HashMap<String, String>,
-}
 
 /// What a page item becomes: published or a draft, or skipped with the reason.
 fn fate(item: &Node, summary: &mut Summary) -> Result<bool, &'static str> {
@@ -52,9 +49,9 @@ fn parent_key(item: &Node) -> Option<&str> {
     Some(item.get("wp:post_parent")).filter(|p| !p.is_empty() && *p != "0")
 }
 
-pub async fn import(
+pub(super) async fn import(
     services: &Services,
-    context: &PageContext<'_>,
+    context: Arc<Context>,
     pages: Vec<Node>,
 ) -> Result<Summary, StoreError> {
     let mut summary = Summary::default();
@@ -63,43 +60,51 @@ pub async fn import(
     }
     let keys: Vec<String> = pages.iter().map(item_key).collect();
     let order = parents_first(&keys, |i| parent_key(&pages[i]));
+    let comments: Vec<String> =
+        pages.iter().flat_map(|i| i.all("wp:comment").map(comment_key)).collect();
     let (origin, wanted) = (context.origin.to_owned(), keys.clone());
-    let known: HashMap<String, PageId> = services
+    let (known, replies) = services
         .store
-        .read(move |db| Box::pin(async move { db.imported(&origin, "page", &wanted).await }))
-        .await?
-        .into_iter()
-        .map(|(key, id)| (key, PageId(id)))
-        .collect();
-    for item in &pages {
-        let replies = item.all("wp:comment").count() as u64;
-        summary.skip("replies on pages (pages take no replies)", replies);
-    }
+        .read(move |db| {
+            Box::pin(async move {
+                let pages = db.imported(&origin, "page", &wanted).await?;
+                let replies = db.imported(&origin, "reply", &comments).await?;
+                Ok((pages, replies))
+            })
+        })
+        .await?;
+    let known: HashMap<String, PageId> =
+        known.into_iter().map(|(key, id)| (key, PageId(id))).collect();
+    let seen = Arc::new(Known { replies: replies.into_iter().collect(), ..Known::default() });
     if context.dry_run {
         for item in &pages {
             match fate(item, &mut summary) {
-                Err(reason) => summary.skip(reason, 1),
+                Err(reason) => {
+                    summary.skip(reason, 1);
+                    let replies = item.all("wp:comment").count() as u64;
+                    summary.skip("replies on items not imported", replies);
+                    continue;
+                }
                 Ok(published) if known.contains_key(&item_key(item)) => {
                     summary.already("pages", label(published), 1)
                 }
                 Ok(published) => summary.count("pages", label(published), 1),
             }
+            plan_replies(&context, &seen, item, &mut summary);
         }
         return Ok(summary);
     }
-    let pages = std::sync::Arc::new(pages);
+    let pages = Arc::new(pages);
     let mut ids = known;
     for chunk in order.chunks(BATCH) {
         let chunk = chunk.to_vec();
-        let (pages, origin) = (pages.clone(), context.origin.to_owned());
-        let (attachments, now) = (context.attachments.clone(), context.now);
+        let (pages, context, seen) = (pages.clone(), context.clone(), seen.clone());
         let before = ids.clone();
         let (tally, made) = services
             .commit(move |unit| {
                 Box::pin(async move {
-                    let mut writer =
-                        Writer { origin, now, attachments, ids: before, taken: HashSet::new() };
-                    writer.taken = unit.pages().await?.into_iter().map(|p| p.path).collect();
+                    let taken = unit.pages().await?.into_iter().map(|p| p.path).collect();
+                    let mut writer = Writer { context, seen, ids: before, taken };
                     let mut tally = Summary::default();
                     for i in chunk {
                         writer.write(unit, &pages[i], &mut tally).await?;
@@ -116,9 +121,9 @@ pub async fn import(
 }
 
 struct Writer {
-    origin: String,
-    now: i64,
-    attachments: HashMap<String, String>,
+    context: Arc<Context>,
+    /// The replies imported already.
+    seen: Arc<Known>,
     /// Byline's page by the export's key, for the children's parents.
     ids: HashMap<String, PageId>,
     /// The addresses pages hold, this unit's included.
@@ -136,12 +141,16 @@ impl Writer {
         let published = match fate(item, summary) {
             Err(reason) => {
                 summary.skip(reason, 1);
+                let replies = item.all("wp:comment").count() as u64;
+                summary.skip("replies on items not imported", replies);
                 return Ok(());
             }
             Ok(published) => published,
         };
         if self.ids.contains_key(&key) {
+            // A page and its comments commit together: its replies are there too.
             summary.already("pages", label(published), 1);
+            plan_replies(&self.context, &self.seen, item, summary);
             return Ok(());
         }
         let parent = match parent_key(item) {
@@ -171,7 +180,8 @@ impl Writer {
             t if t.is_empty() => "(no title)".to_owned(),
             t => t,
         };
-        let source = content::post_source(item.raw("content:encoded"), &self.attachments);
+        let source = content::post_source(item.raw("content:encoded"), self.context.attachments());
+        let replies_open = item.get("wp:comment_status") == "open";
         let fields = PageFields {
             parent_id: parent.as_ref().map(|p| p.id),
             slug: slug.clone(),
@@ -181,8 +191,9 @@ impl Writer {
             body_markdown: source,
             published,
             footer_position: None,
+            replies_open,
         };
-        let at = gmt(item.get("wp:post_date_gmt")).unwrap_or(self.now);
+        let at = gmt(item.get("wp:post_date_gmt")).unwrap_or(self.context.now);
         let id = unit.insert_page(&fields, at).await?;
         let revision = PageRevision {
             id: PageRevisionId(0),
@@ -195,7 +206,14 @@ impl Writer {
             body_markdown: fields.body_markdown.clone(),
         };
         unit.insert_page_revision(&revision).await?;
-        unit.map_import(&self.origin, "page", &key, id.get()).await?;
+        unit.map_import(&self.context.origin, "page", &key, id.get()).await?;
+        let has_comments = item.all("wp:comment").next().is_some();
+        if replies_open || has_comments {
+            let article = crate::services::pages::new_discussion(unit, id, &fields.title).await?;
+            unit.set_page_discussion(id, article).await?;
+            unit.sync_discussion(article, replies_open, &fields.title).await?;
+            write_replies(unit, &self.context, &self.seen, item, article, summary).await?;
+        }
         if published {
             // Old addresses are kept decoded, as requests are looked up; the target encoded.
             let (key, here) = (crate::services::pages::redirect_key(&path), page_path(&path));

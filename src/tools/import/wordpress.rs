@@ -111,7 +111,7 @@ pub async fn import(
     reader.await.map_err(|e| StoreError::Database(e.to_string()))??;
     let (items, replies) =
         (pages.len(), pages.iter().map(|i| i.all("wp:comment").count()).sum::<usize>());
-    summary.merge(super::pages::import(services, &context.page_context(), pages).await?);
+    summary.merge(super::pages::import(services, context.clone(), pages).await?);
     progress.advance(items as u64, replies as u64);
     progress.finish();
     if let Some((_, id)) = &context.survey.lead
@@ -336,11 +336,11 @@ fn read_items(source: &Source, sender: mpsc::Sender<Vec<Node>>) -> Result<(), Re
 }
 
 /// What every batch needs.
-struct Context {
-    origin: String,
+pub(super) struct Context {
+    pub(super) origin: String,
     tz: jiff::tz::TimeZone,
-    now: i64,
-    dry_run: bool,
+    pub(super) now: i64,
+    pub(super) dry_run: bool,
     keep_pings: bool,
     /// Byline's author by the export's login.
     authors: HashMap<String, AuthorId>,
@@ -349,13 +349,9 @@ struct Context {
 }
 
 impl Context {
-    fn page_context(&self) -> super::pages::PageContext<'_> {
-        super::pages::PageContext {
-            origin: &self.origin,
-            now: self.now,
-            dry_run: self.dry_run,
-            attachments: &self.survey.attachments,
-        }
+    /// Attachments' addresses by their post id.
+    pub(super) fn attachments(&self) -> &HashMap<String, String> {
+        &self.survey.attachments
     }
 
     /// The authors first, in one unit of work: every item's byline needs them.
@@ -536,9 +532,10 @@ async fn import_batch(
 }
 
 /// What the map says is there already.
-struct Known {
-    articles: HashMap<String, i64>,
-    replies: HashMap<String, i64>,
+#[derive(Default)]
+pub(super) struct Known {
+    pub(super) articles: HashMap<String, i64>,
+    pub(super) replies: HashMap<String, i64>,
 }
 
 /// A dry run's account of an item: what a real run would do, from reads alone.
@@ -556,6 +553,11 @@ fn plan_item(context: &Context, known: &Known, item: &Node, summary: &mut Summar
         }
         Fate::Article { label, .. } => summary.count("articles", label, 1),
     }
+    plan_replies(context, known, item, summary);
+}
+
+/// A dry run's account of an item's comments.
+pub(super) fn plan_replies(context: &Context, known: &Known, item: &Node, summary: &mut Summary) {
     for comment in item.all("wp:comment") {
         match reply_fate(comment, context.keep_pings) {
             Err(reason) => summary.skip(&reason, 1),
@@ -568,7 +570,7 @@ fn plan_item(context: &Context, known: &Known, item: &Node, summary: &mut Summar
 }
 
 /// A comment's id in the export; one without (partial exports) is named by what it says.
-fn comment_key(comment: &Node) -> String {
+pub(super) fn comment_key(comment: &Node) -> String {
     match comment.get("wp:comment_id") {
         "" => content_key(&[
             comment.raw("wp:comment_content"),
@@ -852,7 +854,7 @@ fn category_path(context: &Context, nicename: &str) -> String {
 
 /// The item's comments, parents before their answers whatever the file's order; a parent
 /// missing from the file leaves its answers at the top.
-async fn write_replies(
+pub(super) async fn write_replies(
     unit: &mut UnitOfWork<'_>,
     context: &Context,
     known: &Known,

@@ -225,6 +225,7 @@ async fn submit(
         parent_id: PageId::parse(&value("parent")),
         body_markdown: value("body").replace("\r\n", "\n"),
         footer_position: value("footer_position"),
+        replies_open: form::first(pairs, "replies_open").is_some(),
     };
     let (action, key) = match value("action").as_str() {
         "preview" => {

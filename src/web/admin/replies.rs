@@ -144,10 +144,10 @@ pub async fn queue(
 }
 
 fn row(q: QueuedReply, tz: &jiff::tz::TimeZone) -> Row {
-    let article_url = q
-        .article_date_path
-        .as_deref()
-        .map(|date| format!("{}#comment-{}", article_path(date, &q.article_slug), q.reply.id));
+    let on_page = q.page_path.as_deref().map(crate::domain::paths::page_path);
+    let article_url = on_page
+        .or_else(|| q.article_date_path.as_deref().map(|date| article_path(date, &q.article_slug)))
+        .map(|path| format!("{path}#comment-{}", q.reply.id));
     Row {
         id: q.reply.id,
         status: q.reply.status.as_str(),
