@@ -165,6 +165,24 @@ impl UnitOfWork<'_> {
         }
     }
 
+    /// `article`'s public replies changed: its pages, wherever they are shown (a static
+    /// page's replies are shown at the page's address).
+    pub async fn replies_of_changed(
+        &mut self,
+        article: &crate::store::Article,
+    ) -> Result<(), StoreError> {
+        use crate::store::PageReads;
+        let path = match article.public_path() {
+            Some(path) => Some(path),
+            None => self
+                .page_of_discussion(article.id)
+                .await?
+                .map(|p| crate::domain::paths::page_path(&p)),
+        };
+        self.replies_changed(path);
+        Ok(())
+    }
+
     /// Something any public page may show changed (an article's text, a setting, a name on a
     /// byline).
     pub fn site_changed(&mut self) {

@@ -139,12 +139,12 @@ pub async fn moderatable(
 }
 
 /// What a status change makes public, and tells the outbox.
-fn status_changed(
+async fn status_changed(
     unit: &mut UnitOfWork<'_>,
     reply: &Reply,
     article: &Article,
     to: Option<ReplyStatus>,
-) {
+) -> Result<(), StoreError> {
     let was_public = reply.status == ReplyStatus::Approved;
     let is_public = to == Some(ReplyStatus::Approved);
     let event = match (was_public, is_public, to) {
@@ -160,8 +160,9 @@ fn status_changed(
     }
     // A deleted reply's place changes how its answers show, whatever its status was.
     if was_public || is_public || to.is_none() {
-        unit.replies_changed(article.public_path());
+        unit.replies_of_changed(article).await?;
     }
+    Ok(())
 }
 
 /// Applies `decision` to every reply in `ids`, all or none: one the user may not moderate
@@ -217,7 +218,7 @@ async fn apply(
                         Some(status) => unit.set_reply_status(id, status).await?,
                         None => unit.delete_reply(id).await?,
                     };
-                    status_changed(unit, &reply, &article, to);
+                    status_changed(unit, &reply, &article, to).await?;
                     tracing::info!(reply = %id, decision = ?decision, "moderated");
                 }
                 Ok(())
@@ -243,7 +244,7 @@ pub async fn edit(
                 let (reply, article) = moderatable_in(&mut **unit, &user, id).await?;
                 unit.set_reply_body(id, &body).await?;
                 if reply.status == ReplyStatus::Approved {
-                    unit.replies_changed(article.public_path());
+                    unit.replies_of_changed(&article).await?;
                 }
                 Ok(())
             })
@@ -281,7 +282,7 @@ pub async fn answer(
                 // reply they were not told of.
                 if parent.status == ReplyStatus::Pending {
                     unit.set_reply_status(parent.id, ReplyStatus::Approved).await?;
-                    status_changed(unit, &parent, &article, Some(ReplyStatus::Approved));
+                    status_changed(unit, &parent, &article, Some(ReplyStatus::Approved)).await?;
                 }
                 let answer = NewReply {
                     article_id: parent.article_id,
@@ -298,7 +299,7 @@ pub async fn answer(
                 };
                 let answer_id = unit.insert_reply(&answer).await?;
                 unit.record(EventKind::ReplyPosted, article.id, Some(answer_id));
-                unit.replies_changed(article.public_path());
+                unit.replies_of_changed(&article).await?;
                 Ok(answer_id)
             })
         })

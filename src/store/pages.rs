@@ -173,6 +173,12 @@ pub trait PageReads: Db {
         })
     }
 
+    /// The address (`about/team`) of the page whose replies hang on `article`, if any.
+    async fn page_of_discussion(&mut self, article: ArticleId) -> Result<Option<String>> {
+        let sql = "SELECT path FROM pages WHERE discussion_id = $1";
+        self.query(sql, &[article.into()]).await?.first(|r| r.text(0))
+    }
+
     async fn page_revisions(&mut self, page: PageId) -> Result<Vec<PageRevision>> {
         let sql = format!(
             "SELECT {REVISION_COLUMNS} FROM page_revisions WHERE page_id = $1 ORDER BY id DESC"

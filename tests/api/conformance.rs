@@ -83,7 +83,7 @@ conformance! {
     ];
     pages_nest_and_keep_their_revisions covers [
         page_at, page, pages, published_pages, footer_pages, insert_page, update_page, lock_pages,
-        page_reply_target, set_page_discussion, sync_discussion,
+        page_reply_target, set_page_discussion, sync_discussion, page_of_discussion,
         insert_page_revision, page_revisions, page_revision, delete_page,
     ];
     import_jobs_are_run_by_one_node_at_a_time covers [
@@ -1232,6 +1232,9 @@ mod cases {
             .await;
         let target = r(store, |db| db.page_reply_target("plans")).await.unwrap();
         assert_eq!((target.id, target.replies_open), (article, true));
+        let shown_at = r(store, move |db| db.page_of_discussion(article)).await;
+        assert_eq!(shown_at.as_deref(), Some("plans"));
+        assert_eq!(r(store, move |db| db.page_of_discussion(ArticleId(999))).await, None);
         let read = r(store, move |db| db.article(article)).await.unwrap();
         assert_eq!(read.headline, "Plans");
         let (listed, total) = r(store, |db| {

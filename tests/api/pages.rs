@@ -400,3 +400,21 @@ async fn a_held_reply_on_a_page_is_its_posters_alone_until_approved() {
     assert_eq!(mine.header("cache-control"), "private, no-store");
     assert!(!app.get("/tips/").await.body.contains("A tip for you"), "others do not see it");
 }
+
+#[tokio::test]
+async fn a_page_kept_in_the_cache_shows_a_reply_once_it_is_approved() {
+    let app = spawn_with(&[("moderation", "all"), ("page_cache", "on")]).await;
+    app.add_staff("editor@example.com", "Eve Editor", Role::Editor).await;
+    let staff = app.sign_in("editor@example.com").await;
+    write_page(&app, &staff, &[("title", "Tips"), ("replies_open", "yes")], "publish").await;
+    let held = app.reply("/tips/", &crate::helpers::reply_with(&[("comment", "Held first")])).await;
+    assert!(!app.get("/tips/").await.body.contains("Held first"));
+    assert!(!app.get("/tips/").await.body.contains("Held first"), "served from the cache");
+    let approve = format!("approve:{held}");
+    app.staff_post(&staff, "/admin/replies/", &[("action", &approve)]).await;
+    assert!(app.get("/tips/").await.body.contains("Held first"), "the approval reached the page");
+    let answer = [("body", "Thanks for the tip")];
+    let answered = app.staff_post(&staff, &format!("/admin/replies/{held}/reply"), &answer).await;
+    assert_eq!(answered.status, 303, "{}", answered.body);
+    assert!(app.get("/tips/").await.body.contains("Thanks for the tip"));
+}
