@@ -21,7 +21,7 @@ CREATE TABLE pages (
     updated_at       BIGINT NOT NULL
 );
 
-CREATE INDEX pages_by_discussion ON pages (discussion_id);
+CREATE UNIQUE INDEX pages_by_discussion ON pages (discussion_id);
 
 -- Every save of a page, as it was.
 CREATE TABLE page_revisions (

@@ -545,6 +545,14 @@ pub async fn published(
         .await
 }
 
+/// Where the published page at `path` (`about/team`) lives, `/about/team/`, if there is one.
+pub async fn address(services: &Services, path: &str) -> Result<Option<String>, StoreError> {
+    let path = path.to_owned();
+    let page =
+        services.store.read(move |db| Box::pin(async move { db.page_at(&path).await })).await?;
+    Ok(page.filter(|p| p.published).map(|p| p.public_path()))
+}
+
 /// What a reply to the published page at `path` needs, if the page takes replies.
 pub async fn reply_target(
     services: &Services,

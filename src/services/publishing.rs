@@ -395,7 +395,8 @@ pub async fn update(
         .commit(move |unit| {
             Box::pin(async move {
                 let now = unit.now();
-                let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
+                let article =
+                    article_proper(&mut **unit, id).await?.ok_or(PublishError::NotFound)?;
                 if !can_edit(&user, &article) {
                     return Err(PublishError::Forbidden);
                 }
@@ -655,9 +656,22 @@ pub async fn editable(
     user: &User,
     id: ArticleId,
 ) -> Result<Article, PublishError> {
-    let article = services.store.read(move |db| db.article(id)).await?;
+    let article = services
+        .store
+        .read(move |db| Box::pin(async move { article_proper(db, id).await }))
+        .await?;
     let article = article.ok_or(PublishError::NotFound)?;
     if can_edit(user, &article) { Ok(article) } else { Err(PublishError::Forbidden) }
+}
+
+/// The article `id`, unless it is the row a static page's replies hang on: that is the
+/// page's, and the editor must not open (or publish) it.
+async fn article_proper(db: &mut dyn Db, id: ArticleId) -> Result<Option<Article>, StoreError> {
+    use crate::store::PageReads;
+    if db.page_of_discussion(id).await?.is_some() {
+        return Ok(None);
+    }
+    db.article(id).await
 }
 
 /// The newsroom's list of articles, with what its filters offer.
@@ -713,9 +727,9 @@ pub async fn editor(
         .read(move |db| {
             Box::pin(async move {
                 let article = match id {
-                    Some(id) => {
-                        Some(db.article(id).await?.ok_or(StoreError::NotFound("the article"))?)
-                    }
+                    Some(id) => Some(
+                        article_proper(db, id).await?.ok_or(StoreError::NotFound("the article"))?,
+                    ),
                     None => None,
                 };
                 let notes = match &article {

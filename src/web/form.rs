@@ -8,7 +8,8 @@ use percent_encoding::percent_decode;
 use super::error::AppError;
 
 /// Reads a form body: `415` unless urlencoded, `413` past the route's limit (see
-/// `web::Limits`, which bounds every body before it gets here).
+/// `web::Limits`, which bounds every body before it gets here, and `web::redirects` for a
+/// page's replies).
 pub async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, AppError> {
     let content_type = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes);
     if content_type.is_some_and(|t| !t.starts_with(b"application/x-www-form-urlencoded")) {

@@ -87,9 +87,8 @@ pub async fn answer(
         None => None,
     };
     if !path.ends_with('/') {
-        return Ok(pages::published(&state.services, key, request(state, headers, &input, None))
-            .await?
-            .map(|view| moved_permanently(&view.page.public_path())));
+        let found = pages::address(&state.services, key).await?;
+        return Ok(found.map(|address| moved_permanently(&address)));
     }
     let request = request(state, headers, &input, replies_page);
     let Some(view) = pages::published(&state.services, key, request).await? else {
@@ -144,7 +143,9 @@ fn render(
         reply_to: None,
         errors,
     };
-    let Some(discussion) = &discussion else {
+    // Replies closed and none to show: the page is as one that never had them.
+    let shown = discussion.as_ref().filter(|d| d.open || !d.thread.nodes.is_empty());
+    let Some(discussion) = shown else {
         return Ok(html(status, template.render()?, Caching::Public));
     };
     let replies = &discussion.thread;

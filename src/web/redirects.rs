@@ -70,32 +70,63 @@ pub async fn old_addresses(
 }
 
 /// A reply sent to a static page's address, which no route takes (`/about/` is the date
-/// archives' `/{year}/`, which takes no `POST`). Articles' and the newsroom's addresses go
-/// straight on, without a look at the pages.
+/// archives' `/{year}/`, which takes no `POST`). Only a form sent to an address a page could
+/// have is looked up; the rest (articles, the newsroom, robots' `/xmlrpc.php`) goes straight on.
+/// A page's reply gets what a route's request gets: the site's body limit and time limit, and
+/// a panic answered as a 500 page.
 async fn page_reply(state: &AppState, request: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
+    use futures_util::FutureExt;
     let path = percent_decode_str(request.uri().path()).decode_utf8_lossy().into_owned();
-    if path.starts_with("/admin/") || crate::domain::paths::is_article_path(&path) {
-        return next.run(request).await;
-    }
-    let Some(peer) =
-        request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)
-    else {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    let could_be_a_page = form
+        && path.ends_with('/')
+        && !first.is_empty()
+        && !crate::domain::paths::is_reserved_segment(first)
+        && !crate::domain::paths::is_article_path(&path);
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    let (true, Some(peer)) = (could_be_a_page, peer.map(|c| c.0)) else {
         return next.run(request).await;
     };
-    let target =
-        match crate::services::pages::reply_target(&state.services, path.trim_matches('/')).await {
-            Ok(target) => target,
-            Err(e) => return AppError::from(e).into_response(),
-        };
-    if target.is_none() {
-        return next.run(request).await;
+    let key = path.trim_matches('/').to_owned();
+    let target = crate::services::pages::reply_target(&state.services, &key).await;
+    let (parts, body) = match target {
+        Ok(Some(_)) => request.into_parts(),
+        Ok(None) => return next.run(request).await,
+        // The database away: the reader's text comes back with the error.
+        Err(cause) => {
+            let (parts, body) = request.into_parts();
+            let limit = state.config.max_body_bytes;
+            let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+            let kept = match super::form::read_pairs(&parts.headers, body).await {
+                Ok(pairs) => super::form::first(&pairs, "comment").unwrap_or_default().to_owned(),
+                Err(e) => return e.into_response(),
+            };
+            return AppError::ReplyNotSaved { kept, cause }.into_response();
+        }
+    };
+    let config = &state.config;
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
+        return AppError::TooLarge.into_response();
     }
-    let (parts, body) = request.into_parts();
-    match super::pages::reply(state, peer, &path, &parts.headers, body).await {
-        Ok(Some(response)) => response,
-        Ok(None) => AppError::NotFound.into_response(),
-        Err(e) => e.into_response(),
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, config.max_body_bytes));
+    let time = std::time::Duration::from_secs(config.request_timeout_seconds);
+    let answer = super::pages::reply(state, peer, &path, &parts.headers, body);
+    match tokio::time::timeout(time, std::panic::AssertUnwindSafe(answer).catch_unwind()).await {
+        Ok(Ok(Ok(Some(response)))) => response,
+        Ok(Ok(Ok(None))) => AppError::NotFound.into_response(),
+        Ok(Ok(Err(e))) => e.into_response(),
+        Ok(Err(_)) => AppError::Panicked("a page's reply".into()).into_response(),
+        Err(_) => AppError::TimedOut.into_response(),
     }
 }
 

@@ -1161,6 +1161,24 @@ async fn wordpress_pages_become_static_pages_with_their_hierarchy_and_old_addres
     assert_eq!(again["already_there"]["pages"], summary["imported"]["pages"]);
     assert!(again["imported"].as_object().is_none_or(|m| m.is_empty()));
 
+    // A later export with a new comment on a page: that one comes in, the rest are there.
+    let newer = items.replace(
+        &comment(7, 0, "1", "Since when?"),
+        &[comment(7, 0, "1", "Since when?"), comment(70, 7, "1", "Since 1851")].concat(),
+    );
+    let later = imported(&app, &write(&dir, "later.xml", &wxr(&newer)), &[]).await;
+    assert_eq!(later["imported"]["replies"], json!({"approved": 1}), "{later}");
+    assert_eq!(later["already_there"]["replies"]["approved"], 1);
+    assert_eq!(app.get("/about/").await.all(".reply-text").len(), 2);
+    // A closed page whose only comment is a skipped pingback shows no replies section.
+    let ping = comment(71, 0, "1", "Linked").replace("[CDATA[comment]]", "[CDATA[pingback]]");
+    let quiet = wp_page(51, 0, "quiet", "publish", "Nothing to say.")
+        .replace("[CDATA[open]]", "[CDATA[closed]]")
+        .replace("</item>", &format!("{ping}</item>"));
+    imported(&app, &write(&dir, "quiet.xml", &wxr(&quiet)), &[]).await;
+    let page = app.get("/quiet/").await;
+    assert!(!page.has("#replies") && !page.has(".replies-closed"), "{}", page.body);
+
     // A slug in another script: its address is found decoded, with no redirect to itself.
     let other = wxr(&wp_page(50, 0, "%C3%BCber-uns", "publish", "Wir."));
     imported(&app, &write(&dir, "other.xml", &other), &[]).await;

@@ -373,6 +373,17 @@ async fn replies_on_a_page_are_off_until_staff_turn_them_on_then_work_as_on_arti
     assert!(link.is_some_and(|l| l.starts_with("/contact/#comment-")), "{}", queue.body);
     let articles = app.staff_get(&staff, "/admin/").await;
     assert!(!articles.body.contains("Contact"), "the page's replies are not an article");
+    // Nor can its row be opened, or published, as one.
+    let discussion = app.stored(first).await.unwrap().article_id;
+    let as_article = format!("/admin/articles/{discussion}/");
+    assert_eq!(app.staff_get(&staff, &as_article).await.status, 404);
+    let publish = [("headline", "Contact"), ("action", "publish")];
+    assert_eq!(app.staff_post(&staff, &as_article, &publish).await.status, 404);
+    assert!(app.article(discussion).await.unwrap().date_path.is_none(), "still no article");
+
+    // A body past the site's limit is refused at once, as on an article.
+    let huge = crate::helpers::reply_with(&[("comment", &"x".repeat(300_000))]);
+    assert_eq!(app.post("/contact/", &huge).await.status, 413);
 
     // Closed again: the replies stay, the form goes, and a late reply is refused, kept.
     let closed = [("title", "Contact"), ("body", "Write to us."), ("action", "save")];

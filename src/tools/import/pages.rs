@@ -1,6 +1,7 @@
 //! A WordPress export's pages, as Byline's static pages: their hierarchy as nested addresses
 //! (`/about/team/`), parents written before their children whatever the file's order, their
-//! old addresses answering with a `301`, matched by id in the import map like posts.
+//! old addresses answering with a `301`, their comments as the page's replies (open when the
+//! page was open to comments), matched by id in the import map like posts.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use super::content;
 use super::wordpress::{
     Context, Known, comment_key, gmt, item_key, old_addresses, or_unknown, plan_replies, slug_for,
-    write_replies,
+    takes_replies, write_replies,
 };
 use super::xml::Node;
 use super::{Summary, parents_first};
@@ -147,10 +148,16 @@ impl Writer {
             }
             Ok(published) => published,
         };
-        if self.ids.contains_key(&key) {
-            // A page and its comments commit together: its replies are there too.
+        if let Some(id) = self.ids.get(&key).copied() {
             summary.already("pages", label(published), 1);
-            plan_replies(&self.context, &self.seen, item, summary);
+            // Comments a later export added come in; those there already are counted so.
+            if takes_replies(&self.context, item) {
+                let article = match unit.page(id).await?.and_then(|p| p.discussion_id) {
+                    Some(article) => article,
+                    None => self.discussion(unit, id, item, false).await?,
+                };
+                write_replies(unit, &self.context, &self.seen, item, article, summary).await?;
+            }
             return Ok(());
         }
         let parent = match parent_key(item) {
@@ -207,11 +214,8 @@ impl Writer {
         };
         unit.insert_page_revision(&revision).await?;
         unit.map_import(&self.context.origin, "page", &key, id.get()).await?;
-        let has_comments = item.all("wp:comment").next().is_some();
-        if replies_open || has_comments {
-            let article = crate::services::pages::new_discussion(unit, id, &fields.title).await?;
-            unit.set_page_discussion(id, article).await?;
-            unit.sync_discussion(article, replies_open, &fields.title).await?;
+        if replies_open || takes_replies(&self.context, item) {
+            let article = self.discussion(unit, id, item, replies_open).await?;
             write_replies(unit, &self.context, &self.seen, item, article, summary).await?;
         }
         if published {
@@ -227,6 +231,22 @@ impl Writer {
         self.taken.insert(path);
         summary.count("pages", label(published), 1);
         Ok(())
+    }
+
+    /// A new discussion for page `id`, open or not.
+    async fn discussion(
+        &self,
+        unit: &mut UnitOfWork<'_>,
+        id: PageId,
+        item: &Node,
+        open: bool,
+    ) -> Result<crate::domain::ArticleId, StoreError> {
+        let title = content::plain_text(item.raw("title"));
+        let title = if title.trim().is_empty() { "(no title)".to_owned() } else { title };
+        let article = crate::services::pages::new_discussion(unit, id, &title).await?;
+        unit.set_page_discussion(id, article).await?;
+        unit.sync_discussion(article, open, &title).await?;
+        Ok(article)
     }
 
     /// The slug and address the page can have: the one asked for, or the first of `-2`,

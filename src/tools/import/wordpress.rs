@@ -600,6 +600,11 @@ fn reply_fate(comment: &Node, keep_pings: bool) -> Result<(ReplyStatus, bool), S
     Ok((status, link_back))
 }
 
+/// Whether any of an item's comments would come in (pingbacks may not).
+pub(super) fn takes_replies(context: &Context, item: &Node) -> bool {
+    item.all("wp:comment").any(|c| reply_fate(c, context.keep_pings).is_ok())
+}
+
 /// The summary's kind for a reply.
 fn reply_kind(link_back: bool) -> &'static str {
     if link_back { "link-backs" } else { "replies" }
