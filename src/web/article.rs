@@ -146,14 +146,7 @@ pub async fn reply(
         })
     };
     let posted = discussion::post_reply(&state.services, address, input, facts).await;
-    state.metrics.reply(match &posted {
-        Ok(posted) => posted.status.as_str(),
-        Err(PostError::Invalid(_)) => "invalid",
-        Err(PostError::RateLimited(_)) => "rate_limited",
-        Err(PostError::Closed) => "closed",
-        Err(PostError::NotFound) => "not_found",
-        Err(PostError::Store(_)) => "not_saved",
-    });
+    state.metrics.reply(super::article::outcome(&posted));
     match posted {
         Ok(posted) => Ok(posted_response(state, headers, input, posted)),
         Err(PostError::Invalid(errors)) => refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
@@ -171,6 +164,18 @@ pub async fn reply(
         Err(PostError::Store(cause)) => {
             Err(AppError::ReplyNotSaved { kept: input.comment.clone(), cause })
         }
+    }
+}
+
+/// A posted reply's outcome, as the metrics count it.
+pub(super) fn outcome(posted: &Result<discussion::Posted, PostError>) -> &'static str {
+    match posted {
+        Ok(posted) => posted.status.as_str(),
+        Err(PostError::Invalid(_)) => "invalid",
+        Err(PostError::RateLimited(_)) => "rate_limited",
+        Err(PostError::Closed) => "closed",
+        Err(PostError::NotFound) => "not_found",
+        Err(PostError::Store(_)) => "not_saved",
     }
 }
 

@@ -205,14 +205,7 @@ pub async fn reply(
         honeypot_filled: form::first(&pairs, HONEYPOT).is_some_and(|v| !v.trim().is_empty()),
     };
     let posted = discussion::post_page_reply(&state.services, key, input, facts).await;
-    state.metrics.reply(match &posted {
-        Ok(posted) => posted.status.as_str(),
-        Err(PostError::Invalid(_)) => "invalid",
-        Err(PostError::RateLimited(_)) => "rate_limited",
-        Err(PostError::Closed) => "closed",
-        Err(PostError::NotFound) => "not_found",
-        Err(PostError::Store(_)) => "not_saved",
-    });
+    state.metrics.reply(super::article::outcome(&posted));
     let refused = |errors: Vec<FieldError>, status| async move {
         let request = request(state, headers, input, None);
         let kept = |cause| AppError::ReplyNotSaved { kept: input.comment.clone(), cause };

@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::revisions::{FieldDiff, diff};
+use super::revisions::{Field, ShowPage, changes};
 use super::{Nav, Staff, page, parse_id, see_other};
 use crate::domain::{FieldError, PageId, PageRevisionId, message_for, text, time};
 use crate::services::pages::{self, PageAction, PageError, PageInput};
@@ -319,20 +319,6 @@ pub async fn revisions(
     Ok(page(StatusCode::OK, template.render()?))
 }
 
-/// Reads one field of a revision.
-type FieldOf = fn(&PageRevision) -> String;
-
-#[derive(Template)]
-#[template(path = "admin/page_revision.html")]
-struct RevisionPage<'a> {
-    layout: Layout<'a>,
-    nav: Nav,
-    page: &'a Page,
-    revision: &'a PageRevision,
-    when: String,
-    changes: Vec<FieldDiff>,
-}
-
 /// `GET /admin/pages/{id}/revisions/{revision}/`: what this revision changed.
 pub async fn revision(
     State(state): State<AppState>,
@@ -341,26 +327,18 @@ pub async fn revision(
 ) -> Result<Response, AppError> {
     let (id, revision): (PageId, PageRevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     let (found, this, before) = pages::revision(&state.services, &staff.user, id, revision).await?;
-    let fields: [(&'static str, FieldOf); 3] = [
+    let fields: [Field<PageRevision>; 3] = [
         ("Title", |r| r.title.clone()),
         ("Slug", |r| r.slug.clone()),
         ("Body", |r| r.body_markdown.clone()),
     ];
-    let changes = fields
-        .iter()
-        .map(|(label, get)| FieldDiff {
-            label,
-            lines: diff(&before.as_ref().map(get).unwrap_or_default(), &get(&this)),
-        })
-        .filter(|d| d.lines.iter().any(|l| l.kind != "same"))
-        .collect();
-    let template = RevisionPage {
+    let template = ShowPage {
         layout: Layout::new(&state.config, "Revision"),
         nav: staff.nav(),
+        editor: format!("/admin/pages/{}", found.id),
+        revision_id: this.id.get(),
         when: time::date_and_time(this.created_at, &state.config.timezone),
-        page: &found,
-        revision: &this,
-        changes,
+        changes: changes(&fields, before.as_ref(), &this),
     };
     Ok(page(StatusCode::OK, template.render()?))
 }

@@ -34,17 +34,30 @@ struct RevisionRow {
 
 #[derive(Template)]
 #[template(path = "admin/revision.html")]
-struct ShowPage<'a> {
-    layout: Layout<'a>,
-    nav: Nav,
-    article: &'a Article,
-    revision: &'a Revision,
-    when: String,
-    changes: Vec<FieldDiff>,
+pub(super) struct ShowPage<'a> {
+    pub(super) layout: Layout<'a>,
+    pub(super) nav: Nav,
+    /// The editor's address, `/admin/articles/12` or `/admin/pages/3` (no final slash).
+    pub(super) editor: String,
+    pub(super) revision_id: i64,
+    pub(super) when: String,
+    pub(super) changes: Vec<FieldDiff>,
 }
 
-/// Reads one field of a revision.
-type FieldOf = fn(&Revision) -> String;
+/// A field of a revision, by its label.
+pub(super) type Field<R> = (&'static str, fn(&R) -> String);
+
+/// What each of `fields` changed from the revision before (`None`: the first).
+pub(super) fn changes<R>(fields: &[Field<R>], before: Option<&R>, this: &R) -> Vec<FieldDiff> {
+    fields
+        .iter()
+        .map(|(label, get)| FieldDiff {
+            label,
+            lines: diff(&before.map(get).unwrap_or_default(), &get(this)),
+        })
+        .filter(|d| d.lines.iter().any(|l| l.kind != "same"))
+        .collect()
+}
 
 /// One field's change from the revision before.
 pub(super) struct FieldDiff {
@@ -94,9 +107,7 @@ pub async fn show(
     let (id, revision): (ArticleId, RevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     let (article, revision, before, _) =
         publishing::revision_of(&state.services, &staff.user, id, revision).await?;
-    let before = before.as_ref();
-    let field = |r: Option<&Revision>, get: fn(&Revision) -> String| r.map(get).unwrap_or_default();
-    let fields: [(&'static str, FieldOf); 7] = [
+    let fields: [Field<Revision>; 7] = [
         ("Headline", |r| r.headline.clone()),
         ("Standfirst", |r| r.standfirst.clone()),
         ("Slug", |r| r.slug.clone()),
@@ -105,21 +116,13 @@ pub async fn show(
         ("Featured image", |r| r.image_url.clone().unwrap_or_default()),
         ("Body", |r| r.body_markdown.clone()),
     ];
-    let changes = fields
-        .iter()
-        .map(|(label, get)| FieldDiff {
-            label,
-            lines: diff(&field(before, *get), &field(Some(&revision), *get)),
-        })
-        .filter(|d| d.lines.iter().any(|l| l.kind != "same"))
-        .collect();
     let template = ShowPage {
         layout: Layout::new(&state.config, "Revision"),
         nav: staff.nav(),
+        editor: format!("/admin/articles/{}", article.id),
+        revision_id: revision.id.get(),
         when: time::date_and_time(revision.created_at, &state.config.timezone),
-        article: &article,
-        revision: &revision,
-        changes,
+        changes: changes(&fields, before.as_ref(), &revision),
     };
     Ok(page(StatusCode::OK, template.render()?))
 }
