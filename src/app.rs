@@ -81,6 +81,12 @@ impl Application {
             }
         }
         config.listen = bound;
+        std::fs::create_dir_all(&config.media_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "setting `media_dir` (BYLINE_MEDIA_DIR): cannot make the folder {}: {e}",
+                config.media_dir.display()
+            )
+        })?;
         let services = Arc::new(Services::new(store.clone(), options.clock, config).await?);
         if crate::services::publishing::fill_body_text(&services).await? > 0 {
             tracing::info!("filled in the searchable text of articles saved before it was kept");
@@ -88,11 +94,15 @@ impl Application {
         if options.demo && crate::tools::demo::seed_if_empty(&services).await? {
             tracing::info!("seeded the database with demo content");
         }
-        outbox::register(&services, &options.handlers).await?;
+        // Every node makes images' variants; tests add handlers of their own.
+        let mut handlers = options.handlers.clone();
+        let variants = crate::services::media::VariantMaker { services: Arc::downgrade(&services) };
+        handlers.push(Arc::new(variants));
+        outbox::register(&services, &handlers).await?;
         let state = AppState::new(services.clone());
         let (listening, heard) = tokio::sync::oneshot::channel();
         let mut tasks = vec![
-            jobs::spawn(services.clone(), options.handlers.iter().map(|h| h.name()).collect()),
+            jobs::spawn(services.clone(), handlers.iter().map(|h| h.name()).collect()),
             changes::forward_remote(&store, services.clone(), listening),
         ];
         if options.run_imports {
@@ -104,7 +114,7 @@ impl Application {
                 tracing::warn!("not yet listening for other nodes' changes");
             }
         }
-        tasks.extend(outbox::spawn(services, options.handlers, options.outbox_poll));
+        tasks.extend(outbox::spawn(services, handlers, options.outbox_poll));
         Ok(Self { listener, state, tasks })
     }
 

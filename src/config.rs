@@ -52,6 +52,16 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest file the newsroom's Import page takes (streamed to the database, not held).
     pub max_import_bytes: usize,
+    /// Where the media library's files are kept on this machine.
+    pub media_dir: PathBuf,
+    /// Largest image an upload may be, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest image an upload may be, in pixels (checked before it is decoded).
+    pub max_upload_pixels: u64,
+    /// How many images are decoded and encoded at once (each may take a few hundred MB).
+    pub image_jobs: usize,
+    /// Public pages may show images from this site only (`img-src 'self'`).
+    pub images_from_self_only: bool,
     pub articles_per_page: u64,
     /// How long a staff session lasts after sign-in.
     pub session_seconds: i64,
@@ -106,6 +116,11 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_comment_chars", "10000"),
     ("max_body_bytes", "262144"),
     ("max_import_bytes", "1073741824"),
+    ("media_dir", ""),
+    ("max_upload_bytes", "20000000"),
+    ("max_upload_pixels", "50000000"),
+    ("image_jobs", "1"),
+    ("img_src", "any"),
     ("articles_per_page", "10"),
     ("session_seconds", "1209600"),
     ("scheduler_seconds", "15"),
@@ -190,13 +205,30 @@ impl Config {
                 .ok_or_else(|| bad("base_url", "expected an http:// or https:// address"))?,
             None => format!("http://{listen}"),
         };
+        let database = parse_database(get("database")).ok_or_else(|| {
+            bad("database", "expected a file path, sqlite://PATH or postgres://…")
+        })?;
+        let media_dir = match get("media_dir").trim() {
+            "" => default_media_dir(&database),
+            dir if dir.chars().any(char::is_control) => {
+                return Err(bad("media_dir", "expected a folder's path"));
+            }
+            dir => PathBuf::from(dir),
+        };
         Ok(Self {
             site_title,
             base_url,
             listen,
-            database: parse_database(get("database")).ok_or_else(|| {
-                bad("database", "expected a file path, sqlite://PATH or postgres://…")
-            })?,
+            database,
+            media_dir,
+            max_upload_bytes: number("max_upload_bytes", 1024, 1 << 30)?,
+            max_upload_pixels: number("max_upload_pixels", 10_000, 1_000_000_000)? as u64,
+            image_jobs: number("image_jobs", 1, 64)?,
+            images_from_self_only: match get("img_src").trim() {
+                "any" => false,
+                "self" => true,
+                _ => return Err(bad("img_src", "expected any or self")),
+            },
             discussion: discussion_overrides(values)?,
             trusted_proxies: parse_networks(get("trusted_proxies")).ok_or_else(|| {
                 bad(
@@ -250,6 +282,17 @@ impl Config {
     /// Whether cookies must be `Secure`.
     pub fn is_https(&self) -> bool {
         self.base_url.starts_with("https://")
+    }
+}
+
+/// `media/` beside an SQLite database; `media/` in the working folder for PostgreSQL.
+fn default_media_dir(database: &DatabaseUrl) -> PathBuf {
+    match database {
+        DatabaseUrl::Sqlite(path) => match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join("media"),
+            _ => PathBuf::from("media"),
+        },
+        DatabaseUrl::Postgres(_) => PathBuf::from("media"),
     }
 }
 

@@ -27,3 +27,84 @@
   });
   refresh();
 })();
+
+// Images dropped or pasted into the body: each is uploaded to the library (with progress)
+// and its Markdown put where the cursor was. Without this script the Upload button does the
+// same with a plain form.
+(function () {
+  'use strict';
+  var body = document.getElementById('body');
+  var csrf = document.querySelector('form.editor input[name=csrf]');
+  var status = document.getElementById('upload-status');
+  if (!body || !csrf || !status || !window.FormData || !window.XMLHttpRequest) return;
+
+  function say(text) { status.textContent = text; }
+
+  function insert(markdown, at) {
+    var before = body.value.slice(0, at);
+    var lead = before === '' || /\n\n$/.test(before) ? '' : (/\n$/.test(before) ? '\n' : '\n\n');
+    var text = lead + markdown + '\n\n';
+    body.setRangeText(text, at, at, 'end');
+    body.dispatchEvent(new Event('input'));
+    return at + text.length;
+  }
+
+  function send(file, done) {
+    var form = new FormData();
+    form.append('csrf', csrf.value);
+    form.append('alt', '');
+    form.append('file', file, file.name || 'pasted-image');
+    var request = new XMLHttpRequest();
+    request.open('POST', '/admin/media');
+    request.setRequestHeader('Accept', 'application/json');
+    request.upload.onprogress = function (e) {
+      if (e.lengthComputable) say('Uploading ' + (file.name || 'image') + ': ' + Math.round(100 * e.loaded / e.total) + '%');
+    };
+    request.onload = function () {
+      var answer = null;
+      try { answer = JSON.parse(request.responseText); } catch (e) { /* not JSON */ }
+      if (request.status === 201 && answer && answer.images) done(null, answer.images);
+      else done((answer && answer.error) || ('The upload failed (' + request.status + ').'));
+    };
+    request.onerror = function () { done('The upload failed: the connection was lost.'); };
+    request.send(form);
+  }
+
+  function upload(files) {
+    var queue = Array.prototype.slice.call(files);
+    var at = body.selectionStart;
+    var added = 0;
+    var problems = [];
+    function next() {
+      var file = queue.shift();
+      if (!file) {
+        say((added ? added + (added === 1 ? ' image added. ' : ' images added. ') : '') +
+          problems.join(' ') + (added ? ' Describe each for readers who cannot see it.' : ''));
+        return;
+      }
+      send(file, function (error, images) {
+        if (error) problems.push(error);
+        else images.forEach(function (image) { at = insert(image.markdown, at); added += 1; });
+        next();
+      });
+    }
+    next();
+  }
+
+  function hasFiles(e) {
+    var types = e.dataTransfer && e.dataTransfer.types;
+    return types && Array.prototype.indexOf.call(types, 'Files') !== -1;
+  }
+  body.addEventListener('dragover', function (e) {
+    if (hasFiles(e)) { e.preventDefault(); document.body.classList.add('dragging'); }
+  });
+  body.addEventListener('dragleave', function () { document.body.classList.remove('dragging'); });
+  body.addEventListener('drop', function (e) {
+    document.body.classList.remove('dragging');
+    if (e.dataTransfer && e.dataTransfer.files.length) { e.preventDefault(); upload(e.dataTransfer.files); }
+  });
+  body.addEventListener('paste', function (e) {
+    var files = e.clipboardData && e.clipboardData.files;
+    if (files && files.length) { e.preventDefault(); upload(files); }
+  });
+})();

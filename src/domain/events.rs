@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{ArticleId, EventId, ReplyId};
+use super::{ArticleId, EventId, MediaId, ReplyId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -21,10 +21,12 @@ pub enum EventKind {
     ArticleUpdated,
     /// A public article went back to draft.
     ArticleUnpublished,
+    /// An image was uploaded (or replaced): its variants are to be made.
+    MediaUploaded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         Self::ReplyPosted,
         Self::ReplyHeld,
         Self::ReplyApproved,
@@ -32,6 +34,7 @@ impl EventKind {
         Self::ArticlePublished,
         Self::ArticleUpdated,
         Self::ArticleUnpublished,
+        Self::MediaUploaded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl EventKind {
             Self::ArticlePublished => "article.published",
             Self::ArticleUpdated => "article.updated",
             Self::ArticleUnpublished => "article.unpublished",
+            Self::MediaUploaded => "media.uploaded",
         }
     }
 
@@ -61,8 +65,26 @@ impl fmt::Display for EventKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewEvent {
     pub kind: EventKind,
+    /// The article, or for an image's event minus the image's id: the key that keeps one
+    /// article's (or image's) deliveries in order.
     pub article_id: ArticleId,
     pub reply_id: Option<ReplyId>,
+    pub media_id: Option<MediaId>,
+}
+
+impl NewEvent {
+    pub fn of_article(kind: EventKind, article_id: ArticleId, reply_id: Option<ReplyId>) -> Self {
+        Self { kind, article_id, reply_id, media_id: None }
+    }
+
+    pub fn of_media(kind: EventKind, media_id: MediaId) -> Self {
+        Self {
+            kind,
+            article_id: ArticleId(-media_id.get()),
+            reply_id: None,
+            media_id: Some(media_id),
+        }
+    }
 }
 
 /// A recorded event, as handlers get it.
@@ -72,6 +94,7 @@ pub struct Event {
     pub kind: EventKind,
     pub article_id: ArticleId,
     pub reply_id: Option<ReplyId>,
+    pub media_id: Option<MediaId>,
     pub created_at: i64,
 }
 

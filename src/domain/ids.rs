@@ -68,6 +68,10 @@ id!(
     /// An import started from the newsroom.
     ImportJobId
 );
+id!(
+    /// An image in the media library.
+    MediaId
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@ pub mod article;
 pub mod discussion;
 pub mod events;
 pub mod ids;
+pub mod media;
 pub mod paths;
 pub mod reply;
 pub mod search;
@@ -16,8 +17,8 @@ pub use article::{ArticleStatus, Headline, NoteKind, Slug};
 pub use discussion::{DiscussionSettings, ModerationPolicy, SettingKey};
 pub use events::EventKind;
 pub use ids::{
-    ArticleId, AuthorId, EventId, ImportJobId, PageId, PageRevisionId, ReplyId, RevisionId,
-    SectionId, TagId, UserId,
+    ArticleId, AuthorId, EventId, ImportJobId, MediaId, PageId, PageRevisionId, ReplyId,
+    RevisionId, SectionId, TagId, UserId,
 };
 pub use reply::{ReplyInput, ReplyLimits, ReplyStatus, ValidReply};
 pub use staff::Role;

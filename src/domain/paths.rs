@@ -28,6 +28,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "author",
     "feed.atom",
     "healthz",
+    "media",
     "metrics",
     "news-sitemap.xml",
     "page",

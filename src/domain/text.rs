@@ -3,6 +3,9 @@
 
 use std::fmt::Write;
 
+use super::MediaId;
+use super::media::{self, MediaView};
+
 const LINK_REL: &str = "nofollow ugc noopener";
 
 /// Escapes text for HTML content and double-quoted attributes. Runs of ordinary text are
@@ -99,18 +102,173 @@ pub fn count_links(text: &str) -> usize {
 /// Staff's Markdown as safe HTML: rendered by pulldown-cmark, then cleaned by ammonia's
 /// allow-list (no scripts, event handlers, `javascript:` URLs or inline styles survive).
 pub fn markdown_html(markdown: &str) -> String {
-    use pulldown_cmark::{Options, Parser, html};
-    let options = Options::ENABLE_TABLES
+    markdown_html_with(markdown, &|_| None)
+}
+
+fn markdown_options() -> pulldown_cmark::Options {
+    use pulldown_cmark::Options;
+    Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_HEADING_ATTRIBUTES;
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+/// The library images (`/media/ID`) a body's Markdown shows, in order, without repeats.
+pub fn media_in(markdown: &str) -> Vec<MediaId> {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut ids = Vec::new();
+    for event in Parser::new_ext(markdown, markdown_options()) {
+        if let Event::Start(Tag::Image { dest_url, .. }) = event
+            && let Some(id) = media::library_id(&dest_url)
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Every image a body's Markdown shows: its address and its alt text, in order.
+pub fn images_in(markdown: &str) -> Vec<(String, String)> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut images = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for event in Parser::new_ext(markdown, markdown_options()) {
+        match event {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                current = Some((dest_url.to_string(), String::new()))
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, alt)) = current.as_mut() {
+                    alt.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Image) => images.extend(current.take()),
+            _ => {}
+        }
+    }
+    images
+}
+
+/// [`markdown_html`], with the library's images (`![alt](/media/ID)`) made into responsive
+/// images: an image alone in its paragraph becomes a `<figure>` with its caption and credit,
+/// one inside a line of text an `<img>` with its sizes. `media` finds each by id.
+pub fn markdown_html_with(markdown: &str, media: &dyn Fn(MediaId) -> Option<MediaView>) -> String {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd, html};
+    let events: Vec<Event> = Parser::new_ext(markdown, markdown_options()).collect();
+    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Image { dest_url, .. }) = &events[i]
+            && let Some(view) = media::library_id(dest_url).and_then(media)
+        {
+            let end = (i..events.len())
+                .find(|j| matches!(events[*j], Event::End(TagEnd::Image)))
+                .unwrap_or(events.len() - 1);
+            let alt: String = events[i + 1..end]
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                    _ => None,
+                })
+                .collect();
+            let alone = matches!(out.last(), Some(Event::Start(Tag::Paragraph)))
+                && matches!(events.get(end + 1), Some(Event::End(TagEnd::Paragraph)));
+            if alone {
+                out.pop();
+                out.push(Event::Html(figure_html(&view, &alt, true).into()));
+                i = end + 2;
+            } else {
+                out.push(Event::InlineHtml(img_html(&view, &alt, true).into()));
+                i = end + 1;
+            }
+            continue;
+        }
+        out.push(events[i].clone());
+        i += 1;
+    }
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
-    ammonia::Builder::default()
+    html::push_html(&mut unsafe_html, out.into_iter());
+    sanitizer().clean(&unsafe_html).to_string()
+}
+
+fn sanitizer() -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    builder
         .link_rel(Some("noopener noreferrer"))
         .url_schemes(["http", "https", "mailto"].into())
-        .clean(&unsafe_html)
-        .to_string()
+        .add_tags(["picture", "source"])
+        .add_tag_attributes("img", ["srcset", "sizes", "loading", "decoding"])
+        .add_tag_attributes("source", ["srcset", "sizes", "type"])
+        .add_allowed_classes("figure", ["photo"])
+        .add_allowed_classes("span", ["credit"])
+        // A `srcset` is a list of addresses the sanitizer does not check: only the library's
+        // own files are let through.
+        .attribute_filter(|_, attribute, value| {
+            if attribute == "srcset" && !library_srcset(value) {
+                return None;
+            }
+            Some(value.into())
+        });
+    builder
+}
+
+fn library_srcset(value: &str) -> bool {
+    value.split(',').all(|candidate| {
+        let url = candidate.split_whitespace().next().unwrap_or("");
+        url.starts_with("/media/") && !url.contains("..") && !url.contains(':')
+    })
+}
+
+/// What a library image takes of the column: the article's measure, or the screen.
+pub const IMAGE_SIZES: &str = "(min-width: 42rem) 40rem, 100vw";
+
+/// A library image as `<picture>` (WebP first) with its sizes; `alt` is the text given where
+/// it is shown, or the library's own.
+pub fn img_html(view: &MediaView, alt: &str, lazy: bool) -> String {
+    let alt = if alt.trim().is_empty() { view.alt.as_str() } else { alt };
+    let mut out = String::from("<picture>");
+    if let Some(webp) = view.webp_srcset() {
+        let _ =
+            write!(out, "<source type=\"image/webp\" srcset=\"{webp}\" sizes=\"{IMAGE_SIZES}\">");
+    }
+    let _ = write!(
+        out,
+        "<img src=\"{}\" srcset=\"{}\" sizes=\"{IMAGE_SIZES}\" width=\"{}\" height=\"{}\" alt=\"",
+        view.src(),
+        view.srcset(view.format),
+        view.width,
+        view.height
+    );
+    escape(alt.trim(), &mut out);
+    out.push('"');
+    if lazy {
+        out.push_str(" loading=\"lazy\" decoding=\"async\"");
+    }
+    out.push_str("></picture>");
+    out
+}
+
+/// A library image with its caption and credit under it, as news sites show photographs.
+pub fn figure_html(view: &MediaView, alt: &str, lazy: bool) -> String {
+    let mut out = String::from("<figure class=\"photo\">");
+    out.push_str(&img_html(view, alt, lazy));
+    let (caption, credit) = (view.caption.trim(), view.credit.trim());
+    if !caption.is_empty() || !credit.is_empty() {
+        out.push_str("<figcaption>");
+        escape(caption, &mut out);
+        if !credit.is_empty() {
+            if !caption.is_empty() {
+                out.push(' ');
+            }
+            out.push_str("<span class=\"credit\">");
+            escape(credit, &mut out);
+            out.push_str("</span>");
+        }
+        out.push_str("</figcaption>");
+    }
+    out.push_str("</figure>");
+    out
 }
 
 /// The text a reader can read in an article's body: its sanitized HTML (from

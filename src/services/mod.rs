@@ -11,6 +11,7 @@ pub mod changes;
 pub mod discussion;
 pub mod jobs;
 pub mod kept;
+pub mod media;
 pub mod moderation;
 pub mod outbox;
 pub mod pages;
@@ -48,6 +49,10 @@ pub struct Services {
     kept_targets: Arc<kept::Kept<String, crate::store::ReplyTarget>>,
     /// What article pages show besides the article and its thread, by slug (see `reading`).
     kept_chrome: Arc<kept::Kept<String, reading::Chrome>>,
+    /// Where the media library's files are kept.
+    pub media_files: crate::media::SharedFiles,
+    /// One permit per image decoded or encoded at once (`image_jobs`).
+    image_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -72,7 +77,12 @@ impl Services {
         ] {
             changes.listen(Arc::downgrade(&listener));
         }
+        let media_files: crate::media::SharedFiles =
+            Arc::new(crate::media::LocalFiles::new(&config.media_dir));
+        let image_permits = Arc::new(tokio::sync::Semaphore::new(config.image_jobs));
         Ok(Self {
+            media_files,
+            image_permits,
             keys: Keys::new(&secret),
             store,
             clock,
@@ -191,7 +201,12 @@ impl UnitOfWork<'_> {
 
     /// Records an event for the outbox's handlers, in this transaction.
     pub fn record(&mut self, kind: EventKind, article_id: ArticleId, reply_id: Option<ReplyId>) {
-        self.changes.record(NewEvent { kind, article_id, reply_id });
+        self.changes.record(NewEvent::of_article(kind, article_id, reply_id));
+    }
+
+    /// Records an event of a library image.
+    pub fn record_media(&mut self, kind: EventKind, media_id: crate::domain::MediaId) {
+        self.changes.record(NewEvent::of_media(kind, media_id));
     }
 
     /// Writes the events, with the commit.

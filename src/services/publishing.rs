@@ -7,10 +7,15 @@ use crate::domain::{
     ArticleId, ArticleStatus, AuthorId, EventKind, FieldError, Headline, NoteKind, RevisionId,
     Slug, UserId, text, time,
 };
+use std::collections::HashMap;
+
+use crate::domain::MediaId;
+use crate::domain::media::{self, MediaView};
+use crate::services::media as media_service;
 use crate::store::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSummary, ArticleWrites,
-    Author, Db, Image, NewArticle, Revision, Section, SettingReads, SettingWrites, SiteSetting,
-    StaffReads, StoreError, Tag, User,
+    Author, Db, Image, MediaReads, MediaWrites, NewArticle, Revision, Section, SettingReads,
+    SettingWrites, SiteSetting, StaffReads, StoreError, Tag, User,
 };
 
 /// An article to publish at once, as the command line and the demo give it.
@@ -155,6 +160,8 @@ pub struct EditorInput {
     pub image_alt: String,
     pub replies_open: bool,
     pub lead: bool,
+    /// Publish even though an image has no description (the editor warned).
+    pub without_descriptions: bool,
 }
 
 /// What a save does besides saving.
@@ -316,6 +323,17 @@ fn image_from(input: &EditorInput) -> Result<Option<Image>, FieldError> {
     if url.is_empty() {
         return Ok(None);
     }
+    // A library image: its description and caption are the library's unless given here.
+    if let Some(id) = media::library_id(url) {
+        let (alt, caption) = (one_line(&input.image_alt), one_line(&input.image_caption));
+        if caption.chars().count() > 500 || alt.chars().count() > 500 {
+            return Err(FieldError::new(
+                "image_caption",
+                "Caption and description: at most 500 characters.",
+            ));
+        }
+        return Ok(Some(Image { url: media::library_path(id), caption, alt, media: None }));
+    }
     let parsed = crate::domain::reply::Website::parse_optional(url, 2000).map_err(|_| {
         FieldError::new("image_url", "The image's address must start with https:// or http://.")
     })?;
@@ -333,13 +351,84 @@ fn image_from(input: &EditorInput) -> Result<Option<Image>, FieldError> {
             "Caption and description: at most 500 characters.",
         ));
     }
-    Ok(parsed.map(|url| Image { url: url.as_str().to_owned(), caption, alt }))
+    Ok(parsed.map(|url| Image { url: url.as_str().to_owned(), caption, alt, media: None }))
 }
 
 fn slug_error(e: StoreError) -> PublishError {
     match e {
         StoreError::Conflict(_) => field_error("slug", "Another article already uses this slug."),
         other => other.into(),
+    }
+}
+
+/// An article's body rendered with the library images it shows, and which those are (with
+/// the featured image, if it is the library's).
+struct Body {
+    html: String,
+    media: Vec<MediaId>,
+    views: HashMap<MediaId, MediaView>,
+}
+
+impl Body {
+    async fn render(services: &Services, input: &EditorInput) -> Result<Body, PublishError> {
+        let mut ids = text::media_in(&input.body_markdown);
+        if let Some(id) = media::library_id(input.image_url.trim())
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+        let wanted = ids.clone();
+        let views = services
+            .store
+            .read(move |db| Box::pin(async move { media_service::views_for(db, &wanted).await }))
+            .await?;
+        let html = media_service::render_body(&input.body_markdown, &views);
+        Ok(Body { html, media: ids, views })
+    }
+
+    /// Publishing (or scheduling) an article that shows an image with no description is
+    /// refused once, naming each image, unless the editor says to go ahead.
+    fn check_descriptions(&self, input: &EditorInput, action: Action) -> Result<(), PublishError> {
+        let publishing = matches!(action, Action::Publish | Action::Schedule(_));
+        if !publishing || input.without_descriptions {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        for (url, alt) in text::images_in(&input.body_markdown) {
+            if !alt.trim().is_empty() {
+                continue;
+            }
+            match media::library_id(&url) {
+                Some(id) => match self.views.get(&id) {
+                    Some(view) if view.alt.trim().is_empty() => {
+                        missing.push(format!("{}.{}", view.name, view.format.extension()))
+                    }
+                    Some(_) => {}
+                    None => missing.push(url),
+                },
+                None => missing.push(url),
+            }
+        }
+        let featured = input.image_url.trim();
+        if let Some(id) = media::library_id(featured)
+            && input.image_alt.trim().is_empty()
+            && self.views.get(&id).is_some_and(|v| v.alt.trim().is_empty())
+        {
+            let view = &self.views[&id];
+            missing.push(format!("{}.{} (the featured image)", view.name, view.format.extension()));
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(field_error(
+            "body",
+            format!(
+                "These images have no description for readers who cannot see them: {}. \
+                 Describe each (in the Markdown, ![description](…), or on its page in Media), \
+                 or tick “Publish without descriptions”.",
+                missing.join(", ")
+            ),
+        ))
     }
 }
 
@@ -352,13 +441,14 @@ pub async fn create(
 ) -> Result<ArticleId, PublishError> {
     let staff = user.id.get();
     let (user, input) = (user.clone(), input.clone());
-    let body_html = text::markdown_html(&input.body_markdown);
+    let body = Body::render(services, &input).await?;
+    body.check_descriptions(&input, action)?;
     let tz = services.config.timezone.clone();
     services
         .commit(move |unit| {
             Box::pin(async move {
                 let now = unit.now();
-                let checked = fields_from(unit, &input, body_html, &user, None).await?;
+                let checked = fields_from(unit, &input, body.html, &user, None).await?;
                 let new = NewArticle {
                     fields: checked.fields.clone(),
                     status: ArticleStatus::Draft,
@@ -367,6 +457,7 @@ pub async fn create(
                     created_at: now,
                 };
                 let id = unit.insert_article(&new).await.map_err(slug_error)?;
+                unit.set_media_uses(id, &body.media).await?;
                 let article = unit.article(id).await?.ok_or(PublishError::NotFound)?;
                 apply_action(unit, &tz, &article, action).await?;
                 set_lead(unit, &user, id, input.lead).await?;
@@ -389,7 +480,8 @@ pub async fn update(
 ) -> Result<(), PublishError> {
     let staff = user.id.get();
     let (user, input) = (user.clone(), input.clone());
-    let body_html = text::markdown_html(&input.body_markdown);
+    let body = Body::render(services, &input).await?;
+    body.check_descriptions(&input, action)?;
     let tz = services.config.timezone.clone();
     services
         .commit(move |unit| {
@@ -401,8 +493,9 @@ pub async fn update(
                     return Err(PublishError::Forbidden);
                 }
                 let Checked { fields, tags } =
-                    fields_from(unit, &input, body_html, &user, Some(&article)).await?;
+                    fields_from(unit, &input, body.html, &user, Some(&article)).await?;
                 unit.update_article(id, &fields, now).await.map_err(slug_error)?;
+                unit.set_media_uses(id, &body.media).await?;
                 // A published article's old address keeps answering, with a 301 to the new one.
                 if fields.slug.as_str() != article.slug && article.date_path.is_some() {
                     unit.add_slug_redirect(&article.slug, id).await?;
@@ -550,6 +643,7 @@ pub fn input_from_revision(revision: &Revision, lead: bool) -> EditorInput {
         image_alt: revision.image_alt.clone(),
         replies_open: revision.replies_open,
         lead,
+        without_descriptions: false,
     }
 }
 
@@ -568,6 +662,7 @@ pub fn input_from_article(article: &Article, lead: bool) -> EditorInput {
         image_alt: article.image.as_ref().map(|i| i.alt.clone()).unwrap_or_default(),
         replies_open: article.replies_open,
         lead,
+        without_descriptions: false,
     }
 }
 
@@ -714,6 +809,21 @@ pub struct EditorData {
     pub authors: Vec<Author>,
     pub sections: Vec<Section>,
     pub notes: Vec<ArticleNote>,
+    /// The library's newest images, to insert or feature.
+    pub library: Vec<crate::store::Media>,
+}
+
+/// How many of the library's newest images the editor offers.
+const EDITOR_LIBRARY: u64 = 12;
+
+/// A body's HTML as it will be saved (library images and all), for the previews.
+pub async fn preview_body(services: &Services, markdown: &str) -> Result<String, StoreError> {
+    let ids = text::media_in(markdown);
+    let views = services
+        .store
+        .read(move |db| Box::pin(async move { media_service::views_for(db, &ids).await }))
+        .await?;
+    Ok(media_service::render_body(markdown, &views))
 }
 
 /// The editor for a new article (`None`) or one `user` may edit.
@@ -737,12 +847,15 @@ pub async fn editor(
                     None => Vec::new(),
                 };
                 let lead = lead_id(db).await?;
+                let newest =
+                    crate::store::MediaQuery { limit: EDITOR_LIBRARY, ..Default::default() };
                 Ok(EditorData {
                     lead: article.as_ref().is_some_and(|a| Some(a.id) == lead),
                     article,
                     authors: db.authors().await?,
                     sections: db.sections().await?,
                     notes,
+                    library: db.media_list(&newest).await?.0,
                 })
             })
         })

@@ -85,6 +85,31 @@ impl Services {
     }
 }
 
+/// Fills in the library images that featured images name, in one read.
+async fn with_media<'a>(
+    db: &mut dyn Db,
+    images: impl Iterator<Item = &'a mut Option<crate::store::Image>>,
+) -> Result<()> {
+    use crate::store::MediaReads;
+    let mut wanted: Vec<&'a mut crate::store::Image> = Vec::new();
+    for image in images.flatten() {
+        if crate::domain::media::library_id(&image.url).is_some() {
+            wanted.push(image);
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<_> =
+        wanted.iter().filter_map(|i| crate::domain::media::library_id(&i.url)).collect();
+    let found = db.media_by_ids(&ids).await?;
+    for image in wanted {
+        let id = crate::domain::media::library_id(&image.url);
+        image.media = found.iter().find(|m| Some(m.id) == id).map(crate::store::Media::view);
+    }
+    Ok(())
+}
+
 pub struct FrontPage {
     pub nav: SiteNav,
     /// The lead story, on the first page.
@@ -112,9 +137,11 @@ pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPa
                 if page > pages {
                     return Ok(None);
                 }
-                let articles =
+                let mut articles =
                     db.published_articles((page - 1) * per_page, per_page, except).await?;
-                let lead = lead.filter(|_| page == 1);
+                let mut lead = lead.filter(|_| page == 1);
+                let images = articles.iter_mut().map(|a| &mut a.image);
+                with_media(db, images.chain(lead.iter_mut().map(|a| &mut a.image))).await?;
                 Ok(Some(FrontPage { nav: SiteNav::read(db).await?, lead, articles, pages }))
             })
         })
@@ -189,8 +216,9 @@ pub async fn listing(
         .read(move |db| {
             Box::pin(async move {
                 let Some(listed) = find_listing(db, kind, &key).await? else { return Ok(None) };
-                let (articles, total) =
+                let (mut articles, total) =
                     db.published_in(listed.listing, (page - 1) * per_page, per_page).await?;
+                with_media(db, articles.iter_mut().map(|a| &mut a.image)).await?;
                 Ok(Some(ListingPage { nav: SiteNav::read(db).await?, listed, articles, total }))
             })
         })
@@ -287,8 +315,9 @@ pub async fn date_archive(
         .store
         .read(move |db| {
             Box::pin(async move {
-                let (articles, total) =
+                let (mut articles, total) =
                     db.published_in(listed.listing, (page - 1) * per_page, per_page).await?;
+                with_media(db, articles.iter_mut().map(|a| &mut a.image)).await?;
                 if total == 0 {
                     return Ok(None);
                 }
@@ -348,9 +377,12 @@ impl Chrome {
     async fn read(db: &mut dyn Db, mut article: Article) -> Result<Self> {
         article.authors = db.authors_of_article(article.id).await?;
         article.tags = db.tags_of_article(article.id).await?;
+        let mut related = db.related_articles(article.id, 4).await?;
+        let images = related.iter_mut().map(|a| &mut a.image);
+        with_media(db, images.chain(std::iter::once(&mut article.image))).await?;
         Ok(Self {
             notes: db.notes(article.id).await?,
-            related: db.related_articles(article.id, 4).await?,
+            related,
             nav: SiteNav::read(db).await?,
             article,
         })
@@ -475,7 +507,16 @@ pub async fn search(
 
 /// The newest published articles, for the site's feed and the sitemaps.
 pub async fn latest(services: &Services, limit: u64) -> Result<Vec<ArticleSummary>> {
-    services.store.read(move |db| db.published_articles(0, limit, None)).await
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let mut articles = db.published_articles(0, limit, None).await?;
+                with_media(db, articles.iter_mut().map(|a| &mut a.image)).await?;
+                Ok(articles)
+            })
+        })
+        .await
 }
 
 /// A section's, tag's or author's newest articles, for its feed.
@@ -491,7 +532,8 @@ pub async fn listing_feed(
         .read(move |db| {
             Box::pin(async move {
                 let Some(listed) = find_listing(db, kind, &key).await? else { return Ok(None) };
-                let (articles, _) = db.published_in(listed.listing, 0, limit).await?;
+                let (mut articles, _) = db.published_in(listed.listing, 0, limit).await?;
+                with_media(db, articles.iter_mut().map(|a| &mut a.image)).await?;
                 Ok(Some((listed, articles)))
             })
         })

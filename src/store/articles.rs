@@ -39,6 +39,37 @@ pub struct Image {
     pub url: String,
     pub caption: String,
     pub alt: String,
+    /// The library's image, when the address names one (`/media/12`); filled in by the pages
+    /// that show it (`services::reading`), `None` as the row is read.
+    pub media: Option<crate::domain::media::MediaView>,
+}
+
+impl Image {
+    /// The description to show: the one given with the article, or the library's.
+    pub fn alt_text(&self) -> &str {
+        match &self.media {
+            Some(view) if self.alt.trim().is_empty() => &view.alt,
+            _ => &self.alt,
+        }
+    }
+
+    /// The caption to show: the one given with the article, or the library's.
+    pub fn caption_text(&self) -> &str {
+        match &self.media {
+            Some(view) if self.caption.trim().is_empty() => &view.caption,
+            _ => &self.caption,
+        }
+    }
+
+    /// The photographer or agency: the library's credit.
+    pub fn credit_text(&self) -> &str {
+        self.media.as_ref().map_or("", |view| view.credit.as_str())
+    }
+
+    /// Its address on the web: a library image's own file, or the address given.
+    pub fn src(&self) -> String {
+        self.media.as_ref().map_or_else(|| self.url.clone(), |view| view.src())
+    }
 }
 
 /// An article, whatever its status.
@@ -340,7 +371,7 @@ const REVISION_COLUMNS: &str = "id, article_id, user_id, created_at, headline, s
 
 fn image_at(r: &mut Row, i: usize) -> Result<Option<Image>> {
     Ok(match r.opt_text(i)? {
-        Some(url) => Some(Image { url, caption: r.text(i + 1)?, alt: r.text(i + 2)? }),
+        Some(url) => Some(Image { url, caption: r.text(i + 1)?, alt: r.text(i + 2)?, media: None }),
         None => None,
     })
 }
@@ -823,6 +854,15 @@ pub trait ArticleWrites: Tx {
             self.execute(update, &[(*id).into(), readable.as_str().into()]).await?;
         }
         Ok(pending.last().map(|(id, _)| *id))
+    }
+
+    /// Replaces an article's rendered body (its Markdown unchanged: an image it shows
+    /// changed), and the readable text search reads.
+    async fn set_body_html(&mut self, id: ArticleId, html: &str) -> Result<()> {
+        let sql = "UPDATE articles SET body_html = $2, body_text = $3 WHERE id = $1";
+        let readable = text::readable_text(html);
+        self.execute(sql, &[id.into(), html.into(), readable.as_str().into()]).await?;
+        Ok(())
     }
 
     /// Stores an article. Fails with [`StoreError::Conflict`] when the slug is taken.

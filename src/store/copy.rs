@@ -26,6 +26,8 @@ pub enum Table {
     UrlRedirects,
     Pages,
     PageRevisions,
+    Media,
+    MediaUses,
 }
 
 /// How a column's values travel between backends.
@@ -37,7 +39,7 @@ pub enum Kind {
 }
 
 impl Table {
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 18] = [
         Table::Authors,
         Table::Users,
         Table::Sections,
@@ -54,6 +56,8 @@ impl Table {
         Table::UrlRedirects,
         Table::Pages,
         Table::PageRevisions,
+        Table::Media,
+        Table::MediaUses,
     ];
 
     pub fn name(self) -> &'static str {
@@ -74,6 +78,8 @@ impl Table {
             Self::UrlRedirects => "url_redirects",
             Self::Pages => "pages",
             Self::PageRevisions => "page_revisions",
+            Self::Media => "media",
+            Self::MediaUses => "media_uses",
         }
     }
 
@@ -187,6 +193,24 @@ impl Table {
                 ("parent_id", Int),
                 ("body_markdown", Text),
             ],
+            Self::Media => &[
+                ("id", Int),
+                ("hash", Text),
+                ("name", Text),
+                ("file_name", Text),
+                ("format", Text),
+                ("width", Int),
+                ("height", Int),
+                ("bytes", Int),
+                ("alt", Text),
+                ("caption", Text),
+                ("credit", Text),
+                ("widths", Text),
+                ("uploaded_by", Int),
+                ("created_at", Int),
+                ("updated_at", Int),
+            ],
+            Self::MediaUses => &[("media_id", Int), ("article_id", Int)],
         }
     }
 
@@ -199,6 +223,7 @@ impl Table {
             Self::Settings => &["key"],
             Self::ImportMap => &["source", "kind", "source_id"],
             Self::UrlRedirects => &["path"],
+            Self::MediaUses => &["media_id", "article_id"],
             _ => &["id"],
         }
     }
@@ -216,7 +241,7 @@ impl Table {
 
 /// Tables whose ids are never reused (see the migrations).
 fn uses_autoincrement(table: Table) -> bool {
-    matches!(table, Table::Articles | Table::Comments | Table::Pages)
+    matches!(table, Table::Articles | Table::Comments | Table::Pages | Table::Media)
 }
 
 /// A value as its column's kind holds it (SQLite keeps booleans as 0 and 1).

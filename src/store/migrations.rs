@@ -31,6 +31,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 6, "0006_search_what_readers_read"),
     migration!("sqlite", 7, "0007_imports"),
     migration!("sqlite", 8, "0008_pages_and_import_jobs"),
+    migration!("sqlite", 9, "0009_media"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -42,6 +43,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 6, "0006_search_what_readers_read"),
     migration!("postgres", 7, "0007_imports"),
     migration!("postgres", 8, "0008_pages_and_import_jobs"),
+    migration!("postgres", 9, "0009_media"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

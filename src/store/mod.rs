@@ -17,6 +17,7 @@ mod db;
 pub mod explain;
 pub mod import_jobs;
 pub mod imports;
+pub mod media;
 pub mod migrations;
 pub mod notices;
 pub mod outbox;
@@ -41,6 +42,7 @@ pub use import_jobs::{
     ImportJob, ImportJobReads, ImportJobWrites, JobProgress, JobState, NewImportJob,
 };
 pub use imports::{ImportReads, ImportWrites, ImportedReply};
+pub use media::{Media, MediaQuery, MediaReads, MediaUse, MediaWrites};
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
 pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites};

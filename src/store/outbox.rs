@@ -33,7 +33,7 @@ pub struct Delivery {
     pub last_error: String,
 }
 
-const EVENT_COLUMNS: &str = "id, kind, article_id, reply_id, created_at";
+const EVENT_COLUMNS: &str = "id, kind, article_id, reply_id, created_at, media_id";
 
 fn event_from_row(r: &mut Row) -> Result<Event> {
     Ok(Event {
@@ -42,6 +42,7 @@ fn event_from_row(r: &mut Row) -> Result<Event> {
         article_id: r.id(2)?,
         reply_id: r.opt_id(3)?,
         created_at: r.int(4)?,
+        media_id: r.opt_id(5)?,
     })
 }
 
@@ -102,8 +103,8 @@ const SEQUENCE_POSTGRES: &str = "WITH fresh AS (
 macro_rules! event_insert {
     ($tail:literal) => {
         concat!(
-            "INSERT INTO outbox_events (kind, article_id, reply_id, created_at)
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO outbox_events (kind, article_id, reply_id, created_at, media_id)
+             VALUES ($1, $2, $3, $4, $5)",
             $tail
         )
     };
@@ -112,9 +113,9 @@ macro_rules! event_insert {
 /// Nodes give events their places one at a time (any fixed number in a range of its own).
 const SEQUENCER_LOCK: i64 = (1 << 62) | 0x6f75_7462_6f78;
 
-const EVENTS_SQLITE: &str = "SELECT id, kind, article_id, reply_id, created_at
+const EVENTS_SQLITE: &str = "SELECT id, kind, article_id, reply_id, created_at, media_id
    FROM outbox_events WHERE id IN (SELECT value FROM json_each($1)) ORDER BY id";
-const EVENTS_POSTGRES: &str = "SELECT id, kind, article_id, reply_id, created_at
+const EVENTS_POSTGRES: &str = "SELECT id, kind, article_id, reply_id, created_at, media_id
    FROM outbox_events WHERE id = ANY($1) ORDER BY id";
 
 #[async_trait]
@@ -190,8 +191,13 @@ pub trait OutboxWrites: Tx {
     /// (by the time it was recorded).
     async fn record_event(&mut self, event: &NewEvent, at: i64) -> Result<EventId> {
         let insert = event_insert!(" RETURNING id");
-        let params =
-            [event.kind.as_str().into(), event.article_id.into(), event.reply_id.into(), at.into()];
+        let params = [
+            event.kind.as_str().into(),
+            event.article_id.into(),
+            event.reply_id.into(),
+            at.into(),
+            event.media_id.into(),
+        ];
         Ok(EventId(self.query(insert, &params).await?.int()?))
     }
 
@@ -203,6 +209,7 @@ pub trait OutboxWrites: Tx {
             Value::Int(event.article_id.get()),
             event.reply_id.map_or(Value::Null, |id| Value::Int(id.get())),
             Value::Int(at),
+            event.media_id.map_or(Value::Null, |id| Value::Int(id.get())),
         ];
         self.defer(event_insert!(""), values)
     }

@@ -85,7 +85,8 @@ id_params!(
     crate::domain::EventId,
     crate::domain::PageId,
     crate::domain::PageRevisionId,
-    crate::domain::ImportJobId
+    crate::domain::ImportJobId,
+    crate::domain::MediaId
 );
 
 impl<'a> From<&'a Value> for Param<'a> {

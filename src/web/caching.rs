@@ -46,6 +46,10 @@ pub async fn conditional(State(state): State<AppState>, request: Request, next: 
     if !cacheable_method || response.status() != StatusCode::OK || !is_public(&response) {
         return response;
     }
+    // An image's file carries its own validator and caching, and is not to be held whole.
+    if response.extensions().get::<super::media::MediaResponse>().is_some() {
+        return response;
+    }
     let (mut parts, body) = response.into_parts();
     let etag = match parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
         Some(tag) => tag.to_owned(),

@@ -29,6 +29,9 @@ pub enum AppError {
     ForeignForm { kept: String },
     #[error("request body too large")]
     TooLarge,
+    /// An uploaded file past its limit; the message names it.
+    #[error("file too large: {0}")]
+    FileTooLarge(String),
     /// A staff page without a live session: `303` to sign in, then back to `next`.
     #[error("sign-in required")]
     SignIn { next: String },
@@ -71,6 +74,30 @@ impl From<PublishError> for AppError {
             PublishError::Fields(errors) => {
                 Self::Invalid(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "))
             }
+        }
+    }
+}
+
+impl From<crate::services::media::MediaError> for AppError {
+    fn from(e: crate::services::media::MediaError) -> Self {
+        use crate::services::media::MediaError;
+        match e {
+            MediaError::Refused(refusal) => Self::Invalid(refusal.to_string()),
+            MediaError::Fields(errors) => {
+                Self::Invalid(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "))
+            }
+            MediaError::Forbidden => {
+                Self::Forbidden("Only editors and admins delete images.".into())
+            }
+            MediaError::NotFound => Self::NotFound,
+            MediaError::InUse(uses) => Self::Invalid(format!(
+                "This image is shown by {}: take it out of them first.",
+                uses.iter().map(|u| format!("“{}”", u.headline)).collect::<Vec<_>>().join(", ")
+            )),
+            MediaError::Files(why) => {
+                Self::Store(StoreError::Unavailable(format!("the media files: {why}")))
+            }
+            MediaError::Store(e) => Self::Store(e),
         }
     }
 }
@@ -185,6 +212,9 @@ impl IntoResponse for AppError {
                     .to_owned(),
                 None,
             ),
+            Self::FileTooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Too large", message, None)
+            }
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported form",

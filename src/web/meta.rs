@@ -37,10 +37,15 @@ pub fn article_head(
         names.push(("twitter:description", description.clone()));
     }
     if let Some(image) = &article.image {
-        properties.push(("og:image", image.url.clone()));
-        properties.push(("og:image:alt", image.alt.clone()));
-        names.push(("twitter:image", image.url.clone()));
-        names.push(("twitter:image:alt", image.alt.clone()));
+        let src = absolute(config, &image.src());
+        properties.push(("og:image", src.clone()));
+        if let Some((width, height)) = shown_size(image) {
+            properties.push(("og:image:width", width.to_string()));
+            properties.push(("og:image:height", height.to_string()));
+        }
+        properties.push(("og:image:alt", image.alt_text().to_owned()));
+        names.push(("twitter:image", src));
+        names.push(("twitter:image:alt", image.alt_text().to_owned()));
     }
     if let Some(section) = &article.section {
         properties.push(("article:section", section.name.clone()));
@@ -68,7 +73,15 @@ pub fn article_head(
         "mainEntityOfPage": url,
     });
     if let Some(image) = &article.image {
-        json["image"] = serde_json::json!([image.url]);
+        json["image"] = match shown_size(image) {
+            Some((width, height)) => serde_json::json!([{
+                "@type": "ImageObject",
+                "url": absolute(config, &image.src()),
+                "width": width,
+                "height": height,
+            }]),
+            None => serde_json::json!([absolute(config, &image.src())]),
+        };
     }
     Head {
         canonical: Some(url),
@@ -83,6 +96,24 @@ pub fn article_head(
 /// JSON that cannot end its `<script>` element or open a comment: `<`, `>` and `&` escaped.
 pub fn script_safe(json: &str) -> String {
     json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+/// A path on this site made absolute (cards and JSON-LD are read elsewhere).
+fn absolute(config: &crate::config::Config, src: &str) -> String {
+    if src.starts_with('/') { format!("{}{src}", config.base_url) } else { src.to_owned() }
+}
+
+/// The pixel size of the file a featured image's `src` names, when it is the library's.
+fn shown_size(image: &crate::store::Image) -> Option<(u32, u32)> {
+    let view = image.media.as_ref()?;
+    let src = image.src();
+    let width = view
+        .widths
+        .iter()
+        .copied()
+        .find(|w| src.ends_with(&format!("-{w}.{}", view.format.extension())))
+        .unwrap_or(view.width);
+    Some((width, view.height_at(width)))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod front;
 mod health;
 mod layout;
 mod listing;
+pub mod media;
 mod meta;
 pub mod metrics;
 pub mod page_cache;
@@ -83,25 +84,40 @@ pub struct Limits {
     pub body_bytes: Option<usize>,
     /// An import's upload: `max_import_bytes`, and an hour to send it.
     pub import: bool,
+    /// A form that carries an image: `max_upload_bytes` more than the editor's form, and five
+    /// minutes.
+    pub upload: bool,
 }
 
 impl Limits {
     /// The site's settings.
-    pub const SITE: Limits = Limits { seconds: None, body_bytes: None, import: false };
+    pub const SITE: Limits =
+        Limits { seconds: None, body_bytes: None, import: false, upload: false };
 
     /// The newsroom's Import upload.
-    pub const IMPORT: Limits = Limits { seconds: Some(3600), body_bytes: None, import: true };
+    pub const IMPORT: Limits =
+        Limits { seconds: Some(3600), body_bytes: None, import: true, upload: false };
+
+    /// A form with an image in it (the editor's, the media library's).
+    pub const UPLOAD: Limits =
+        Limits { seconds: Some(300), body_bytes: None, import: false, upload: true };
 
     pub const fn body(bytes: usize) -> Limits {
-        Limits { seconds: None, body_bytes: Some(bytes), import: false }
+        Limits { seconds: None, body_bytes: Some(bytes), import: false, upload: false }
     }
 
     pub const fn seconds(seconds: u64) -> Limits {
-        Limits { seconds: Some(seconds), body_bytes: None, import: false }
+        Limits { seconds: Some(seconds), body_bytes: None, import: false, upload: false }
     }
 
     fn resolve(self, config: &Config, route: &'static str) -> Resolved {
-        let site_body = if self.import { config.max_import_bytes } else { config.max_body_bytes };
+        let site_body = if self.import {
+            config.max_import_bytes
+        } else if self.upload {
+            config.max_upload_bytes + UPLOAD_FORM_ROOM
+        } else {
+            config.max_body_bytes
+        };
         Resolved {
             route: RouteName(route),
             time: std::time::Duration::from_secs(
@@ -111,6 +127,9 @@ impl Limits {
         }
     }
 }
+
+/// What a form with an image may carry beside the image: the editor's whole article.
+pub const UPLOAD_FORM_ROOM: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 struct Resolved {
@@ -171,6 +190,8 @@ pub fn routes() -> Vec<Route> {
         route("/static/style.css", get(assets::stylesheet)),
         route("/static/favicon.svg", get(assets::favicon)),
         route("/static/editor.js", get(assets::editor_script)),
+        route("/media/{id}", get(media::library)),
+        route("/media/{hash}/{file}", get(media::file)),
     ]
     .into_iter()
     .chain(admin::routes())
@@ -280,15 +301,19 @@ async fn security_headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
+    // With `img_src = "self"` readers' browsers fetch images from this site alone.
+    let policy = if state.config.images_from_self_only {
+        "default-src 'none'; style-src 'self'; img-src 'self'; \
+         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    };
     let fixed = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
-             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, policy),
     ];
     for (name, value) in fixed {
         headers.entry(name).or_insert(HeaderValue::from_static(value));

@@ -467,7 +467,8 @@ impl ChangeListener for PageCache {
 /// rendering, but it is not a second copy to forget when the article changes).
 fn keepable(uri: &axum::http::Uri) -> bool {
     let path = uri.path();
-    if path.contains('%') || path.starts_with("/search") {
+    // Images are streamed from their store, never held in memory here.
+    if path.contains('%') || path.starts_with("/search") || path.starts_with("/media/") {
         return false;
     }
     match uri.query() {

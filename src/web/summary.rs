@@ -54,6 +54,31 @@ pub fn lead_summary(a: &Article, tz: &TimeZone) -> Summary {
     }
 }
 
+/// A featured image as HTML: a library image with its sizes (WebP first), or the address
+/// given. `lazy` for images below the first screen.
+pub fn image_html(image: &Image, lazy: bool) -> String {
+    if let Some(view) = &image.media {
+        return text::img_html(view, image.alt_text(), lazy);
+    }
+    let mut out = String::from("<img src=\"");
+    text::escape(&image.url, &mut out);
+    out.push_str("\" alt=\"");
+    text::escape(image.alt_text(), &mut out);
+    out.push('"');
+    if lazy {
+        out.push_str(" loading=\"lazy\"");
+    }
+    out.push('>');
+    out
+}
+
+/// A listing's small picture of an article: the library image's thumbnail.
+pub fn thumbnail(image: &Image) -> Option<(String, u32, u32)> {
+    let view = image.media.as_ref()?;
+    let width = crate::domain::media::THUMBNAIL_WIDTH.min(view.width);
+    Some((view.thumbnail(), width, view.height_at(width)))
+}
+
 /// "No replies", "1 reply", "12 replies".
 pub fn reply_count_label(count: i64) -> String {
     match count {

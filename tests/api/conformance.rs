@@ -4,8 +4,8 @@
 
 use byline::domain::events::NewEvent;
 use byline::domain::{
-    ArticleId, ArticleStatus, AuthorId, EventKind, NoteKind, PageId, PageRevisionId, ReplyId,
-    ReplyStatus, RevisionId, Role, SettingKey, UserId,
+    ArticleId, ArticleStatus, AuthorId, EventKind, MediaId, NoteKind, PageId, PageRevisionId,
+    ReplyId, ReplyStatus, RevisionId, Role, SettingKey, UserId,
 };
 use byline::store::*;
 use byline::tools::copy::{CopyError, copy_site};
@@ -89,6 +89,11 @@ conformance! {
     import_jobs_are_run_by_one_node_at_a_time covers [
         import_job, import_jobs, import_chunk, create_import_job, add_import_chunk,
         finish_upload, claim_import_job, renew_import_job, end_import_job, drop_stale_uploads,
+    ];
+    the_media_library_keeps_images_and_their_uses covers [
+        media, media_by_ids, media_list, media_uses, media_with_hash, insert_media,
+        update_media_text, replace_media_files, set_media_widths, delete_media, set_media_uses,
+        articles_showing, set_body_html,
     ];
     revisions_are_kept covers [insert_revision, revisions, revision];
     notes_are_appended covers [add_note, notes];
@@ -996,6 +1001,7 @@ mod cases {
             url: "https://img.example/a.jpg".into(),
             caption: "Cap".into(),
             alt: "Alt".into(),
+            media: None,
         });
         edit.replies_open = false;
         let update = |id: ArticleId, f: ArticleFields, at: i64| {
@@ -1338,6 +1344,130 @@ mod cases {
         assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [stale, job]);
     }
 
+    fn media_files(hash: &str, file_name: &str, width: u32) -> byline::store::media::MediaFileSet {
+        byline::store::media::MediaFileSet {
+            hash: hash.into(),
+            name: "a-photo".into(),
+            file_name: file_name.into(),
+            format: byline::domain::media::ImageFormat::Jpeg,
+            width,
+            height: 600,
+            bytes: 12_345,
+            widths: vec![320],
+        }
+    }
+
+    pub async fn the_media_library_keeps_images_and_their_uses(store: &Store, _: Backend) {
+        let ann = author(store, "Ann").await;
+        let first = media_files(&"a".repeat(32), "Harbour 50% ‘dawn’.jpg", 1000);
+        let a = w(store, move |tx| {
+            Box::pin(async move { tx.insert_media(&first, "Boats", None, 10).await })
+        })
+        .await;
+        let second = media_files(&"b".repeat(32), "river_flood.jpg", 2000);
+        let b = w(store, move |tx| {
+            Box::pin(async move { tx.insert_media(&second, "", None, 11).await })
+        })
+        .await;
+        let again = media_files(&"a".repeat(32), "copy.jpg", 1000);
+        let clash = store
+            .write(move |tx| Box::pin(async move { tx.insert_media(&again, "", None, 12).await }))
+            .await;
+        assert!(matches!(clash, Err(StoreError::Conflict(_))), "one entry for one picture");
+        let found =
+            r(store, |db| Box::pin(async move { db.media_with_hash(&"a".repeat(32)).await })).await;
+        assert_eq!(found, Some(a));
+
+        let read = r(store, move |db| db.media(a)).await.unwrap();
+        assert_eq!(
+            (read.file_name.as_str(), read.width, read.widths.as_slice()),
+            ("Harbour 50% ‘dawn’.jpg", 1000, &[320][..])
+        );
+        assert_eq!((read.alt.as_str(), read.uses, read.created_at), ("Boats", 0, 10));
+        let mut both: Vec<_> = r(store, move |db| {
+            Box::pin(async move { db.media_by_ids(&[a, b, MediaId(999)]).await })
+        })
+        .await
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+        both.sort();
+        assert_eq!(both, vec![a, b]);
+
+        let list = |search: Option<&str>, unused: bool| {
+            let query =
+                MediaQuery { search: search.map(str::to_owned), unused, limit: 10, offset: 0 };
+            async move {
+                let (found, total) =
+                    r(store, move |db| Box::pin(async move { db.media_list(&query).await })).await;
+                (found.into_iter().map(|m| m.id).collect::<Vec<_>>(), total)
+            }
+        };
+        assert_eq!(list(None, false).await, (vec![b, a], 2), "newest first");
+        // LIKE's own characters are matched as themselves, in any case.
+        assert_eq!(list(Some("50%"), false).await.0, vec![a]);
+        assert_eq!(list(Some("RIVER_"), false).await.0, vec![b]);
+        assert_eq!(list(Some("_"), false).await.0, vec![b]);
+        assert!(
+            w(store, move |tx| tx.update_media_text(
+                b,
+                "Flooded river",
+                "High water",
+                "Photo: Ana",
+                20
+            ))
+            .await
+        );
+        assert_eq!(list(Some("ana high"), false).await.0, vec![b]);
+        assert!(!w(store, |tx| tx.update_media_text(MediaId(999), "", "", "", 1)).await);
+
+        // Uses: an article's images, replaced with each save.
+        let article = insert(store, self::article("pics", ann.id, 100)).await.unwrap();
+        w(store, move |tx| {
+            Box::pin(async move { tx.set_media_uses(article, &[a, b, a, MediaId(999)]).await })
+        })
+        .await;
+        assert_eq!(r(store, move |db| db.media(a)).await.unwrap().uses, 1);
+        assert_eq!(list(None, true).await.0, Vec::<MediaId>::new());
+        let uses = r(store, move |db| db.media_uses(a)).await;
+        assert_eq!(
+            (uses.len(), uses[0].article_id, uses[0].headline.as_str()),
+            (1, article, "Headline of pics")
+        );
+        assert_eq!(w(store, move |tx| tx.articles_showing(b)).await, vec![article]);
+        assert!(!w(store, move |tx| tx.delete_media(a)).await, "an image shown stays");
+        w(store, move |tx| Box::pin(async move { tx.set_media_uses(article, &[b]).await })).await;
+        assert_eq!(list(None, true).await.0, vec![a]);
+
+        // New files for the same entry; widths only for the files they were made of.
+        let newer = media_files(&"c".repeat(32), "v2.jpg", 1500);
+        let old = w(store, move |tx| {
+            Box::pin(async move { tx.replace_media_files(b, &newer, 30).await })
+        })
+        .await
+        .unwrap();
+        assert_eq!(old.hash, "b".repeat(32));
+        let now = r(store, move |db| db.media(b)).await.unwrap();
+        assert_eq!(
+            (now.hash, now.width, now.alt.as_str(), now.uses),
+            ("c".repeat(32), 1500, "Flooded river", 1)
+        );
+        let widths = |hash: &'static str, made: &'static [u32]| {
+            w(store, move |tx| {
+                Box::pin(async move { tx.set_media_widths(b, &hash.repeat(32), made).await })
+            })
+        };
+        assert!(!widths("b", &[320, 640]).await, "the old files' widths are not the new ones'");
+        assert!(widths("c", &[320, 640, 960]).await);
+        assert_eq!(r(store, move |db| db.media(b)).await.unwrap().widths, vec![320, 640, 960]);
+
+        w(store, move |tx| tx.set_body_html(article, "<p>New <b>body</b></p>")).await;
+        let read = r(store, move |db| db.article(article)).await.unwrap();
+        assert_eq!(read.body_html, "<p>New <b>body</b></p>");
+        assert!(w(store, move |tx| tx.delete_media(a)).await);
+        assert!(r(store, move |db| db.media(a)).await.is_none());
+    }
+
     pub async fn revisions_are_kept(store: &Store, _: Backend) {
         let jo = author(store, "Jo").await;
         let id = insert(store, draft("story", jo.id)).await.unwrap();
@@ -1596,7 +1726,7 @@ mod cases {
     }
 
     fn event(kind: EventKind, article_id: ArticleId, reply_id: Option<ReplyId>) -> NewEvent {
-        NewEvent { kind, article_id, reply_id }
+        NewEvent::of_article(kind, article_id, reply_id)
     }
 
     /// Records an event, then (as the outbox's worker does after the commit) gives it its

@@ -190,6 +190,13 @@ async fn serve(fresh: FreshStore, setup: Setup<'_>) -> TestApp {
     let FreshStore { store, database, dir } = fresh;
     let mut values: BTreeMap<String, String> =
         setup.settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    // Images go beside an SQLite file; on PostgreSQL each node keeps its own folder unless a
+    // test shares one.
+    if database.starts_with("postgres") {
+        values
+            .entry("media_dir".into())
+            .or_insert_with(|| dir.path().join("media").display().to_string());
+    }
     values.insert("database".into(), database);
     // The defenses meant for one person's browser are off unless a test is about them.
     // So are pages of replies.

@@ -168,6 +168,12 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         "/admin/replies/{id}/edit" => vec![format!("/admin/replies/{reply_id}/edit")],
         "/admin/replies/{id}/reply" => vec![format!("/admin/replies/{reply_id}/reply")],
         "/admin/settings" => vec!["/admin/settings".into()],
+        "/admin/media" => vec!["/admin/media".into(), "/admin/media?q=a&unused=1".into()],
+        "/admin/media/{id}/" | "/admin/media/{id}/replace" | "/admin/media/{id}/delete" => {
+            vec![pattern.replace("{id}", "1")]
+        }
+        "/media/{id}" => vec!["/media/1".into()],
+        "/media/{hash}/{file}" => vec!["/media/0123456789abcdef0123456789abcdef/a-320.jpg".into()],
         other => panic!("the privacy test does not know the route {other}: add it here"),
     }
 }

@@ -11,8 +11,9 @@ use jiff::tz::TimeZone;
 use super::{Nav, Staff, page, parse_id, see_other};
 use crate::domain::paths::article_path;
 use crate::domain::{
-    ArticleId, ArticleStatus, AuthorId, FieldError, NoteKind, SectionId, message_for, text, time,
+    ArticleId, ArticleStatus, AuthorId, FieldError, NoteKind, SectionId, message_for, time,
 };
+use crate::services::media::{MediaError, MediaText, Upload};
 use crate::services::publishing::{self, Action, EditorInput, PublishError};
 use crate::store::{Article, ArticleNote, ArticleQuery, ArticleSummary, Author, Section};
 use crate::web::AppState;
@@ -153,6 +154,8 @@ pub enum Notice {
     Unpublished,
     Restored,
     NoteAdded,
+    /// Shown on the editor rendered back after an upload; never in an address.
+    ImageAdded,
 }
 
 impl Notice {
@@ -174,6 +177,7 @@ impl Notice {
             Self::Unpublished => "unpublished",
             Self::Restored => "restored",
             Self::NoteAdded => "note",
+            Self::ImageAdded => "image",
         }
     }
 
@@ -189,6 +193,9 @@ impl Notice {
             Self::Unpublished => "Unpublished: the article is a draft again.",
             Self::Restored => "Revision restored.",
             Self::NoteAdded => "Note added.",
+            Self::ImageAdded => {
+                "Image added to the library and to the end of the body. The article is not saved yet."
+            }
         }
     }
 
@@ -226,6 +233,15 @@ struct EditorPage<'a> {
     tz_name: &'a str,
     /// Editors and admins choose the lead story and add sections; authors do not.
     places: bool,
+    library: Vec<LibraryImage>,
+}
+
+/// An image the editor offers to insert or feature.
+struct LibraryImage {
+    id: crate::domain::MediaId,
+    thumbnail: String,
+    markdown: String,
+    file_name: String,
 }
 
 impl EditorPage<'_> {
@@ -293,6 +309,16 @@ fn editor_page(
         notes: data.notes.clone(),
         tz_name: state.config.timezone.iana_name().unwrap_or("UTC"),
         places: staff.user.role.edits_all_articles(),
+        library: data
+            .library
+            .iter()
+            .map(|m| LibraryImage {
+                id: m.id,
+                thumbnail: m.view().thumbnail(),
+                markdown: super::media::markdown_for(m, &m.alt),
+                file_name: m.file_name.clone(),
+            })
+            .collect(),
     };
     Ok(page(status, template.render()?))
 }
@@ -339,6 +365,7 @@ struct Submitted {
     input: EditorInput,
     button: String,
     publish_at: String,
+    pairs: Vec<(String, String)>,
 }
 
 fn submitted(pairs: &[(String, String)]) -> Submitted {
@@ -359,8 +386,14 @@ fn submitted(pairs: &[(String, String)]) -> Submitted {
         image_alt: value("image_alt"),
         replies_open: form::first(pairs, "replies_open").is_some(),
         lead: form::first(pairs, "lead").is_some(),
+        without_descriptions: form::first(pairs, "without_descriptions").is_some(),
     };
-    Submitted { input, button: value("action"), publish_at: value("publish_at") }
+    Submitted {
+        input,
+        button: value("action"),
+        publish_at: value("publish_at"),
+        pairs: pairs.to_vec(),
+    }
 }
 
 /// `2026-11-25T09:00` in the site's time zone, as a `datetime-local` field sends it.
@@ -383,6 +416,10 @@ fn local_input(unix: i64, tz: &TimeZone) -> String {
 enum Button {
     /// Render the body back, saving nothing.
     Preview,
+    /// Add the chosen image to the library and its Markdown to the body, saving nothing.
+    Upload,
+    /// Make a library image the featured one, saving nothing.
+    Feature(crate::domain::MediaId),
     Save(Action),
 }
 
@@ -391,6 +428,13 @@ impl Button {
     fn parse(submitted: &Submitted, tz: &TimeZone) -> Result<Self, Vec<FieldError>> {
         Ok(match submitted.button.as_str() {
             "preview" => Self::Preview,
+            "upload" => Self::Upload,
+            feature if feature.starts_with("feature-") => {
+                match crate::domain::MediaId::parse(&feature["feature-".len()..]) {
+                    Some(id) => Self::Feature(id),
+                    None => Self::Preview,
+                }
+            }
             "publish" => Self::Save(Action::Publish),
             "unpublish" => Self::Save(Action::Unpublish),
             "schedule" => match parse_local(&submitted.publish_at, tz) {
@@ -414,9 +458,80 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body).await?;
+    let (pairs, files) = read_editor_form(&state, &headers, body).await?;
     staff.check_csrf(&pairs)?;
-    submit(&state, &staff, None, &pairs).await
+    submit(&state, &staff, None, &pairs, files).await
+}
+
+/// The editor's form: URL-encoded, or multipart when its Upload button sent an image.
+async fn read_editor_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Vec<(String, String)>, Vec<Upload>), AppError> {
+    use axum::extract::FromRequest;
+    let multipart = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        return Ok((form::read_pairs(headers, body).await?, Vec::new()));
+    }
+    let mut request = axum::http::Request::new(body);
+    *request.headers_mut() = headers.clone();
+    let multipart = axum::extract::Multipart::from_request(request, state).await.map_err(|_| {
+        AppError::BadRequest("The form could not be read. Reload the editor and try again.")
+    })?;
+    let form = super::media::read_upload_form(state, multipart).await?;
+    Ok((form.pairs, form.files))
+}
+
+/// The editor's Upload button: the image into the library, its Markdown at the end of the
+/// body, and the editor back with everything typed (nothing is saved yet).
+async fn upload_into_body(
+    state: &AppState,
+    staff: &Staff,
+    id: Option<ArticleId>,
+    sent: &Submitted,
+    files: Vec<Upload>,
+) -> Result<Response, AppError> {
+    let mut input = sent.input.clone();
+    let alt = form::first(&sent.pairs, "photo_alt").unwrap_or_default().to_owned();
+    let text = MediaText { alt: alt.clone(), ..Default::default() };
+    let mut errors = Vec::new();
+    if files.is_empty() {
+        errors.push(FieldError::new("photo", "Choose an image to upload."));
+    }
+    for file in files {
+        let file_name = file.file_name.clone();
+        match state.services.upload_image(&staff.user, file, &text).await {
+            Ok(m) => {
+                if !input.body_markdown.is_empty() && !input.body_markdown.ends_with("\n\n") {
+                    input.body_markdown.push_str(if input.body_markdown.ends_with('\n') {
+                        "\n"
+                    } else {
+                        "\n\n"
+                    });
+                }
+                input.body_markdown.push_str(&super::media::markdown_for(&m, &alt));
+                input.body_markdown.push('\n');
+            }
+            Err(e @ (MediaError::Refused(_) | MediaError::Fields(_))) => {
+                errors.push(FieldError::new("photo", format!("{file_name}: {e}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let notice = errors.is_empty().then_some(Notice::ImageAdded);
+    let view = EditorView {
+        input: &input,
+        errors: &errors,
+        preview: None,
+        publish_at: sent.publish_at.clone(),
+        notice,
+    };
+    render_editor(state, staff, id, view, status).await
 }
 
 /// `POST /admin/articles/{id}/`
@@ -427,9 +542,9 @@ pub async fn save(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let pairs = form::read_pairs(&headers, body).await?;
+    let (pairs, files) = read_editor_form(&state, &headers, body).await?;
     staff.check_csrf(&pairs)?;
-    submit(&state, &staff, Some(parse_id(&id)?), &pairs).await
+    submit(&state, &staff, Some(parse_id(&id)?), &pairs, files).await
 }
 
 /// The editor's form sent for a new article (`None`) or an existing one: Preview renders it
@@ -440,6 +555,7 @@ async fn submit(
     staff: &Staff,
     id: Option<ArticleId>,
     pairs: &[(String, String)],
+    files: Vec<Upload>,
 ) -> Result<Response, AppError> {
     let sent = submitted(pairs);
     let view = |errors, preview| EditorView {
@@ -453,9 +569,23 @@ async fn submit(
     let action = match Button::parse(&sent, &state.config.timezone) {
         Ok(Button::Save(action)) => action,
         Ok(Button::Preview) => {
-            let preview = Some(text::markdown_html(&sent.input.body_markdown));
+            let preview =
+                Some(publishing::preview_body(&state.services, &sent.input.body_markdown).await?);
             return render_editor(state, staff, id, view(&[], preview), StatusCode::OK).await;
         }
+        Ok(Button::Feature(media)) => {
+            let mut input = sent.input.clone();
+            input.image_url = crate::domain::media::library_path(media);
+            let view = EditorView {
+                input: &input,
+                errors: &[],
+                preview: None,
+                publish_at: sent.publish_at.clone(),
+                notice: None,
+            };
+            return render_editor(state, staff, id, view, StatusCode::OK).await;
+        }
+        Ok(Button::Upload) => return upload_into_body(state, staff, id, &sent, files).await,
         Err(errors) => return render_editor(state, staff, id, view(&errors, None), refused).await,
     };
     let (services, user, input) = (&state.services, &staff.user, &sent.input);
@@ -499,14 +629,16 @@ pub async fn preview(
 /// `POST /admin/preview`: Markdown in, sanitized HTML out, for the live preview. It changes
 /// nothing, so it invalidates nothing.
 pub async fn live_preview(
+    State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
-    // Sanitized by ammonia inside `markdown_html`, exactly as when the article is saved.
-    let html = text::markdown_html(form::first(&pairs, "body").unwrap_or_default());
+    // Sanitized by ammonia, exactly as when the article is saved.
+    let markdown = form::first(&pairs, "body").unwrap_or_default();
+    let html = publishing::preview_body(&state.services, markdown).await?;
     Ok(page(StatusCode::OK, html))
 }
 

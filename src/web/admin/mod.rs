@@ -5,6 +5,7 @@ mod account;
 mod articles;
 mod imports;
 mod login;
+mod media;
 mod pages;
 mod replies;
 mod revisions;
@@ -43,16 +44,29 @@ pub fn routes() -> Vec<Route> {
         },
         Route { path: "/admin/logout", methods: post(login::logout), limits: SIGN_IN_FORM },
         route("/admin/", get(articles::list)),
+        Route {
+            path: "/admin/media",
+            methods: get(media::list).post(media::upload),
+            limits: Limits::UPLOAD,
+        },
+        route("/admin/media/{id}/", get(media::show).post(media::save)),
+        Route {
+            path: "/admin/media/{id}/replace",
+            methods: post(media::replace),
+            limits: Limits::UPLOAD,
+        },
+        route("/admin/media/{id}/delete", post(media::delete)),
         route("/admin", get(articles::to_list)),
+        // The editor's form may carry an image (its Upload button).
         Route {
             path: "/admin/articles/new",
             methods: get(articles::new).post(articles::create),
-            limits: ARTICLE_FORM,
+            limits: Limits::UPLOAD,
         },
         Route {
             path: "/admin/articles/{id}/",
             methods: get(articles::edit).post(articles::save),
-            limits: ARTICLE_FORM,
+            limits: Limits::UPLOAD,
         },
         route("/admin/articles/{id}/preview", get(articles::preview)),
         route("/admin/articles/{id}/notes", post(articles::add_note)),

@@ -1,0 +1,176 @@
+//! Where an image's files are kept: a folder beside the database (the default), or an
+//! S3-compatible bucket when several nodes must see the same files. Keys are the
+//! content-addressed names of `domain::media::MediaFile::key`, checked before they get here.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+
+/// A file's bytes as they are read, and how many there are.
+pub struct FileBody {
+    pub len: u64,
+    pub chunks: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>,
+}
+
+#[async_trait]
+pub trait MediaFiles: Send + Sync + 'static {
+    /// Keeps a file under `key` whole or not at all (a reader never sees half of it).
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()>;
+
+    /// A file's bytes, whole (for making variants of it); `None` if there is none.
+    async fn read(&self, key: &str) -> io::Result<Option<Vec<u8>>>;
+
+    /// A file, to stream to a reader; `None` if there is none.
+    async fn open(&self, key: &str) -> io::Result<Option<FileBody>>;
+
+    /// Forgets the files under these keys (missing ones are no error).
+    async fn delete(&self, keys: &[String]) -> io::Result<()>;
+
+    /// What the files are kept in, for messages and the settings page.
+    fn describe(&self) -> String;
+}
+
+pub type SharedFiles = Arc<dyn MediaFiles>;
+
+/// Files in a folder of this machine.
+pub struct LocalFiles {
+    root: PathBuf,
+}
+
+/// How much of a file one blocking read takes: most variants are one read.
+const CHUNK: usize = 256 * 1024;
+
+impl LocalFiles {
+    /// Files under `root` (made with the first file).
+    pub fn new(root: &Path) -> Self {
+        Self { root: root.to_owned() }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+}
+
+fn read_chunk(file: &mut std::fs::File) -> io::Result<Bytes> {
+    let mut buf = vec![0; CHUNK];
+    let mut filled = 0;
+    while filled < CHUNK {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    buf.truncate(filled);
+    Ok(Bytes::from(buf))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(io::Error::other)?
+}
+
+fn not_found_is_none<T>(result: io::Result<T>) -> io::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[async_trait]
+impl MediaFiles for LocalFiles {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> io::Result<()> {
+        let path = self.path(key);
+        blocking(move || {
+            use std::io::Write;
+            let dir = path.parent().expect("a key has a folder");
+            std::fs::create_dir_all(dir)?;
+            let mut tmp = tempfile_in(dir)?;
+            tmp.1.write_all(&bytes)?;
+            tmp.1.sync_all()?;
+            std::fs::rename(&tmp.0, &path)?;
+            // The rename is durable once the folder is.
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await
+    }
+
+    async fn read(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
+        let path = self.path(key);
+        blocking(move || not_found_is_none(std::fs::read(path))).await
+    }
+
+    async fn open(&self, key: &str) -> io::Result<Option<FileBody>> {
+        let path = self.path(key);
+        // One trip to a blocking thread opens the file and reads its first chunk, which for
+        // most images is all of it.
+        let opened = blocking(move || {
+            let Some(mut file) = not_found_is_none(std::fs::File::open(path))? else {
+                return Ok(None);
+            };
+            let len = file.metadata()?.len();
+            let first = read_chunk(&mut file)?;
+            Ok(Some((len, first, file)))
+        })
+        .await?;
+        let Some((len, first, file)) = opened else { return Ok(None) };
+        let rest_needed = (first.len() as u64) < len;
+        let state = (Some(first), rest_needed.then_some(file));
+        let chunks = futures_util::stream::unfold(state, |(first, file)| async move {
+            if let Some(first) = first {
+                return Some((Ok(first), (None, file)));
+            }
+            let mut file = file?;
+            match blocking(move || {
+                let chunk = read_chunk(&mut file)?;
+                Ok((chunk, file))
+            })
+            .await
+            {
+                Ok((chunk, _)) if chunk.is_empty() => None,
+                Ok((chunk, file)) => Some((Ok(chunk), (None, Some(file)))),
+                Err(e) => Some((Err(e), (None, None))),
+            }
+        });
+        Ok(Some(FileBody { len, chunks: Box::pin(chunks) }))
+    }
+
+    async fn delete(&self, keys: &[String]) -> io::Result<()> {
+        let paths: Vec<PathBuf> = keys.iter().map(|k| self.path(k)).collect();
+        blocking(move || {
+            for path in paths {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                // The image's folder goes with its last file.
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        format!("the folder {}", self.root.display())
+    }
+}
+
+/// A new file in `dir` with a name no other writer picks.
+fn tempfile_in(dir: &Path) -> io::Result<(PathBuf, std::fs::File)> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!(".upload-{name}"));
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    Ok((path, file))
+}

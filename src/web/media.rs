@@ -1,0 +1,79 @@
+//! The library's files, at addresses that never change meaning: `/media/<hash>/<name>.<ext>`
+//! (a replacement gets a new hash), so they are cached for a year and revalidated never. They
+//! skip the page cache and the page validators (which would hold them whole and rewrite their
+//! caching): they are streamed from where they are kept, tagged by the hash in their address.
+//! `/media/<id>` names an image by its library entry and redirects to its current file.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::MediaId;
+use crate::domain::media::MediaFile;
+use crate::web::AppState;
+use crate::web::error::AppError;
+
+/// Left on a media response so that the layers for pages leave it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaResponse;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The address names the bytes for good (the hash is the original's, the rest the variant's):
+/// it is the tag.
+fn etag_of(file: &MediaFile) -> String {
+    format!("\"{}\"", file.key().replace('/', "-"))
+}
+
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|sent| {
+        sent.trim() == "*" || sent.split(',').any(|t| t.trim().trim_start_matches("W/") == etag)
+    })
+}
+
+fn marked(mut response: Response) -> Response {
+    response.extensions_mut().insert(MediaResponse);
+    response
+}
+
+/// `GET` and `HEAD /media/{hash}/{file}`
+pub async fn file(
+    State(state): State<AppState>,
+    Path((hash, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let file = MediaFile::parse(&hash, &name).ok_or(AppError::NotFound)?;
+    let etag = etag_of(&file);
+    let fixed = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
+        (header::ETAG, HeaderValue::from_str(&etag).expect("ASCII")),
+    ];
+    if matches(&headers, &etag) {
+        return Ok(marked((StatusCode::NOT_MODIFIED, fixed).into_response()));
+    }
+    let opened = state.services.media_files.open(&file.key()).await.map_err(|e| {
+        tracing::warn!(error = %e, key = file.key(), "a media file could not be read");
+        AppError::Store(crate::store::StoreError::Unavailable(
+            "the media files cannot be read".into(),
+        ))
+    })?;
+    let body = opened.ok_or(AppError::NotFound)?;
+    let mut response = (fixed, Body::from_stream(body.chunks)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.format.mime()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
+    Ok(marked(response))
+}
+
+/// `GET /media/{id}`: the image's current file (what an article's Markdown names).
+pub async fn library(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: MediaId = crate::web::admin::parse_id(&id)?;
+    let item = state.services.media_item(id).await?.ok_or(AppError::NotFound)?;
+    let mut response = crate::web::response::redirect(StatusCode::FOUND, &item.view().src());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(marked(response))
+}
