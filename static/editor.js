@@ -49,6 +49,40 @@
     return at + text.length;
   }
 
+  // Each new image joins the editor's list of recent ones, with its "Use as featured image"
+  // button: the same plain form button the server renders.
+  function list(image) {
+    var items = document.querySelector('.editor-library');
+    var place = document.querySelector('.editor-media');
+    if (!items && !place) return;
+    if (!items) {
+      items = document.createElement('ul');
+      items.className = 'editor-library';
+      place.appendChild(items);
+    }
+    var item = document.createElement('li');
+    var thumb = document.createElement('img');
+    thumb.src = image.thumbnail;
+    thumb.alt = '';
+    thumb.width = 64;
+    var text = document.createElement('span');
+    var name = document.createElement('span');
+    name.className = 'media-name';
+    name.textContent = image.file_name;
+    var code = document.createElement('code');
+    code.textContent = image.markdown;
+    var button = document.createElement('button');
+    button.type = 'submit';
+    button.name = 'action';
+    button.value = 'feature-' + image.id;
+    button.formNoValidate = true;
+    button.className = 'link';
+    button.textContent = 'Use as featured image';
+    text.append(name, ' ', code, ' ', button);
+    item.append(thumb, ' ', text);
+    items.insertBefore(item, items.firstChild);
+  }
+
   function send(file, done) {
     var form = new FormData();
     form.append('csrf', csrf.value);
@@ -84,7 +118,7 @@
       }
       send(file, function (error, images) {
         if (error) problems.push(error);
-        else images.forEach(function (image) { at = insert(image.markdown, at); added += 1; });
+        else images.forEach(function (image) { at = insert(image.markdown, at); list(image); added += 1; });
         next();
       });
     }

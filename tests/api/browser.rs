@@ -86,3 +86,24 @@ async fn a_held_reply_is_approved_in_the_queue_and_appears() {
     ];
     run_script("moderation.mjs", args).await;
 }
+
+#[tokio::test]
+async fn a_journalist_drops_and_pastes_photos_into_the_body() {
+    let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
+    app.add_staff("photo@example.com", "Pat Photo", byline::domain::Role::Editor).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut images = Vec::new();
+    for (i, (width, height)) in [(1600, 1000), (1800, 1200), (900, 900)].into_iter().enumerate() {
+        let path = dir.path().join(format!("flood-{i}.jpg"));
+        std::fs::write(&path, crate::media::jpeg(&crate::media::photo(width, height))).unwrap();
+        images.push(path.display().to_string());
+    }
+    let mut args = vec![
+        app.url(""),
+        "photo@example.com".into(),
+        crate::helpers::PASSWORD.into(),
+        screenshots(),
+    ];
+    args.extend(images);
+    println!("{}", run_script("photos.mjs", args).await);
+}

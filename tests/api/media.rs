@@ -77,7 +77,7 @@ async fn editor(app: &TestApp) -> StaffClient {
 }
 
 /// A photograph-like picture: smooth light with grain, as a camera makes.
-fn photo(width: u32, height: u32) -> RgbImage {
+pub fn photo(width: u32, height: u32) -> RgbImage {
     let mut seed = 0x2545_f491_u32;
     RgbImage::from_fn(width, height, |x, y| {
         seed ^= seed << 13;
@@ -94,7 +94,7 @@ fn photo(width: u32, height: u32) -> RgbImage {
     })
 }
 
-fn jpeg(picture: &RgbImage) -> Vec<u8> {
+pub fn jpeg(picture: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
         .write_image(picture, picture.width(), picture.height(), image::ExtendedColorType::Rgb8)

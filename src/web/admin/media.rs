@@ -272,6 +272,7 @@ pub async fn upload(
             .map(|m| {
                 serde_json::json!({
                     "id": m.id.get(),
+                    "file_name": m.file_name,
                     "markdown": markdown_for(m, &m.alt),
                     "thumbnail": m.view().thumbnail(),
                     "alt": m.alt,
