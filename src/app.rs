@@ -81,13 +81,8 @@ impl Application {
             }
         }
         config.listen = bound;
-        std::fs::create_dir_all(&config.media_dir).map_err(|e| {
-            anyhow::anyhow!(
-                "setting `media_dir` (BYLINE_MEDIA_DIR): cannot make the folder {}: {e}",
-                config.media_dir.display()
-            )
-        })?;
         let services = Arc::new(Services::new(store.clone(), options.clock, config).await?);
+        check_media_store(&services).await?;
         if crate::services::publishing::fill_body_text(&services).await? > 0 {
             tracing::info!("filled in the searchable text of articles saved before it was kept");
         }
@@ -145,4 +140,17 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// The media files' store must take files before the site opens, or the setting that names
+/// it is wrong.
+async fn check_media_store(services: &Services) -> anyhow::Result<()> {
+    let files = &services.media_files;
+    files.check().await.map_err(|e| {
+        let setting = match services.config.media_store {
+            crate::config::MediaStore::Folder => "`media_dir` (BYLINE_MEDIA_DIR)",
+            crate::config::MediaStore::S3(_) => "`media_store` (BYLINE_MEDIA_STORE)",
+        };
+        anyhow::anyhow!("setting {setting}: cannot keep files in {}: {e}", files.describe())
+    })
 }

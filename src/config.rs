@@ -54,6 +54,12 @@ pub struct Config {
     pub max_import_bytes: usize,
     /// Where the media library's files are kept on this machine.
     pub media_dir: PathBuf,
+    /// Where they are kept: that folder, or a bucket every node shares.
+    pub media_store: MediaStore,
+    /// The bucket's own public address: files are sent there instead of served here.
+    pub media_public_url: Option<String>,
+    /// The `AWS_*` variables that reach the bucket.
+    pub s3: S3Settings,
     /// Largest image an upload may be, in bytes.
     pub max_upload_bytes: usize,
     /// Largest image an upload may be, in pixels (checked before it is decoded).
@@ -97,6 +103,25 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the media library's files are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaStore {
+    /// `media_dir`, on this machine.
+    Folder,
+    /// A bucket of an S3-compatible store, which several nodes share.
+    S3(crate::media::s3::BucketPlace),
+}
+
+/// The `aws_*` values (lower-cased `AWS_*` variables). Never printed: they hold secrets.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct S3Settings(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
+}
+
 /// A setting with a bad value, or a configuration file that cannot be read.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -117,6 +142,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_body_bytes", "262144"),
     ("max_import_bytes", "1073741824"),
     ("media_dir", ""),
+    ("media_store", ""),
+    ("media_public_url", ""),
     ("max_upload_bytes", "20000000"),
     ("max_upload_pixels", "50000000"),
     ("image_jobs", "1"),
@@ -168,6 +195,12 @@ impl Config {
         for (name, value) in overrides {
             values.insert((*name).to_owned(), value.clone());
         }
+        // The bucket is reached as every S3 tool reaches it.
+        for name in crate::media::s3::ENVIRONMENT {
+            if let Some(value) = env(name) {
+                values.insert(name.to_ascii_lowercase(), value);
+            }
+        }
         Self::from_values(&values)
     }
 
@@ -215,12 +248,40 @@ impl Config {
             }
             dir => PathBuf::from(dir),
         };
+        let media_store = match get("media_store").trim() {
+            "" => MediaStore::Folder,
+            raw => MediaStore::S3(crate::media::s3::BucketPlace::parse(raw).ok_or_else(|| {
+                bad(
+                    "media_store",
+                    "expected s3://BUCKET or s3://BUCKET/PREFIX (or nothing, for media_dir)",
+                )
+            })?),
+        };
+        let media_public_url = match get("media_public_url").trim() {
+            "" => None,
+            raw => Some(parse_base_url(raw).ok_or_else(|| {
+                bad("media_public_url", "expected the bucket's http:// or https:// address")
+            })?),
+        };
+        if media_public_url.is_some() && media_store == MediaStore::Folder {
+            return Err(bad("media_public_url", "is for a bucket: set media_store first"));
+        }
+        let s3 = S3Settings(
+            values
+                .iter()
+                .filter(|(name, _)| name.starts_with("aws_"))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        );
         Ok(Self {
             site_title,
             base_url,
             listen,
             database,
             media_dir,
+            media_store,
+            media_public_url,
+            s3,
             max_upload_bytes: number("max_upload_bytes", 1024, 1 << 30)?,
             max_upload_pixels: number("max_upload_pixels", 10_000, 1_000_000_000)? as u64,
             image_jobs: number("image_jobs", 1, 64)?,
@@ -406,6 +467,11 @@ fn parse_base_url(raw: &str) -> Option<String> {
     let url = url::Url::parse(raw.trim()).ok()?;
     let ok = matches!(url.scheme(), "http" | "https") && url.host_str().is_some();
     ok.then(|| url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `scheme://host[:port]` of an address [`parse_base_url`] accepted.
+pub fn origin_of(url: &str) -> String {
+    url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }
 
 /// A `database` value: a file path, `sqlite://PATH`, or a `postgres://` URL.

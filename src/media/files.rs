@@ -33,6 +33,10 @@ pub trait MediaFiles: Send + Sync + 'static {
 
     /// What the files are kept in, for messages and the settings page.
     fn describe(&self) -> String;
+
+    /// Makes sure files can be kept there (at start-up, so that a store that cannot be
+    /// reached or written is found before the first upload).
+    async fn check(&self) -> io::Result<()>;
 }
 
 pub type SharedFiles = Arc<dyn MediaFiles>;
@@ -162,6 +166,11 @@ impl MediaFiles for LocalFiles {
 
     fn describe(&self) -> String {
         format!("the folder {}", self.root.display())
+    }
+
+    async fn check(&self) -> io::Result<()> {
+        let root = self.root.clone();
+        blocking(move || std::fs::create_dir_all(root)).await
     }
 }
 

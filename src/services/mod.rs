@@ -58,7 +58,7 @@ pub struct Services {
 impl Services {
     /// Loads the signing secret from the database, creating it on first start, so that every
     /// node signs and checks cookies and form tokens with the same key.
-    pub async fn new(store: Store, clock: Clock, config: Config) -> Result<Self, StoreError> {
+    pub async fn new(store: Store, clock: Clock, config: Config) -> anyhow::Result<Self> {
         let fresh = new_secret();
         let secret = store
             .write(move |tx| {
@@ -77,8 +77,7 @@ impl Services {
         ] {
             changes.listen(Arc::downgrade(&listener));
         }
-        let media_files: crate::media::SharedFiles =
-            Arc::new(crate::media::LocalFiles::new(&config.media_dir));
+        let media_files = crate::media::files_for(&config)?;
         let image_permits = Arc::new(tokio::sync::Semaphore::new(config.image_jobs));
         Ok(Self {
             media_files,

@@ -110,7 +110,9 @@ macro_rules! event_insert {
     };
 }
 
-/// Nodes give events their places one at a time (any fixed number in a range of its own).
+/// Nodes give events their places one at a time (any fixed number in a range of its own),
+/// taken with the site's schema hashed in: sites sharing a database in schemas of their own
+/// must not hold back each other's events.
 const SEQUENCER_LOCK: i64 = (1 << 62) | 0x6f75_7462_6f78;
 
 const EVENTS_SQLITE: &str = "SELECT id, kind, article_id, reply_id, created_at, media_id
@@ -226,7 +228,8 @@ pub trait OutboxWrites: Tx {
                 Ok(made)
             }
             Dialect::Postgres => {
-                let lock = "SELECT pg_try_advisory_xact_lock($1)";
+                let lock =
+                    "SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema(), $1))";
                 if !self.query(lock, &[SEQUENCER_LOCK.into()]).await?.bool()? {
                     return Ok(0);
                 }

@@ -212,7 +212,11 @@ pub trait PageWrites: Tx {
     /// address and parent against all the pages, which must not change meanwhile.
     async fn lock_pages(&mut self) -> Result<()> {
         if self.dialect() == super::Dialect::Postgres {
-            self.query("SELECT pg_advisory_xact_lock($1)", &[PAGES_LOCK.into()]).await?;
+            self.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), $1))",
+                &[PAGES_LOCK.into()],
+            )
+            .await?;
         }
         Ok(())
     }

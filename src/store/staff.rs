@@ -217,7 +217,11 @@ pub trait StaffWrites: Tx {
     /// work already run one at a time.)
     async fn lock_login_failures(&mut self) -> Result<()> {
         if self.dialect() == Dialect::Postgres {
-            self.query("SELECT pg_advisory_xact_lock($1)", &[LOGIN_FAILURES_LOCK.into()]).await?;
+            self.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), $1))",
+                &[LOGIN_FAILURES_LOCK.into()],
+            )
+            .await?;
         }
         Ok(())
     }

@@ -19,6 +19,8 @@ use crate::web::error::AppError;
 pub struct MediaResponse;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A file sent to the bucket's public address: for a day, should the address change.
+const REDIRECT: &str = "public, max-age=86400";
 
 /// The address names the bytes for good (the hash is the original's, the rest the variant's):
 /// it is the tag.
@@ -51,6 +53,13 @@ pub async fn file(
     ];
     if matches(&headers, &etag) {
         return Ok(marked((StatusCode::NOT_MODIFIED, fixed).into_response()));
+    }
+    if let Some(public) = &state.config.media_public_url {
+        // The bucket serves its files itself; the address here stays the one pages name.
+        let mut response =
+            crate::web::response::redirect(StatusCode::FOUND, &format!("{public}/{}", file.key()));
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(REDIRECT));
+        return Ok(marked(response));
     }
     let opened = state.services.media_files.open(&file.key()).await.map_err(|e| {
         tracing::warn!(error = %e, key = file.key(), "a media file could not be read");

@@ -60,6 +60,8 @@ pub struct Shared {
     /// This node's rendered public pages.
     pub pages: Arc<page_cache::PageCache>,
     pub metrics: metrics::Metrics,
+    /// The public pages' Content-Security-Policy, made once from the settings.
+    pub policy: HeaderValue,
 }
 
 impl AppState {
@@ -71,7 +73,8 @@ impl AppState {
         services.changes.listen(Arc::downgrade(&listener));
         let config = services.config.clone();
         let metrics = metrics::Metrics::new(pages.clone(), services.store.clone());
-        Self(Arc::new(Shared { services, config, pages, metrics }))
+        let policy = public_policy(&config);
+        Self(Arc::new(Shared { services, config, pages, metrics, policy }))
     }
 }
 
@@ -301,24 +304,31 @@ async fn security_headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    // With `img_src = "self"` readers' browsers fetch images from this site alone.
-    let policy = if state.config.images_from_self_only {
-        "default-src 'none'; style-src 'self'; img-src 'self'; \
-         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    } else {
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
-         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    };
     let fixed = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CONTENT_SECURITY_POLICY, policy),
     ];
     for (name, value) in fixed {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| state.policy.clone());
     response
+}
+
+/// With `img_src = "self"` readers' browsers fetch images from this site alone (and from the
+/// bucket's public address, where `/media/` files are sent when `media_public_url` is set).
+fn public_policy(config: &Config) -> HeaderValue {
+    let images = match (config.images_from_self_only, &config.media_public_url) {
+        (false, _) => "'self' https: data:".to_owned(),
+        (true, None) => "'self'".to_owned(),
+        (true, Some(public)) => format!("'self' {}", crate::config::origin_of(public)),
+    };
+    let policy = format!(
+        "default-src 'none'; style-src 'self'; img-src {images}; \
+         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy).expect("the settings were checked")
 }
 
 #[cfg(test)]

@@ -714,3 +714,155 @@ async fn img_src_self_keeps_readers_browsers_on_this_site() {
     .unwrap_err();
     assert!(error.to_string().contains("BYLINE_IMG_SRC"), "{error}");
 }
+
+/// The S3-protocol server the test run started (moto's, from `scripts/test`).
+fn s3_endpoint() -> String {
+    std::env::var("BYLINE_TEST_S3").unwrap_or_else(|_| {
+        panic!(
+            "BYLINE_TEST_S3 is not set: run scripts/test, which starts an S3 server, or start \
+             one (tests/python/.venv/bin/moto_server -p 5900) and set \
+             BYLINE_TEST_S3=http://127.0.0.1:5900"
+        )
+    })
+}
+
+/// A new bucket on the test's S3 server, and the settings that reach it.
+async fn bucket() -> (String, Vec<(&'static str, String)>) {
+    let endpoint = s3_endpoint();
+    let name = format!("byline-{}", byline::domain::signing::new_secret()[..12].to_lowercase());
+    let made = reqwest::Client::new().put(format!("{endpoint}/{name}")).send().await;
+    let made = made.unwrap_or_else(|e| panic!("the S3 server at {endpoint} answers: {e}"));
+    assert!(made.status().is_success(), "bucket {name} made: {}", made.status());
+    let settings = vec![
+        ("aws_endpoint_url", endpoint),
+        ("aws_region", "us-east-1".to_owned()),
+        ("aws_access_key_id", "byline-test".to_owned()),
+        ("aws_secret_access_key", "byline-test-secret".to_owned()),
+    ];
+    (name, settings)
+}
+
+/// The keys under `prefix` in `bucket`, as the S3 server lists them.
+async fn bucket_keys(bucket: &str, prefix: &str) -> Vec<String> {
+    let url = format!("{}/{bucket}?list-type=2&prefix={prefix}", s3_endpoint());
+    let listing = reqwest::get(url).await.unwrap().text().await.unwrap();
+    listing
+        .split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn several_nodes_share_one_bucket() {
+    if !crate::helpers::first_run() {
+        return;
+    }
+    let database = crate::helpers::fresh_postgres_url().await;
+    let (name, aws) = bucket().await;
+    let store = format!("s3://{name}/site-one");
+    let mut settings: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("media_store", &store));
+    settings.push(("moderation", "none"));
+    let a = crate::helpers::spawn_on_database(&database, &settings).await;
+    let b = crate::helpers::spawn_on_database(&database, &settings).await;
+    let staff = editor(&a).await;
+
+    // Uploaded on A; its variants made by whichever node's outbox took the event.
+    let original = jpeg(&photo(1700, 1000));
+    let id = upload(&a, &staff, "Ferry.jpg", &original, "The ferry leaving the pier").await;
+    let page = ready(&b, &staff, id).await;
+    let files: Vec<String> =
+        page.all(".media-files a").iter().map(|a| attr(*a, "href").to_owned()).collect();
+    assert_eq!(files.len(), 2 * 4 + 1, "320 to 1280 in two formats, and the original");
+    let keys = bucket_keys(&name, "site-one/").await;
+    for file in &files {
+        let key = format!("site-one/{}", file.trim_start_matches("/media/"));
+        assert!(keys.contains(&key), "{key} is in the bucket: {keys:?}");
+        // Either node serves every file, from the bucket.
+        for node in [&a, &b] {
+            let got = fetch(node, file, &[]).await;
+            assert_eq!(got.status, 200, "{file}");
+            assert_eq!(header(&got, "content-length"), got.bytes.len().to_string());
+            assert_eq!(header(&got, "cache-control"), "public, max-age=31536000, immutable");
+        }
+    }
+    assert!(stored_files(&a).is_empty() && stored_files(&b).is_empty(), "no node keeps a copy");
+    let served_by_b =
+        fetch(&b, &files.iter().find(|f| f.ends_with("ferry.jpg")).unwrap(), &[]).await;
+    let kept = image::load_from_memory(&served_by_b.bytes).unwrap();
+    assert_eq!((kept.width(), kept.height()), (1700, 1000));
+
+    // An article written on A shows it on B; replaced on B, A's article shows the new files.
+    let body = format!("Crossing.\n\n![](/media/{id})\n");
+    let (_, path) = publish(&a, &staff, &[("headline", "The last ferry"), ("body", &body)]).await;
+    let shown = b.get(&path).await;
+    let src = attr(shown.one("figure.photo img"), "src").to_owned();
+    assert!(files.contains(&src), "{src} is one of the image's files");
+    let replaced = post_multipart(
+        &b,
+        &staff,
+        &format!("/admin/media/{id}/replace"),
+        &[],
+        &[("file", "ferry-2.jpg", &jpeg(&photo(900, 600)))],
+    )
+    .await;
+    assert_eq!(replaced.status, 303, "{}", replaced.body);
+    ready(&a, &staff, id).await;
+    let now_shown = a.get(&path).await;
+    let new_src = attr(now_shown.one("figure.photo img"), "src").to_owned();
+    assert_ne!(new_src, src, "a replacement has new addresses");
+    assert_eq!(fetch(&a, &new_src, &[]).await.status, 200);
+    assert_eq!(fetch(&b, &src, &[]).await.status, 404, "the old files are gone from the bucket");
+
+    // With the bucket readable by anyone and its public address set, files are sent there,
+    // and img-src allows it.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*",
+            "Action":"s3:GetObject","Resource":"arn:aws:s3:::{name}/*"}}]}}"#
+    );
+    let client = reqwest::Client::new();
+    let opened = client.put(format!("{}/{name}?policy", s3_endpoint())).body(policy).send().await;
+    assert!(opened.unwrap().status().is_success(), "the bucket is made public");
+    let public = format!("{}/{name}/site-one", s3_endpoint());
+    let mut redirecting = settings.clone();
+    redirecting.extend([("media_public_url", public.as_str()), ("img_src", "self")]);
+    let c = crate::helpers::spawn_on_database(&database, &redirecting).await;
+    let sent = fetch(&c, &new_src, &[]).await;
+    assert_eq!(sent.status, 302);
+    let location = header(&sent, "location").to_owned();
+    assert_eq!(location, format!("{public}/{}", new_src.trim_start_matches("/media/")));
+    let from_bucket = reqwest::get(&location).await.unwrap();
+    assert_eq!(from_bucket.status(), 200);
+    assert_eq!(from_bucket.headers()["content-type"], "image/jpeg", "the bucket knows the type");
+    let policy = c.get(&path).await.header("content-security-policy").to_owned();
+    let origin = s3_endpoint();
+    assert!(policy.contains(&format!("img-src 'self' {origin};")), "{policy}");
+}
+
+#[tokio::test]
+async fn a_bucket_that_cannot_be_reached_stops_the_start_naming_the_setting() {
+    let (_, aws) = bucket().await;
+    let mut values: std::collections::BTreeMap<String, String> =
+        aws.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    values.insert("media_store".into(), "s3://no-such-bucket-here/x".into());
+    values.insert("listen".into(), "127.0.0.1:0".into());
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("byline.db");
+    values.insert("database".into(), database.display().to_string());
+    let config = byline::config::Config::from_values(&values).unwrap();
+    let store = byline::store::Store::open(&config.database, crate::helpers::now()).await.unwrap();
+    let options = byline::app::Options::default();
+    let error = byline::app::Application::with_store(store, config, options).await.err();
+    let error = error.expect("refused").to_string();
+    assert!(error.contains("`media_store` (BYLINE_MEDIA_STORE)"), "{error}");
+    assert!(error.contains("s3://no-such-bucket-here/x"), "{error}");
+    for bad in ["no-scheme", "s3://UPPER_case", "https://bucket"] {
+        let values = [("media_store".to_owned(), bad.to_owned())].into_iter().collect();
+        let error = byline::config::Config::from_values(&values).unwrap_err().to_string();
+        assert!(error.contains("BYLINE_MEDIA_STORE"), "{bad}: {error}");
+    }
+    let values = [("media_public_url".to_owned(), "https://cdn.example".to_owned())];
+    let error = byline::config::Config::from_values(&values.into_iter().collect()).unwrap_err();
+    assert!(error.to_string().contains("BYLINE_MEDIA_PUBLIC_URL"), "{error}");
+}
