@@ -90,6 +90,13 @@ enum Command {
         /// The target, which must be empty: a file path, sqlite://PATH or postgres://…
         #[arg(long, value_name = "DATABASE")]
         to: String,
+        /// Where the source's images are: a folder or s3://BUCKET/PREFIX (default: the
+        /// `media` folder beside an SQLite source, `media` here for PostgreSQL).
+        #[arg(long, value_name = "PLACE")]
+        from_media: Option<String>,
+        /// Where the target's images go, likewise (default: beside an SQLite target).
+        #[arg(long, value_name = "PLACE")]
+        to_media: Option<String>,
     },
 }
 
@@ -218,9 +225,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         overrides.push(("listen", listen.clone()));
     }
     let quiet = !matches!(cli.command, Command::Serve { .. });
-    if let Command::Copy { from, to } = &cli.command {
+    if let Command::Copy { from, to, from_media, to_media } = &cli.command {
         init_logging(quiet, LogFormat::Text);
-        return copy(from, to).await;
+        return copy(from, to, from_media.as_deref(), to_media.as_deref()).await;
     }
     let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
     let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
@@ -228,6 +235,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Backup { file } = &cli.command {
         crate::tools::backup::backup(&config.database, file).await?;
         println!("Backed up {} to {}.", config.database.redacted(), file.display());
+        let media = crate::tools::backup::backup_media(&config, file).await?;
+        println!(
+            "Copied {} media files ({} bytes) to {}.",
+            media.copied,
+            media.bytes,
+            crate::tools::backup::media_folder(file).display()
+        );
+        for key in &media.missing {
+            eprintln!("warning: {key} is named by the library but missing from its store");
+        }
         return Ok(());
     }
     if let Command::Serve { demo, .. } = cli.command {
@@ -398,7 +415,12 @@ async fn open_database(database: &DatabaseUrl, clock: &Clock) -> anyhow::Result<
         .with_context(|| format!("cannot open the database {}", database.redacted()))
 }
 
-async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
+async fn copy(
+    from: &str,
+    to: &str,
+    from_media: Option<&str>,
+    to_media: Option<&str>,
+) -> anyhow::Result<()> {
     let parse = |raw: &str, flag: &str| {
         config::parse_database(raw).with_context(|| {
             format!("--{flag}: expected a file path, sqlite://PATH or postgres://…")
@@ -418,7 +440,28 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
             counted.table, counted.from, counted.to
         );
     }
+    use crate::tools::media_files::{copy_files, default_place, files_at};
+    let from_media = from_media.map_or_else(|| default_place(&from), str::to_owned);
+    let to_media = to_media.map_or_else(|| default_place(&to), str::to_owned);
+    if same_place(&from_media, &to_media) {
+        println!("The media files stay where they are: {from_media}");
+        return Ok(());
+    }
+    let files = copy_files(&target, &*files_at(&from_media)?, &*files_at(&to_media)?).await?;
+    println!(
+        "{:>15}: {} files ({} bytes), {from_media} → {to_media}",
+        "media", files.copied, files.bytes
+    );
+    for key in &files.missing {
+        eprintln!("warning: {key} is named by the library but missing from {from_media}");
+    }
     Ok(())
+}
+
+/// Two media places are one when they name the same bucket place or the same folder.
+fn same_place(a: &str, b: &str) -> bool {
+    let folder = |p: &str| std::fs::canonicalize(p).ok();
+    a == b || (!a.starts_with("s3://") && folder(a).is_some() && folder(a) == folder(b))
 }
 
 /// From the terminal without echo (asked twice), or the first line of standard input.

@@ -347,7 +347,7 @@ impl Config {
 }
 
 /// `media/` beside an SQLite database; `media/` in the working folder for PostgreSQL.
-fn default_media_dir(database: &DatabaseUrl) -> PathBuf {
+pub fn default_media_dir(database: &DatabaseUrl) -> PathBuf {
     match database {
         DatabaseUrl::Sqlite(path) => match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.join("media"),

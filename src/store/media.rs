@@ -199,6 +199,12 @@ pub trait MediaReads: Db {
     }
 
     /// Whether another image already has these files (the same picture uploaded twice).
+    /// Every image, oldest first (for the tools that copy their files).
+    async fn all_media(&mut self) -> Result<Vec<Media>> {
+        let sql = format!("SELECT {MEDIA_COLUMNS} FROM media m ORDER BY m.id");
+        self.query(&sql, &[]).await?.map(media_of)
+    }
+
     async fn media_with_hash(&mut self, hash: &str) -> Result<Option<MediaId>> {
         self.query("SELECT id FROM media WHERE hash = $1", &[hash.into()]).await?.first(|r| r.id(0))
     }

@@ -2,7 +2,9 @@
 //!
 //! `VACUUM INTO` reads one snapshot of the database (in WAL mode writers carry on meanwhile)
 //! and writes it, compacted, to a new file that is a whole database: point `--database` at it
-//! to restore. A PostgreSQL site is backed up with PostgreSQL's own tools (README).
+//! to restore. The library's files go to a folder beside it, `FILE.media/` (restore with
+//! `media_dir` pointing there). A PostgreSQL site is backed up with PostgreSQL's own tools
+//! (README).
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,28 @@ pub async fn backup(database: &DatabaseUrl, to: &Path) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || copy(&from, &to))
         .await
         .context("the backup's thread failed")?
+}
+
+/// The folder a backup's media files go to: `FILE.media` beside it.
+pub fn media_folder(file: &Path) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_owned();
+    name.push(".media");
+    file.with_file_name(name)
+}
+
+/// Copies the files of the images the backup at `file` holds (the snapshot's library, so that
+/// the two agree) from the site's media store to [`media_folder`].
+pub async fn backup_media(
+    config: &crate::config::Config,
+    file: &Path,
+) -> anyhow::Result<crate::tools::media_files::FilesCopied> {
+    let snapshot = DatabaseUrl::Sqlite(file.to_owned());
+    let store = crate::store::Store::open(&snapshot, crate::clock::Clock::system().now())
+        .await
+        .with_context(|| format!("cannot read the backup {}", file.display()))?;
+    let from = crate::media::files_for(config)?;
+    let to = crate::media::LocalFiles::new(&media_folder(file));
+    crate::tools::media_files::copy_files(&store, &*from, &to).await
 }
 
 fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {

@@ -8,4 +8,5 @@ pub mod demo;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod media_files;
 pub mod wxr;

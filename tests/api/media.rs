@@ -866,3 +866,77 @@ async fn a_bucket_that_cannot_be_reached_stops_the_start_naming_the_setting() {
     let error = byline::config::Config::from_values(&values.into_iter().collect()).unwrap_err();
     assert!(error.to_string().contains("BYLINE_MEDIA_PUBLIC_URL"), "{error}");
 }
+
+/// `byline backup` puts the library's files beside the database's copy; `byline copy` brings
+/// them to the new site's folder or bucket, where its pages find them.
+#[tokio::test]
+async fn backup_and_copy_take_the_library_files_along() {
+    use crate::helpers::{Backend, fresh_postgres_url, spawn_on, spawn_on_database};
+    if !crate::helpers::first_run() {
+        return; // The source is SQLite whatever the run's backend.
+    }
+    let source = spawn_on(Backend::Sqlite, &[("moderation", "none")]).await;
+    let staff = editor(&source).await;
+    let id = upload(&source, &staff, "Quay.jpg", &jpeg(&photo(1400, 900)), "The quay").await;
+    let page = ready(&source, &staff, id).await;
+    let files: Vec<String> =
+        page.all(".media-files a").iter().map(|a| attr(*a, "href").to_owned()).collect();
+    assert!(files.len() > 1, "{files:?}");
+    let body = format!("Harbour news.\n\n![](/media/{id})\n");
+    let (_, path) = publish(&source, &staff, &[("headline", "Quay works"), ("body", &body)]).await;
+    let database = format!("sqlite://{}", source.db_path.display());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("site.db");
+    let output = crate::cli::byline()
+        .args(["--database", &database, "backup", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("Copied {} media files", files.len())), "{stdout}");
+    for f in &files {
+        let kept =
+            std::fs::read(dir.path().join("site.db.media").join(f.trim_start_matches("/media/")));
+        let served = fetch(&source, f, &[]).await.bytes;
+        assert_eq!(kept.unwrap_or_default(), served, "{f} is in the backup, byte for byte");
+    }
+
+    // Copied to PostgreSQL, the files to a folder of the new site's.
+    let target = fresh_postgres_url().await;
+    let media = dir.path().join("new-media");
+    let output = crate::cli::byline()
+        .args(["copy", "--from", &database, "--to", &target, "--to-media"])
+        .arg(&media)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("media: {} files", files.len())), "{stdout}");
+    let copy = spawn_on_database(&target, &[("media_dir", media.to_str().unwrap())]).await;
+    let shown = copy.get(&path).await;
+    assert_eq!(shown.status, 200);
+    for f in &files {
+        let (a, b) = (fetch(&source, f, &[]).await, fetch(&copy, f, &[]).await);
+        assert_eq!((b.status, &b.bytes), (200, &a.bytes), "{f} is served by the copy");
+    }
+
+    // And to a bucket, reached with the usual AWS_* variables.
+    let (bucket, aws) = bucket().await;
+    let target = fresh_postgres_url().await;
+    let place = format!("s3://{bucket}/copied");
+    let mut command = crate::cli::byline();
+    command.args(["copy", "--from", &database, "--to", &target, "--to-media", &place]);
+    for (name, value) in &aws {
+        command.env(name.to_uppercase(), value);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut settings: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("media_store", &place));
+    let copy = spawn_on_database(&target, &settings).await;
+    for f in &files {
+        let (a, b) = (fetch(&source, f, &[]).await, fetch(&copy, f, &[]).await);
+        assert_eq!((b.status, &b.bytes), (200, &a.bytes), "{f} is served from the bucket");
+    }
+}
