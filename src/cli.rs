@@ -50,6 +50,9 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The media library.
+    #[command(subcommand)]
+    Media(MediaCommand),
     /// Create or bring the database's schema up to date, then exit.
     Migrate,
     /// Fill an empty database with a generated site, for benchmarks and load tests.
@@ -163,6 +166,25 @@ enum Pingbacks {
 }
 
 #[derive(Subcommand)]
+enum MediaCommand {
+    /// Add images to the library, with all their sizes made at once, and print the Markdown
+    /// that shows each.
+    Add {
+        /// JPEG, PNG, WebP or GIF files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The description (alt text) given to each.
+        #[arg(long, default_value = "")]
+        alt: String,
+        #[arg(long, default_value = "")]
+        caption: String,
+        /// The photographer or agency.
+        #[arg(long, default_value = "")]
+        credit: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a staff account; the password is asked for, or read from standard input when
     /// that is not a terminal.
@@ -271,6 +293,13 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
                 Draft { headline, standfirst, author, body_markdown, replies_open: !closed };
             let published = publishing::publish(services, &draft).await?;
             println!("{}{}", config.base_url, published.path);
+            Ok(())
+        }
+        Command::Media(MediaCommand::Add { files, alt, caption, credit }) => {
+            let text = crate::services::media::MediaText { alt, caption, credit };
+            for path in files {
+                add_image(services, &path, &text).await?;
+            }
             Ok(())
         }
         Command::User(UserCommand::Add { email, name, role }) => {
@@ -462,6 +491,33 @@ async fn copy(
 fn same_place(a: &str, b: &str) -> bool {
     let folder = |p: &str| std::fs::canonicalize(p).ok();
     a == b || (!a.starts_with("s3://") && folder(a).is_some() && folder(a) == folder(b))
+}
+
+async fn add_image(
+    services: &Services,
+    path: &std::path::Path,
+    text: &crate::services::media::MediaText,
+) -> anyhow::Result<()> {
+    use crate::services::media::Upload;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let refused = |why: String| anyhow::anyhow!("{}: {why}", path.display());
+    let upload = Upload { file_name, bytes };
+    let item =
+        services.upload_image(None, upload, text).await.map_err(|e| refused(e.to_string()))?;
+    services.make_variants(item.id).await.map_err(refused)?;
+    let item = services.media_item(item.id).await?.context("the image was deleted meanwhile")?;
+    let files = crate::services::media::files_of(&item).len();
+    println!(
+        "{}: /media/{} ({}×{}, {files} files): ![{}](/media/{})",
+        path.display(),
+        item.id,
+        item.width,
+        item.height,
+        item.alt,
+        item.id
+    );
+    Ok(())
 }
 
 /// From the terminal without echo (asked twice), or the first line of standard input.

@@ -11,7 +11,7 @@ use super::outbox::Handler;
 use super::{Services, UnitOfWork};
 use crate::domain::events::{Event, EventKind};
 use crate::domain::media::{self, ImageFormat, MediaFile, MediaView, THUMBNAIL_WIDTH};
-use crate::domain::{ArticleId, FieldError, MediaId, text};
+use crate::domain::{ArticleId, FieldError, MediaId, UserId, text};
 use crate::media::process::{self, Refusal};
 use crate::store::media::MediaFileSet;
 use crate::store::{
@@ -186,15 +186,15 @@ impl Services {
 
     /// Adds an upload to the library. The same picture uploaded again gives the image
     /// already there.
+    /// Keeps an image in the library (`by` whoever uploaded it; none for a tool's import).
     pub async fn upload_image(
         &self,
-        user: &User,
+        by: Option<UserId>,
         upload: Upload,
         text: &MediaText,
     ) -> Result<Media, MediaError> {
         let text = text.checked()?;
         let kept = self.keep_upload(upload).await?;
-        let by = user.id;
         let set = kept.set.clone();
         let id = self
             .commit(move |unit| {
@@ -203,7 +203,7 @@ impl Services {
                         return Ok::<_, MediaError>(id);
                     }
                     let now = unit.now();
-                    let id = unit.insert_media(&set, &text.alt, Some(by), now).await?;
+                    let id = unit.insert_media(&set, &text.alt, by, now).await?;
                     if !text.caption.is_empty() || !text.credit.is_empty() {
                         unit.update_media_text(id, &text.alt, &text.caption, &text.credit, now)
                             .await?;
@@ -214,7 +214,7 @@ impl Services {
             })
             .await?;
         tracing::info!(
-            staff = by.get(),
+            staff = by.map(|id| id.get()),
             media = id.get(),
             files = kept.files.len(),
             "uploaded an image"

@@ -940,3 +940,46 @@ async fn backup_and_copy_take_the_library_files_along() {
         assert_eq!((b.status, &b.bytes), (200, &a.bytes), "{f} is served from the bucket");
     }
 }
+
+/// `byline media add` keeps images from the command line, every size made before it returns,
+/// and refuses what is not an image we take, saying so.
+#[tokio::test]
+async fn media_add_on_the_command_line_makes_every_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (photo_file, text_file) = (dir.path().join("Pier.jpg"), dir.path().join("notes.jpg"));
+    std::fs::write(&photo_file, jpeg(&photo(1000, 700))).unwrap();
+    std::fs::write(&text_file, b"<script>alert(1)</script>").unwrap();
+    let database = dir.path().join("site.db");
+    let output = crate::cli::byline()
+        .arg("--database")
+        .arg(&database)
+        .args(["media", "add", "--alt", "The pier at low tide", "--credit", "Photo: Sam Ray"])
+        .arg(&photo_file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // 320, 640 and 960 wide in JPEG and WebP, and the original.
+    assert!(stdout.contains("(1000×700, 7 files): ![The pier at low tide](/media/1)"), "{stdout}");
+    let mut kept: Vec<String> = std::fs::read_dir(dir.path().join("media"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 7, "{kept:?}");
+    assert!(kept.contains(&"pier.jpg".to_owned()) && kept.contains(&"pier-960.webp".to_owned()));
+    let refused = crate::cli::byline()
+        .arg("--database")
+        .arg(&database)
+        .args(["media", "add"])
+        .arg(&text_file)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("notes.jpg") && stderr.contains("not a JPEG, PNG, WebP or GIF"),
+        "{stderr}"
+    );
+}

@@ -504,7 +504,7 @@ async fn upload_into_body(
     }
     for file in files {
         let file_name = file.file_name.clone();
-        match state.services.upload_image(&staff.user, file, &text).await {
+        match state.services.upload_image(Some(staff.user.id), file, &text).await {
             Ok(m) => {
                 if !input.body_markdown.is_empty() && !input.body_markdown.ends_with("\n\n") {
                     input.body_markdown.push_str(if input.body_markdown.ends_with('\n') {

@@ -248,7 +248,7 @@ pub async fn upload(
     let mut uploaded = Vec::new();
     for file in form.files {
         let file_name = file.file_name.clone();
-        match state.services.upload_image(&staff.user, file, &text).await {
+        match state.services.upload_image(Some(staff.user.id), file, &text).await {
             Ok(m) => uploaded.push(m),
             Err(e @ (MediaError::Refused(_) | MediaError::Fields(_))) => {
                 let message =
