@@ -139,6 +139,11 @@ enum ImportCommand {
         /// their articles.
         #[arg(long, value_enum, default_value_t = Pingbacks::Skip)]
         pingbacks: Pingbacks,
+        /// A copy of the old site's wp-content/uploads: its images join the media library
+        /// (alt text and captions from the export), and the bodies and featured images that
+        /// show them are given the library's addresses.
+        #[arg(long, value_name = "DIR")]
+        uploads: Option<PathBuf>,
     },
     /// A file of `byline export --format json`, into an empty database: the same site, every
     /// id and address kept.
@@ -330,9 +335,13 @@ async fn command(command: Command, services: &Services, config: &Config) -> anyh
             );
             Ok(())
         }
-        Command::Import(ImportCommand::Wordpress { file, dry_run, json, pingbacks }) => {
+        Command::Import(ImportCommand::Wordpress { file, dry_run, json, pingbacks, uploads }) => {
             let keep_pingbacks = pingbacks == Pingbacks::Keep;
-            let options = ImportOptions { dry_run, keep_pingbacks, ..ImportOptions::default() };
+            if let Some(dir) = &uploads {
+                anyhow::ensure!(dir.is_dir(), "--uploads: {} is not a folder", dir.display());
+            }
+            let options =
+                ImportOptions { dry_run, keep_pingbacks, uploads, ..ImportOptions::default() };
             import_file(services, &file, options, json, Format::Wordpress).await
         }
         Command::Import(ImportCommand::Disqus { file, dry_run, json }) => {

@@ -118,14 +118,66 @@ pub fn media_in(markdown: &str) -> Vec<MediaId> {
     use pulldown_cmark::{Event, Parser, Tag};
     let mut ids = Vec::new();
     for event in Parser::new_ext(markdown, markdown_options()) {
-        if let Event::Start(Tag::Image { dest_url, .. }) = event
-            && let Some(id) = media::library_id(&dest_url)
-            && !ids.contains(&id)
-        {
-            ids.push(id);
+        let found = match &event {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                media::library_id(dest_url).into_iter().collect()
+            }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                library_srcs(html).into_iter().map(|(_, id)| id).collect()
+            }
+            _ => Vec::new(),
+        };
+        for id in found {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
         }
     }
     ids
+}
+
+/// `src="/media/ID"` in raw HTML (an imported body's `<img>`): where each is, and the image.
+fn library_srcs(html: &str) -> Vec<(std::ops::Range<usize>, MediaId)> {
+    const SRC: &str = "src=\"/media/";
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = html[from..].find(SRC).map(|i| from + i) {
+        let digits_at = at + SRC.len();
+        let digits = html[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
+        let end = digits_at + digits;
+        let word_before = at > 0 && !html.as_bytes()[at - 1].is_ascii_whitespace();
+        if digits > 0 && !word_before && html[end..].starts_with('"') {
+            if let Some(id) = media::library_id(&html[at + 5..end]) {
+                found.push((at..end + 1, id));
+            }
+        }
+        from = end.max(at + 1);
+    }
+    found
+}
+
+/// Raw HTML with each `src="/media/ID"` given the image's sizes (the `<img>` keeps its own
+/// width, height and alt, which an imported body's tag carries).
+fn with_library_sizes(html: &str, media: &dyn Fn(MediaId) -> Option<MediaView>) -> Option<String> {
+    let found = library_srcs(html);
+    if found.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut last = 0;
+    for (range, id) in found {
+        let Some(view) = media(id) else { continue };
+        out.push_str(&html[last..range.start]);
+        let _ = write!(
+            out,
+            "src=\"{}\" srcset=\"{}\" sizes=\"{IMAGE_SIZES}\" loading=\"lazy\" decoding=\"async\"",
+            view.src(),
+            view.srcset(view.format)
+        );
+        last = range.end;
+    }
+    out.push_str(&html[last..]);
+    Some(out)
 }
 
 /// Every image a body's Markdown shows: its address and its alt text, in order.
@@ -182,6 +234,16 @@ pub fn markdown_html_with(markdown: &str, media: &dyn Fn(MediaId) -> Option<Medi
                 out.push(Event::InlineHtml(img_html(&view, &alt, true).into()));
                 i = end + 1;
             }
+            continue;
+        }
+        if let Event::Html(raw) | Event::InlineHtml(raw) = &events[i]
+            && let Some(sized) = with_library_sizes(raw, media)
+        {
+            out.push(match &events[i] {
+                Event::Html(_) => Event::Html(sized.into()),
+                _ => Event::InlineHtml(sized.into()),
+            });
+            i += 1;
             continue;
         }
         out.push(events[i].clone());

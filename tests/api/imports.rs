@@ -18,7 +18,7 @@ pub(crate) fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/import")
 }
 
-fn expected() -> serde_json::Map<String, Value> {
+pub(crate) fn expected() -> serde_json::Map<String, Value> {
     let path = data().join("EXPECTED.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()

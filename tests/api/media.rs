@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use byline::domain::Role;
+use byline::store::ArticleReads;
 use image::{ImageEncoder, RgbImage};
 use serde_json::Value;
 
@@ -982,4 +983,111 @@ async fn media_add_on_the_command_line_makes_every_size() {
         stderr.contains("notes.jpg") && stderr.contains("not a JPEG, PNG, WebP or GIF"),
         "{stderr}"
     );
+}
+
+/// `byline import wordpress FILE --uploads DIR`: the export's attachments, found in a copy of
+/// `wp-content/uploads`, join the library with the export's alt text, their metadata gone, and
+/// the posts show them from the library; a second run adds nothing.
+#[tokio::test]
+async fn a_wordpress_import_brings_its_uploads_into_the_library() {
+    use crate::imports::{expected, fixture, run};
+    let facts = expected();
+    for key in [
+        "wordpress-importer/wxr-flat-attachment-same-site.xml",
+        "wordpress-importer/wxr-flat-attachment-different-site.xml",
+    ] {
+        let attachments = facts[key]["items"]["attachment/inherit"].as_u64().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let uploads = dir.path().join("uploads");
+        std::fs::create_dir_all(uploads.join("2008/06")).unwrap();
+        let source = tagged_jpeg(dir.path());
+        std::fs::write(uploads.join("2008/06/canola2.jpg"), &source).unwrap();
+        let database = dir.path().join("site.db");
+        let import = || {
+            let mut command = crate::cli::byline();
+            command.arg("--database").arg(&database).args(["import", "wordpress", "--json"]);
+            command.arg(fixture(key)).arg("--uploads").arg(&uploads);
+            command
+        };
+        let output = run(import()).await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{key}: {}", String::from_utf8_lossy(&output.stderr));
+        let summary: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(summary["imported"]["media"]["added to the library"], attachments, "{stdout}");
+
+        let app = crate::helpers::spawn_on_database(
+            database.to_str().unwrap(),
+            &[("moderation", "none")],
+        )
+        .await;
+        let staff = editor(&app).await;
+        let item = ready(&app, &staff, 1).await;
+        assert_eq!(attr(item.one("#alt"), "value"), "canola", "{key}: the export's alt text");
+        assert!(text(item.one(".media-uses")).contains("Post with Attachment"), "{key}");
+        // Every stored file without the source's GPS position.
+        for file in item.all(".media-files a") {
+            let href = attr(file, "href");
+            let path = dir.path().join(href.rsplit('/').next().unwrap());
+            std::fs::write(&path, fetch(&app, href, &[]).await.bytes).unwrap();
+            let tags = metadata(&path);
+            assert!(!tags.keys().any(|k| k.contains("GPS")), "{href}: {tags:?}");
+        }
+        // The post shows it from the library, with its sizes, keeping its tag's own words.
+        let (_, path) = app
+            .db(|db| db.published_articles(0, 1, None))
+            .await
+            .first()
+            .map(|s| {
+                (
+                    s.id,
+                    byline::domain::paths::article_path(s.date_path.as_deref().unwrap(), &s.slug),
+                )
+            })
+            .unwrap();
+        let page = app.get(&path).await;
+        let img = page.one(".story-body img");
+        assert!(attr(img, "src").starts_with("/media/"), "{key}: {}", page.body);
+        assert!(attr(img, "srcset").contains("/media/"), "{key}: sizes offered");
+        assert_eq!((attr(img, "alt"), attr(img, "width")), ("canola", "100"));
+        assert!(!page.body.contains("wordpress.com/2008"), "{key}: no old address left");
+        // Deleting it is refused while the post shows it.
+        let refused = app.staff_post(&staff, "/admin/media/1/delete", &[]).await;
+        assert_eq!(refused.status, 409, "{key}");
+
+        drop(app);
+        let again = run(import()).await;
+        let summary: Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(summary["already_there"]["media"]["in the library"], attachments, "{summary}");
+    }
+}
+
+/// A post's featured image (`_thumbnail_id`) comes from the library too.
+#[tokio::test]
+async fn an_imported_posts_featured_image_comes_from_the_library() {
+    let original = crate::imports::fixture("wordpress-importer/wxr-flat-attachment-same-site.xml");
+    let wxr = std::fs::read_to_string(original).unwrap().replace(
+        "<wp:post_type>post</wp:post_type>",
+        "<wp:post_type>post</wp:post_type>\n<wp:postmeta><wp:meta_key>_thumbnail_id</wp:meta_key>\
+         <wp:meta_value><![CDATA[611]]></wp:meta_value></wp:postmeta>",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (file, uploads) = (dir.path().join("featured.xml"), dir.path().join("uploads"));
+    std::fs::write(&file, wxr).unwrap();
+    std::fs::create_dir_all(uploads.join("2008/06")).unwrap();
+    std::fs::write(uploads.join("2008/06/canola2.jpg"), jpeg(&photo(1600, 1000))).unwrap();
+    let database = dir.path().join("site.db");
+    let mut command = crate::cli::byline();
+    command.arg("--database").arg(&database).args(["import", "wordpress"]).arg(&file);
+    command.arg("--uploads").arg(&uploads);
+    let output = crate::imports::run(command).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let app = crate::helpers::spawn_on_database(database.to_str().unwrap(), &[]).await;
+    let staff = editor(&app).await;
+    ready(&app, &staff, 1).await;
+    let front = app.get("/").await;
+    let path = attr(front.one("main h2 a, main h3 a"), "href").to_owned();
+    let page = app.get(&path).await;
+    let featured = page.one("figure.featured img");
+    assert!(attr(featured, "src").starts_with("/media/"), "{}", page.body);
+    assert!(attr(featured, "srcset").contains("1280w"), "every size offered");
 }

@@ -5,6 +5,7 @@ pub mod content;
 pub mod disqus;
 pub mod jobs;
 pub mod pages;
+pub mod uploads;
 pub mod wordpress;
 pub mod xml;
 
@@ -171,6 +172,8 @@ pub struct Options {
     pub watch: Option<tokio::sync::watch::Sender<crate::store::JobProgress>>,
     /// Keep pingbacks and trackbacks as link-backs under their articles.
     pub keep_pingbacks: bool,
+    /// A copy of the old site's `wp-content/uploads`, whose images join the library.
+    pub uploads: Option<std::path::PathBuf>,
 }
 
 /// A name for an item the export gives no id: what it says (the same item in a second run

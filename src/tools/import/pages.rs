@@ -188,6 +188,7 @@ impl Writer {
             t => t,
         };
         let source = content::post_source(item.raw("content:encoded"), self.context.attachments());
+        let source = self.context.library.rewrite(&source);
         let replies_open = item.get("wp:comment_status") == "open";
         let fields = PageFields {
             parent_id: parent.as_ref().map(|p| p.id),

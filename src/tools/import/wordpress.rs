@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::services::{Services, UnitOfWork, publishing};
 use crate::store::{
     ArticleFields, ArticleReads, ArticleWrites, ImportReads, ImportWrites, ImportedReply,
-    NewArticle, SettingWrites, SiteSetting, StoreError,
+    MediaWrites, NewArticle, SettingWrites, SiteSetting, StoreError,
 };
 
 /// Why an import did not happen.
@@ -61,6 +61,8 @@ struct Survey {
     authors: Vec<WxrAuthor>,
     categories: HashMap<String, Category>,
     attachments: HashMap<String, String>,
+    /// What `--uploads` needs of each attachment.
+    attachment_list: Vec<super::uploads::Attachment>,
     /// The sticky post that will lead: the most recently published.
     lead: Option<(i64, String)>,
     items: usize,
@@ -90,8 +92,22 @@ pub async fn import(
         authors: HashMap::new(),
         author_ids_by_wp_id: HashMap::new(),
         survey,
+        library: super::uploads::Library::default(),
     };
     context.bring_authors(services, &mut summary).await?;
+    if let Some(dir) = &options.uploads {
+        let attachments = &context.survey.attachment_list;
+        let library = super::uploads::bring(
+            services,
+            &context.origin,
+            attachments,
+            dir,
+            options.dry_run,
+            &mut summary,
+        )
+        .await?;
+        context.library = library;
+    }
 
     // The items stream from a blocking thread in batches; at most two wait at a time.
     let (sender, mut batches) = mpsc::channel::<Vec<Node>>(2);
@@ -236,6 +252,7 @@ fn survey_item(
             url => url,
         };
         survey.attachments.insert(item.get("wp:post_id").to_owned(), url.to_owned());
+        survey.attachment_list.push(super::uploads::Attachment::of(item));
     }
     if item.get("wp:is_sticky") == "1" && kind == "post" && status == "publish" {
         let at = gmt(item.get("wp:post_date_gmt")).unwrap_or(0);
@@ -346,6 +363,8 @@ pub(super) struct Context {
     authors: HashMap<String, AuthorId>,
     author_ids_by_wp_id: HashMap<String, AuthorId>,
     survey: Survey,
+    /// The attachments brought into the media library (`--uploads`).
+    pub(super) library: super::uploads::Library,
 }
 
 impl Context {
@@ -657,7 +676,17 @@ async fn write_article(
         .map_err(StoreError::Database)?;
     let slug = free_slug(unit, &slug_for(item)).await?;
     let source = content::post_source(item.raw("content:encoded"), &context.survey.attachments);
+    let source = context.library.rewrite(&source);
     let body_html = content::post_html(&source);
+    // The featured image, when it came into the library.
+    let image = super::uploads::meta(item, "_thumbnail_id")
+        .and_then(|id| context.library.media_for(id))
+        .map(|id| crate::store::Image {
+            url: crate::domain::media::library_path(id),
+            caption: String::new(),
+            alt: String::new(),
+            media: None,
+        });
     let standfirst = content::plain_text(item.raw("excerpt:encoded"));
     let (section, tags) = terms(unit, context, item).await?;
     let creator = item.get("dc:creator");
@@ -678,7 +707,7 @@ async fn write_article(
         author_ids: vec![author],
         section_id: section.as_ref().map(|(s, _)| *s),
         tag_ids: tags.iter().map(|t| t.id).collect(),
-        image: None,
+        image,
         replies_open: item.get("wp:comment_status") != "closed",
         word_count: text::word_count(&text::readable_text(&content::post_html(&source))),
     };
@@ -695,6 +724,10 @@ async fn write_article(
         created_at,
     };
     let id = unit.insert_article(&new).await?;
+    if !context.library.is_empty() {
+        // So that the image's variants, made later, are shown by this article too.
+        unit.set_media_uses(id, &text::media_in(&source)).await?;
+    }
     let section_name = section.map(|(_, name)| name).unwrap_or_default();
     publishing::record_revision(unit, id, &fields, &tags, &section_name, None).await?;
     if let Some(date_path) = &date_path {
