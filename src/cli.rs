@@ -508,9 +508,12 @@ async fn add_image(
     text: &crate::services::media::MediaText,
 ) -> anyhow::Result<()> {
     use crate::services::media::Upload;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let refused = |why: String| anyhow::anyhow!("{}: {why}", path.display());
+    let limit = services.config.max_upload_bytes;
+    let bytes = crate::tools::import::uploads::read_limited(path, limit)
+        .await
+        .map_err(|e| refused(e.to_string()))?;
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let upload = Upload { file_name, bytes };
     let item =
         services.upload_image(None, upload, text).await.map_err(|e| refused(e.to_string()))?;

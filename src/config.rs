@@ -259,8 +259,12 @@ impl Config {
         };
         let media_public_url = match get("media_public_url").trim() {
             "" => None,
-            raw => Some(parse_base_url(raw).ok_or_else(|| {
-                bad("media_public_url", "expected the bucket's http:// or https:// address")
+            raw => Some(parse_public_url(raw).ok_or_else(|| {
+                bad(
+                    "media_public_url",
+                    "expected the bucket's http:// or https:// address, without a query, \
+                     fragment or password",
+                )
             })?),
         };
         if media_public_url.is_some() && media_store == MediaStore::Folder {
@@ -467,6 +471,17 @@ fn parse_base_url(raw: &str) -> Option<String> {
     let url = url::Url::parse(raw.trim()).ok()?;
     let ok = matches!(url.scheme(), "http" | "https") && url.host_str().is_some();
     ok.then(|| url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A base address files are appended to: nothing after the path, and no credentials (it is
+/// sent to readers in `Location`).
+fn parse_public_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let plain = url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    plain.then(|| parse_base_url(raw)).flatten()
 }
 
 /// `scheme://host[:port]` of an address [`parse_base_url`] accepted.

@@ -41,3 +41,6 @@ CREATE INDEX media_uses_by_article ON media_uses (article_id);
 -- An image's events (its variants to make) name it here; their `article_id` is minus the
 -- image's id, the key that keeps one image's deliveries in order.
 ALTER TABLE outbox_events ADD COLUMN media_id INTEGER;
+-- The event kinds a handler acts on (comma-separated; empty: every kind), so that an event
+-- no handler wants makes no delivery row.
+ALTER TABLE outbox_handlers ADD COLUMN kinds TEXT NOT NULL DEFAULT '';

@@ -243,9 +243,17 @@ impl MediaView {
 
     /// The plain `src`: the variant nearest 1280 wide from below, or the original.
     pub fn src(&self) -> String {
-        match self.widths.iter().rev().find(|w| **w <= 1280) {
-            Some(w) if self.width > 1280 => self.file(*w, self.format).url(),
+        match self.src_width() {
+            w if w < self.width => self.file(w, self.format).url(),
             _ => self.original().url(),
+        }
+    }
+
+    /// How wide the plain `src` is.
+    pub fn src_width(&self) -> u32 {
+        match self.widths.iter().rev().find(|w| **w <= 1280) {
+            Some(w) if self.width > 1280 => *w,
+            _ => self.width,
         }
     }
 

@@ -146,10 +146,12 @@ fn library_srcs(html: &str) -> Vec<(std::ops::Range<usize>, MediaId)> {
         let digits = html[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
         let end = digits_at + digits;
         let word_before = at > 0 && !html.as_bytes()[at - 1].is_ascii_whitespace();
-        if digits > 0 && !word_before && html[end..].starts_with('"') {
-            if let Some(id) = media::library_id(&html[at + 5..end]) {
-                found.push((at..end + 1, id));
-            }
+        if digits > 0
+            && !word_before
+            && html[end..].starts_with('"')
+            && let Some(id) = media::library_id(&html[at + 5..end])
+        {
+            found.push((at..end + 1, id));
         }
         from = end.max(at + 1);
     }

@@ -33,6 +33,8 @@ pub enum Refusal {
     TooManyPixels { width: u32, height: u32, megapixels: u64, max: u64 },
     #[error("This {format} file could not be read: it may be cut short or damaged ({reason}).")]
     Broken { format: &'static str, reason: String },
+    #[error("This file is larger than the {0} bytes an image may be (max_upload_bytes).")]
+    TooLarge(usize),
 }
 
 fn broken(format: ImageFormat, error: impl std::fmt::Display) -> Refusal {

@@ -88,7 +88,14 @@ impl S3Files {
             // A local MinIO or Garage answers on plain HTTP: naming it so is consent enough.
             builder = builder.with_allow_http(true);
         }
-        let store = builder.build().map_err(|e| e.to_string())?;
+        // A store that does not answer fails a request (and the start-up check) in seconds,
+        // not after object_store's default three minutes of retries.
+        let retry = object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(10),
+            ..object_store::RetryConfig::default()
+        };
+        let store = builder.with_retry(retry).build().map_err(|e| e.to_string())?;
         Ok(Self { store, place })
     }
 
@@ -163,7 +170,8 @@ impl MediaFiles for S3Files {
 
     /// Writes and removes a small file: reading alone would not show that uploads can work.
     async fn check(&self) -> io::Result<()> {
-        let probe = self.path(".byline-check");
+        // A name of this node's own: nodes starting together do not remove each other's.
+        let probe = self.path(&format!(".byline-check-{}", crate::domain::signing::new_secret()));
         self.store.put(&probe, PutPayload::from_static(b"ok")).await.map_err(failed)?;
         self.store.delete(&probe).await.map_err(failed)
     }

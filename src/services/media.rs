@@ -406,6 +406,10 @@ impl Handler for VariantMaker {
         "media"
     }
 
+    fn kinds(&self) -> &'static [EventKind] {
+        &[EventKind::MediaUploaded]
+    }
+
     async fn handle(&self, event: &Event) -> Result<(), String> {
         let (EventKind::MediaUploaded, Some(id)) = (event.kind, event.media_id) else {
             return Ok(());

@@ -23,6 +23,12 @@ pub trait Handler: Send + Sync + 'static {
     /// Acts on one event. An error is retried later; so is taking longer than [`LEASE`].
     async fn handle(&self, event: &Event) -> Result<(), String>;
 
+    /// The kinds of event it acts on; empty (the default) for every kind. Events of other
+    /// kinds make no delivery for it (a reply costs no row for the photos' handler).
+    fn kinds(&self) -> &'static [crate::domain::EventKind] {
+        &[]
+    }
+
     /// Seconds after an event when retrying it stops (the reason is kept); `None`: never.
     fn give_up_after(&self) -> Option<i64> {
         None
@@ -58,14 +64,15 @@ pub async fn register(
     services: &Services,
     handlers: &[Arc<dyn Handler>],
 ) -> Result<(), StoreError> {
-    let names: Vec<&'static str> = handlers.iter().map(|h| h.name()).collect();
+    let names: Vec<(&'static str, &'static [crate::domain::EventKind])> =
+        handlers.iter().map(|h| (h.name(), h.kinds())).collect();
     let now = services.clock.now();
     services
         .store
         .write(move |tx| {
             Box::pin(async move {
-                for name in names {
-                    tx.register_handler(name, now).await?;
+                for (name, kinds) in names {
+                    tx.register_handler_for(name, kinds, now).await?;
                 }
                 Ok(())
             })

@@ -81,7 +81,7 @@ const DELIVERIES_SQLITE: &str = "INSERT INTO outbox_deliveries
         (event_id, seq, handler, article_id, next_attempt_at)
     SELECT e.id, e.id, h.name, e.article_id, e.created_at
       FROM outbox_events e JOIN outbox_handlers h ON h.registered_at <= e.created_at
-     WHERE e.seq IS NULL";
+     WHERE e.seq IS NULL AND (h.kinds = '' OR ',' || h.kinds || ',' LIKE '%,' || e.kind || ',%')";
 const SEQUENCE_SQLITE: &str = "UPDATE outbox_events SET seq = id WHERE seq IS NULL";
 
 /// On PostgreSQL ids are taken before commit, so they are not in the order of commit; but an
@@ -94,10 +94,11 @@ const SEQUENCE_POSTGRES: &str = "WITH fresh AS (
      placed AS (
          UPDATE outbox_events e SET seq = top.seq + fresh.n
            FROM fresh, top WHERE e.id = fresh.id
-         RETURNING e.id, e.seq, e.article_id, e.created_at)
+         RETURNING e.id, e.seq, e.article_id, e.created_at, e.kind)
   INSERT INTO outbox_deliveries (event_id, seq, handler, article_id, next_attempt_at)
   SELECT p.id, p.seq, h.name, p.article_id, p.created_at
-    FROM placed p JOIN outbox_handlers h ON h.registered_at <= p.created_at";
+    FROM placed p JOIN outbox_handlers h ON h.registered_at <= p.created_at
+   WHERE h.kinds = '' OR ',' || h.kinds || ',' LIKE '%,' || p.kind || ',%'";
 
 /// The statement that records an event, followed by `$tail`.
 macro_rules! event_insert {
@@ -173,6 +174,23 @@ pub trait OutboxWrites: Tx {
         let sql = "INSERT INTO outbox_handlers (name, registered_at, seen_at) VALUES ($1, $2, $2)
                    ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at";
         self.execute(sql, &[handler.into(), at.into()]).await?;
+        Ok(())
+    }
+
+    /// Registers a handler that acts on these kinds of event only (none: every kind): the
+    /// others make no delivery for it.
+    async fn register_handler_for(
+        &mut self,
+        handler: &str,
+        kinds: &[EventKind],
+        at: i64,
+    ) -> Result<()> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let sql = "INSERT INTO outbox_handlers (name, registered_at, seen_at, kinds)
+                   VALUES ($1, $2, $2, $3)
+                   ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at,
+                                                    kinds = excluded.kinds";
+        self.execute(sql, &[handler.into(), at.into(), kinds.join(",").as_str().into()]).await?;
         Ok(())
     }
 

@@ -41,6 +41,39 @@ struct Entry {
     summary: String,
     /// HTML, which the template escapes into the element's text, as Atom's `type="html"` wants.
     content_html: String,
+    /// The featured image, as an enclosure (and Media RSS, which feed readers show).
+    image: Option<FeedImage>,
+}
+
+struct FeedImage {
+    url: String,
+    /// Known for the library's images; empty for one given by address.
+    mime: &'static str,
+    width: u32,
+    height: u32,
+}
+
+fn feed_image(base: &str, image: &crate::store::Image) -> FeedImage {
+    match &image.media {
+        Some(view) => {
+            let width = view.src_width();
+            FeedImage {
+                url: format!("{base}{}", view.src()),
+                mime: view.format.mime(),
+                width,
+                height: view.height_at(width),
+            }
+        }
+        None => {
+            // An address of this site (a library image deleted meanwhile) made absolute.
+            let url = if image.url.starts_with('/') {
+                format!("{base}{}", image.url)
+            } else {
+                image.url.clone()
+            };
+            FeedImage { url: xml(&url), mime: "", width: 0, height: 0 }
+        }
+    }
 }
 
 /// Text without the characters XML 1.0 forbids (some control and non-characters).
@@ -82,6 +115,7 @@ fn article_entry(base: &str, a: ArticleSummary) -> Entry {
         summary: xml(&a.standfirst),
         // Listings carry the standfirst; the article itself is one click away.
         content_html: String::new(),
+        image: a.image.as_ref().map(|image| feed_image(base, image)),
     }
 }
 
@@ -174,6 +208,7 @@ pub async fn replies(
             summary: String::new(),
             // Escaped by `reply_html`: the reader's text is never markup.
             content_html: xml(&text::reply_html(&r.body)),
+            image: None,
         })
         .collect();
     let feed = Feed {

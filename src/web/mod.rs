@@ -319,16 +319,26 @@ async fn security_headers(
 /// With `img_src = "self"` readers' browsers fetch images from this site alone (and from the
 /// bucket's public address, where `/media/` files are sent when `media_public_url` is set).
 fn public_policy(config: &Config) -> HeaderValue {
-    let images = match (config.images_from_self_only, &config.media_public_url) {
-        (false, _) => "'self' https: data:".to_owned(),
-        (true, None) => "'self'".to_owned(),
-        (true, Some(public)) => format!("'self' {}", crate::config::origin_of(public)),
-    };
+    let images = image_sources(config, !config.images_from_self_only);
     let policy = format!(
         "default-src 'none'; style-src 'self'; img-src {images}; \
          form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the settings were checked")
+}
+
+/// `img-src`: this site, the bucket's public address (which may be plain `http://`), and with
+/// `any` every `https:` image.
+pub fn image_sources(config: &Config, any: bool) -> String {
+    let mut sources = String::from("'self'");
+    if let Some(public) = &config.media_public_url {
+        sources.push(' ');
+        sources.push_str(&crate::config::origin_of(public));
+    }
+    if any {
+        sources.push_str(" https: data:");
+    }
+    sources
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ conformance! {
     the_media_library_keeps_images_and_their_uses covers [
         media, media_by_ids, media_list, media_uses, media_with_hash, insert_media,
         update_media_text, replace_media_files, set_media_widths, delete_media, set_media_uses,
-        articles_showing, set_body_html,
+        articles_showing, set_body_html, all_media,
     ];
     revisions_are_kept covers [insert_revision, revisions, revision];
     notes_are_appended covers [add_note, notes];
@@ -112,6 +112,7 @@ conformance! {
     events_are_recorded_for_every_registered_handler covers [
         register_handler, record_event, outbox_events, outbox_event, deliveries,
     ];
+    a_handler_gets_only_the_kinds_it_acts_on covers [register_handler_for];
     events_are_delivered_in_the_order_they_commit covers [sequence_events, outbox_backlog];
     deliveries_are_claimed_in_order_once covers [
         claim_deliveries, complete_delivery, fail_delivery, give_up_delivery,
@@ -1393,6 +1394,8 @@ mod cases {
         .collect();
         both.sort();
         assert_eq!(both, vec![a, b]);
+        let all: Vec<MediaId> = r(store, |db| db.all_media()).await.iter().map(|m| m.id).collect();
+        assert_eq!(all, vec![a, b], "every image, oldest first");
 
         let list = |search: Option<&str>, unused: bool| {
             let query =
@@ -1818,6 +1821,26 @@ mod cases {
             );
         }
         assert!(r(store, |db| db.deliveries("nobody")).await.is_empty());
+    }
+
+    pub async fn a_handler_gets_only_the_kinds_it_acts_on(store: &Store, _: Backend) {
+        let article_id = one_article(store).await;
+        const KINDS: &[EventKind] = &[EventKind::MediaUploaded, EventKind::ArticlePublished];
+        w(store, |tx| tx.register_handler_for("media", KINDS, 1)).await;
+        w(store, |tx| tx.register_handler_for("all", &[], 1)).await;
+        let reply = record(store, event(EventKind::ReplyPosted, article_id, None), 10).await;
+        let published =
+            record(store, event(EventKind::ArticlePublished, article_id, None), 11).await;
+        let due = |h: &'static str| async move {
+            ids_of(&r(store, move |db| db.deliveries(h)).await, |d| d.event_id)
+        };
+        assert_eq!(due("media").await, [published], "a reply makes no delivery for it");
+        assert_eq!(due("all").await, [reply, published]);
+        // A heartbeat by name keeps what it acts on.
+        w(store, |tx| tx.register_handler("media", 20)).await;
+        let again = record(store, event(EventKind::ReplyPosted, article_id, None), 21).await;
+        assert_eq!(due("media").await, [published]);
+        assert_eq!(due("all").await, [reply, published, again]);
     }
 
     pub async fn deliveries_are_claimed_in_order_once(store: &Store, _: Backend) {

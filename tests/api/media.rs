@@ -484,6 +484,14 @@ async fn articles_show_library_images_with_their_sizes_caption_and_credit() {
     let json: Value =
         serde_json::from_str(&text(page.one("script[type='application/ld+json']"))).unwrap();
     assert_eq!(json["image"][0]["width"], 1280);
+    // So does the Atom feed: an enclosure, and Media RSS for feed readers' thumbnails.
+    let feed = app.get("/feed.atom").await.body;
+    let enclosure = format!("<link rel=\"enclosure\" href=\"{og}\" type=\"image/jpeg\"/>");
+    assert!(feed.contains(&enclosure), "{feed}");
+    let media = format!(
+        "<media:content url=\"{og}\" medium=\"image\" type=\"image/jpeg\" width=\"1280\" height=\"768\"/>"
+    );
+    assert!(feed.contains(&media), "{feed}");
     // The front page shows its thumbnail.
     let front = app.get("/").await;
     assert!(front.body.contains("market-320.jpg"), "{}", front.body);
@@ -790,7 +798,7 @@ async fn several_nodes_share_one_bucket() {
     }
     assert!(stored_files(&a).is_empty() && stored_files(&b).is_empty(), "no node keeps a copy");
     let served_by_b =
-        fetch(&b, &files.iter().find(|f| f.ends_with("ferry.jpg")).unwrap(), &[]).await;
+        fetch(&b, files.iter().find(|f| f.ends_with("ferry.jpg")).unwrap(), &[]).await;
     let kept = image::load_from_memory(&served_by_b.bytes).unwrap();
     assert_eq!((kept.width(), kept.height()), (1700, 1000));
 

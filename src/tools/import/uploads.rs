@@ -26,6 +26,8 @@ pub struct Attachment {
     pub file: String,
     pub alt: String,
     pub caption: String,
+    /// `wp:post_mime_type`: `image/jpeg`, or a video's, a PDF's…
+    pub mime: String,
 }
 
 /// A post's meta value by its key.
@@ -48,6 +50,7 @@ impl Attachment {
             file: meta(item, "_wp_attached_file").unwrap_or_default().to_owned(),
             alt: one_line(meta(item, "_wp_attachment_image_alt").unwrap_or_default()),
             caption: one_line(&super::content::plain_text(item.raw("excerpt:encoded"))),
+            mime: item.get("wp:post_mime_type").trim().to_ascii_lowercase(),
         }
     }
 
@@ -80,8 +83,9 @@ fn one_line(s: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Library {
     by_wp_id: HashMap<String, MediaId>,
-    /// Each attachment's address without its extension, the extension, and its image.
-    stems: Vec<(String, String, MediaId)>,
+    /// Each attachment's address without its extension (in its three forms: `https://`,
+    /// `http://` and `//`): the extension, and its image.
+    by_stem: HashMap<String, (String, MediaId)>,
 }
 
 impl Library {
@@ -100,48 +104,61 @@ impl Library {
             return;
         }
         let ext = ext.to_ascii_lowercase();
-        // The same file by the other scheme, and without one.
         let bare = stem.split_once("://").map(|(_, rest)| rest).unwrap_or(stem);
         for form in [format!("https://{bare}"), format!("http://{bare}"), format!("//{bare}")] {
-            self.stems.push((form, ext.clone(), id));
+            self.by_stem.insert(form, (ext.clone(), id));
         }
     }
 
     /// A body with every address of a library image, in any size WordPress made of it, given
-    /// the library's address.
+    /// the library's address. One pass over the body: at each dot, the address that ends there
+    /// is looked up (a site has thousands of attachments; a body names a few).
     pub fn rewrite(&self, body: &str) -> String {
-        let mut out = body.to_owned();
-        for (stem, ext, id) in &self.stems {
-            if out.contains(stem.as_str()) {
-                out = rewrite_one(&out, stem, ext, &format!("/media/{id}"));
+        if self.by_stem.is_empty() {
+            return body.to_owned();
+        }
+        let mut out = String::with_capacity(body.len());
+        let mut copied = 0;
+        let mut at = 0;
+        while let Some(found) = body[at..].find('.') {
+            let dot = at + found;
+            at = dot + 1;
+            let start = address_start(body, copied, dot);
+            let stem = without_size(&body[start..dot]);
+            let Some((ext, id)) = self.by_stem.get(stem) else { continue };
+            let tail = &body[start + stem.len()..];
+            if let Some(len) = address_end(tail, ext) {
+                out.push_str(&body[copied..start]);
+                out.push_str(&format!("/media/{id}"));
+                copied = start + stem.len() + len;
+                at = copied;
             }
         }
+        out.push_str(&body[copied..]);
         out
     }
 }
 
-/// Replaces `STEM[-WxH|-scaled].EXT` by `to`, where the address ends there.
-fn rewrite_one(body: &str, stem: &str, ext: &str, to: &str) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(at) = rest.find(stem) {
-        // `//host` must not be the tail of `https://host` (that form is matched on its own).
-        let after_colon = stem.starts_with("//") && rest[..at].ends_with(':');
-        let tail = &rest[at + stem.len()..];
-        match (!after_colon).then(|| address_end(tail, ext)).flatten() {
-            Some(len) => {
-                out.push_str(&rest[..at]);
-                out.push_str(to);
-                rest = &tail[len..];
-            }
-            None => {
-                out.push_str(&rest[..at + stem.len()]);
-                rest = tail;
-            }
-        }
+/// Where the address that reaches `dot` starts: after a quote, bracket, `=` or space (looking
+/// back no further than `floor`, nor than 2,000 bytes: no address of an upload is longer).
+fn address_start(body: &str, floor: usize, dot: usize) -> usize {
+    let mut from = dot.saturating_sub(2000).max(floor);
+    while !body.is_char_boundary(from) {
+        from += 1;
     }
-    out.push_str(rest);
-    out
+    let edge = |c: char| c.is_whitespace() || "\"'()<>=[],".contains(c);
+    body[from..dot].rfind(edge).map_or(from, |i| from + i + 1)
+}
+
+/// An address without the size WordPress put at its end: `-300x200` or `-scaled`.
+fn without_size(stem: &str) -> &str {
+    if let Some(base) = stem.strip_suffix("-scaled") {
+        return base;
+    }
+    let Some((base, size)) = stem.rsplit_once('-') else { return stem };
+    let (w, h) = size.split_once('x').unwrap_or(("", ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if digits(w) && digits(h) { base } else { stem }
 }
 
 /// How much of `tail` is `[-WxH|-scaled].EXT` ending the address, if it is.
@@ -161,7 +178,7 @@ fn address_end(tail: &str, ext: &str) -> Option<usize> {
         }
     }
     let dotted = tail[len..].strip_prefix('.')?;
-    if dotted.len() < ext.len() || !dotted[..ext.len()].eq_ignore_ascii_case(ext) {
+    if !dotted.get(..ext.len()).is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
         return None;
     }
     len += 1 + ext.len();
@@ -194,6 +211,11 @@ pub async fn bring(
         .collect();
     let mut library = Library::default();
     for attachment in attachments {
+        if !attachment.mime.is_empty() && !attachment.mime.starts_with("image/") {
+            // A video, a PDF: not the library's, and not to be read whole to find that out.
+            summary.count("media", "not an image", 1);
+            continue;
+        }
         if let Some(id) = known.get(&attachment.wp_id) {
             summary.already("media", "in the library", 1);
             library.add(attachment, MediaId(*id));
@@ -255,6 +277,17 @@ async fn keep(
     };
     let item = services.upload_image(None, Upload { file_name, bytes }, &text).await?;
     Ok(item.id)
+}
+
+/// A file's bytes, unless it is larger than an upload may be (`max_upload_bytes`), which is
+/// found before it is read.
+pub async fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, MediaError> {
+    let files = |e: std::io::Error| MediaError::Files(e.to_string());
+    let size = tokio::fs::metadata(path).await.map_err(files)?.len();
+    if size > limit as u64 {
+        return Err(MediaError::Refused(crate::media::process::Refusal::TooLarge(limit)));
+    }
+    tokio::fs::read(path).await.map_err(files)
 }
 
 #[cfg(test)]
