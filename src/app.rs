@@ -154,3 +154,12 @@ async fn check_media_store(services: &Services) -> anyhow::Result<()> {
         anyhow::anyhow!("setting {setting}: cannot keep files in {}: {e}", files.describe())
     })
 }
+
+/// Registers the handlers every node runs, for a process that records events without running
+/// them (a command): a server started later delivers them.
+pub async fn register_builtin_handlers(services: &Services) -> anyhow::Result<()> {
+    let variants = crate::services::media::VariantMaker { services: std::sync::Weak::new() };
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(variants)];
+    outbox::register(services, &handlers).await?;
+    Ok(())
+}

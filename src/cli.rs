@@ -280,6 +280,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = Clock::system();
     let store = open_database(&config.database, &clock).await?;
     let services = Services::new(store, clock, config).await?;
+    // What a command records (an imported photo's sizes to make) is due to the site's own
+    // handlers even before a server has ever run on this database.
+    crate::app::register_builtin_handlers(&services).await?;
     let config = services.config.clone();
     let result = command(cli.command, &services, &config).await;
     // The change is on disk; the running nodes hear of it before this process ends.

@@ -722,6 +722,20 @@ async fn img_src_self_keeps_readers_browsers_on_this_site() {
     )
     .unwrap_err();
     assert!(error.to_string().contains("BYLINE_IMG_SRC"), "{error}");
+
+    // A featured image given by address still works, and the editor says where it is from;
+    // with `img_src = "self"` it says that readers will not see it.
+    for (app, blocked) in [(&open, false), (&closed, true)] {
+        let staff = editor(app).await;
+        let image = "https://photos.example/quay.jpg";
+        let fields = [("headline", "Elsewhere"), ("image_url", image), ("image_alt", "The quay")];
+        let id = app.write(&staff, &fields, "save").await;
+        let page = app.staff_get(&staff, &format!("/admin/articles/{id}/")).await;
+        let shown = text(page.one(".featured-shown"));
+        assert!(shown.contains("An external image, from photos.example"), "{shown}");
+        assert_eq!(shown.contains("it will not show"), blocked, "{shown}");
+        assert_eq!(attr(page.one(".featured-shown img"), "src"), image);
+    }
 }
 
 /// The S3-protocol server the test run started (moto's, from `scripts/test`).

@@ -234,6 +234,30 @@ struct EditorPage<'a> {
     /// Editors and admins choose the lead story and add sections; authors do not.
     places: bool,
     library: Vec<LibraryImage>,
+    /// What the featured image's field names, shown beside it.
+    featured: Option<FeaturedShown>,
+}
+
+/// The featured image as the editor shows it: the library's, or one elsewhere.
+struct FeaturedShown {
+    src: String,
+    /// The host of an image elsewhere; `None` for the library's.
+    external_host: Option<String>,
+    /// Public pages allow this site's images only (`img_src = "self"`).
+    blocked: bool,
+}
+
+fn featured_shown(url: &str, self_only: bool) -> Option<FeaturedShown> {
+    let url = url.trim();
+    if crate::domain::media::library_id(url).is_some() {
+        return Some(FeaturedShown { src: url.to_owned(), external_host: None, blocked: false });
+    }
+    let parsed = url::Url::parse(url).ok().filter(|u| u.scheme() == "https")?;
+    Some(FeaturedShown {
+        src: parsed.to_string(),
+        external_host: parsed.host_str().map(str::to_owned),
+        blocked: self_only,
+    })
 }
 
 /// An image the editor offers to insert or feature.
@@ -319,6 +343,7 @@ fn editor_page(
                 file_name: m.file_name.clone(),
             })
             .collect(),
+        featured: featured_shown(&view.input.image_url, state.config.images_from_self_only),
     };
     Ok(page(status, template.render()?))
 }
