@@ -14,7 +14,24 @@ use futures_util::Stream;
 /// A file's bytes as they are read, and how many there are.
 pub struct FileBody {
     pub len: u64,
+    /// The bytes, when they were read whole already (a small image): sent with the headers.
+    pub whole: Option<Bytes>,
+    /// Otherwise, as they are read.
     pub chunks: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>,
+}
+
+impl FileBody {
+    pub fn whole(bytes: Bytes) -> Self {
+        let len = bytes.len() as u64;
+        Self { len, whole: Some(bytes), chunks: Box::pin(futures_util::stream::empty()) }
+    }
+
+    pub fn streamed(
+        len: u64,
+        chunks: impl Stream<Item = io::Result<Bytes>> + Send + 'static,
+    ) -> Self {
+        Self { len, whole: None, chunks: Box::pin(chunks) }
+    }
 }
 
 #[async_trait]
@@ -60,10 +77,13 @@ impl LocalFiles {
     }
 }
 
-fn read_chunk(file: &mut std::fs::File) -> io::Result<Bytes> {
-    let mut buf = vec![0; CHUNK];
+/// Up to `CHUNK` bytes, and no more than `left`: a buffer the size of what is read (a small
+/// image's whole file), never a large one zeroed and mapped for every request.
+fn read_chunk(file: &mut std::fs::File, left: u64) -> io::Result<Bytes> {
+    let want = (left.min(CHUNK as u64) as usize).max(1);
+    let mut buf = vec![0; want];
     let mut filled = 0;
-    while filled < CHUNK {
+    while filled < want {
         match file.read(&mut buf[filled..])? {
             0 => break,
             n => filled += n,
@@ -111,29 +131,30 @@ impl MediaFiles for LocalFiles {
     }
 
     async fn open(&self, key: &str) -> io::Result<Option<FileBody>> {
-        let path = self.path(key);
-        // One trip to a blocking thread opens the file and reads its first chunk, which for
-        // most images is all of it.
-        let opened = blocking(move || {
-            let Some(mut file) = not_found_is_none(std::fs::File::open(path))? else {
-                return Ok(None);
-            };
-            let len = file.metadata()?.len();
-            let first = read_chunk(&mut file)?;
-            Ok(Some((len, first, file)))
-        })
-        .await?;
-        let Some((len, first, file)) = opened else { return Ok(None) };
-        let rest_needed = (first.len() as u64) < len;
-        let state = (Some(first), rest_needed.then_some(file));
+        // The file is opened and its first chunk (for most images all of it) read here, as
+        // nginx reads on its event loop: from the kernel's page cache that is a copy of a few
+        // kilobytes, where a hop to a blocking thread and back cost three times nginx's whole
+        // answer (measured: 0.28 of nginx with the hop). Later chunks of large files do hop.
+        let Some(mut file) = not_found_is_none(std::fs::File::open(self.path(key)))? else {
+            return Ok(None);
+        };
+        let len = file.metadata()?.len();
+        let first = read_chunk(&mut file, len)?;
+        let read = first.len() as u64;
+        if read >= len {
+            return Ok(Some(FileBody::whole(first)));
+        }
+        let rest_needed = read < len;
+        let state = (Some(first), rest_needed.then_some((file, len - read)));
         let chunks = futures_util::stream::unfold(state, |(first, file)| async move {
             if let Some(first) = first {
                 return Some((Ok(first), (None, file)));
             }
-            let mut file = file?;
+            let (mut file, left) = file?;
             match blocking(move || {
-                let chunk = read_chunk(&mut file)?;
-                Ok((chunk, file))
+                let chunk = read_chunk(&mut file, left)?;
+                let left = left.saturating_sub(chunk.len() as u64);
+                Ok((chunk, (file, left)))
             })
             .await
             {
@@ -142,7 +163,7 @@ impl MediaFiles for LocalFiles {
                 Err(e) => Some((Err(e), (None, None))),
             }
         });
-        Ok(Some(FileBody { len, chunks: Box::pin(chunks) }))
+        Ok(Some(FileBody::streamed(len, chunks)))
     }
 
     async fn delete(&self, keys: &[String]) -> io::Result<()> {

@@ -147,7 +147,7 @@ impl MediaFiles for S3Files {
             Ok(got) => {
                 let len = got.meta.size;
                 let chunks = got.into_stream().map(|chunk| chunk.map_err(failed));
-                Ok(Some(FileBody { len, chunks: Box::pin(chunks) }))
+                Ok(Some(FileBody::streamed(len, chunks)))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(failed(e)),

@@ -68,7 +68,11 @@ pub async fn file(
         ))
     })?;
     let body = opened.ok_or(AppError::NotFound)?;
-    let mut response = (fixed, Body::from_stream(body.chunks)).into_response();
+    let http_body = match body.whole {
+        Some(bytes) => Body::from(bytes),
+        None => Body::from_stream(body.chunks),
+    };
+    let mut response = (fixed, http_body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.format.mime()));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));

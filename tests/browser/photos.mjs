@@ -112,9 +112,14 @@ try {
     assert.ok(loaded, 'the featured image loads');
     const chosen = await featured.evaluate((i) => i.currentSrc);
     assert.match(chosen, /\/media\/[0-9a-f]{32}\//);
+    const wider = () => reader.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(await wider() <= 0, `the article fits ${width} px`);
     await reader.screenshot({ path: `${shots}/photos-article-${width}.png`, fullPage: true });
     await reader.goto(`${base}/`);
     await reader.waitForLoadState('networkidle');
+    assert.ok(await wider() <= 0, `the front page fits ${width} px`);
+    const lead = await reader.locator('.lead-image img').evaluate((i) => i.getBoundingClientRect().width);
+    assert.ok(lead > 0 && lead <= width, `the lead image is ${lead} px wide at ${width}`);
     await reader.screenshot({ path: `${shots}/photos-front-${width}.png`, fullPage: true });
   }
   assert.deepEqual(errors, [], 'no script errors');
