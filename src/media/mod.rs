@@ -6,7 +6,7 @@ pub mod files;
 pub mod process;
 pub mod s3;
 
-pub use files::{FileBody, LocalFiles, MediaFiles, SharedFiles};
+pub use files::{FileBody, HotFiles, LocalFiles, MediaFiles, SharedFiles};
 
 /// The files' store the settings name: `media_dir`, or the bucket of `media_store`.
 pub fn files_for(config: &crate::config::Config) -> anyhow::Result<SharedFiles> {

@@ -301,6 +301,7 @@ impl Services {
 
     async fn forget_files(&self, item: &Media) {
         let keys: Vec<String> = files_of(item).iter().map(MediaFile::key).collect();
+        self.hot_files.forget(&keys);
         if let Err(e) = self.media_files.delete(&keys).await {
             tracing::warn!(error = %e, media = item.id.get(), "an image's old files could not be deleted");
         }

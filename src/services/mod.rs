@@ -51,6 +51,8 @@ pub struct Services {
     kept_chrome: Arc<kept::Kept<String, reading::Chrome>>,
     /// Where the media library's files are kept.
     pub media_files: crate::media::SharedFiles,
+    /// The small media files asked for most (`web::media` serves them from here).
+    pub hot_files: crate::media::HotFiles,
     /// One permit per image decoded or encoded at once (`image_jobs`).
     image_permits: Arc<tokio::sync::Semaphore>,
 }
@@ -81,6 +83,7 @@ impl Services {
         let image_permits = Arc::new(tokio::sync::Semaphore::new(config.image_jobs));
         Ok(Self {
             media_files,
+            hot_files: crate::media::HotFiles::default(),
             image_permits,
             keys: Keys::new(&secret),
             store,

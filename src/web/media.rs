@@ -61,22 +61,40 @@ pub async fn file(
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(REDIRECT));
         return Ok(marked(response));
     }
-    let opened = state.services.media_files.open(&file.key()).await.map_err(|e| {
-        tracing::warn!(error = %e, key = file.key(), "a media file could not be read");
+    let key = file.key();
+    if let Some(bytes) = state.services.hot_files.get(&key) {
+        return Ok(whole(fixed, &file, bytes));
+    }
+    let opened = state.services.media_files.open(&key).await.map_err(|e| {
+        tracing::warn!(error = %e, key, "a media file could not be read");
         AppError::Store(crate::store::StoreError::Unavailable(
             "the media files cannot be read".into(),
         ))
     })?;
     let body = opened.ok_or(AppError::NotFound)?;
-    let http_body = match body.whole {
-        Some(bytes) => Body::from(bytes),
-        None => Body::from_stream(body.chunks),
-    };
-    let mut response = (fixed, http_body).into_response();
+    if let Some(bytes) = body.whole {
+        state.services.hot_files.put(key, bytes.clone());
+        return Ok(whole(fixed, &file, bytes));
+    }
+    let mut response = (fixed, Body::from_stream(body.chunks)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.format.mime()));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
     Ok(marked(response))
+}
+
+/// A file's answer from bytes held whole.
+fn whole(
+    fixed: [(header::HeaderName, HeaderValue); 2],
+    file: &MediaFile,
+    bytes: bytes::Bytes,
+) -> Response {
+    let len = bytes.len();
+    let mut response = (fixed, Body::from(bytes)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.format.mime()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    marked(response)
 }
 
 /// `GET /media/{id}`: the image's current file (what an article's Markdown names).

@@ -537,10 +537,19 @@ async fn articles_show_library_images_with_their_sizes_caption_and_credit() {
     let author = app.sign_in("author@example.com").await;
     let forbidden = app.staff_post(&author, &format!("/admin/media/{id}/delete"), &[]).await;
     assert_eq!(forbidden.status, 403);
+    let item = app.staff_get(&staff, &format!("/admin/media/{id}/")).await;
+    let served: Vec<String> =
+        item.all(".media-files a").iter().map(|a| attr(*a, "href").to_owned()).collect();
+    for f in &served {
+        assert_eq!(fetch(&app, f, &[]).await.status, 200, "{f}: served, and now held in memory");
+    }
     let deleted = app.staff_post(&staff, &format!("/admin/media/{id}/delete"), &[]).await;
     assert_eq!(deleted.status, 303, "{}", deleted.body);
     assert_eq!(app.staff_get(&staff, &format!("/admin/media/{id}/")).await.status, 404);
     assert_eq!(stored_files(&app), Vec::<String>::new(), "its files went with it");
+    for f in &served {
+        assert_eq!(fetch(&app, f, &[]).await.status, 404, "{f} is no longer served");
+    }
 }
 
 #[tokio::test]
