@@ -91,8 +91,7 @@ impl Application {
         }
         // Every node makes images' variants; tests add handlers of their own.
         let mut handlers = options.handlers.clone();
-        let variants = crate::services::media::VariantMaker { services: Arc::downgrade(&services) };
-        handlers.push(Arc::new(variants));
+        handlers.extend(builtin_handlers(Arc::downgrade(&services)));
         outbox::register(&services, &handlers).await?;
         let state = AppState::new(services.clone());
         let (listening, heard) = tokio::sync::oneshot::channel();
@@ -158,8 +157,11 @@ async fn check_media_store(services: &Services) -> anyhow::Result<()> {
 /// Registers the handlers every node runs, for a process that records events without running
 /// them (a command): a server started later delivers them.
 pub async fn register_builtin_handlers(services: &Services) -> anyhow::Result<()> {
-    let variants = crate::services::media::VariantMaker { services: std::sync::Weak::new() };
-    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(variants)];
-    outbox::register(services, &handlers).await?;
+    outbox::register(services, &builtin_handlers(std::sync::Weak::new())).await?;
     Ok(())
+}
+
+/// The handlers every node runs (tests add their own beside them).
+fn builtin_handlers(services: std::sync::Weak<Services>) -> Vec<Arc<dyn Handler>> {
+    vec![Arc::new(crate::services::media::VariantMaker { services })]
 }

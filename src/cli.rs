@@ -513,7 +513,7 @@ async fn add_image(
     use crate::services::media::Upload;
     let refused = |why: String| anyhow::anyhow!("{}: {why}", path.display());
     let limit = services.config.max_upload_bytes;
-    let bytes = crate::tools::import::uploads::read_limited(path, limit)
+    let bytes = crate::services::media::read_limited(path, limit)
         .await
         .map_err(|e| refused(e.to_string()))?;
     let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();

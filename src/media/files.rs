@@ -210,8 +210,7 @@ impl MediaFiles for LocalFiles {
         if read >= len {
             return Ok(Some(FileBody::whole(first)));
         }
-        let rest_needed = read < len;
-        let state = (Some(first), rest_needed.then_some((file, len - read)));
+        let state = (Some(first), Some((file, len - read)));
         let chunks = futures_util::stream::unfold(state, |(first, file)| async move {
             if let Some(first) = first {
                 return Some((Ok(first), (None, file)));

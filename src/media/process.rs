@@ -270,3 +270,30 @@ pub fn encode(pixels: &Pixels, format: ImageFormat, original: bool) -> Result<Ve
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::codecs::gif::{GifDecoder, GifEncoder};
+    use image::{AnimationDecoder, Delay, Frame, RgbaImage};
+
+    #[test]
+    fn a_gif_keeps_its_frames_and_their_timing() {
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut gif);
+            for shade in [0u8, 120, 240] {
+                let picture = RgbaImage::from_pixel(40, 30, image::Rgba([shade, 60, 200, 255]));
+                let delay = Delay::from_numer_denom_ms(150, 1);
+                encoder.encode_frame(Frame::from_parts(picture, 0, 0, delay)).unwrap();
+            }
+        }
+        let prepared = prepare(&gif, 1_000_000).unwrap();
+        assert_eq!((prepared.format, prepared.width, prepared.height), (ImageFormat::Gif, 40, 30));
+        let frames = GifDecoder::new(Cursor::new(&prepared.original)).unwrap().into_frames();
+        let frames: Vec<Frame> = frames.collect::<Result<_, _>>().unwrap();
+        assert_eq!(frames.len(), 3, "every frame kept");
+        assert_eq!(frames[1].delay().numer_denom_ms(), (150, 1), "and its timing");
+        assert_eq!(frames[2].buffer().get_pixel(5, 5).0[0], 240);
+    }
+}

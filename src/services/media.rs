@@ -42,6 +42,17 @@ pub enum MediaError {
     Store(#[from] StoreError),
 }
 
+/// A file's bytes, unless it is larger than an upload may be (`max_upload_bytes`), which is
+/// found before it is read.
+pub async fn read_limited(path: &std::path::Path, limit: usize) -> Result<Vec<u8>, MediaError> {
+    let files = |e: std::io::Error| MediaError::Files(e.to_string());
+    let size = tokio::fs::metadata(path).await.map_err(files)?.len();
+    if size > limit as u64 {
+        return Err(MediaError::Refused(crate::media::process::Refusal::TooLarge(limit)));
+    }
+    tokio::fs::read(path).await.map_err(files)
+}
+
 /// A file as it was sent.
 pub struct Upload {
     pub file_name: String,

@@ -54,16 +54,16 @@ pub async fn file(
     if matches(&headers, &etag) {
         return Ok(marked((StatusCode::NOT_MODIFIED, fixed).into_response()));
     }
+    let key = file.key();
     if let Some(public) = &state.config.media_public_url {
         // The bucket serves its files itself; the address here stays the one pages name.
         let mut response =
-            crate::web::response::redirect(StatusCode::FOUND, &format!("{public}/{}", file.key()));
+            crate::web::response::redirect(StatusCode::FOUND, &format!("{public}/{key}"));
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(REDIRECT));
         return Ok(marked(response));
     }
-    let key = file.key();
     if let Some(bytes) = state.services.hot_files.get(&key) {
-        return Ok(whole(fixed, &file, bytes));
+        return Ok(answer(fixed, &file, bytes.len() as u64, Body::from(bytes)));
     }
     let opened = state.services.media_files.open(&key).await.map_err(|e| {
         tracing::warn!(error = %e, key, "a media file could not be read");
@@ -72,25 +72,24 @@ pub async fn file(
         ))
     })?;
     let body = opened.ok_or(AppError::NotFound)?;
-    if let Some(bytes) = body.whole {
-        state.services.hot_files.put(key, bytes.clone());
-        return Ok(whole(fixed, &file, bytes));
-    }
-    let mut response = (fixed, Body::from_stream(body.chunks)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.format.mime()));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
-    Ok(marked(response))
+    let sent = match body.whole {
+        Some(bytes) => {
+            state.services.hot_files.put(key, bytes.clone());
+            Body::from(bytes)
+        }
+        None => Body::from_stream(body.chunks),
+    };
+    Ok(answer(fixed, &file, body.len, sent))
 }
 
-/// A file's answer from bytes held whole.
-fn whole(
+/// A file's answer: its fixed headers, type and length, and its bytes.
+fn answer(
     fixed: [(header::HeaderName, HeaderValue); 2],
     file: &MediaFile,
-    bytes: bytes::Bytes,
+    len: u64,
+    body: Body,
 ) -> Response {
-    let len = bytes.len();
-    let mut response = (fixed, Body::from(bytes)).into_response();
+    let mut response = (fixed, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.format.mime()));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
