@@ -5,8 +5,9 @@
 //! `/media/<id>` names an image by its library entry and redirects to its current file.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::MediaId;
@@ -39,6 +40,46 @@ fn marked(mut response: Response) -> Response {
     response
 }
 
+/// `GET` and `HEAD /media/{hash}/{file}` answered at the door when the file is held in memory
+/// (or the browser already has it): the layers for pages have nothing to do for it, and a
+/// photo then costs about what a static file costs. Anything else goes on to [`file`].
+pub async fn serve_held(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match held(&state, &request) {
+        Some(mut response) => {
+            crate::web::secure(&state, response.headers_mut());
+            response.extensions_mut().insert(crate::web::RouteName(FILE_ROUTE));
+            response
+        }
+        None => next.run(request).await,
+    }
+}
+
+/// The route [`file`] answers, as the metrics name it.
+const FILE_ROUTE: &str = "/media/{hash}/{file}";
+
+fn held(state: &AppState, request: &Request) -> Option<Response> {
+    let readable = request.method() == Method::GET || request.method() == Method::HEAD;
+    if !readable || state.config.media_public_url.is_some() {
+        return None;
+    }
+    let (hash, name) = request.uri().path().strip_prefix("/media/")?.split_once('/')?;
+    let file = MediaFile::parse(hash, name)?;
+    let etag = etag_of(&file);
+    let fixed = fixed_headers(&etag);
+    if matches(request.headers(), &etag) {
+        return Some(marked((StatusCode::NOT_MODIFIED, fixed).into_response()));
+    }
+    let bytes = state.services.hot_files.get(&file.key())?;
+    Some(answer(fixed, &file, bytes.len() as u64, Body::from(bytes)))
+}
+
+fn fixed_headers(etag: &str) -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
+        (header::ETAG, HeaderValue::from_str(etag).expect("ASCII")),
+    ]
+}
+
 /// `GET` and `HEAD /media/{hash}/{file}`
 pub async fn file(
     State(state): State<AppState>,
@@ -47,10 +88,7 @@ pub async fn file(
 ) -> Result<Response, AppError> {
     let file = MediaFile::parse(&hash, &name).ok_or(AppError::NotFound)?;
     let etag = etag_of(&file);
-    let fixed = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
-        (header::ETAG, HeaderValue::from_str(&etag).expect("ASCII")),
-    ];
+    let fixed = fixed_headers(&etag);
     if matches(&headers, &etag) {
         return Ok(marked((StatusCode::NOT_MODIFIED, fixed).into_response()));
     }

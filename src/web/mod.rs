@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
@@ -218,6 +218,7 @@ pub fn build_app(state: AppState) -> Router {
         // Near the door, so that a page served from memory skips the layers above, which
         // made it what it is when it was kept.
         .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
+        .layer(middleware::from_fn_with_state(state.clone(), media::serve_held))
         .layer(middleware::from_fn(log_request))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
@@ -297,7 +298,12 @@ async fn security_headers(
     next: Next,
 ) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    secure(&state, response.headers_mut());
+    response
+}
+
+/// The headers [`security_headers`] adds, for answers made before that layer.
+pub(crate) fn secure(state: &AppState, headers: &mut HeaderMap) {
     if state.config.is_https() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -313,7 +319,6 @@ async fn security_headers(
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| state.policy.clone());
-    response
 }
 
 /// With `img_src = "self"` readers' browsers fetch images from this site alone (and from the
