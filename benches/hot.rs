@@ -118,7 +118,7 @@ fn form_validation(c: &mut Criterion) {
         email: "ana@example.com".into(),
         website: "https://example.com/ana".into(),
         parent: "12".into(),
-        remember: false,
+        ..ReplyInput::default()
     };
     let limits = ReplyLimits::default();
     c.bench_function("reply form validation", |b| {

@@ -18,7 +18,7 @@ use crate::web::{self, AppState};
 /// What may differ between a production start and a test's.
 pub struct Options {
     pub clock: Clock,
-    /// What the outbox hands events to (none in production yet).
+    /// What the outbox hands events to besides the built-in handlers (tests add their own).
     pub handlers: Vec<Arc<dyn Handler>>,
     /// How often the outbox looks for work no commit on this node announced.
     pub outbox_poll: Duration,
@@ -91,7 +91,7 @@ impl Application {
         }
         // Every node makes images' variants; tests add handlers of their own.
         let mut handlers = options.handlers.clone();
-        handlers.extend(builtin_handlers(Arc::downgrade(&services)));
+        handlers.extend(builtin_handlers(Arc::downgrade(&services), services.mailer.is_on()));
         outbox::register(&services, &handlers).await?;
         let state = AppState::new(services.clone());
         let (listening, heard) = tokio::sync::oneshot::channel();
@@ -157,11 +157,15 @@ async fn check_media_store(services: &Services) -> anyhow::Result<()> {
 /// Registers the handlers every node runs, for a process that records events without running
 /// them (a command): a server started later delivers them.
 pub async fn register_builtin_handlers(services: &Services) -> anyhow::Result<()> {
-    outbox::register(services, &builtin_handlers(std::sync::Weak::new())).await?;
+    let mail = services.mailer.is_on();
+    outbox::register(services, &builtin_handlers(std::sync::Weak::new(), mail)).await?;
     Ok(())
 }
 
 /// The handlers every node runs (tests add their own beside them).
-fn builtin_handlers(services: std::sync::Weak<Services>) -> Vec<Arc<dyn Handler>> {
-    vec![Arc::new(crate::services::media::VariantMaker { services })]
+fn builtin_handlers(services: std::sync::Weak<Services>, mail: bool) -> Vec<Arc<dyn Handler>> {
+    let mut handlers: Vec<Arc<dyn Handler>> =
+        vec![Arc::new(crate::services::media::VariantMaker { services: services.clone() })];
+    handlers.extend(crate::services::mail::handlers(services, mail));
+    handlers
 }

@@ -53,6 +53,9 @@ enum Command {
     /// The media library.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Mail: check that the settings reach a server.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Create or bring the database's schema up to date, then exit.
     Migrate,
     /// Fill an empty database with a generated site, for benchmarks and load tests.
@@ -171,6 +174,15 @@ enum Pingbacks {
 }
 
 #[derive(Subcommand)]
+enum MailCommand {
+    /// Send one message to ADDRESS with the mail settings, and print what the server said.
+    Test {
+        /// Where to send it.
+        address: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum MediaCommand {
     /// Add images to the library, with all their sizes made at once, and print the Markdown
     /// that shows each.
@@ -229,6 +241,46 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `byline mail test ADDRESS`: one message through the configured transport; the server's
+/// answer (or why it refused) is printed, so that the settings can be checked before readers
+/// depend on them.
+async fn mail_test(config: &Config, address: &str) -> anyhow::Result<()> {
+    use crate::mail::message::{Content, Letter, build};
+    anyhow::ensure!(
+        config.mail.mode != crate::mail::MailMode::Off,
+        "mail is off: set `mail` (BYLINE_MAIL) to smtp or sendmail first"
+    );
+    let mailer = crate::mail::Mailer::new(&config.mail).map_err(anyhow::Error::msg)?;
+    let site = config.site_title.clone();
+    let content = Content {
+        subject: format!("A test message from {site}"),
+        intro: format!("{site} can send mail: this message came through the mail settings."),
+        reason: "It was sent by `byline mail test`.".into(),
+        site,
+        ..Content::default()
+    };
+    let (text, html) = content.render();
+    let now = Clock::system().now();
+    let host = url::Url::parse(&config.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    let letter = Letter {
+        to: address.trim().to_owned(),
+        subject: content.subject,
+        text,
+        html,
+        message_id: format!("<test.{now}.{}@{host}>", &crate::domain::signing::new_secret()[..8]),
+        thread: None,
+        unsubscribe: None,
+        date: now,
+    };
+    let message = build(&mailer.from, &letter)?;
+    let answer = mailer.send(message).await?;
+    println!("Sent to {}: the server said {answer}", letter.to);
+    Ok(())
+}
+
 /// Logs go to standard error: coloured only when it is a terminal (a log file full of escape
 /// codes helps nobody), as JSON lines with `log_format = "json"`.
 fn init_logging(quiet: bool, format: LogFormat) {
@@ -259,6 +311,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = cli.config.or_else(|| std::env::var_os("BYLINE_CONFIG").map(PathBuf::from));
     let config = Config::load(file.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
     init_logging(quiet, config.log_format);
+    if let Command::Mail(MailCommand::Test { address }) = &cli.command {
+        return mail_test(&config, address).await;
+    }
     if let Command::Backup { file } = &cli.command {
         crate::tools::backup::backup(&config.database, file).await?;
         println!("Backed up {} to {}.", config.database.redacted(), file.display());
@@ -292,7 +347,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn command(command: Command, services: &Services, config: &Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve { .. } | Command::Copy { .. } | Command::Backup { .. } => {
+        Command::Serve { .. }
+        | Command::Copy { .. }
+        | Command::Backup { .. }
+        | Command::Mail(_) => {
             unreachable!("handled above")
         }
         Command::Article(ArticleCommand::Add { headline, standfirst, author, body, closed }) => {

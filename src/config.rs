@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use jiff::tz::TimeZone;
 
 use crate::domain::{DiscussionSettings, ReplyLimits, SettingKey};
+use crate::mail::{MailMode, MailSettings, SmtpSecurity};
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,8 @@ pub struct Config {
     pub max_connections: usize,
     /// The bearer token that opens `/metrics` to other machines; empty: loopback only.
     pub metrics_token: String,
+    /// How mail is sent, and from whom (`mail` off by default).
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +165,15 @@ const SETTINGS: &[(&str, &str)] = &[
     ("keepalive_seconds", "60"),
     ("max_connections", "10000"),
     ("metrics_token", ""),
+    ("mail", "off"),
+    ("smtp_host", "localhost"),
+    ("smtp_port", "587"),
+    ("smtp_security", "starttls"),
+    ("smtp_user", ""),
+    ("smtp_password", ""),
+    ("mail_from", ""),
+    ("mail_give_up_hours", "48"),
+    ("notify_max_per_hour", "10"),
 ];
 
 /// The environment variable for a setting: `site_title` → `BYLINE_SITE_TITLE`.
@@ -206,18 +218,8 @@ impl Config {
 
     /// Builds a configuration from raw values by setting name; missing ones take the default.
     pub fn from_values(values: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| -> &str {
-            values.get(name).map(String::as_str).unwrap_or_else(|| {
-                SETTINGS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap_or_default()
-            })
-        };
-        let bad = |name: &str, why: &str| {
-            ConfigError(format!(
-                "setting `{name}` ({}): {why}; got {:?}",
-                env_name(name),
-                get(name)
-            ))
-        };
+        let get = |name: &str| -> &str { setting(values, name) };
+        let bad = |name: &str, why: &str| bad_value(values, name, why);
         let number = |name: &str, min: usize, max: usize| -> Result<usize, ConfigError> {
             match get(name).trim().parse::<usize>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -270,6 +272,7 @@ impl Config {
         if media_public_url.is_some() && media_store == MediaStore::Folder {
             return Err(bad("media_public_url", "is for a bucket: set media_store first"));
         }
+        let mail = mail_settings(values, &base_url, &site_title)?;
         let s3 = S3Settings(
             values
                 .iter()
@@ -336,6 +339,7 @@ impl Config {
                     ));
                 }
             },
+            mail,
             log_format: match get("log_format").trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -351,6 +355,84 @@ impl Config {
 }
 
 /// `media/` beside an SQLite database; `media/` in the working folder for PostgreSQL.
+/// A setting's raw value, or its default.
+fn setting<'v>(values: &'v BTreeMap<String, String>, name: &str) -> &'v str {
+    values.get(name).map(String::as_str).unwrap_or_else(|| {
+        SETTINGS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap_or_default()
+    })
+}
+
+/// The start-up error for a setting's bad value: its name, its variable, why, and the value.
+fn bad_value(values: &BTreeMap<String, String>, name: &str, why: &str) -> ConfigError {
+    ConfigError(format!(
+        "setting `{name}` ({}): {why}; got {:?}",
+        env_name(name),
+        setting(values, name)
+    ))
+}
+
+/// The mail settings. Mail carries links to the site, so turning it on needs the site's public
+/// address set explicitly; `mail_from` defaults to the site's name at `byline@` its host.
+fn mail_settings(
+    values: &BTreeMap<String, String>,
+    base_url: &str,
+    site_title: &str,
+) -> Result<MailSettings, ConfigError> {
+    let get = |name: &str| -> &str { setting(values, name) };
+    let bad = |name: &str, why: &str| bad_value(values, name, why);
+    let number = |name: &str, min: u64, max: u64| -> Result<u64, ConfigError> {
+        match get(name).trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(bad(name, &format!("expected a whole number from {min} to {max}"))),
+        }
+    };
+    let mode = match get("mail").trim() {
+        "off" => MailMode::Off,
+        "smtp" => MailMode::Smtp,
+        "sendmail" => MailMode::Sendmail,
+        _ => return Err(bad("mail", "expected off, smtp or sendmail")),
+    };
+    if mode != MailMode::Off && !values.contains_key("base_url") {
+        return Err(ConfigError(format!(
+            "setting `base_url` ({}): mail links to the site, so with `mail` on the site's \
+             public address must be set, like https://news.example",
+            env_name("base_url")
+        )));
+    }
+    let smtp_host = get("smtp_host").trim().to_owned();
+    if smtp_host.is_empty() || smtp_host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("smtp_host", "expected a host name or address"));
+    }
+    let smtp_security = match get("smtp_security").trim() {
+        "starttls" => SmtpSecurity::StartTls,
+        "tls" => SmtpSecurity::Tls,
+        "none" => SmtpSecurity::None,
+        _ => return Err(bad("smtp_security", "expected starttls, tls or none")),
+    };
+    let host = url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    let from = match get("mail_from").trim() {
+        "" => format!("\"{}\" <byline@{host}>", site_title.replace(['"', '\\'], "")),
+        raw => raw.to_owned(),
+    };
+    let from = from.parse::<lettre::message::Mailbox>().map_err(|_| {
+        bad("mail_from", "expected an address, or a name and address like News <news@example.com>")
+    })?;
+    Ok(MailSettings {
+        mode,
+        smtp_host,
+        smtp_port: number("smtp_port", 1, 65_535)? as u16,
+        smtp_security,
+        smtp_user: get("smtp_user").trim().to_owned(),
+        smtp_password: get("smtp_password").to_owned(),
+        from,
+        give_up_hours: number("mail_give_up_hours", 1, 24 * 366)? as i64,
+        notify_max_per_hour: number("notify_max_per_hour", 1, 10_000)?,
+    })
+}
+
 pub fn default_media_dir(database: &DatabaseUrl) -> PathBuf {
     match database {
         DatabaseUrl::Sqlite(path) => match path.parent() {
@@ -539,10 +621,41 @@ mod tests {
             ("keepalive_seconds", "soon"),
             ("max_connections", "0"),
             ("metrics_token", "short"),
+            ("mail", "carrier-pigeon"),
         ] {
             let error = with(&[(setting, bad)]).unwrap_err().to_string();
             assert!(error.contains(&format!("`{setting}` ({})", env_name(setting))), "{error}");
         }
+        let site = ("base_url", "https://news.example");
+        for (setting, bad) in [
+            ("smtp_port", "0"),
+            ("smtp_security", "ssl3"),
+            ("smtp_host", "two words"),
+            ("mail_from", "not an address"),
+            ("mail_give_up_hours", "0"),
+            ("notify_max_per_hour", "none"),
+        ] {
+            let error = with(&[("mail", "smtp"), site, (setting, bad)]).unwrap_err().to_string();
+            assert!(error.contains(&format!("`{setting}` ({})", env_name(setting))), "{error}");
+        }
+    }
+
+    #[test]
+    fn mail_needs_the_sites_public_address() {
+        let error = with(&[("mail", "smtp")]).unwrap_err().to_string();
+        assert!(error.contains("`base_url` (BYLINE_BASE_URL)"), "{error}");
+        let mail = with(&[("mail", "smtp"), ("base_url", "https://news.example/")]).unwrap().mail;
+        assert_eq!(mail.mode, MailMode::Smtp);
+        assert_eq!((mail.smtp_port, mail.smtp_security), (587, SmtpSecurity::StartTls));
+        assert_eq!(mail.from.to_string(), "Byline <byline@news.example>");
+        assert_eq!((mail.give_up_hours, mail.notify_max_per_hour), (48, 10));
+        let secret = with(&[
+            ("mail", "smtp"),
+            ("base_url", "https://x.example"),
+            ("smtp_password", "hunter2"),
+        ]);
+        assert!(!format!("{:?}", secret.unwrap()).contains("hunter2"), "never in a log");
+        assert_eq!(Config::default().mail.mode, MailMode::Off);
     }
 
     #[test]

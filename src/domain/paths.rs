@@ -28,6 +28,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "author",
     "feed.atom",
     "healthz",
+    "mail",
     "media",
     "metrics",
     "news-sitemap.xml",
@@ -37,7 +38,9 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "section",
     "sitemap.xml",
     "static",
+    "subscriptions",
     "tag",
+    "unsubscribe",
 ];
 
 /// Whether a page may take `slug` as the first segment of its address.

@@ -78,6 +78,10 @@ pub struct ReplyInput {
     pub website: String,
     pub parent: String,
     pub remember: bool,
+    /// "Notify me of replies to my comment by email".
+    pub notify_replies: bool,
+    /// "Notify me of new replies to this article".
+    pub follow_article: bool,
 }
 
 /// A reply that passed every rule of the form.

@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::store::{
     Article, ArticleReads, Db, NewReply, Reply, ReplyPlace, ReplyReads, ReplyTarget, ReplyWrites,
-    StoreError, Tx,
+    StoreError, SubscriptionWrites, Tx,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +114,10 @@ async fn post_to(
     let (Ok(reply), Some(fill_seconds)) = (validated, fill_seconds) else {
         return Err(PostError::Invalid(errors));
     };
+    let follows = Follows {
+        replies: input.notify_replies && services.mailer.is_on(),
+        article: input.follow_article && services.mailer.is_on(),
+    };
     let submission = Submission { reply, facts, fill_seconds };
     let (article_id, kept) = (article.id, settings.clone());
     let reply_path = path.clone();
@@ -125,6 +129,9 @@ async fn post_to(
                     check_and_judge(&mut **unit, article_id, &kept, &submission, now).await?;
                 let reply = new_reply(article_id, &submission, status, held_reason, now);
                 let id = unit.insert_reply(&reply).await?;
+                if !matches!(status, ReplyStatus::Spam | ReplyStatus::Trash) {
+                    follows.record(&mut **unit, &submission, article_id, id, now).await?;
+                }
                 match status {
                     ReplyStatus::Approved => {
                         unit.record(EventKind::ReplyPosted, article_id, Some(id));
@@ -165,6 +172,36 @@ async fn reply_target(services: &Services, slug: &str) -> Result<Option<ReplyTar
         kept.put(slug.to_owned(), target.clone(), generation);
     }
     Ok(target)
+}
+
+/// What the reader asked to be mailed about (with `mail` on): replies to this reply, and
+/// every new reply on the article.
+#[derive(Debug, Clone, Copy)]
+struct Follows {
+    replies: bool,
+    article: bool,
+}
+
+impl Follows {
+    /// Recorded with the reply, in its transaction; the address is confirmed (and the
+    /// confirmation mailed) afterwards, by the outbox's mail handler.
+    async fn record(
+        self,
+        tx: &mut dyn Tx,
+        submission: &Submission,
+        article: ArticleId,
+        reply: ReplyId,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let email = submission.reply.email.as_str();
+        if self.replies {
+            tx.subscribe(email, article, Some(reply), now).await?;
+        }
+        if self.article {
+            tx.subscribe(email, article, None, now).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A reply that passed the form's rules, and how it was sent.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Services, publishing};
-use crate::store::{ArticleWrites, OutboxWrites, ReplyWrites, StaffWrites};
+use crate::store::{ArticleWrites, OutboxWrites, ReplyWrites, StaffWrites, SubscriptionWrites};
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
 const TIDY_EVERY: i64 = 600;
@@ -30,6 +30,11 @@ pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::tas
             if let Err(e) = publishing::publish_due(&services).await {
                 tracing::warn!(error = %e, "could not publish scheduled articles");
             }
+            if services.mailer.is_on()
+                && let Err(e) = super::mail::send_digests(&services).await
+            {
+                tracing::info!(error = %e, "digests not sent yet");
+            }
             let now = services.clock.now();
             if now.saturating_sub(tidied) >= TIDY_EVERY {
                 tidied = now;
@@ -53,6 +58,7 @@ async fn tidy(
     let before = now - services.config.outbox_keep_hours * 3600;
     let addresses_before = now - services.config.ip_retention_days * 86_400;
     let running = handlers.to_vec();
+    let mail_retries = services.config.mail.give_up_hours * 3600;
     let retired = services
         .store
         .write(move |tx| {
@@ -68,6 +74,9 @@ async fn tidy(
                 tx.clear_login_failures("", now - super::staff::FAILURE_WINDOW).await?;
                 tx.erase_reply_ips(addresses_before).await?;
                 tx.fold_reply_counts().await?;
+                tx.forget_unconfirmed(now - super::mail::UNCONFIRMED_DAYS * 86_400).await?;
+                // Past the time a delivery is retried, its mails need not be remembered.
+                tx.forget_mails_sent(now - mail_retries - 86_400).await?;
                 Ok::<_, crate::store::StoreError>(retired)
             })
         })

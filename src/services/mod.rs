@@ -11,6 +11,7 @@ pub mod changes;
 pub mod discussion;
 pub mod jobs;
 pub mod kept;
+pub mod mail;
 pub mod media;
 pub mod moderation;
 pub mod outbox;
@@ -55,6 +56,8 @@ pub struct Services {
     pub hot_files: crate::media::HotFiles,
     /// One permit per image decoded or encoded at once (`image_jobs`).
     image_permits: Arc<tokio::sync::Semaphore>,
+    /// How mail leaves (`mail` off: it does not).
+    pub mailer: crate::mail::Mailer,
 }
 
 impl Services {
@@ -81,7 +84,10 @@ impl Services {
         }
         let media_files = crate::media::files_for(&config)?;
         let image_permits = Arc::new(tokio::sync::Semaphore::new(config.image_jobs));
+        let mailer = crate::mail::Mailer::new(&config.mail)
+            .map_err(|e| anyhow::anyhow!("setting `smtp_host` (BYLINE_SMTP_HOST): {e}"))?;
         Ok(Self {
+            mailer,
             media_files,
             hot_files: crate::media::HotFiles::default(),
             image_permits,

@@ -7,7 +7,8 @@ use super::{Db, Dialect, Param, Result, Tx, Value};
 
 /// The tables `byline copy` moves, in an order that respects their references. Sessions,
 /// sign-in failures and the outbox are left behind: staff sign in again on the new database,
-/// and events already delivered need not travel.
+/// and events already delivered need not travel (nor the log of mails they sent). Readers'
+/// subscriptions travel: their consent does not end with a move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Authors,
@@ -28,6 +29,8 @@ pub enum Table {
     PageRevisions,
     Media,
     MediaUses,
+    MailAddresses,
+    Subscriptions,
 }
 
 /// How a column's values travel between backends.
@@ -39,7 +42,7 @@ pub enum Kind {
 }
 
 impl Table {
-    pub const ALL: [Table; 18] = [
+    pub const ALL: [Table; 20] = [
         Table::Authors,
         Table::Users,
         Table::Sections,
@@ -58,6 +61,8 @@ impl Table {
         Table::PageRevisions,
         Table::Media,
         Table::MediaUses,
+        Table::MailAddresses,
+        Table::Subscriptions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +85,8 @@ impl Table {
             Self::PageRevisions => "page_revisions",
             Self::Media => "media",
             Self::MediaUses => "media_uses",
+            Self::MailAddresses => "mail_addresses",
+            Self::Subscriptions => "subscriptions",
         }
     }
 
@@ -211,6 +218,16 @@ impl Table {
                 ("updated_at", Int),
             ],
             Self::MediaUses => &[("media_id", Int), ("article_id", Int)],
+            Self::MailAddresses => {
+                &[("id", Int), ("email", Text), ("created_at", Int), ("confirmed_at", Int)]
+            }
+            Self::Subscriptions => &[
+                ("id", Int),
+                ("address_id", Int),
+                ("article_id", Int),
+                ("reply_id", Int),
+                ("created_at", Int),
+            ],
         }
     }
 
@@ -241,7 +258,15 @@ impl Table {
 
 /// Tables whose ids are never reused (see the migrations).
 fn uses_autoincrement(table: Table) -> bool {
-    matches!(table, Table::Articles | Table::Comments | Table::Pages | Table::Media)
+    matches!(
+        table,
+        Table::Articles
+            | Table::Comments
+            | Table::Pages
+            | Table::Media
+            | Table::MailAddresses
+            | Table::Subscriptions
+    )
 }
 
 /// A value as its column's kind holds it (SQLite keeps booleans as 0 and 1).

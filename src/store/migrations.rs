@@ -32,6 +32,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 7, "0007_imports"),
     migration!("sqlite", 8, "0008_pages_and_import_jobs"),
     migration!("sqlite", 9, "0009_media"),
+    migration!("sqlite", 10, "0010_mail"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -44,6 +45,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 7, "0007_imports"),
     migration!("postgres", 8, "0008_pages_and_import_jobs"),
     migration!("postgres", 9, "0009_media"),
+    migration!("postgres", 10, "0010_mail"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -27,6 +27,7 @@ pub mod replies;
 pub mod settings;
 mod sqlite;
 pub mod staff;
+pub mod subscriptions;
 mod value;
 
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites}
 pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};
 pub use settings::{SettingReads, SettingWrites, SiteSetting};
 pub use staff::{NewUser, Session, StaffReads, StaffWrites, User};
+pub use subscriptions::{
+    MailAddress, Recipient, ReplyNews, Subscription, SubscriptionReads, SubscriptionWrites,
+};
 pub use value::{Param, Row, Rows, Value};
 
 use crate::config::DatabaseUrl;

@@ -61,6 +61,8 @@ struct ArticlePage<'a> {
     form: &'a ReplyInput,
     reply_to: Option<&'a Reply>,
     errors: &'a [FieldError],
+    /// Whether the form offers mail about replies (`mail` is on).
+    mail: bool,
 }
 
 impl ArticlePage<'_> {
@@ -192,6 +194,8 @@ pub(super) fn reply_input(pairs: &[(String, String)]) -> ReplyInput {
         website: value("website"),
         parent: value("parent"),
         remember: form::first(pairs, "remember").is_some(),
+        notify_replies: form::first(pairs, "notify_replies").is_some(),
+        follow_article: form::first(pairs, "follow_article").is_some(),
     }
 }
 
@@ -287,6 +291,7 @@ async fn render(
         article,
         form: input,
         errors: &errors,
+        mail: state.services.mailer.is_on(),
     };
     // The form's values, a held reply or an error message are this reader's alone.
     let personal =

@@ -23,6 +23,7 @@ mod redirects;
 mod response;
 mod search;
 mod story;
+mod subscriptions;
 mod summary;
 pub mod thread;
 
@@ -195,6 +196,15 @@ pub fn routes() -> Vec<Route> {
         route("/static/editor.js", get(assets::editor_script)),
         route("/media/{id}", get(media::library)),
         route("/media/{hash}/{file}", get(media::file)),
+        route(
+            "/mail/confirm/{token}",
+            get(subscriptions::confirm_page).post(subscriptions::confirm),
+        ),
+        route(
+            "/unsubscribe/{token}",
+            get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
+        ),
+        route("/subscriptions/{token}", get(subscriptions::manage)),
     ]
     .into_iter()
     .chain(admin::routes())

@@ -45,6 +45,8 @@ struct PageTemplate<'a> {
     form: &'a ReplyInput,
     reply_to: Option<&'a Reply>,
     errors: &'a [FieldError],
+    /// Whether the form offers mail about replies (`mail` is on).
+    mail: bool,
 }
 
 impl PageTemplate<'_> {
@@ -142,6 +144,7 @@ fn render(
         form: input,
         reply_to: None,
         errors,
+        mail: state.services.mailer.is_on(),
     };
     // Replies closed and none to show: the page is as one that never had them.
     let shown = discussion.as_ref().filter(|d| d.open || !d.thread.nodes.is_empty());

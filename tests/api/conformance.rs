@@ -121,6 +121,14 @@ conformance! {
     handlers_no_node_runs_are_retired covers [retire_handlers];
     a_unit_of_work_commits_whole_or_not_at_all covers [];
     thousands_of_rows_commit_in_one_unit covers [execute_each];
+    readers_subscribe_confirm_and_unsubscribe covers [
+        subscribe, mail_address, mail_address_of, subscription, subscriptions_of, confirm_address,
+        recipients, reply_news, unsubscribe, forget_address, forget_unconfirmed,
+    ];
+    each_mail_is_claimed_once_and_counted covers [
+        claim_mail, mail_was_sent, release_mail, mail_sent, mails_sent_since, forget_mails_sent,
+        keep_for_digest, take_digest,
+    ];
 }
 
 /// The extension traits of `src/store/`, each aggregate's, and their methods.
@@ -1823,6 +1831,104 @@ mod cases {
         assert!(r(store, |db| db.deliveries("nobody")).await.is_empty());
     }
 
+    pub async fn readers_subscribe_confirm_and_unsubscribe(store: &Store, _: Backend) {
+        let article_id = one_article(store).await;
+        let ada = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 10)).await;
+        let mut answer = reply(article_id, Some(ada), ReplyStatus::Approved, 11);
+        answer.author_name = typed::name("Bea");
+        answer.author_email = typed::email("Bea@Example.com");
+        let bea = add_reply(store, answer).await;
+        // Asking twice changes nothing; the address is kept lowercased.
+        for _ in 0..2 {
+            w(store, move |tx| tx.subscribe("Ada@Example.COM", article_id, Some(ada), 20)).await;
+        }
+        w(store, move |tx| tx.subscribe("ada@example.com", article_id, None, 21)).await;
+        w(store, move |tx| tx.subscribe("cal@example.com", article_id, None, 22)).await;
+        let address = r(store, |db| db.mail_address_of("ADA@example.com")).await.unwrap();
+        assert_eq!((address.email.as_str(), address.created_at), ("ada@example.com", 20));
+        assert_eq!(address.confirmed_at, None);
+        assert_eq!(r(store, move |db| db.mail_address(address.id)).await, Some(address.clone()));
+        let follows = r(store, move |db| db.subscriptions_of(address.id)).await;
+        assert_eq!(follows.len(), 2);
+        assert_eq!((follows[0].reply_id, follows[1].reply_id), (None, Some(ada)));
+        assert_eq!(follows[1].title, "Headline of story");
+        assert_eq!(follows[1].path.as_deref(), Some("/2026/11/24/story/"));
+        let one = follows[1].id;
+        assert_eq!(r(store, move |db| db.subscription(one)).await, Some(follows[1].clone()));
+        // Only confirmed addresses are told, each once, answered before following.
+        let told =
+            |parent| async move { r(store, move |db| db.recipients(article_id, parent)).await };
+        assert!(told(Some(ada)).await.is_empty());
+        assert!(w(store, move |tx| tx.confirm_address(address.id, 30)).await);
+        assert!(w(store, move |tx| tx.confirm_address(address.id, 40)).await, "still there");
+        let confirmed = r(store, move |db| db.mail_address(address.id)).await.unwrap();
+        assert_eq!(confirmed.confirmed_at, Some(30), "the first time is kept");
+        let to_ada = told(Some(ada)).await;
+        assert_eq!(to_ada.len(), 1);
+        assert!(to_ada[0].answered && to_ada[0].email == "ada@example.com");
+        assert_eq!(to_ada[0].subscription_id, one);
+        let to_all = told(None).await;
+        assert_eq!(to_all.len(), 1);
+        assert!(!to_all[0].answered);
+        // What a mail tells of a reply.
+        let news = r(store, move |db| db.reply_news(bea)).await.unwrap();
+        assert_eq!((news.author_email.as_str(), news.parent_id), ("bea@example.com", Some(ada)));
+        assert_eq!(news.parent_author.as_deref(), Some("Reader"));
+        assert_eq!(news.path.as_deref(), Some("/2026/11/24/story/"));
+        assert_eq!(news.status, ReplyStatus::Approved);
+        // Unsubscribing ends one; forgetting ends the address and all it follows.
+        assert!(w(store, move |tx| tx.unsubscribe(one)).await);
+        assert!(!w(store, move |tx| tx.unsubscribe(one)).await);
+        let still = told(Some(ada)).await;
+        assert!(still.len() == 1 && !still[0].answered, "following the article still");
+        assert!(w(store, move |tx| tx.forget_address(address.id)).await);
+        assert!(r(store, |db| db.mail_address_of("ada@example.com")).await.is_none());
+        // Never confirmed, and older than the limit: forgotten.
+        assert_eq!(w(store, |tx| tx.forget_unconfirmed(22)).await, 0);
+        assert_eq!(w(store, |tx| tx.forget_unconfirmed(23)).await, 1);
+        assert!(r(store, |db| db.mail_address_of("cal@example.com")).await.is_none());
+    }
+
+    pub async fn each_mail_is_claimed_once_and_counted(store: &Store, _: Backend) {
+        let article_id = one_article(store).await;
+        let first = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 10)).await;
+        let second = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 11)).await;
+        let claim = |key: &'static str, now: i64| {
+            w(store, move |tx| {
+                Box::pin(async move { tx.claim_mail(key, "a1", now, now + 60).await })
+            })
+        };
+        assert!(claim("k", 100).await);
+        assert!(!claim("k", 120).await, "held by another delivery");
+        assert!(!r(store, |db| db.mail_sent("k")).await);
+        w(store, |tx| tx.release_mail("k")).await;
+        assert!(claim("k", 130).await, "let go: claimed again");
+        w(store, |tx| tx.mail_was_sent("k", 140)).await;
+        assert!(r(store, |db| db.mail_sent("k")).await);
+        assert!(!claim("k", 500).await, "sent: never again");
+        assert!(claim("stale", 100).await);
+        assert!(claim("stale", 161).await, "a dead node's claim ends");
+        assert_eq!(r(store, |db| db.mails_sent_since("a1", 140)).await, 1);
+        assert_eq!(r(store, |db| db.mails_sent_since("a1", 141)).await, 0);
+        // Replies kept for a digest, taken once the hour allows.
+        w(store, move |tx| tx.subscribe("ada@example.com", article_id, None, 1)).await;
+        let ada = r(store, |db| db.mail_address_of("ada@example.com")).await.unwrap();
+        w(store, move |tx| {
+            Box::pin(async move { tx.claim_mail("m", &format!("a{}", ada.id), 0, 60).await })
+        })
+        .await;
+        w(store, |tx| tx.mail_was_sent("m", 150)).await;
+        for id in [second, first, second] {
+            w(store, move |tx| tx.keep_for_digest(ada.id, id, id.get() * 10)).await;
+        }
+        assert!(w(store, |tx| tx.take_digest(1, 145)).await.is_none(), "the hour is full");
+        let (to, replies) = w(store, |tx| tx.take_digest(2, 145)).await.unwrap();
+        assert_eq!((to.id, replies), (ada.id, vec![first, second]), "oldest first, once");
+        assert!(w(store, |tx| tx.take_digest(2, 145)).await.is_none(), "taken");
+        assert_eq!(w(store, |tx| tx.forget_mails_sent(141)).await, 1);
+        assert!(!r(store, |db| db.mail_sent("k")).await);
+    }
+
     pub async fn a_handler_gets_only_the_kinds_it_acts_on(store: &Store, _: Backend) {
         let article_id = one_article(store).await;
         const KINDS: &[EventKind] = &[EventKind::MediaUploaded, EventKind::ArticlePublished];
@@ -2100,6 +2206,9 @@ async fn the_schemas_of_both_backends_match() {
         // An upload being imported belongs to the site it is imported into.
         "import_jobs",
         "import_chunks",
+        // The log of mails sent, and replies waiting for a digest, are the outbox's.
+        "mails_sent",
+        "mail_digests",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

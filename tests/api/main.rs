@@ -13,6 +13,7 @@ mod front_page;
 mod helpers;
 mod import_page;
 mod imports;
+mod mail;
 mod media;
 mod metrics;
 mod moderation;

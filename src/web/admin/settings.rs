@@ -23,6 +23,26 @@ struct SettingsPage<'a> {
     fields: Vec<SettingField>,
     saved: bool,
     has_errors: bool,
+    /// How readers' mail leaves, or why it does not.
+    mail: String,
+}
+
+/// What the settings page says of mail.
+fn mail_state(mail: &crate::mail::MailSettings) -> String {
+    use crate::mail::MailMode;
+    match mail.mode {
+        MailMode::Off => "Email notifications are off: readers are not offered them, and \
+             nothing is mailed. To turn them on, set `mail` (BYLINE_MAIL) to smtp or sendmail, \
+             with the SMTP settings and the site's public address (`base_url`); see README."
+            .into(),
+        MailMode::Smtp => format!(
+            "Email notifications are on: mail leaves through {}:{} as {}.",
+            mail.smtp_host, mail.smtp_port, mail.from
+        ),
+        MailMode::Sendmail => {
+            format!("Email notifications are on: mail leaves through sendmail as {}.", mail.from)
+        }
+    }
 }
 
 struct SettingField {
@@ -143,6 +163,7 @@ async fn render(
         fields,
         saved,
         has_errors,
+        mail: mail_state(&state.config.mail),
     };
     let status = if has_errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(page(status, template.render()?))

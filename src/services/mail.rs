@@ -1,0 +1,526 @@
+//! Mail to readers: confirming an address, telling a confirmed address when a reply it
+//! follows becomes public (at most `notify_max_per_hour` mails an hour; the rest in one
+//! digest), and the use cases behind the links those mails carry (confirm, unsubscribe,
+//! manage). Every mail leaves through the outbox's `mail` handler, after the reply's (or the
+//! approval's) transaction committed; `mails_sent` keeps each to one sending across retries
+//! and nodes.
+
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+
+use super::Services;
+use super::outbox::Handler;
+use crate::domain::events::Event;
+use crate::domain::{EventKind, ReplyId, ReplyStatus};
+use crate::mail::SendError;
+use crate::mail::message::{Content, Letter, Link, Quote, build};
+use crate::store::{
+    MailAddress, Recipient, ReplyNews, StoreError, Subscription, SubscriptionReads,
+    SubscriptionWrites,
+};
+
+/// An address that never confirmed is forgotten after this long (seconds).
+pub const UNCONFIRMED_DAYS: i64 = 30;
+
+/// Tokens name their row by a letter and its id: `a12.…` an address, `s34.…` a subscription.
+const ADDRESS_TOKEN: (&str, char) = ("mail-address", 'a');
+const SUBSCRIPTION_TOKEN: (&str, char) = ("mail-subscription", 's');
+
+/// `a12.SIGNATURE`, signed with the row's creation time too, so that a token outlives neither
+/// its row nor a later row that happens to get the same id.
+fn token(services: &Services, (purpose, letter): (&str, char), id: i64, created_at: i64) -> String {
+    format!("{letter}{id}.{}", services.keys.sign(purpose, &format!("{id}:{created_at}")))
+}
+
+/// The id and signature of a token of this kind.
+fn token_id<'t>(token: &'t str, (_, letter): (&str, char)) -> Option<(i64, &'t str)> {
+    let (id, signature) = token.strip_prefix(letter)?.split_once('.')?;
+    Some((id.parse().ok()?, signature))
+}
+
+fn genuine(
+    services: &Services,
+    (purpose, _): (&str, char),
+    id: i64,
+    created_at: i64,
+    signature: &str,
+) -> bool {
+    services.keys.verify(purpose, &format!("{id}:{created_at}"), signature)
+}
+
+/// The token of the page that manages an address's subscriptions.
+pub fn address_token(services: &Services, address: &MailAddress) -> String {
+    token(services, ADDRESS_TOKEN, address.id, address.created_at)
+}
+
+/// The token of one subscription's unsubscribe link.
+pub fn subscription_token(services: &Services, id: i64, created_at: i64) -> String {
+    token(services, SUBSCRIPTION_TOKEN, id, created_at)
+}
+
+/// The address a genuine manage (or confirm) token names.
+pub async fn address_of_token(
+    services: &Services,
+    token: &str,
+) -> Result<Option<MailAddress>, StoreError> {
+    let Some((id, signature)) = token_id(token, ADDRESS_TOKEN) else { return Ok(None) };
+    let address = services.store.read(move |db| Box::pin(db.mail_address(id))).await?;
+    Ok(address.filter(|a| genuine(services, ADDRESS_TOKEN, a.id, a.created_at, signature)))
+}
+
+/// The subscription a genuine unsubscribe token names.
+pub async fn subscription_of_token(
+    services: &Services,
+    token: &str,
+) -> Result<Option<Subscription>, StoreError> {
+    let Some((id, signature)) = token_id(token, SUBSCRIPTION_TOKEN) else { return Ok(None) };
+    let found = services.store.read(move |db| Box::pin(db.subscription(id))).await?;
+    Ok(found.filter(|s| genuine(services, SUBSCRIPTION_TOKEN, s.id, s.created_at, signature)))
+}
+
+/// What an address follows.
+pub async fn subscriptions(
+    services: &Services,
+    address: &MailAddress,
+) -> Result<Vec<Subscription>, StoreError> {
+    let id = address.id;
+    services.store.read(move |db| Box::pin(db.subscriptions_of(id))).await
+}
+
+/// Confirms the address a genuine token names; `None` if the token is not (any more).
+pub async fn confirm(services: &Services, token: &str) -> Result<Option<MailAddress>, StoreError> {
+    let Some(address) = address_of_token(services, token).await? else { return Ok(None) };
+    let (id, now) = (address.id, services.clock.now());
+    services.store.write(move |tx| Box::pin(tx.confirm_address(id, now))).await?;
+    tracing::info!(address = id, "a reader confirmed their address for mail");
+    Ok(Some(MailAddress { confirmed_at: address.confirmed_at.or(Some(now)), ..address }))
+}
+
+/// What an unsubscribe link ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsubscribed {
+    /// One subscription (a notification's link).
+    One(Subscription),
+    /// Everything the address followed (a digest's link, or the manage page's button).
+    All,
+}
+
+/// Ends what a genuine unsubscribe token names: one subscription, or with an address's token
+/// everything it follows. `None` if the token is not genuine, or names nothing any more.
+pub async fn unsubscribe(
+    services: &Services,
+    token: &str,
+) -> Result<Option<Unsubscribed>, StoreError> {
+    if token.starts_with(ADDRESS_TOKEN.1) {
+        return Ok(forget(services, token).await?.then_some(Unsubscribed::All));
+    }
+    let Some(subscription) = subscription_of_token(services, token).await? else {
+        return Ok(None);
+    };
+    let id = subscription.id;
+    services.store.write(move |tx| Box::pin(tx.unsubscribe(id))).await?;
+    tracing::info!(subscription = id, "a reader unsubscribed");
+    Ok(Some(Unsubscribed::One(subscription)))
+}
+
+/// Forgets the address a genuine token names, with everything it follows.
+pub async fn forget(services: &Services, token: &str) -> Result<bool, StoreError> {
+    let Some(address) = address_of_token(services, token).await? else { return Ok(false) };
+    let id = address.id;
+    services.store.write(move |tx| Box::pin(tx.forget_address(id))).await?;
+    tracing::info!(address = id, "a reader unsubscribed from everything");
+    Ok(true)
+}
+
+/// The outbox's handler that mails readers about replies, on whichever node claims the event.
+pub struct Notifier {
+    pub services: Weak<Services>,
+}
+
+#[async_trait]
+impl Handler for Notifier {
+    fn name(&self) -> &'static str {
+        "mail"
+    }
+
+    fn kinds(&self) -> &'static [EventKind] {
+        &[EventKind::ReplyPosted, EventKind::ReplyHeld, EventKind::ReplyApproved]
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), String> {
+        let services = self.services.upgrade().ok_or("the site is stopping")?;
+        let Some(reply) = event.reply_id else { return Ok(()) };
+        on_reply(&services, event.kind, reply).await
+    }
+
+    fn give_up_after(&self) -> Option<i64> {
+        self.services.upgrade().map(|s| s.config.mail.give_up_hours * 3600)
+    }
+}
+
+/// The handlers mail needs, if mail is on.
+pub fn handlers(services: Weak<Services>, on: bool) -> Vec<Arc<dyn Handler>> {
+    if on { vec![Arc::new(Notifier { services })] } else { Vec::new() }
+}
+
+async fn on_reply(services: &Services, kind: EventKind, id: ReplyId) -> Result<(), String> {
+    let news = services.store.read(move |db| Box::pin(db.reply_news(id))).await;
+    let Some(news) = news.map_err(|e| e.to_string())? else { return Ok(()) };
+    if matches!(news.status, ReplyStatus::Spam | ReplyStatus::Trash) {
+        return Ok(());
+    }
+    confirm_author(services, &news).await?;
+    let public = matches!(kind, EventKind::ReplyPosted | EventKind::ReplyApproved)
+        && news.status == ReplyStatus::Approved;
+    if public {
+        notify(services, &news).await?;
+    }
+    Ok(())
+}
+
+/// The recipient name `mails_sent` keeps for a reader's address: never the address itself.
+fn reader(address_id: i64) -> String {
+    format!("a{address_id}")
+}
+
+/// Sends the one confirmation mail of a new address that asked to follow something.
+async fn confirm_author(services: &Services, news: &ReplyNews) -> Result<(), String> {
+    let email = news.author_email.clone();
+    let address =
+        services.store.read(move |db| Box::pin(async move { db.mail_address_of(&email).await }));
+    let Some(address) = address.await.map_err(|e| e.to_string())? else { return Ok(()) };
+    if address.confirmed_at.is_some() {
+        return Ok(());
+    }
+    let key = format!("confirm:{}", reader(address.id));
+    let letter = confirmation(services, &address, news);
+    match send_once(services, key, reader(address.id), letter).await {
+        Err(SendError::Transient(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Tells every confirmed follower of the reply's thread but its author, each once.
+async fn notify(services: &Services, news: &ReplyNews) -> Result<(), String> {
+    let (article, parent) = (news.article_id, news.parent_id);
+    let recipients = services.store.read(move |db| Box::pin(db.recipients(article, parent)));
+    let recipients = recipients.await.map_err(|e| e.to_string())?;
+    let limit = services.config.mail.notify_max_per_hour;
+    let mut failed = None;
+    for recipient in recipients.iter().filter(|r| r.email != news.author_email) {
+        let key = format!("reply:{}:{}", news.id, reader(recipient.address_id));
+        let (id, address) = (news.id, recipient.address_id);
+        let since = services.clock.now() - 3600;
+        let who = reader(address);
+        let check = key.clone();
+        let (sent, recent) = services
+            .store
+            .read(move |db| {
+                Box::pin(async move {
+                    Ok((db.mail_sent(&check).await?, db.mails_sent_since(&who, since).await?))
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if sent {
+            continue;
+        }
+        if recent >= limit {
+            let now = services.clock.now();
+            services
+                .store
+                .write(move |tx| Box::pin(tx.keep_for_digest(address, id, now)))
+                .await
+                .map_err(|e| e.to_string())?;
+            continue;
+        }
+        let letter = notification(services, news, recipient);
+        if let Err(SendError::Transient(e)) =
+            send_once(services, key, reader(address), letter).await
+        {
+            failed = Some(e);
+            break;
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// Sends a mail unless `key` says it was sent (or is being sent by another delivery), then
+/// records it. A permanent refusal is recorded too (and logged): retrying would be refused
+/// again. The claim lasts as long as the outbox's lease: a node killed while it holds one
+/// leaves the mail to the delivery's next attempt.
+async fn send_once(
+    services: &Services,
+    key: String,
+    recipient: String,
+    letter: Letter,
+) -> Result<(), SendError> {
+    let now = services.clock.now();
+    let until = now + super::outbox::LEASE;
+    let claim = key.clone();
+    let claimed = services
+        .store
+        .write(move |tx| {
+            Box::pin(async move { tx.claim_mail(&claim, &recipient, now, until).await })
+        })
+        .await
+        .map_err(|e| SendError::Transient(e.to_string()))?;
+    if !claimed {
+        return Ok(());
+    }
+    let outcome = match build(&services.mailer.from, &letter) {
+        Ok(message) => services.mailer.send(message).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let done = key.clone();
+    let now = services.clock.now();
+    let recorded = match &outcome {
+        Ok(()) => {
+            tracing::info!(mail = key, "mail sent");
+            services
+                .store
+                .write(move |tx| Box::pin(async move { tx.mail_was_sent(&done, now).await }))
+                .await
+        }
+        Err(SendError::Permanent(e)) => {
+            tracing::warn!(mail = key, error = e, "mail refused");
+            services
+                .store
+                .write(move |tx| Box::pin(async move { tx.mail_was_sent(&done, now).await }))
+                .await
+        }
+        Err(SendError::Transient(e)) => {
+            tracing::info!(mail = key, error = e, "mail not sent yet");
+            services
+                .store
+                .write(move |tx| Box::pin(async move { tx.release_mail(&done).await }))
+                .await
+        }
+    };
+    if let Err(e) = recorded {
+        // Sent but not recorded: once the claim ends, a retry may send it again.
+        tracing::warn!(error = %e, "cannot record a mail's sending");
+    }
+    outcome
+}
+
+fn site_url(services: &Services, path: &str) -> String {
+    format!("{}{path}", services.config.base_url)
+}
+
+/// `<what@host>`: a message id on the site's own host.
+fn mail_id(services: &Services, what: &str) -> String {
+    let host = url::Url::parse(&services.config.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    format!("<{what}@{host}>")
+}
+
+fn reply_url(news: &ReplyNews, services: &Services) -> String {
+    let path = news.path.clone().unwrap_or_else(|| "/".into());
+    site_url(services, &format!("{path}#comment-{}", news.id))
+}
+
+fn manage_link(services: &Services, address: &MailAddress) -> Link {
+    let token = address_token(services, address);
+    Link::new("Manage your subscriptions", site_url(services, &format!("/subscriptions/{token}")))
+}
+
+fn confirmation(services: &Services, address: &MailAddress, news: &ReplyNews) -> Letter {
+    let site = services.config.site_title.clone();
+    let token = address_token(services, address);
+    let content = Content {
+        subject: format!("Confirm your email address for {site}"),
+        intro: format!(
+            "Someone, hopefully you, asked {site} to send this address an email about new \
+             replies to “{}”. Nothing will be sent until you confirm.",
+            news.title
+        ),
+        action: Some(Link::new(
+            "Confirm my address",
+            site_url(services, &format!("/mail/confirm/{token}")),
+        )),
+        reason: format!(
+            "If it was not you, ignore this email: nothing more will be sent, and the address \
+             is forgotten in {UNCONFIRMED_DAYS} days."
+        ),
+        site,
+        ..Content::default()
+    };
+    letter(services, &address.email, content, format!("confirm.{}", address.id), None, None)
+}
+
+fn notification(services: &Services, news: &ReplyNews, recipient: &Recipient) -> Letter {
+    let site = services.config.site_title.clone();
+    let (subject, intro, reason) = if recipient.answered {
+        (
+            format!("{} replied to you on “{}”", one(&news.author_name), news.title),
+            format!("{} replied to your comment on “{}”.", one(&news.author_name), news.title),
+            format!(
+                "You get this email because you asked {site} to tell you of replies to your \
+                 comment."
+            ),
+        )
+    } else {
+        (
+            format!("New reply on “{}”", news.title),
+            format!("There is a new reply on “{}”.", news.title),
+            format!(
+                "You get this email because you asked {site} to tell you of new replies to \
+                 this article."
+            ),
+        )
+    };
+    let context = news
+        .parent_author
+        .as_deref()
+        .filter(|_| !recipient.answered)
+        .map(|name| format!("in reply to {}", one(name)))
+        .unwrap_or_default();
+    let unsubscribe = site_url(
+        services,
+        &format!(
+            "/unsubscribe/{}",
+            subscription_token(
+                services,
+                recipient.subscription_id,
+                recipient.subscription_created_at
+            )
+        ),
+    );
+    let address = MailAddress {
+        id: recipient.address_id,
+        email: recipient.email.clone(),
+        created_at: recipient.address_created_at,
+        confirmed_at: None,
+    };
+    let content = Content {
+        subject,
+        intro,
+        quotes: vec![Quote::new(&news.author_name, context, &news.body, reply_url(news, services))],
+        action: Some(Link::new("Read and reply", reply_url(news, services))),
+        reason,
+        links: vec![Link::new("Unsubscribe", unsubscribe.clone()), manage_link(services, &address)],
+        site,
+    };
+    letter(
+        services,
+        &recipient.email,
+        content,
+        format!("reply-{}.{}", news.id, recipient.address_id),
+        Some(mail_id(services, &format!("article-{}", news.article_id))),
+        Some(unsubscribe),
+    )
+}
+
+fn one(text: &str) -> String {
+    crate::mail::message::one_line(text)
+}
+
+fn letter(
+    services: &Services,
+    to: &str,
+    content: Content,
+    id: String,
+    thread: Option<String>,
+    unsubscribe: Option<String>,
+) -> Letter {
+    let (text, html) = content.render();
+    Letter {
+        to: to.to_owned(),
+        subject: content.subject,
+        text,
+        html,
+        message_id: mail_id(services, &id),
+        thread,
+        unsubscribe,
+        date: services.clock.now(),
+    }
+}
+
+/// Sends the digests that are due: one mail to each address that had replies kept back past
+/// its hourly limit, once its last hour allows another mail.
+pub async fn send_digests(services: &Services) -> Result<(), String> {
+    let limit = services.config.mail.notify_max_per_hour;
+    loop {
+        let since = services.clock.now() - 3600;
+        let taken = services.store.write(move |tx| Box::pin(tx.take_digest(limit, since))).await;
+        let Some((address, replies)) = taken.map_err(|e| e.to_string())? else { return Ok(()) };
+        let ids = replies.clone();
+        let news = services
+            .store
+            .read(move |db| {
+                Box::pin(async move {
+                    let mut found = Vec::new();
+                    for id in ids {
+                        found.extend(db.reply_news(id).await?);
+                    }
+                    Ok(found)
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let public: Vec<ReplyNews> =
+            news.into_iter().filter(|n| n.status == ReplyStatus::Approved).collect();
+        let Some(last) = public.last() else { continue };
+        let key = format!("digest:{}:{}", reader(address.id), last.id);
+        let letter = digest(services, &address, &public);
+        if let Err(SendError::Transient(e)) =
+            send_once(services, key, reader(address.id), letter).await
+        {
+            let (id, now) = (address.id, services.clock.now());
+            let back = services.store.write(move |tx| {
+                Box::pin(async move {
+                    for reply in replies {
+                        tx.keep_for_digest(id, reply, now).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            });
+            back.await.map_err(|e| e.to_string())?;
+            return Err(e);
+        }
+    }
+}
+
+fn digest(services: &Services, address: &MailAddress, replies: &[ReplyNews]) -> Letter {
+    let site = services.config.site_title.clone();
+    let unsubscribe =
+        site_url(services, &format!("/unsubscribe/{}", address_token(services, address)));
+    let quotes = replies
+        .iter()
+        .map(|news| {
+            let context = format!("on “{}”", news.title);
+            Quote::new(&news.author_name, context, &news.body, reply_url(news, services))
+        })
+        .collect();
+    let content = Content {
+        subject: format!("{} new replies on {site}", replies.len()),
+        intro: format!(
+            "More replies you follow were posted than {} an hour, so here they are together.",
+            services.config.mail.notify_max_per_hour
+        ),
+        quotes,
+        action: None,
+        reason: format!(
+            "You get this email because you asked {site} to tell you of new replies. The \
+             unsubscribe link below ends every subscription of this address."
+        ),
+        links: vec![
+            Link::new("Unsubscribe from everything", unsubscribe.clone()),
+            manage_link(services, address),
+        ],
+        site,
+    };
+    let last = replies.last().map_or(0, |n| n.id.get());
+    letter(
+        services,
+        &address.email,
+        content,
+        format!("digest-{}.{last}", address.id),
+        None,
+        Some(unsubscribe),
+    )
+}

@@ -1,0 +1,210 @@
+//! The pages behind the links in readers' mail: confirming an address, unsubscribing (RFC
+//! 8058's one-click POST, and a button for people), and the list of what an address follows.
+//! A GET never changes anything: mail scanners follow links. Every page is personal (never
+//! cached, never sent as a referrer), and a token that is not genuine changes nothing.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use super::AppState;
+use super::error::AppError;
+use super::layout::Layout;
+use super::response::{Caching, html};
+use crate::mail::message::Link;
+use crate::services::mail::{self, Unsubscribed};
+use crate::store::{MailAddress, Subscription};
+
+#[derive(Template)]
+#[template(path = "mail_page.html")]
+struct MailPage<'a> {
+    layout: Layout<'a>,
+    title: &'a str,
+    lines: Vec<String>,
+    /// The page's one action, a POST to itself.
+    button: Option<Link>,
+    follows: Vec<Follow>,
+    links: Vec<Link>,
+}
+
+/// One subscription as the manage page lists it.
+struct Follow {
+    title: String,
+    url: Option<String>,
+    what: &'static str,
+    unsubscribe: String,
+}
+
+fn page(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    lines: Vec<String>,
+    button: Option<Link>,
+    follows: Vec<Follow>,
+    links: Vec<Link>,
+) -> Result<Response, AppError> {
+    let layout = Layout::public(&state.config, title, state.services.known_nav());
+    let body = MailPage { layout, title, lines, button, follows, links }.render()?;
+    let mut response = html(status, body, Caching::Private);
+    // The address holds a token: it must not travel to the sites the page links to.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    Ok(response)
+}
+
+fn not_genuine(state: &AppState) -> Result<Response, AppError> {
+    page(
+        state,
+        StatusCode::NOT_FOUND,
+        "This link does not work",
+        vec![
+            "The link is not one this site sent, or what it was for has ended (an address \
+             that was never confirmed is forgotten after 30 days). Nothing was changed."
+                .into(),
+        ],
+        None,
+        Vec::new(),
+        Vec::new(),
+    )
+}
+
+/// `a…@example.com`: enough for the owner to recognise, little for anyone looking over a
+/// shoulder.
+fn masked(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}…@{domain}")
+        }
+        None => "your address".into(),
+    }
+}
+
+fn manage_link(state: &AppState, address: &MailAddress) -> Link {
+    let token = mail::address_token(&state.services, address);
+    Link::new("See and manage what this address follows", format!("/subscriptions/{token}"))
+}
+
+/// `GET /mail/confirm/{token}`: a button that confirms (a link alone must not).
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(address) = mail::address_of_token(&state.services, &token).await? else {
+        return not_genuine(&state);
+    };
+    if address.confirmed_at.is_some() {
+        return confirmed(&state, &address);
+    }
+    let site = &state.config.site_title;
+    let lines = vec![format!(
+        "Press the button to let {site} send {} an email when there are new replies it asked \
+         to follow.",
+        masked(&address.email)
+    )];
+    let button = Link::new("Confirm my address", format!("/mail/confirm/{token}"));
+    page(&state, StatusCode::OK, "Confirm your address", lines, Some(button), vec![], vec![])
+}
+
+/// `POST /mail/confirm/{token}`
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match mail::confirm(&state.services, &token).await? {
+        Some(address) => confirmed(&state, &address),
+        None => not_genuine(&state),
+    }
+}
+
+fn confirmed(state: &AppState, address: &MailAddress) -> Result<Response, AppError> {
+    let lines = vec![format!(
+        "{} will get an email when there are new replies it follows. Every email has a link \
+         to stop them.",
+        masked(&address.email)
+    )];
+    let links = vec![manage_link(state, address)];
+    page(state, StatusCode::OK, "Your address is confirmed", lines, None, vec![], links)
+}
+
+/// `GET /unsubscribe/{token}`: says what the button ends; ends nothing itself.
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let services = &state.services;
+    let what = if let Some(address) = mail::address_of_token(services, &token).await? {
+        format!("every subscription of {}", masked(&address.email))
+    } else if let Some(subscription) = mail::subscription_of_token(services, &token).await? {
+        describe(&subscription)
+    } else {
+        return not_genuine(&state);
+    };
+    let lines = vec![format!("Press the button to stop emails about {what}.")];
+    let button = Link::new("Unsubscribe", format!("/unsubscribe/{token}"));
+    page(&state, StatusCode::OK, "Unsubscribe", lines, Some(button), vec![], vec![])
+}
+
+fn describe(subscription: &Subscription) -> String {
+    match subscription.reply_id {
+        Some(_) => format!("replies to your comment on “{}”", subscription.title),
+        None => format!("new replies to “{}”", subscription.title),
+    }
+}
+
+/// `POST /unsubscribe/{token}`: the mail client's one-click (`List-Unsubscribe=One-Click`,
+/// RFC 8058) or the page's button; either way the token alone decides.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let lines = match mail::unsubscribe(&state.services, &token).await? {
+        None => return not_genuine(&state),
+        Some(Unsubscribed::All) => {
+            vec!["This address is forgotten, with everything it followed. No more emails.".into()]
+        }
+        Some(Unsubscribed::One(subscription)) => {
+            vec![format!("No more emails about {}.", describe(&subscription))]
+        }
+    };
+    page(&state, StatusCode::OK, "You are unsubscribed", lines, None, vec![], vec![])
+}
+
+/// `GET /subscriptions/{token}`: what an address follows, each with its own button.
+pub async fn manage(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let services = &state.services;
+    let Some(address) = mail::address_of_token(services, &token).await? else {
+        return not_genuine(&state);
+    };
+    let follows: Vec<Follow> = mail::subscriptions(services, &address)
+        .await?
+        .iter()
+        .map(|s| Follow {
+            title: s.title.clone(),
+            url: s.path.clone(),
+            what: if s.reply_id.is_some() { "replies to your comment" } else { "every new reply" },
+            unsubscribe: format!(
+                "/unsubscribe/{}",
+                mail::subscription_token(services, s.id, s.created_at)
+            ),
+        })
+        .collect();
+    let mut lines =
+        vec![format!("What {} follows on {}:", masked(&address.email), state.config.site_title)];
+    if follows.is_empty() {
+        lines = vec![format!("{} follows nothing.", masked(&address.email))];
+    }
+    if address.confirmed_at.is_none() {
+        lines.push("The address is not confirmed yet: nothing is sent until it is.".into());
+    }
+    let everything = Link::new(
+        "Unsubscribe from everything and forget this address",
+        format!("/unsubscribe/{token}"),
+    );
+    page(&state, StatusCode::OK, "Your subscriptions", lines, Some(everything), follows, vec![])
+}

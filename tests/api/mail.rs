@@ -1,0 +1,722 @@
+//! Mail to readers, against a real SMTP server (aiosmtpd, `tests/python/smtp_sink.py`), each
+//! message read back by Python's own MIME parser: the confirmation, notifications when a reply
+//! becomes public and never for a held one, the headers and both parts, escaping, one-click
+//! unsubscribing (RFC 8058) that a GET cannot trigger, forged tokens, a server down while
+//! replies arrive, two nodes, and a node killed before it could send.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use byline::domain::ReplyId;
+use byline::store::SubscriptionReads;
+use serde_json::Value;
+
+use crate::helpers::{
+    Page, TestApp, database_of, encode, reply_with, restart, spawn_database_with, spawn_with,
+};
+
+/// The site's public address in mail: the tests follow its links on the test server.
+const BASE: &str = "https://news.example";
+
+/// A running SMTP server that keeps what it receives; stopped when dropped.
+pub struct Sink {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/.venv/bin/python");
+    assert!(venv.exists(), "tests/python/.venv is missing: run scripts/setup");
+    venv
+}
+
+/// A free port on loopback (for a server started later).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        Self::start_on(0)
+    }
+
+    pub fn start_on(port: u16) -> Sink {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/smtp_sink.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the SMTP server starts (aiosmtpd, from scripts/setup)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("listening ").expect("the SMTP server listens");
+        Sink { port: port.parse().unwrap(), child, dir }
+    }
+
+    /// Every message received so far, in order.
+    pub fn received(&self) -> Vec<Mail> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|json| {
+                let parsed: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+                let raw = std::fs::read(json.with_extension("eml")).unwrap();
+                Mail { parsed, raw: String::from_utf8_lossy(&raw).into_owned() }
+            })
+            .collect()
+    }
+
+    /// Waits until at least `count` messages have arrived (20 s at most); returns them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<Mail> {
+        for _ in 0..400 {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{count} mails expected, {} received", self.received().len());
+    }
+}
+
+/// One message as the SMTP server received and Python's MIME parser read it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub parsed: Value,
+    /// The message as it came over the wire.
+    pub raw: String,
+}
+
+impl Mail {
+    /// The (decoded) value of each header with this name.
+    pub fn headers(&self, name: &str) -> Vec<String> {
+        self.parsed["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+            .map(|h| h[1].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        let found = self.headers(name);
+        assert_eq!(found.len(), 1, "one {name} header in {:?}", self.parsed["headers"]);
+        found[0].clone()
+    }
+
+    pub fn rcpt(&self) -> Vec<String> {
+        serde_json::from_value(self.parsed["rcpt_tos"].clone()).unwrap()
+    }
+
+    pub fn text(&self) -> String {
+        self.parsed["text"].as_str().expect("a plain text part").to_owned()
+    }
+
+    pub fn html(&self) -> String {
+        self.parsed["html"].as_str().expect("an HTML part").to_owned()
+    }
+
+    /// The first link in the text part to a path starting with `prefix`, as a path on the
+    /// test server (the mail names the public `base_url`).
+    pub fn link(&self, prefix: &str) -> String {
+        let text = self.text();
+        let start = text
+            .find(&format!("{BASE}{prefix}"))
+            .unwrap_or_else(|| panic!("a link to {prefix} in:\n{text}"));
+        let link: String =
+            text[start..].chars().take_while(|c| !c.is_whitespace() && *c != '>').collect();
+        link.strip_prefix(BASE).unwrap().to_owned()
+    }
+}
+
+/// Settings for a server that mails through `sink`.
+fn mail_settings(port: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("mail", "smtp".into()),
+        ("smtp_host", "127.0.0.1".into()),
+        ("smtp_port", port.into()),
+        ("smtp_security", "none".into()),
+        ("base_url", BASE.into()),
+        ("mail_from", "The Daily Test <news@news.example>".into()),
+        ("site_title", "The Daily Test".into()),
+        ("moderation", "none".into()),
+        ("hold_list", "holdme".into()),
+    ]
+}
+
+async fn spawn_mailing(port: u16, extra: &[(&'static str, &str)]) -> TestApp {
+    let port = port.to_string();
+    let mut settings = mail_settings(&port);
+    for (name, value) in extra {
+        settings.retain(|(n, _)| n != name);
+        settings.push((name, (*value).to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    spawn_with(&pairs).await
+}
+
+fn as_pairs<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    settings.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+/// A reply by `name` (`name@example.com`) asking for replies to it by mail.
+fn following(name: &str, comment: &str) -> Vec<(&'static str, String)> {
+    let email = format!("{}@example.com", name.to_lowercase());
+    let mut form = reply_with(&[("comment", comment), ("name", name), ("email", &email)]);
+    form.push(("notify_replies", "yes".into()));
+    form
+}
+
+fn answer(name: &str, comment: &str, parent: ReplyId) -> Vec<(&'static str, String)> {
+    let email = format!("{}@example.com", name.to_lowercase());
+    let parent = parent.to_string();
+    reply_with(&[("comment", comment), ("name", name), ("email", &email), ("parent", &parent)])
+}
+
+async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Page {
+    let form: Vec<(&str, String)> = form.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+    app.post_raw(path, encode(&form).into_bytes(), &[]).await
+}
+
+/// Confirms `mail`'s address through its link: the page's button, then its POST.
+async fn confirm_from(app: &TestApp, mail: &Mail) {
+    let link = mail.link("/mail/confirm/");
+    let page = app.get(&link).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(crate::helpers::attr(page.one("main form"), "action"), link);
+    let confirmed = post_form(app, &link, &[]).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("Your address is confirmed"));
+}
+
+/// The quoted reply of a mail's HTML part, as a browser shows it (a real HTML parser).
+fn quoted_html(mail: &Mail) -> String {
+    let html = scraper::Html::parse_document(&mail.html());
+    let quote =
+        html.select(&scraper::Selector::parse("blockquote").unwrap()).next().expect("a quote");
+    quote.text().collect::<String>().trim().to_owned()
+}
+
+async fn settle(app: &TestApp) {
+    // The outbox polls every 50 ms in tests; give a mail that should not come its chance.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let _ = app;
+}
+
+#[tokio::test]
+async fn the_form_offers_mail_only_when_mail_is_on() {
+    let off = spawn_with(&[]).await;
+    let path = off.publish("No mail here").await.path;
+    let page = off.get(&path).await;
+    assert!(!page.has("input[name=notify_replies]"));
+    assert!(!page.has("input[name=follow_article]"));
+
+    let sink = Sink::start();
+    let on = spawn_mailing(sink.port, &[]).await;
+    let path = on.publish("Mail here").await.path;
+    let page = on.get(&path).await;
+    for (name, label) in [
+        ("notify_replies", "Notify me of replies to my comment by email"),
+        ("follow_article", "Notify me of new replies to this article"),
+    ] {
+        let input = page.one(&format!("input[name={name}]"));
+        assert_eq!(crate::helpers::attr(input, "type"), "checkbox");
+        assert!(input.value().attr("checked").is_none(), "unticked");
+        let label_css = format!("label[for={name}]");
+        assert_eq!(crate::helpers::text(page.one(&label_css)), label);
+    }
+    // A form sent back with an error keeps the boxes as they were ticked.
+    let mut form = following("Ada", "");
+    form.push(("follow_article", "yes".into()));
+    let refused = on.post(&path, &form).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.one("input[name=notify_replies]").value().attr("checked").is_some());
+    assert!(refused.one("input[name=follow_article]").value().attr("checked").is_some());
+}
+
+#[tokio::test]
+async fn a_confirmed_reader_is_told_of_public_replies_and_never_of_held_ones() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("Harbour plans").await.path;
+    let ada = app.reply(&path, &following("Ada", "The harbour needs dredging.")).await;
+
+    // The first subscription of an address sends one confirmation, and nothing else.
+    let mails = sink.wait_for(1).await;
+    let confirmation = &mails[0];
+    assert_eq!(confirmation.rcpt(), ["ada@example.com"]);
+    assert_eq!(confirmation.header("To"), "ada@example.com");
+    assert!(confirmation.header("Subject").contains("Confirm your email address"));
+    assert_eq!(confirmation.header("From"), "The Daily Test <news@news.example>");
+
+    // Until the address is confirmed (a GET of the link confirms nothing), no notification.
+    let link = confirmation.link("/mail/confirm/");
+    assert_eq!(app.get(&link).await.status, 200);
+    app.reply(&path, &answer("Bea", "Unconfirmed yet.", ada)).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 1, "nothing sent to an unconfirmed address");
+
+    confirm_from(&app, confirmation).await;
+    let bea = app.reply(&path, &answer("Bea", "Dredging costs <b>millions</b>.", ada)).await;
+    let mails = sink.wait_for(2).await;
+    let note = &mails[1];
+    assert_eq!(note.rcpt(), ["ada@example.com"]);
+    assert_eq!(note.header("To"), "ada@example.com");
+    assert_eq!(note.parsed["content_type"], "multipart/alternative");
+    assert_eq!(
+        note.parsed["parts"],
+        serde_json::json!(["multipart/alternative", "text/plain", "text/html"])
+    );
+    assert!(note.header("Subject").contains("Bea replied to you on “Harbour plans”"));
+    assert_eq!(note.header("Auto-Submitted"), "auto-generated");
+    assert!(note.header("Message-ID").ends_with("@news.example>"));
+    assert!(!note.header("Date").is_empty());
+    let thread = note.header("In-Reply-To");
+    assert!(thread.starts_with('<') && thread.ends_with("@news.example>"));
+    assert_eq!(note.header("References"), thread);
+    let unsubscribe = note.header("List-Unsubscribe");
+    assert!(unsubscribe.starts_with(&format!("<{BASE}/unsubscribe/")), "{unsubscribe}");
+    assert_eq!(note.header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+    // Both parts quote the reply, link to its anchor and say why the mail came.
+    assert!(note.text().contains("> Dredging costs <b>millions</b>."));
+    assert_eq!(
+        quoted_html(note),
+        "Dredging costs <b>millions</b>.",
+        "shown as typed, not as markup"
+    );
+    assert!(!note.html().contains("<b>millions"));
+    let anchor = format!("{BASE}{path}#comment-{bea}");
+    assert!(note.text().contains(&anchor) && note.html().contains(&anchor));
+    assert!(note.text().contains("replies to your comment"));
+    // Nobody else's address, anywhere in the message.
+    assert!(!note.raw.contains("bea@example.com"));
+
+    // A held reply mails nobody; approving it does, once.
+    let held = app.reply(&path, &answer("Cal", "Please holdme for review.", ada)).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 2, "no mail for a held reply");
+    byline::services::moderation::approve_from_command_line(&app.services, held).await.unwrap();
+    let mails = sink.wait_for(3).await;
+    assert!(mails[2].text().contains("Please holdme for review."));
+    assert_eq!(mails[2].rcpt(), ["ada@example.com"]);
+    // Ada's own reply on the thread is not news to her.
+    app.reply(&path, &answer("Ada", "Thanks, all.", bea)).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 3);
+}
+
+#[tokio::test]
+async fn following_an_article_tells_of_every_new_reply() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("Council vote").await.path;
+    let mut form = reply_with(&[("name", "Dee"), ("email", "dee@example.com")]);
+    form.push(("follow_article", "yes".into()));
+    app.reply(&path, &form).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    let other =
+        reply_with(&[("name", "Eli"), ("email", "eli@example.com"), ("comment", "A new thread.")]);
+    app.reply(&path, &other).await;
+    let mails = sink.wait_for(2).await;
+    assert_eq!(mails[1].rcpt(), ["dee@example.com"]);
+    assert!(mails[1].header("Subject").contains("New reply on “Council vote”"));
+    assert!(mails[1].text().contains("new replies to this article"));
+}
+
+#[tokio::test]
+async fn one_click_unsubscribes_and_a_get_or_a_forged_token_changes_nothing() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("Tram line").await.path;
+    let ada = app.reply(&path, &following("Ada", "Trams, please.")).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    app.reply(&path, &answer("Bea", "Buses are cheaper.", ada)).await;
+    let note = sink.wait_for(2).await[1].clone();
+    let unsubscribe = note
+        .header("List-Unsubscribe")
+        .trim_matches(|c| c == '<' || c == '>')
+        .strip_prefix(BASE)
+        .unwrap()
+        .to_owned();
+    let subscriptions = || async {
+        let address = app.db(|db| Box::pin(db.mail_address_of("ada@example.com"))).await.unwrap();
+        app.db(move |db| Box::pin(db.subscriptions_of(address.id))).await.len()
+    };
+    assert_eq!(subscriptions().await, 1);
+
+    // Following the link (as a mail scanner does) shows a button and ends nothing.
+    let page = app.get(&unsubscribe).await;
+    assert_eq!(page.status, 200);
+    assert!(page.has("main form[method=post] button"));
+    assert_eq!(subscriptions().await, 1);
+
+    // A forged or altered token is refused and ends nothing.
+    let (id, signature) = unsubscribe.rsplit_once('.').unwrap();
+    let mut altered = signature.to_owned();
+    altered.replace_range(..1, if signature.starts_with('0') { "1" } else { "0" });
+    for forged in [format!("{id}.{altered}"), format!("{id}.x"), "/unsubscribe/s1".into()] {
+        let one_click = post_form(&app, &forged, &[("List-Unsubscribe", "One-Click")]).await;
+        assert_eq!(one_click.status, 404, "{forged}");
+        assert_eq!(subscriptions().await, 1, "{forged}");
+    }
+
+    // The mail client's one-click POST (RFC 8058) ends the subscription.
+    let done = post_form(&app, &unsubscribe, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("No more emails about replies to your comment on “Tram line”"));
+    assert_eq!(subscriptions().await, 0);
+    app.reply(&path, &answer("Cal", "And again.", ada)).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 2, "nothing after unsubscribing");
+    // A second POST of the same link finds nothing to end.
+    assert_eq!(post_form(&app, &unsubscribe, &[]).await.status, 404);
+}
+
+#[tokio::test]
+async fn the_manage_page_lists_and_ends_subscriptions() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let first = app.publish("First story").await.path;
+    let second = app.publish("Second story").await.path;
+    let ada = app.reply(&first, &following("Ada", "On the first.")).await;
+    let mut form = following("Ada", "On the second.");
+    form.push(("follow_article", "yes".into()));
+    app.reply(&second, &form).await;
+    let confirmation = sink.wait_for(1).await[0].clone();
+    confirm_from(&app, &confirmation).await;
+    app.reply(&first, &answer("Bea", "Answering Ada.", ada)).await;
+    let note = sink.wait_for(2).await[1].clone();
+    let manage = note.link("/subscriptions/");
+    let page = app.get(&manage).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), "private, no-store");
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    let listed: Vec<String> =
+        page.all("ul.subscriptions li").into_iter().map(crate::helpers::text).collect();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(
+        listed.iter().any(|l| l.contains("First story") && l.contains("replies to your comment"))
+    );
+    assert!(listed.iter().any(|l| l.contains("Second story") && l.contains("every new reply")));
+    assert!(!page.body.contains("ada@example.com"), "the address is not shown whole");
+    // "Unsubscribe from everything" forgets the address.
+    let everything = crate::helpers::attr(page.one("main > section > form"), "action").to_owned();
+    assert_eq!(post_form(&app, &everything, &[]).await.status, 200);
+    let gone = app.db(|db| Box::pin(db.mail_address_of("ada@example.com"))).await;
+    assert!(gone.is_none());
+    assert_eq!(app.get(&manage).await.status, 404);
+}
+
+#[tokio::test]
+async fn names_and_titles_cannot_inject_headers() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("Line Bcc: victim@example.org").await.path;
+    let ada = app.reply(&path, &following("Ada", "First.")).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    let form = reply_with(&[
+        ("name", "Mallory\r\nBcc: victim@example.org"),
+        ("email", "mallory@example.com"),
+        ("comment", "<script>alert(1)</script>\r\nBcc: victim@example.org"),
+        ("parent", &ada.to_string()),
+    ]);
+    let posted = app.post(&path, &form).await;
+    if posted.status != 303 {
+        // A name with a line break may be refused by the form; then try without it.
+        let form = reply_with(&[
+            ("name", "Mallory <b>"),
+            ("email", "mallory@example.com"),
+            ("comment", "<script>alert(1)</script>\r\nBcc: victim@example.org"),
+            ("parent", &ada.to_string()),
+        ]);
+        app.reply(&path, &form).await;
+    }
+    let note = sink.wait_for(2).await[1].clone();
+    assert!(note.headers("Bcc").is_empty(), "{:?}", note.parsed["headers"]);
+    assert_eq!(note.rcpt(), ["ada@example.com"]);
+    let head = note.raw.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head.lines().any(|line| line.to_ascii_lowercase().starts_with("bcc:")),
+        "no header line a name or title made:\n{head}"
+    );
+    for (name, value) in
+        note.parsed["headers"].as_array().unwrap().iter().map(|h| (h[0].clone(), h[1].clone()))
+    {
+        assert!(!value.as_str().unwrap().contains('\n'), "{name}: {value}");
+    }
+    assert!(quoted_html(&note).starts_with("<script>alert(1)</script>"), "{}", quoted_html(&note));
+    assert!(!note.html().contains("<script>"));
+    assert!(note.parsed["defects"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn replies_are_acknowledged_while_the_mail_server_is_down_and_mailed_once_after() {
+    let port = free_port();
+    let app = spawn_mailing(port, &[]).await;
+    let path = app.publish("Outage").await.path;
+    let mut ids = Vec::new();
+    for name in ["Ada", "Bea", "Cal"] {
+        ids.push(
+            app.reply(&path, &following(name, &format!("{name} posts while mail is down."))).await,
+        );
+    }
+    assert_eq!(ids.len(), 3, "every reply acknowledged");
+    settle(&app).await;
+    // The server comes back; the retries (their backoff on the test's clock) reach it.
+    let sink = Sink::start_on(port);
+    for _ in 0..6 {
+        app.clock.advance(120);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mails = sink.wait_for(3).await;
+    settle(&app).await;
+    app.clock.advance(3600);
+    settle(&app).await;
+    let mut to: Vec<String> = sink.received().iter().flat_map(|m| m.rcpt()).collect();
+    to.sort();
+    assert_eq!(to, ["ada@example.com", "bea@example.com", "cal@example.com"], "each once");
+    assert!(mails.iter().all(|m| m.header("Subject").contains("Confirm")));
+}
+
+#[tokio::test]
+async fn two_nodes_send_each_mail_once() {
+    let sink = Sink::start();
+    let first = spawn_mailing(sink.port, &[]).await;
+    let port = sink.port.to_string();
+    let settings = mail_settings(&port);
+    let second = restart(&first, &as_pairs(&settings)).await;
+    let path = first.publish("Two nodes").await.path;
+    let ada = first.reply(&path, &following("Ada", "On node one.")).await;
+    confirm_from(&second, &sink.wait_for(1).await[0]).await;
+    for (i, node) in [&first, &second, &first, &second].into_iter().enumerate() {
+        node.reply(&path, &answer("Bea", &format!("Answer {i}."), ada)).await;
+    }
+    let mails = sink.wait_for(5).await;
+    settle(&first).await;
+    settle(&second).await;
+    let received = sink.received();
+    assert_eq!(received.len(), 5, "one confirmation and four notifications, each once");
+    for i in 0..4 {
+        let quoted = format!("> Answer {i}.");
+        assert_eq!(received.iter().filter(|m| m.text().contains(&quoted)).count(), 1, "{quoted}");
+    }
+    let _ = mails;
+}
+
+/// Run as a separate process by the next test: a node mailing through a server that is down.
+#[tokio::test]
+#[ignore = "started by a_node_killed_before_it_could_mail_mails_after_a_restart"]
+async fn a_mailing_node_to_kill() {
+    let Ok(database) = std::env::var("BYLINE_TEST_NODE_DATABASE") else { return };
+    let port = std::env::var("BYLINE_TEST_NODE_SMTP").unwrap();
+    let settings = mail_settings(&port);
+    let setup = crate::helpers::Setup {
+        settings: &as_pairs(&settings),
+        clock: Some(byline::clock::Clock::system()),
+        ..Default::default()
+    };
+    let app = spawn_database_with(&database, setup).await;
+    println!("listening {}", app.address);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[tokio::test]
+async fn a_node_killed_before_it_could_mail_mails_after_a_restart() {
+    use std::io::BufRead;
+    let port = free_port();
+    // This node sends no mail: the one started below, in another process, does.
+    let first = spawn_with(&[("moderation", "none")]).await;
+    let path = first.publish("Killed").await.path;
+    let database = database_of(&first);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["mail::a_mailing_node_to_kill", "--exact", "--ignored", "--nocapture"])
+        .arg("--test-threads=1")
+        .env("BYLINE_TEST_NODE_DATABASE", &database)
+        .env("BYLINE_TEST_NODE_SMTP", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let address = loop {
+        let line = lines.next().expect("the node speaks").unwrap();
+        if let Some((_, rest)) = line.split_once("listening ") {
+            break rest.trim().to_owned();
+        }
+    };
+    // A reply through the other node: committed, its mail not sent (the server is down)...
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = client.get(format!("{address}{path}")).send().await.unwrap().text().await.unwrap();
+    let token = page.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut form = following("Ada", "Committed, then the node died.");
+    form.push(("token", token.to_owned()));
+    let response = client
+        .post(format!("{address}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&form))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...and the node killed with SIGKILL.
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The mail server is back and a node is started again: the mail goes, once.
+    let sink = Sink::start_on(port);
+    let port_text = port.to_string();
+    let settings = mail_settings(&port_text);
+    let setup = crate::helpers::Setup { settings: &as_pairs(&settings), ..Default::default() };
+    let again = spawn_database_with(&database, setup).await;
+    let behind = crate::helpers::now() - again.clock.now();
+    for _ in 0..4 {
+        // Past the dead node's lease and backoff, which it took by the system clock.
+        again.clock.advance(behind + byline::services::outbox::LEASE + 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].rcpt(), ["ada@example.com"]);
+    settle(&again).await;
+    again.clock.advance(3600);
+    settle(&again).await;
+    assert_eq!(sink.received().len(), 1, "sent once");
+    drop(first);
+}
+
+#[tokio::test]
+async fn past_the_hourly_limit_replies_wait_for_one_digest() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[("notify_max_per_hour", "2")]).await;
+    let path = app.publish("Busy thread").await.path;
+    let mut form = reply_with(&[("name", "Ada"), ("email", "ada@example.com")]);
+    form.push(("follow_article", "yes".into()));
+    app.reply(&path, &form).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    for (name, text) in [("Bea", "First news."), ("Cal", "Second news."), ("Dee", "Third news.")] {
+        let email = format!("{}@example.com", name.to_lowercase());
+        app.reply(&path, &reply_with(&[("name", name), ("email", &email), ("comment", text)]))
+            .await;
+    }
+    // The confirmation and one notification make the hour's two.
+    sink.wait_for(2).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 2, "no more than notify_max_per_hour");
+    // An hour on, the rest come in one digest.
+    app.clock.advance(3601);
+    let mails = sink.wait_for(3).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 3, "one digest");
+    let digest = &mails[2];
+    assert_eq!(digest.rcpt(), ["ada@example.com"]);
+    assert!(digest.header("Subject").contains("2 new replies"), "{}", digest.header("Subject"));
+    assert!(digest.text().contains("> Second news.") && digest.text().contains("> Third news."));
+    assert!(!digest.text().contains("First news."));
+    // Its one-click link ends every subscription of the address.
+    let unsubscribe = digest.header("List-Unsubscribe");
+    let unsubscribe =
+        unsubscribe.trim_matches(|c| c == '<' || c == '>').strip_prefix(BASE).unwrap();
+    let done = post_form(&app, unsubscribe, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(done.status, 200);
+    assert!(app.db(|db| Box::pin(db.mail_address_of("ada@example.com"))).await.is_none());
+}
+
+#[tokio::test]
+async fn mail_test_sends_one_message_and_prints_the_servers_answer() {
+    let sink = Sink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::cli::byline()
+        .args(["mail", "test", "editor@example.com"])
+        .current_dir(dir.path())
+        .env("BYLINE_MAIL", "smtp")
+        .env("BYLINE_SMTP_HOST", "127.0.0.1")
+        .env("BYLINE_SMTP_PORT", sink.port.to_string())
+        .env("BYLINE_SMTP_SECURITY", "none")
+        .env("BYLINE_BASE_URL", BASE)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("250"), "the server's answer: {stdout}");
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].rcpt(), ["editor@example.com"]);
+
+    // Nothing listening: the command says so and fails.
+    let output = crate::cli::byline()
+        .args(["mail", "test", "editor@example.com"])
+        .current_dir(dir.path())
+        .env("BYLINE_MAIL", "smtp")
+        .env("BYLINE_SMTP_HOST", "127.0.0.1")
+        .env("BYLINE_SMTP_PORT", free_port().to_string())
+        .env("BYLINE_SMTP_SECURITY", "none")
+        .env("BYLINE_BASE_URL", BASE)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("error"));
+}
+
+#[tokio::test]
+async fn start_up_refuses_mail_without_the_sites_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::cli::byline()
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env("BYLINE_MAIL", "smtp")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`base_url` (BYLINE_BASE_URL)"), "{stderr}");
+    let output = crate::cli::byline()
+        .args(["serve"])
+        .current_dir(dir.path())
+        .env("BYLINE_MAIL", "smtp")
+        .env("BYLINE_BASE_URL", BASE)
+        .env("BYLINE_SMTP_SECURITY", "ssl")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("`smtp_security` (BYLINE_SMTP_SECURITY)")
+    );
+}
+
+#[tokio::test]
+async fn the_newsroom_says_whether_mail_is_on_and_why_not() {
+    let off = spawn_with(&[]).await;
+    off.add_staff("admin@example.com", "Admin", byline::domain::Role::Admin).await;
+    let admin = off.sign_in("admin@example.com").await;
+    let page = off.staff_get(&admin, "/admin/settings").await;
+    let said = crate::helpers::text(page.one("#mail-state"));
+    assert!(said.contains("Email notifications are off") && said.contains("BYLINE_MAIL"), "{said}");
+
+    let sink = Sink::start();
+    let on = spawn_mailing(sink.port, &[]).await;
+    on.add_staff("admin@example.com", "Admin", byline::domain::Role::Admin).await;
+    let admin = on.sign_in("admin@example.com").await;
+    let page = on.staff_get(&admin, "/admin/settings").await;
+    let said = crate::helpers::text(page.one("#mail-state"));
+    assert!(said.contains("Email notifications are on") && said.contains("127.0.0.1"), "{said}");
+}
