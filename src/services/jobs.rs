@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Services, publishing};
-use crate::store::{ArticleWrites, OutboxWrites, ReplyWrites, StaffWrites, SubscriptionWrites};
+use crate::store::{
+    ArticleWrites, OutboxWrites, PasswordResetWrites, ReplyWrites, StaffWrites, SubscriptionWrites,
+};
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
 const TIDY_EVERY: i64 = 600;
@@ -75,6 +77,7 @@ async fn tidy(
                 tx.erase_reply_ips(addresses_before).await?;
                 tx.fold_reply_counts().await?;
                 tx.forget_unconfirmed(now - super::mail::UNCONFIRMED_DAYS * 86_400).await?;
+                tx.forget_password_resets(now - 86_400).await?;
                 // Past the time a delivery is retried, its mails need not be remembered.
                 tx.forget_mails_sent(now - mail_retries - 86_400).await?;
                 Ok::<_, crate::store::StoreError>(retired)

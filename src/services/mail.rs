@@ -524,3 +524,38 @@ fn digest(services: &Services, address: &MailAddress, replies: &[ReplyNews]) -> 
         Some(unsubscribe),
     )
 }
+
+/// The "Forgot password" mail: a single-use link to set a new password, valid for an hour.
+pub async fn send_password_reset(
+    services: &Services,
+    user: &crate::store::User,
+    token: &str,
+) -> Result<(), String> {
+    let site = services.config.site_title.clone();
+    let content = Content {
+        subject: format!("Set a new password for {site}"),
+        intro: format!(
+            "Someone, hopefully you, asked to set a new password for the newsroom account of \
+             this address on {site}. The link works once, for an hour; using it signs the \
+             account out everywhere."
+        ),
+        action: Some(Link::new(
+            "Set a new password",
+            site_url(services, &format!("/admin/reset/{token}")),
+        )),
+        reason: "If it was not you, ignore this email: the password stays as it is.".into(),
+        site,
+        ..Content::default()
+    };
+    let now = services.clock.now();
+    let letter = letter(
+        services,
+        &user.email,
+        content,
+        format!("reset.{}.{now}", user.id.get()),
+        None,
+        None,
+    );
+    let message = build(&services.mailer.from, &letter).map_err(|e| e.to_string())?;
+    services.mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+}

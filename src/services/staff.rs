@@ -385,6 +385,96 @@ pub async fn update_profile(
         .await
 }
 
+/// How long a password reset link works (seconds).
+pub const RESET_SECONDS: i64 = 3600;
+/// A new reset link for the same account is mailed at most this often (seconds): the form
+/// must not be a way to flood someone's mailbox.
+const RESET_EVERY: i64 = 60;
+
+/// "Forgot password": mails a single-use link to the account with this address, if there is
+/// one that may sign in and mail is on. The caller answers the same whatever happened, and
+/// the mail leaves on a task of its own, so that neither the words nor the time of the answer
+/// tell whether the address has an account.
+pub async fn ask_password_reset(services: &Arc<Services>, email: &str) -> Result<(), StoreError> {
+    let Ok(email) = Email::parse(email, 254) else { return Ok(()) };
+    let services = services.clone();
+    let email = email.as_str().to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = mail_password_reset(&services, &email).await {
+            tracing::warn!(error = %e, "could not mail a password reset link");
+        }
+    });
+    Ok(())
+}
+
+async fn mail_password_reset(services: &Services, email: &str) -> Result<(), String> {
+    use crate::store::{PasswordResetReads, PasswordResetWrites};
+    if !services.mailer.is_on() {
+        return Ok(());
+    }
+    let owned = email.to_owned();
+    let found =
+        services.store.read(move |db| Box::pin(async move { db.user_credentials(&owned).await }));
+    let Some((user, _)) = found.await.map_err(|e| e.to_string())? else { return Ok(()) };
+    if user.disabled {
+        return Ok(());
+    }
+    let now = services.clock.now();
+    let id = user.id;
+    let last = services.store.read(move |db| Box::pin(db.last_password_reset(id))).await;
+    if last.map_err(|e| e.to_string())?.is_some_and(|at| now - at < RESET_EVERY) {
+        return Ok(());
+    }
+    let token = random_token();
+    let hash = token_hash(&token);
+    services
+        .store
+        .write(move |tx| Box::pin(async move { tx.create_password_reset(&hash, id, now).await }))
+        .await
+        .map_err(|e| e.to_string())?;
+    super::mail::send_password_reset(services, &user, &token).await
+}
+
+/// Whether a password reset link still works (its form is shown).
+pub async fn password_reset_works(services: &Services, token: &str) -> Result<bool, StoreError> {
+    use crate::store::PasswordResetReads;
+    let (hash, since) = (token_hash(token), services.clock.now() - RESET_SECONDS);
+    let user = services
+        .store
+        .read(move |db| Box::pin(async move { db.password_reset_user(&hash, since).await }))
+        .await?;
+    Ok(user.is_some())
+}
+
+/// Sets a new password with a reset link, once: every session of the account ends, and the
+/// person signs in with the new password.
+pub async fn reset_password(
+    services: &Services,
+    token: &str,
+    new: &str,
+    again: &str,
+) -> Result<(), StaffError> {
+    use crate::store::PasswordResetWrites;
+    if new != again {
+        return Err(invalid("new", "The two new passwords differ."));
+    }
+    check_password(new).map_err(|m| invalid("new", m))?;
+    let password = hashed(new.to_owned()).await;
+    let (hash, now) = (token_hash(token), services.clock.now());
+    let since = now - RESET_SECONDS;
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let user = unit.use_password_reset(&hash, since, now).await?;
+                let Some(user) = user else { return Err(StaffError::NotFound) };
+                unit.set_password(user, &password, now).await?;
+                tracing::info!(user = user.get(), "a password was reset with a mailed link");
+                Ok(())
+            })
+        })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{Db, Dialect, Param, Result, Tx, Value};
 
 /// The tables `byline copy` moves, in an order that respects their references. Sessions,
-/// sign-in failures and the outbox are left behind: staff sign in again on the new database,
+/// password reset links, sign-in failures and the outbox are left behind: staff sign in again on the new database,
 /// and events already delivered need not travel (nor the log of mails they sent). Readers'
 /// subscriptions travel: their consent does not end with a move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 8, "0008_pages_and_import_jobs"),
     migration!("sqlite", 9, "0009_media"),
     migration!("sqlite", 10, "0010_mail"),
+    migration!("sqlite", 11, "0011_password_resets"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -46,6 +47,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 8, "0008_pages_and_import_jobs"),
     migration!("postgres", 9, "0009_media"),
     migration!("postgres", 10, "0010_mail"),
+    migration!("postgres", 11, "0011_password_resets"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

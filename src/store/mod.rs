@@ -49,7 +49,9 @@ pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
 pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites};
 pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};
 pub use settings::{SettingReads, SettingWrites, SiteSetting};
-pub use staff::{NewUser, Session, StaffReads, StaffWrites, User};
+pub use staff::{
+    NewUser, PasswordResetReads, PasswordResetWrites, Session, StaffReads, StaffWrites, User,
+};
 pub use subscriptions::{
     MailAddress, Recipient, ReplyNews, Subscription, SubscriptionReads, SubscriptionWrites,
 };

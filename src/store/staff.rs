@@ -130,6 +130,65 @@ pub trait StaffReads: Db {
 
 impl<T: Db + ?Sized> StaffReads for T {}
 
+#[async_trait]
+pub trait PasswordResetReads: Db {
+    /// The account a password reset is for, if it is unused and was made at `since` or later.
+    async fn password_reset_user(
+        &mut self,
+        token_hash: &str,
+        since: i64,
+    ) -> Result<Option<UserId>> {
+        let sql = "SELECT user_id FROM password_resets
+                    WHERE token_hash = $1 AND used_at IS NULL AND created_at >= $2";
+        self.query(sql, &[token_hash.into(), since.into()]).await?.first(|r| r.id(0))
+    }
+
+    /// When the account's newest password reset was made.
+    async fn last_password_reset(&mut self, user: UserId) -> Result<Option<i64>> {
+        let sql = "SELECT max(created_at) FROM password_resets WHERE user_id = $1";
+        self.query(sql, &[user.into()]).await?.first(|r| r.opt_int(0)).map(Option::flatten)
+    }
+}
+
+impl<T: Db + ?Sized> PasswordResetReads for T {}
+
+#[async_trait]
+pub trait PasswordResetWrites: Tx {
+    async fn create_password_reset(
+        &mut self,
+        token_hash: &str,
+        user: UserId,
+        now: i64,
+    ) -> Result<()> {
+        let sql =
+            "INSERT INTO password_resets (token_hash, user_id, created_at) VALUES ($1, $2, $3)";
+        self.execute(sql, &[token_hash.into(), user.into(), now.into()]).await?;
+        Ok(())
+    }
+
+    /// Uses a password reset made at `since` or later, once: its account, or `None` if it is
+    /// unknown, used or too old.
+    async fn use_password_reset(
+        &mut self,
+        token_hash: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<Option<UserId>> {
+        let sql = "UPDATE password_resets SET used_at = $3
+                    WHERE token_hash = $1 AND used_at IS NULL AND created_at >= $2
+                   RETURNING user_id";
+        let params = [token_hash.into(), since.into(), now.into()];
+        self.query(sql, &params).await?.first(|r| r.id(0))
+    }
+
+    /// Forgets the password resets made before `before`.
+    async fn forget_password_resets(&mut self, before: i64) -> Result<u64> {
+        self.execute("DELETE FROM password_resets WHERE created_at < $1", &[before.into()]).await
+    }
+}
+
+impl<T: Tx + ?Sized> PasswordResetWrites for T {}
+
 /// Writing accounts and sessions, in a unit of work.
 #[async_trait]
 pub trait StaffWrites: Tx {

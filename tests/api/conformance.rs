@@ -125,6 +125,10 @@ conformance! {
         subscribe, mail_address, mail_address_of, subscription, subscriptions_of, confirm_address,
         recipients, reply_news, unsubscribe, forget_address, forget_unconfirmed,
     ];
+    password_resets_work_once_and_expire covers [
+        create_password_reset, password_reset_user, last_password_reset, use_password_reset,
+        forget_password_resets,
+    ];
     each_mail_is_claimed_once_and_counted covers [
         claim_mail, mail_was_sent, release_mail, mail_sent, mails_sent_since, forget_mails_sent,
         keep_for_digest, take_digest,
@@ -1889,6 +1893,35 @@ mod cases {
         assert!(r(store, |db| db.mail_address_of("cal@example.com")).await.is_none());
     }
 
+    pub async fn password_resets_work_once_and_expire(store: &Store, _: Backend) {
+        let user = w(store, move |tx| {
+            Box::pin(async move {
+                let new = NewUser {
+                    email: typed::email("jo@example.com"),
+                    name: "Jo".into(),
+                    role: Role::Editor,
+                    password_hash: "x".into(),
+                    created_at: 1,
+                };
+                tx.create_user(&new).await
+            })
+        })
+        .await
+        .id;
+        assert_eq!(r(store, move |db| db.last_password_reset(user)).await, None);
+        w(store, move |tx| tx.create_password_reset("h1", user, 100)).await;
+        w(store, move |tx| tx.create_password_reset("h2", user, 200)).await;
+        assert_eq!(r(store, move |db| db.last_password_reset(user)).await, Some(200));
+        assert_eq!(r(store, |db| db.password_reset_user("h1", 100)).await, Some(user));
+        assert_eq!(r(store, |db| db.password_reset_user("h1", 101)).await, None, "too old");
+        assert_eq!(r(store, |db| db.password_reset_user("nope", 0)).await, None);
+        assert_eq!(w(store, |tx| tx.use_password_reset("h2", 150, 210)).await, Some(user));
+        assert_eq!(w(store, |tx| tx.use_password_reset("h2", 150, 211)).await, None, "once");
+        assert_eq!(r(store, |db| db.password_reset_user("h2", 0)).await, None, "used");
+        assert_eq!(w(store, |tx| tx.use_password_reset("h1", 150, 212)).await, None, "expired");
+        assert_eq!(w(store, |tx| tx.forget_password_resets(150)).await, 1);
+    }
+
     pub async fn each_mail_is_claimed_once_and_counted(store: &Store, _: Backend) {
         let article_id = one_article(store).await;
         let first = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 10)).await;
@@ -2209,6 +2242,8 @@ async fn the_schemas_of_both_backends_match() {
         // The log of mails sent, and replies waiting for a digest, are the outbox's.
         "mails_sent",
         "mail_digests",
+        // A reset link belongs to the database it was mailed from, as sessions do.
+        "password_resets",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

@@ -720,3 +720,67 @@ async fn the_newsroom_says_whether_mail_is_on_and_why_not() {
     let said = crate::helpers::text(page.one("#mail-state"));
     assert!(said.contains("Email notifications are on") && said.contains("127.0.0.1"), "{said}");
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_once_with_a_mailed_link() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    app.add_staff("ed@example.com", "Ed Itor", byline::domain::Role::Editor).await;
+    let before = app.sign_in("ed@example.com").await;
+    let login = app.get("/admin/login").await;
+    assert_eq!(crate::helpers::attr(login.one("a[href='/admin/forgot']"), "href"), "/admin/forgot");
+
+    // The same answer, whether or not the address has an account.
+    let known = post_form(&app, "/admin/forgot", &[("email", "ed@example.com")]).await;
+    let unknown = post_form(&app, "/admin/forgot", &[("email", "nobody@example.com")]).await;
+    assert_eq!((known.status, unknown.status), (200, 200));
+    assert_eq!(
+        crate::helpers::text(known.one("#forgot-sent")),
+        crate::helpers::text(unknown.one("#forgot-sent"))
+    );
+    let mails = sink.wait_for(1).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 1, "nothing to an address without an account");
+    assert_eq!(mails[0].rcpt(), ["ed@example.com"]);
+    let link = mails[0].link("/admin/reset/");
+
+    // Showing the form uses nothing up; a mismatch is corrected in place.
+    assert_eq!(app.get(&link).await.status, 200);
+    assert_eq!(app.get(&link).await.status, 200);
+    let new = "a brand new passphrase";
+    let wrong = post_form(&app, &link, &[("new", new), ("again", "something else")]).await;
+    assert_eq!(wrong.status, 422);
+    let done = post_form(&app, &link, &[("new", new), ("again", new)]).await;
+    assert_eq!(done.status, 303);
+    assert_eq!(done.location(), "/admin/login?reset=1");
+    // Every earlier session has ended; the new password signs in.
+    let ended = app.staff_get(&before, "/admin/").await;
+    assert_eq!(ended.status, 303, "signed out");
+    app.sign_in_with("ed@example.com", new).await;
+    // Once only.
+    assert_eq!(
+        post_form(&app, &link, &[("new", "another passphrase"), ("again", "another passphrase")])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(app.get(&link).await.status, 404);
+    // An altered link works not at all.
+    let altered = format!("{}0", &link[..link.len() - 1]);
+    assert_eq!(app.get(&altered).await.status, 404);
+
+    // A link older than an hour works no more.
+    app.clock.advance(61);
+    post_form(&app, "/admin/forgot", &[("email", "ed@example.com")]).await;
+    let second = sink.wait_for(2).await[1].link("/admin/reset/");
+    app.clock.advance(3601);
+    assert_eq!(app.get(&second).await.status, 404);
+    let late = post_form(
+        &app,
+        &second,
+        &[("new", "too late passphrase"), ("again", "too late passphrase")],
+    )
+    .await;
+    assert_eq!(late.status, 404);
+    app.sign_in_with("ed@example.com", new).await;
+}

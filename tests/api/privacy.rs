@@ -135,7 +135,9 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         "/admin/login" => {
             vec!["/admin/login".into(), "/admin/login?next=%2Fadmin%2Fusers%2F".into()]
         }
+        "/admin/reset/{token}" => vec!["/admin/reset/00".into()],
         "/admin/logout"
+        | "/admin/forgot"
         | "/admin/"
         | "/admin"
         | "/admin/articles/new"

@@ -28,6 +28,8 @@ struct LoginPage<'a> {
     email: String,
     token: String,
     error: Option<&'a str>,
+    /// Whether a password was just reset with a mailed link.
+    reset: bool,
 }
 
 /// Where to go after signing in: only a staff page of this site.
@@ -45,6 +47,17 @@ fn render(
     email: String,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
+    render_after(state, status, next, email, error, false)
+}
+
+fn render_after(
+    state: &AppState,
+    status: StatusCode,
+    next: String,
+    email: String,
+    error: Option<&str>,
+    reset: bool,
+) -> Result<Response, AppError> {
     let token = crate::domain::signing::new_secret();
     let template = LoginPage {
         layout: Layout::new(&state.config, "Sign in"),
@@ -52,6 +65,7 @@ fn render(
         email,
         token: token.clone(),
         error,
+        reset,
     };
     let mut response = page(status, template.render()?);
     let cookie = cookies::set_cookie(LOGIN_COOKIE, &token, 3600, state.config.is_https());
@@ -71,7 +85,8 @@ pub async fn form(
     if staff::session(&state.services, token).await?.is_some() {
         return Ok(see_other(&next));
     }
-    render(&state, StatusCode::OK, next, String::new(), None)
+    let reset = form::query_value(query.as_deref(), "reset").is_some();
+    render_after(&state, StatusCode::OK, next, String::new(), None, reset)
 }
 
 pub async fn submit(

@@ -8,6 +8,7 @@ mod login;
 mod media;
 mod pages;
 mod replies;
+mod reset;
 mod revisions;
 mod settings;
 mod users;
@@ -43,6 +44,16 @@ pub fn routes() -> Vec<Route> {
             limits: SIGN_IN_FORM,
         },
         Route { path: "/admin/logout", methods: post(login::logout), limits: SIGN_IN_FORM },
+        Route {
+            path: "/admin/forgot",
+            methods: get(reset::forgot_form).post(reset::forgot),
+            limits: SIGN_IN_FORM,
+        },
+        Route {
+            path: "/admin/reset/{token}",
+            methods: get(reset::reset_form).post(reset::reset),
+            limits: SIGN_IN_FORM,
+        },
         route("/admin/", get(articles::list)),
         Route {
             path: "/admin/media",
