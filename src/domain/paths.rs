@@ -31,6 +31,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "mail",
     "media",
     "metrics",
+    "moderate",
     "news-sitemap.xml",
     "page",
     "robots.txt",

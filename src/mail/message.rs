@@ -102,6 +102,8 @@ pub struct Quote {
     pub context: String,
     pub lines: Vec<String>,
     pub url: String,
+    /// What a moderator may do with it from the mail (signed links).
+    pub actions: Vec<Link>,
 }
 
 impl Quote {
@@ -112,7 +114,7 @@ impl Quote {
             kept.push('…');
         }
         let lines = kept.lines().map(|line| line.trim_end().to_owned()).collect();
-        Self { author: one_line(author), context, lines, url }
+        Self { author: one_line(author), context, lines, url, actions: Vec::new() }
     }
 }
 

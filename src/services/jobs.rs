@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::{Services, publishing};
 use crate::store::{
-    ArticleWrites, OutboxWrites, PasswordResetWrites, ReplyWrites, StaffWrites, SubscriptionWrites,
+    ArticleWrites, OutboxWrites, PasswordResetWrites, ReplyWrites, StaffMailWrites, StaffWrites,
+    SubscriptionWrites,
 };
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
@@ -36,6 +37,11 @@ pub fn spawn(services: Arc<Services>, handlers: Vec<&'static str>) -> tokio::tas
                 && let Err(e) = super::mail::send_digests(&services).await
             {
                 tracing::info!(error = %e, "digests not sent yet");
+            }
+            if services.mailer.is_on()
+                && let Err(e) = super::mail::send_staff_digests(&services).await
+            {
+                tracing::info!(error = %e, "moderators' digests not sent yet");
             }
             let now = services.clock.now();
             if now.saturating_sub(tidied) >= TIDY_EVERY {
@@ -78,6 +84,7 @@ async fn tidy(
                 tx.fold_reply_counts().await?;
                 tx.forget_unconfirmed(now - super::mail::UNCONFIRMED_DAYS * 86_400).await?;
                 tx.forget_password_resets(now - 86_400).await?;
+                tx.forget_moderation_links(now - (super::mail::LINK_DAYS + 1) * 86_400).await?;
                 // Past the time a delivery is retried, its mails need not be remembered.
                 tx.forget_mails_sent(now - mail_retries - 86_400).await?;
                 Ok::<_, crate::store::StoreError>(retired)

@@ -12,12 +12,12 @@ use async_trait::async_trait;
 use super::Services;
 use super::outbox::Handler;
 use crate::domain::events::Event;
-use crate::domain::{EventKind, ReplyId, ReplyStatus};
+use crate::domain::{EventKind, ReplyId, ReplyStatus, UserId};
 use crate::mail::SendError;
 use crate::mail::message::{Content, Letter, Link, Quote, build};
 use crate::store::{
-    MailAddress, Recipient, ReplyNews, StoreError, Subscription, SubscriptionReads,
-    SubscriptionWrites,
+    HeldMail, MailAddress, Recipient, ReplyNews, StaffMailReads, StaffMailWrites, StaffReads,
+    StaffRecipient, StoreError, Subscription, SubscriptionReads, SubscriptionWrites,
 };
 
 /// An address that never confirmed is forgotten after this long (seconds).
@@ -175,8 +175,279 @@ async fn on_reply(services: &Services, kind: EventKind, id: ReplyId) -> Result<(
         && news.status == ReplyStatus::Approved;
     if public {
         notify(services, &news).await?;
+        tell_authors(services, &news).await?;
+    }
+    if kind == EventKind::ReplyHeld && news.status == ReplyStatus::Pending {
+        tell_moderators(services, &news).await?;
     }
     Ok(())
+}
+
+/// The recipient name `mails_sent` keeps for a member of staff.
+fn staff(user: UserId) -> String {
+    format!("u{}", user.get())
+}
+
+/// Tells each moderator of the article of a held reply: a mail now, or a place in their
+/// hourly digest.
+async fn tell_moderators(services: &Services, news: &ReplyNews) -> Result<(), String> {
+    let article = news.article_id;
+    let found = services.store.read(move |db| Box::pin(db.moderators_to_tell(article))).await;
+    for moderator in found.map_err(|e| e.to_string())? {
+        if moderator.held == HeldMail::Hourly {
+            let (user, reply, now) = (moderator.user_id, news.id, services.clock.now());
+            let kept = services
+                .store
+                .write(move |tx| Box::pin(tx.keep_for_staff_digest(user, reply, now)));
+            kept.await.map_err(|e| e.to_string())?;
+            continue;
+        }
+        let key = format!("held:{}:{}", news.id, staff(moderator.user_id));
+        let letter = held_letter(services, &moderator, std::slice::from_ref(news));
+        if let Err(SendError::Transient(e)) =
+            send_once(services, key, staff(moderator.user_id), letter).await
+        {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Tells the article's authors who asked of a new public reply (not of their own).
+async fn tell_authors(services: &Services, news: &ReplyNews) -> Result<(), String> {
+    let article = news.article_id;
+    let found = services.store.read(move |db| Box::pin(db.authors_to_tell(article))).await;
+    for author in found.map_err(|e| e.to_string())? {
+        if author.email.eq_ignore_ascii_case(&news.author_email) {
+            continue;
+        }
+        let key = format!("public:{}:{}", news.id, staff(author.user_id));
+        let site = services.config.site_title.clone();
+        let content = Content {
+            subject: format!("New reply on your article “{}”", news.title),
+            intro: format!("{} replied on your article “{}”.", one(&news.author_name), news.title),
+            quotes: vec![Quote::new(
+                &news.author_name,
+                String::new(),
+                &news.body,
+                reply_url(news, services),
+            )],
+            reason: format!(
+                "You get this email because your account on {site} asks for new replies on \
+                 your articles. Change it on your account page."
+            ),
+            links: vec![Link::new("Your account", site_url(services, "/admin/account"))],
+            site,
+            ..Content::default()
+        };
+        let id = format!("public-{}.u{}", news.id, author.user_id.get());
+        let thread = Some(mail_id(services, &format!("article-{}", news.article_id)));
+        let letter = letter(services, &author.email, content, id, thread, None);
+        if let Err(SendError::Transient(e)) =
+            send_once(services, key, staff(author.user_id), letter).await
+        {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+const MODERATION_LINK: &str = "moderation-link";
+/// How long a held-reply mail's links work (days).
+pub const LINK_DAYS: i64 = 7;
+
+/// What a held-reply mail's signed link does: one decision on one reply, as one moderator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModerationLink {
+    pub reply: ReplyId,
+    pub decision: &'static str,
+    pub user: UserId,
+    pub issued: i64,
+    pub signature: String,
+}
+
+/// The decisions a mail offers, by verb, with their buttons' words.
+pub const LINK_DECISIONS: [(&str, &str); 3] =
+    [("approve", "Approve"), ("spam", "Mark as spam"), ("trash", "Move to trash")];
+
+fn moderation_url(services: &Services, reply: ReplyId, decision: &str, user: UserId) -> String {
+    let issued = services.clock.now();
+    let value = format!("{}:{decision}:{}:{issued}", reply.get(), user.get());
+    let signature = services.keys.sign(MODERATION_LINK, &value);
+    site_url(
+        services,
+        &format!("/moderate/{}.{decision}.{}.{issued}.{signature}", reply.get(), user.get()),
+    )
+}
+
+/// The link a genuine, unexpired token names.
+pub fn moderation_link(services: &Services, token: &str) -> Option<ModerationLink> {
+    let mut parts = token.split('.');
+    let reply = ReplyId(parts.next()?.parse().ok()?);
+    let verb = parts.next()?;
+    let decision = LINK_DECISIONS.iter().find(|(v, _)| *v == verb)?.0;
+    let user = UserId(parts.next()?.parse().ok()?);
+    let issued: i64 = parts.next()?.parse().ok()?;
+    let signature = parts.next()?.to_owned();
+    if parts.next().is_some() {
+        return None;
+    }
+    let value = format!("{}:{decision}:{}:{issued}", reply.get(), user.get());
+    let fresh = services.clock.now() - issued <= LINK_DAYS * 86_400;
+    (fresh && services.keys.verify(MODERATION_LINK, &value, &signature)).then_some(ModerationLink {
+        reply,
+        decision,
+        user,
+        issued,
+        signature,
+    })
+}
+
+/// A reply as mails (and the pages their links open) tell of it.
+pub async fn reply_news(services: &Services, id: ReplyId) -> Result<Option<ReplyNews>, StoreError> {
+    services.store.read(move |db| Box::pin(db.reply_news(id))).await
+}
+
+/// What following a moderation link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Done,
+    /// The link was used before (this one, not another of the same mail).
+    Used,
+    /// The account may not moderate this reply (any more), or it is gone.
+    Refused(String),
+}
+
+/// Uses a moderation link, once, with the authority of the account it was mailed to.
+pub async fn use_moderation_link(
+    services: &Services,
+    link: &ModerationLink,
+) -> Result<LinkOutcome, StoreError> {
+    use super::moderation::{self, Decision, ModerationError};
+    let id = link.user;
+    let user = services.store.read(move |db| Box::pin(db.user(id))).await?;
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        return Ok(LinkOutcome::Refused(
+            "The account this link was mailed to cannot moderate.".into(),
+        ));
+    };
+    let (signature, now) = (link.signature.clone(), services.clock.now());
+    let first = services
+        .store
+        .write(move |tx| Box::pin(async move { tx.use_moderation_link(&signature, now).await }))
+        .await?;
+    if !first {
+        return Ok(LinkOutcome::Used);
+    }
+    let decision = Decision::parse(link.decision).expect("the links' decisions are the queue's");
+    match moderation::decide(services, &user, decision, vec![link.reply]).await {
+        Ok(()) => Ok(LinkOutcome::Done),
+        Err(ModerationError::Store(e)) => Err(e),
+        Err(e) => Ok(LinkOutcome::Refused(format!("Nothing was changed: {e}."))),
+    }
+}
+
+fn held_letter(services: &Services, moderator: &StaffRecipient, replies: &[ReplyNews]) -> Letter {
+    let site = services.config.site_title.clone();
+    let quotes = replies
+        .iter()
+        .map(|news| {
+            let why = if news.held_reason.is_empty() {
+                format!("on “{}”", news.title)
+            } else {
+                format!("on “{}”, held because: {}", news.title, one(&news.held_reason))
+            };
+            let mut quote =
+                Quote::new(&news.author_name, why, &news.body, reply_url(news, services));
+            quote.url =
+                site_url(services, &format!("/admin/replies/?status=pending#reply-{}", news.id));
+            quote.actions = LINK_DECISIONS
+                .iter()
+                .map(|(verb, label)| {
+                    Link::new(label, moderation_url(services, news.id, verb, moderator.user_id))
+                })
+                .collect();
+            quote
+        })
+        .collect();
+    let (subject, intro, id) = match replies {
+        [one_reply] => (
+            format!("A reply waits for moderation on “{}”", one_reply.title),
+            format!("{} posted a reply that waits for a moderator.", one(&one_reply.author_name)),
+            format!("held-{}.u{}", one_reply.id, moderator.user_id.get()),
+        ),
+        many => (
+            format!("{} replies wait for moderation on {site}", many.len()),
+            "These replies were held in the last hour and wait for a moderator.".to_owned(),
+            format!(
+                "held-digest.u{}.{}",
+                moderator.user_id.get(),
+                many.last().map_or(0, |n| n.id.get())
+            ),
+        ),
+    };
+    let content = Content {
+        subject,
+        intro,
+        quotes,
+        action: Some(Link::new("Open the moderation queue", site_url(services, "/admin/replies/"))),
+        reason: format!(
+            "You get this email because you moderate replies on {site}. The buttons work once, \
+             without signing in, for {LINK_DAYS} days; each asks before it acts. Choose each, \
+             hourly or no such emails on your account page."
+        ),
+        links: vec![Link::new("Your account", site_url(services, "/admin/account"))],
+        site,
+    };
+    letter(services, &moderator.email, content, id, None, None)
+}
+
+/// Sends the moderators' hourly digests that are due: the replies held an hour ago or more
+/// and still waiting, one mail per moderator.
+pub async fn send_staff_digests(services: &Services) -> Result<(), String> {
+    loop {
+        let due = services.clock.now() - 3600;
+        let taken = services.store.write(move |tx| Box::pin(tx.take_staff_digest(due))).await;
+        let Some((user, replies)) = taken.map_err(|e| e.to_string())? else { return Ok(()) };
+        let ids = replies.clone();
+        let (moderator, news) = services
+            .store
+            .read(move |db| {
+                Box::pin(async move {
+                    let mut found = Vec::new();
+                    for id in ids {
+                        found.extend(db.reply_news(id).await?);
+                    }
+                    Ok((db.user(user).await?, found))
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(moderator) = moderator.filter(|u| !u.disabled) else { continue };
+        let waiting: Vec<ReplyNews> =
+            news.into_iter().filter(|n| n.status == ReplyStatus::Pending).collect();
+        let Some(last) = waiting.last() else { continue };
+        let recipient = StaffRecipient {
+            user_id: user,
+            email: moderator.email.clone(),
+            held: HeldMail::Hourly,
+        };
+        let key = format!("held-digest:{}:{}", staff(user), last.id);
+        let letter = held_letter(services, &recipient, &waiting);
+        if let Err(SendError::Transient(e)) = send_once(services, key, staff(user), letter).await {
+            let now = services.clock.now();
+            let back = services.store.write(move |tx| {
+                Box::pin(async move {
+                    for reply in replies {
+                        tx.keep_for_staff_digest(user, reply, now).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            });
+            back.await.map_err(|e| e.to_string())?;
+            return Err(e);
+        }
+    }
 }
 
 /// The recipient name `mails_sent` keeps for a reader's address: never the address itself.

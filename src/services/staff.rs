@@ -475,6 +475,26 @@ pub async fn reset_password(
         .await
 }
 
+/// What this account wants mailed (held replies; new public replies on its articles).
+pub async fn mail_choice(
+    services: &Services,
+    user: &User,
+) -> Result<crate::store::StaffMailChoice, StoreError> {
+    use crate::store::StaffMailReads;
+    let id = user.id;
+    services.store.read(move |db| Box::pin(db.staff_mail_choice(id))).await
+}
+
+pub async fn set_mail_choice(
+    services: &Services,
+    user: &User,
+    choice: crate::store::StaffMailChoice,
+) -> Result<(), StoreError> {
+    use crate::store::StaffMailWrites;
+    let id = user.id;
+    services.store.write(move |tx| Box::pin(tx.set_staff_mail_choice(id, choice))).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,7 @@ pub enum Table {
     MediaUses,
     MailAddresses,
     Subscriptions,
+    StaffMailChoices,
 }
 
 /// How a column's values travel between backends.
@@ -42,7 +43,7 @@ pub enum Kind {
 }
 
 impl Table {
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Table::Authors,
         Table::Users,
         Table::Sections,
@@ -63,6 +64,7 @@ impl Table {
         Table::MediaUses,
         Table::MailAddresses,
         Table::Subscriptions,
+        Table::StaffMailChoices,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +89,7 @@ impl Table {
             Self::MediaUses => "media_uses",
             Self::MailAddresses => "mail_addresses",
             Self::Subscriptions => "subscriptions",
+            Self::StaffMailChoices => "staff_mail_choices",
         }
     }
 
@@ -228,6 +231,7 @@ impl Table {
                 ("reply_id", Int),
                 ("created_at", Int),
             ],
+            Self::StaffMailChoices => &[("user_id", Int), ("held", Text), ("replies", Text)],
         }
     }
 
@@ -241,6 +245,7 @@ impl Table {
             Self::ImportMap => &["source", "kind", "source_id"],
             Self::UrlRedirects => &["path"],
             Self::MediaUses => &["media_id", "article_id"],
+            Self::StaffMailChoices => &["user_id"],
             _ => &["id"],
         }
     }

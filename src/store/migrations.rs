@@ -34,6 +34,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 9, "0009_media"),
     migration!("sqlite", 10, "0010_mail"),
     migration!("sqlite", 11, "0011_password_resets"),
+    migration!("sqlite", 12, "0012_staff_mail"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -48,6 +49,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 9, "0009_media"),
     migration!("postgres", 10, "0010_mail"),
     migration!("postgres", 11, "0011_password_resets"),
+    migration!("postgres", 12, "0012_staff_mail"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

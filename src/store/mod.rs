@@ -27,6 +27,7 @@ pub mod replies;
 pub mod settings;
 mod sqlite;
 pub mod staff;
+pub mod staff_mail;
 pub mod subscriptions;
 mod value;
 
@@ -52,6 +53,7 @@ pub use settings::{SettingReads, SettingWrites, SiteSetting};
 pub use staff::{
     NewUser, PasswordResetReads, PasswordResetWrites, Session, StaffReads, StaffWrites, User,
 };
+pub use staff_mail::{HeldMail, StaffMailChoice, StaffMailReads, StaffMailWrites, StaffRecipient};
 pub use subscriptions::{
     MailAddress, Recipient, ReplyNews, Subscription, SubscriptionReads, SubscriptionWrites,
 };

@@ -62,6 +62,8 @@ pub struct ReplyNews {
     pub path: Option<String>,
     /// The name of the reader being answered, if any.
     pub parent_author: Option<String>,
+    /// Why it is held (for moderators), empty if it is not.
+    pub held_reason: String,
 }
 
 const ADDRESS_COLUMNS: &str = "id, email, created_at, confirmed_at";
@@ -155,14 +157,14 @@ pub trait SubscriptionReads: Db {
         let sql = format!(
             "SELECT c.id, c.article_id, c.parent_id, c.status, c.author_name,
                     lower(c.author_email), c.body, c.created_at, parent.author_name,
-                    {DISCUSSION_COLUMNS}
+                    c.held_reason, {DISCUSSION_COLUMNS}
                FROM comments c JOIN articles a ON a.id = c.article_id
                LEFT JOIN pages p ON p.discussion_id = a.id
                LEFT JOIN comments parent ON parent.id = c.parent_id
               WHERE c.id = $1"
         );
         self.query(&sql, &[id.into()]).await?.first(|r| {
-            let (title, path) = discussion_of(r, 9)?;
+            let (title, path) = discussion_of(r, 10)?;
             Ok(ReplyNews {
                 id: r.id(0)?,
                 article_id: r.id(1)?,
@@ -173,6 +175,7 @@ pub trait SubscriptionReads: Db {
                 body: r.text(6)?,
                 created_at: r.int(7)?,
                 parent_author: r.opt_text(8)?,
+                held_reason: r.text(9)?,
                 title,
                 path,
             })

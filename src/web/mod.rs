@@ -205,6 +205,10 @@ pub fn routes() -> Vec<Route> {
             get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
         ),
         route("/subscriptions/{token}", get(subscriptions::manage)),
+        route(
+            "/moderate/{token}",
+            get(subscriptions::moderation_page).post(subscriptions::moderate),
+        ),
     ]
     .into_iter()
     .chain(admin::routes())

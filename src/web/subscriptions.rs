@@ -208,3 +208,75 @@ pub async fn manage(
     );
     page(&state, StatusCode::OK, "Your subscriptions", lines, Some(everything), follows, vec![])
 }
+
+/// `GET /moderate/{token}`: a held-reply mail's button, shown before it acts (mail scanners
+/// follow links; a GET changes nothing).
+pub async fn moderation_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let services = &state.services;
+    let Some(link) = mail::moderation_link(services, &token) else {
+        return expired(&state);
+    };
+    let Some(news) = mail::reply_news(services, link.reply).await? else {
+        return expired(&state);
+    };
+    let label = mail::LINK_DECISIONS
+        .iter()
+        .find(|(verb, _)| *verb == link.decision)
+        .map_or("Go on", |(_, label)| *label);
+    let mut lines = vec![format!("{} wrote, on “{}”:", news.author_name, news.title)];
+    lines.extend(news.body.lines().map(str::to_owned));
+    lines.push(format!("It is {} now.", news.status.as_str()));
+    let button = Link::new(label, format!("/moderate/{token}"));
+    let title = format!("{label}: are you sure?");
+    page(&state, StatusCode::OK, &title, lines, Some(button), vec![], vec![queue_link()])
+}
+
+fn queue_link() -> Link {
+    Link::new("Open the moderation queue", "/admin/replies/".into())
+}
+
+fn expired(state: &AppState) -> Result<Response, AppError> {
+    page(
+        state,
+        StatusCode::NOT_FOUND,
+        "This link does not work",
+        vec![format!(
+            "The link is not one this site sent, or it is older than {} days. Nothing was \
+             changed: moderate the reply from the queue.",
+            mail::LINK_DAYS
+        )],
+        None,
+        vec![],
+        vec![queue_link()],
+    )
+}
+
+/// `POST /moderate/{token}`: the decision, once, as the moderator the mail went to.
+pub async fn moderate(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(link) = mail::moderation_link(&state.services, &token) else {
+        return expired(&state);
+    };
+    let (status, title, line) = match mail::use_moderation_link(&state.services, &link).await? {
+        mail::LinkOutcome::Done => {
+            let done = match link.decision {
+                "approve" => "The reply is approved: it is public now.",
+                "spam" => "The reply is marked as spam.",
+                _ => "The reply is in the trash.",
+            };
+            (StatusCode::OK, "Done", done.to_owned())
+        }
+        mail::LinkOutcome::Used => (
+            StatusCode::CONFLICT,
+            "This link was used already",
+            "Each button of the email works once. Nothing more was changed.".to_owned(),
+        ),
+        mail::LinkOutcome::Refused(why) => (StatusCode::FORBIDDEN, "Nothing was changed", why),
+    };
+    page(&state, status, title, vec![line], None, vec![], vec![queue_link()])
+}

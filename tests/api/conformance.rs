@@ -129,6 +129,10 @@ conformance! {
         create_password_reset, password_reset_user, last_password_reset, use_password_reset,
         forget_password_resets,
     ];
+    staff_choose_what_is_mailed covers [
+        staff_mail_choice, set_staff_mail_choice, moderators_to_tell, authors_to_tell,
+        use_moderation_link, forget_moderation_links, keep_for_staff_digest, take_staff_digest,
+    ];
     each_mail_is_claimed_once_and_counted covers [
         claim_mail, mail_was_sent, release_mail, mail_sent, mails_sent_since, forget_mails_sent,
         keep_for_digest, take_digest,
@@ -1922,6 +1926,55 @@ mod cases {
         assert_eq!(w(store, |tx| tx.forget_password_resets(150)).await, 1);
     }
 
+    pub async fn staff_choose_what_is_mailed(store: &Store, _: Backend) {
+        let account = |email: &'static str, name: &'static str, role: Role| {
+            w(store, move |tx| {
+                Box::pin(async move {
+                    let new = NewUser {
+                        email: typed::email(email),
+                        name: name.into(),
+                        role,
+                        password_hash: "x".into(),
+                        created_at: 1,
+                    };
+                    tx.create_user(&new).await
+                })
+            })
+        };
+        let editor = account("ed@example.com", "Ed", Role::Editor).await;
+        let writer = account("au@example.com", "Au", Role::Author).await;
+        let other = account("ot@example.com", "Ot", Role::Author).await;
+        let article_id = insert(store, article("theirs", writer.author.id, 1_000)).await.unwrap();
+        let (ed, au, ot) = (editor.id, writer.id, other.id);
+        assert_eq!(r(store, move |db| db.staff_mail_choice(ed)).await, StaffMailChoice::default());
+        let ids = |found: Vec<StaffRecipient>| found.iter().map(|s| s.user_id).collect::<Vec<_>>();
+        let told = r(store, move |db| db.moderators_to_tell(article_id)).await;
+        assert_eq!(ids(told), [ed, au], "editors and the article's own author, not another");
+        assert!(r(store, move |db| db.authors_to_tell(article_id)).await.is_empty());
+        let hourly = StaffMailChoice { held: HeldMail::Hourly, replies: false };
+        w(store, move |tx| tx.set_staff_mail_choice(ed, hourly)).await;
+        let quiet = StaffMailChoice { held: HeldMail::None, replies: true };
+        w(store, move |tx| tx.set_staff_mail_choice(au, quiet)).await;
+        assert_eq!(r(store, move |db| db.staff_mail_choice(au)).await, quiet);
+        let told = r(store, move |db| db.moderators_to_tell(article_id)).await;
+        assert_eq!((ids(told.clone()), told[0].held), (vec![ed], HeldMail::Hourly));
+        assert_eq!(ids(r(store, move |db| db.authors_to_tell(article_id)).await), [au]);
+        let _ = ot;
+        // Links work once.
+        assert!(w(store, |tx| tx.use_moderation_link("sig", 10)).await);
+        assert!(!w(store, |tx| tx.use_moderation_link("sig", 11)).await);
+        assert_eq!(w(store, |tx| tx.forget_moderation_links(11)).await, 1);
+        // Digests are due an hour after their first reply.
+        let a = add_reply(store, reply(article_id, None, ReplyStatus::Pending, 10)).await;
+        let b = add_reply(store, reply(article_id, None, ReplyStatus::Pending, 11)).await;
+        w(store, move |tx| tx.keep_for_staff_digest(ed, b, 200)).await;
+        w(store, move |tx| tx.keep_for_staff_digest(ed, a, 300)).await;
+        w(store, move |tx| tx.keep_for_staff_digest(ed, a, 300)).await;
+        assert!(w(store, |tx| tx.take_staff_digest(199)).await.is_none());
+        assert_eq!(w(store, |tx| tx.take_staff_digest(200)).await, Some((ed, vec![b, a])));
+        assert!(w(store, |tx| tx.take_staff_digest(1_000)).await.is_none(), "taken");
+    }
+
     pub async fn each_mail_is_claimed_once_and_counted(store: &Store, _: Backend) {
         let article_id = one_article(store).await;
         let first = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 10)).await;
@@ -2244,6 +2297,8 @@ async fn the_schemas_of_both_backends_match() {
         "mail_digests",
         // A reset link belongs to the database it was mailed from, as sessions do.
         "password_resets",
+        "staff_digests",
+        "moderation_links_used",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

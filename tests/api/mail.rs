@@ -784,3 +784,127 @@ async fn a_forgotten_password_is_reset_once_with_a_mailed_link() {
     assert_eq!(late.status, 404);
     app.sign_in_with("ed@example.com", new).await;
 }
+
+/// The `/moderate/…` links of a held-reply mail, by button.
+fn moderation_links(mail: &Mail) -> Vec<String> {
+    let text = mail.text();
+    text.split_whitespace()
+        .filter_map(|word| word.strip_prefix(&format!("{BASE}/moderate/")))
+        .map(|token| format!("/moderate/{token}"))
+        .collect()
+}
+
+async fn status_of(app: &TestApp, id: ReplyId) -> byline::domain::ReplyStatus {
+    app.stored(id).await.unwrap().status
+}
+
+#[tokio::test]
+async fn moderators_are_mailed_held_replies_with_links_that_work_once() {
+    use byline::domain::{ReplyStatus, Role};
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    app.add_staff("ed@example.com", "Ed Itor", Role::Editor).await;
+    app.add_staff("al@example.com", "Al Admin", Role::Admin).await;
+    app.add_staff("au@example.com", "Au Thor", Role::Author).await;
+    let al = app.sign_in("al@example.com").await;
+    let quiet = [("form", "mail"), ("held_mail", "none")];
+    assert_eq!(app.staff_post(&al, "/admin/account", &quiet).await.status, 303);
+    let path = app.publish("Held here").await.path;
+
+    let held = app.reply(&path, &reply_with(&[("comment", "Please holdme, moderators.")])).await;
+    let mails = sink.wait_for(1).await;
+    settle(&app).await;
+    assert_eq!(
+        sink.received().len(),
+        1,
+        "the editor only: the admin chose none, the author is not this article's"
+    );
+    let mail = &mails[0];
+    assert_eq!(mail.rcpt(), ["ed@example.com"]);
+    assert!(mail.header("Subject").contains("waits for moderation on “Held here”"));
+    assert!(mail.text().contains("> Please holdme, moderators."));
+    assert!(
+        mail.text().contains("held because: matched “holdme” on the hold list"),
+        "{}",
+        mail.text()
+    );
+    assert!(
+        !mail.raw.contains("ada@example.com"),
+        "the reader's address is not in staff mail either"
+    );
+    let links = moderation_links(mail);
+    assert_eq!(links.len(), 3, "approve, spam, trash: {links:?}");
+    let approve = links.iter().find(|l| l.contains(".approve.")).unwrap().clone();
+
+    // The link opens a page that asks first: a GET changes nothing, signed in or not.
+    let asked = app.get(&approve).await;
+    assert_eq!(asked.status, 200);
+    assert!(asked.body.contains("Please holdme, moderators."));
+    assert_eq!(status_of(&app, held).await, ReplyStatus::Pending);
+    // An altered link does nothing.
+    let altered = approve.replace(".approve.", ".spam.");
+    assert_eq!(post_form(&app, &altered, &[]).await.status, 404);
+    assert_eq!(status_of(&app, held).await, ReplyStatus::Pending);
+    // The POST acts, without signing in, once.
+    let done = post_form(&app, &approve, &[]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(status_of(&app, held).await, ReplyStatus::Approved);
+    assert_eq!(post_form(&app, &approve, &[]).await.status, 409, "used already");
+    assert_eq!(status_of(&app, held).await, ReplyStatus::Approved);
+
+    // After seven days the links work no more.
+    let later = app.reply(&path, &reply_with(&[("comment", "holdme again")])).await;
+    let trash = moderation_links(&sink.wait_for(2).await[1])
+        .into_iter()
+        .find(|l| l.contains(".trash."))
+        .unwrap();
+    app.clock.advance(7 * 86_400 + 1);
+    assert_eq!(post_form(&app, &trash, &[]).await.status, 404);
+    assert_eq!(status_of(&app, later).await, ReplyStatus::Pending);
+}
+
+#[tokio::test]
+async fn a_moderator_may_choose_an_hourly_digest_and_authors_their_articles_replies() {
+    use byline::domain::Role;
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    app.add_staff("ed@example.com", "Ed Itor", Role::Editor).await;
+    app.add_staff("au@example.com", "Au Thor", Role::Author).await;
+    let ed = app.sign_in("ed@example.com").await;
+    let au = app.sign_in("au@example.com").await;
+    let hourly = [("form", "mail"), ("held_mail", "hourly")];
+    assert_eq!(app.staff_post(&ed, "/admin/account", &hourly).await.status, 303);
+    let account = app.staff_get(&ed, "/admin/account").await;
+    assert!(account.one("#held_mail option[value=hourly]").value().attr("selected").is_some());
+    let replies = [("form", "mail"), ("held_mail", "none"), ("reply_mail", "yes")];
+    assert_eq!(app.staff_post(&au, "/admin/account", &replies).await.status, 303);
+    let draft = byline::services::publishing::Draft {
+        headline: "By the author".into(),
+        standfirst: "A standfirst.".into(),
+        author: "Au Thor".into(),
+        body_markdown: "Body.".into(),
+        replies_open: true,
+    };
+    let path = app.publish_draft(draft).await.path;
+
+    app.reply(&path, &reply_with(&[("comment", "First holdme.")])).await;
+    app.reply(&path, &reply_with(&[("comment", "Second holdme.")])).await;
+    app.reply(&path, &reply_with(&[("comment", "A public one."), ("email", "pub@example.com")]))
+        .await;
+    // The author hears of the public reply at once; the moderator of nothing yet.
+    let mails = sink.wait_for(1).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 1);
+    assert_eq!(mails[0].rcpt(), ["au@example.com"]);
+    assert!(mails[0].header("Subject").contains("New reply on your article “By the author”"));
+    assert!(mails[0].text().contains("> A public one."));
+    // An hour on, one digest with both held replies and their buttons.
+    app.clock.advance(3601);
+    let digest = sink.wait_for(2).await[1].clone();
+    assert_eq!(digest.rcpt(), ["ed@example.com"]);
+    assert!(digest.header("Subject").contains("2 replies wait for moderation"));
+    assert!(
+        digest.text().contains("> First holdme.") && digest.text().contains("> Second holdme.")
+    );
+    assert_eq!(moderation_links(&digest).len(), 6);
+}

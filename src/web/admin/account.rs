@@ -26,6 +26,11 @@ struct AccountPage<'a> {
     email: String,
     notice: Option<&'a str>,
     error: Option<String>,
+    /// `each`, `hourly` or `none`; and whether new public replies on their articles are
+    /// mailed. Shown only with mail on.
+    held_mail: &'static str,
+    reply_mail: bool,
+    mail: bool,
 }
 
 async fn render(
@@ -35,7 +40,11 @@ async fn render(
     notice: Option<&str>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    let choice = staff::mail_choice(&state.services, &staff.user).await?;
     let template = AccountPage {
+        held_mail: choice.held.as_str(),
+        reply_mail: choice.replies,
+        mail: state.services.mailer.is_on(),
         layout: Layout::new(&state.config, "Your account"),
         nav: staff.nav(),
         name: staff.user.author.name.clone(),
@@ -62,6 +71,14 @@ pub async fn save(
     let pairs = form::read_pairs(&headers, body).await?;
     staff.check_csrf(&pairs)?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
+    if value("form") == "mail" {
+        let held = crate::store::HeldMail::parse(&value("held_mail"))
+            .ok_or(AppError::BadRequest("held_mail: expected each, hourly or none"))?;
+        let choice =
+            crate::store::StaffMailChoice { held, replies: !value("reply_mail").is_empty() };
+        staff::set_mail_choice(&state.services, &staff.user, choice).await?;
+        return Ok(see_other("/admin/account"));
+    }
     if value("form") == "password" {
         let ip = defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
         let passwords = [value("current"), value("new"), value("again")];
