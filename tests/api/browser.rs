@@ -49,6 +49,30 @@ async fn a_reader_replies_in_chromium_without_javascript() {
 }
 
 #[tokio::test]
+async fn a_reader_confirms_gets_a_notification_and_unsubscribes_in_chromium() {
+    let sink = crate::mail::Sink::start();
+    let port = crate::mail::free_port();
+    let (listen, base) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
+    let smtp = sink.port.to_string();
+    let app = spawn_with(&[
+        ("moderation", "none"),
+        ("site_title", "The Estuary Times"),
+        ("listen", &listen),
+        ("base_url", &base),
+        ("mail", "smtp"),
+        ("smtp_host", "127.0.0.1"),
+        ("smtp_port", &smtp),
+        ("smtp_security", "none"),
+    ])
+    .await;
+    let path = app.publish("Mail in Chromium").await.path;
+    let dir = sink.dir().display().to_string();
+    let stdout = run_script("mail.mjs", vec![app.url(&path), dir, screenshots()]).await;
+    println!("{stdout}");
+    assert_eq!(sink.received().len(), 2, "the confirmation and one notification");
+}
+
+#[tokio::test]
 async fn a_journalist_writes_and_publishes_with_the_live_preview() {
     let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
     app.add_staff("reporter@example.com", "Rosa Reporter", byline::domain::Role::Author).await;

@@ -67,6 +67,11 @@ impl Sink {
         Sink { port: port.parse().unwrap(), child, dir }
     }
 
+    /// Where the messages are kept (for the browser test to read).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Every message received so far, in order.
     pub fn received(&self) -> Vec<Mail> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
