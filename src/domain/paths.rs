@@ -32,6 +32,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "media",
     "metrics",
     "moderate",
+    "my-replies",
     "news-sitemap.xml",
     "page",
     "robots.txt",

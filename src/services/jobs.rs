@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{Services, publishing};
 use crate::store::{
-    ArticleWrites, OutboxWrites, PasswordResetWrites, ReplyWrites, StaffMailWrites, StaffWrites,
-    SubscriptionWrites,
+    ArticleWrites, OutboxWrites, PasswordResetWrites, ReaderDataWrites, ReplyWrites,
+    StaffMailWrites, StaffWrites, SubscriptionWrites,
 };
 
 /// How often the outbox and expired sessions are cleared out (seconds of the clock).
@@ -84,6 +84,7 @@ async fn tidy(
                 tx.fold_reply_counts().await?;
                 tx.forget_unconfirmed(now - super::mail::UNCONFIRMED_DAYS * 86_400).await?;
                 tx.forget_password_resets(now - 86_400).await?;
+                tx.forget_data_requests(now - super::reader_data::LINK_SECONDS).await?;
                 tx.forget_moderation_links(now - (super::mail::LINK_DAYS + 1) * 86_400).await?;
                 // Past the time a delivery is retried, its mails need not be remembered.
                 tx.forget_mails_sent(now - mail_retries - 86_400).await?;

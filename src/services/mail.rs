@@ -830,3 +830,45 @@ pub async fn send_password_reset(
     let message = build(&services.mailer.from, &letter).map_err(|e| e.to_string())?;
     services.mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
 }
+
+/// The link of a reader's request for a copy of their replies, or their erasure.
+pub async fn send_data_link(
+    services: &Services,
+    email: &str,
+    action: super::reader_data::Action,
+    token: &str,
+    replies: usize,
+) -> Result<(), String> {
+    use super::reader_data::Action;
+    let site = services.config.site_title.clone();
+    let (subject, intro, label) = match action {
+        Action::Copy => (
+            format!("A copy of your replies on {site}"),
+            format!(
+                "Someone, hopefully you, asked {site} for a copy of the {replies} replies posted with this address."
+            ),
+            "See and download my replies",
+        ),
+        Action::Erase => (
+            format!("Erase your replies on {site}"),
+            format!(
+                "Someone, hopefully you, asked {site} to erase the {replies} replies posted with this address. The link asks once more before it erases anything."
+            ),
+            "Erase my replies",
+        ),
+    };
+    let content = Content {
+        subject,
+        intro,
+        action: Some(Link::new(label, site_url(services, &format!("/my-replies/{token}")))),
+        reason: "The link works for a day. If it was not you, ignore this email: nothing changes."
+            .into(),
+        site,
+        ..Content::default()
+    };
+    let now = services.clock.now();
+    let id = format!("data.{}.{now}", &token[..8]);
+    let letter = letter(services, email, content, id, None, None);
+    let message = build(&services.mailer.from, &letter).map_err(|e| e.to_string())?;
+    services.mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+}

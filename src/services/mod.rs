@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod pages;
 pub mod passwords;
 pub mod publishing;
+pub mod reader_data;
 pub mod reading;
 pub mod settings;
 pub mod staff;

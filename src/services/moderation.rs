@@ -179,6 +179,19 @@ pub async fn decide(
     Ok(())
 }
 
+/// Deletes these replies for ever, whoever's articles they are on: a reader's erasure of their
+/// own replies (their answers keep their place under a placeholder).
+pub async fn erase(services: &Services, ids: Vec<ReplyId>) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    match apply(services, None, Decision::Delete, ids).await {
+        Ok(()) | Err(ModerationError::NotFound) => Ok(()),
+        Err(ModerationError::Store(e)) => Err(e),
+        Err(e) => Err(StoreError::Database(e.to_string())),
+    }
+}
+
 /// `byline reply approve ID`: whoever runs the command line may moderate any reply.
 pub async fn approve_from_command_line(
     services: &Services,

@@ -35,6 +35,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 10, "0010_mail"),
     migration!("sqlite", 11, "0011_password_resets"),
     migration!("sqlite", 12, "0012_staff_mail"),
+    migration!("sqlite", 13, "0013_reader_data"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -50,6 +51,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 10, "0010_mail"),
     migration!("postgres", 11, "0011_password_resets"),
     migration!("postgres", 12, "0012_staff_mail"),
+    migration!("postgres", 13, "0013_reader_data"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

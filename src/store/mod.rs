@@ -23,6 +23,7 @@ pub mod notices;
 pub mod outbox;
 pub mod pages;
 mod postgres;
+pub mod reader_data;
 pub mod replies;
 pub mod settings;
 mod sqlite;
@@ -48,6 +49,7 @@ pub use media::{Media, MediaQuery, MediaReads, MediaUse, MediaWrites};
 pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
 pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites};
+pub use reader_data::{ReaderDataReads, ReaderDataWrites, ReaderReply};
 pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};
 pub use settings::{SettingReads, SettingWrites, SiteSetting};
 pub use staff::{

@@ -19,6 +19,7 @@ mod meta;
 pub mod metrics;
 pub mod page_cache;
 mod pages;
+mod reader_data;
 mod redirects;
 mod response;
 mod search;
@@ -205,6 +206,9 @@ pub fn routes() -> Vec<Route> {
             get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
         ),
         route("/subscriptions/{token}", get(subscriptions::manage)),
+        route("/my-replies", get(reader_data::ask_page).post(reader_data::ask)),
+        route("/my-replies/{token}", get(reader_data::show).post(reader_data::erase)),
+        route("/my-replies/{token}/replies.json", get(reader_data::json)),
         route(
             "/moderate/{token}",
             get(subscriptions::moderation_page).post(subscriptions::moderate),

@@ -129,6 +129,10 @@ conformance! {
         create_password_reset, password_reset_user, last_password_reset, use_password_reset,
         forget_password_resets,
     ];
+    readers_ask_for_their_data covers [
+        create_data_request, data_request, last_data_request, end_data_request,
+        forget_data_requests, replies_from_address,
+    ];
     staff_choose_what_is_mailed covers [
         staff_mail_choice, set_staff_mail_choice, moderators_to_tell, authors_to_tell,
         use_moderation_link, forget_moderation_links, keep_for_staff_digest, take_staff_digest,
@@ -1926,6 +1930,30 @@ mod cases {
         assert_eq!(w(store, |tx| tx.forget_password_resets(150)).await, 1);
     }
 
+    pub async fn readers_ask_for_their_data(store: &Store, _: Backend) {
+        let article_id = one_article(store).await;
+        let mine = add_reply(store, reply(article_id, None, ReplyStatus::Approved, 10)).await;
+        let mut other = reply(article_id, Some(mine), ReplyStatus::Pending, 11);
+        other.author_email = typed::email("someone@example.com");
+        add_reply(store, other).await;
+        let found = r(store, |db| db.replies_from_address("READER@example.com")).await;
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, found[0].email.as_str()), (mine, "reader@example.com"));
+        assert_eq!(found[0].website.as_deref(), Some("https://reader.example/"));
+        assert_eq!(found[0].path.as_deref(), Some("/2026/11/24/story/"));
+        assert!(r(store, |db| db.replies_from_address("")).await.is_empty());
+        assert_eq!(r(store, |db| db.last_data_request("reader@example.com")).await, None);
+        w(store, |tx| tx.create_data_request("h", "Reader@Example.com", "copy", 100)).await;
+        assert_eq!(r(store, |db| db.last_data_request("reader@example.com")).await, Some(100));
+        let request = r(store, |db| db.data_request("h", 100)).await;
+        assert_eq!(request, Some(("reader@example.com".into(), "copy".into())));
+        assert_eq!(r(store, |db| db.data_request("h", 101)).await, None, "too old");
+        assert!(w(store, |tx| tx.end_data_request("h")).await);
+        assert!(!w(store, |tx| tx.end_data_request("h")).await);
+        w(store, |tx| tx.create_data_request("old", "a@example.com", "erase", 5)).await;
+        assert_eq!(w(store, |tx| tx.forget_data_requests(6)).await, 1);
+    }
+
     pub async fn staff_choose_what_is_mailed(store: &Store, _: Backend) {
         let account = |email: &'static str, name: &'static str, role: Role| {
             w(store, move |tx| {
@@ -2299,6 +2327,7 @@ async fn the_schemas_of_both_backends_match() {
         "password_resets",
         "staff_digests",
         "moderation_links_used",
+        "data_requests",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

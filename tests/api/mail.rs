@@ -913,3 +913,75 @@ async fn a_moderator_may_choose_an_hourly_digest_and_authors_their_articles_repl
     );
     assert_eq!(moderation_links(&digest).len(), 6);
 }
+
+#[tokio::test]
+async fn a_reader_gets_a_copy_of_their_replies_and_erases_them() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("My data").await.path;
+    let mut form = reply_with(&[
+        ("comment", "My first words."),
+        ("email", "ada@example.com"),
+        ("website", "https://ada.example/"),
+    ]);
+    form.push(("notify_replies", "yes".into()));
+    let first = app.reply(&path, &form).await;
+    let second = app
+        .reply(&path, &reply_with(&[("comment", "My second words."), ("email", "ada@example.com")]))
+        .await;
+    let answer = app.reply(&path, &answer("Bea", "Answering Ada.", first)).await;
+    sink.wait_for(1).await; // the confirmation of Ada's subscription
+
+    // The same answer whether or not the address posted here; a link only to one that did.
+    let asked =
+        post_form(&app, "/my-replies", &[("email", "ada@example.com"), ("action", "copy")]).await;
+    let nobody =
+        post_form(&app, "/my-replies", &[("email", "nobody@example.com"), ("action", "copy")])
+            .await;
+    assert_eq!((asked.status, nobody.status), (200, 200));
+    assert_eq!(asked.one("main p").inner_html(), nobody.one("main p").inner_html());
+    let mails = sink.wait_for(2).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 2);
+    assert_eq!(mails[1].rcpt(), ["ada@example.com"]);
+    let copy = mails[1].link("/my-replies/");
+    let page = app.get(&copy).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), "private, no-store");
+    let listed: Vec<String> =
+        page.all("ol.my-replies li").into_iter().map(crate::helpers::text).collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed[0].contains("My first words.") && listed[1].contains("My second words."));
+    let json_path = crate::helpers::attr(page.one("a[download]"), "href").to_owned();
+    let response = app.client.get(app.url(&json_path)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let json: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let replies = json["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0]["email"], "ada@example.com");
+    assert_eq!(replies[0]["website"], "https://ada.example/");
+    assert_eq!(replies[0]["text"], "My first words.");
+    assert_eq!(replies[0]["id"], first.get());
+
+    // The erasure: the link asks once more; the POST erases, once.
+    app.clock.advance(61);
+    post_form(&app, "/my-replies", &[("email", "ada@example.com"), ("action", "erase")]).await;
+    let erase = sink.wait_for(3).await[2].link("/my-replies/");
+    let asked = app.get(&erase).await;
+    assert_eq!(asked.status, 200);
+    assert_eq!(asked.all("ol.my-replies li").len(), 2);
+    assert!(app.stored(first).await.is_some(), "a GET erases nothing");
+    let done = post_form(&app, &erase, &[]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(app.stored(first).await.is_none() && app.stored(second).await.is_none());
+    assert!(app.stored(answer).await.is_some(), "others' answers stay");
+    let article = app.get(&path).await;
+    assert!(!article.body.contains("My first words.") && !article.body.contains("Ada Reader"));
+    assert!(article.body.contains("Answering Ada."));
+    assert!(app.db(|db| Box::pin(db.mail_address_of("ada@example.com"))).await.is_none());
+    assert_eq!(post_form(&app, &erase, &[]).await.status, 404, "once");
+    // The copy's link ends after a day.
+    app.clock.advance(86_401);
+    assert_eq!(app.get(&copy).await.status, 404);
+}

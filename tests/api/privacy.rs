@@ -178,6 +178,10 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         "/mail/confirm/{token}" => vec!["/mail/confirm/a1.00".into()],
         "/unsubscribe/{token}" => vec!["/unsubscribe/s1.00".into(), "/unsubscribe/a1.00".into()],
         "/subscriptions/{token}" => vec!["/subscriptions/a1.00".into()],
+        "/my-replies" => vec!["/my-replies".into()],
+        "/my-replies/{token}" | "/my-replies/{token}/replies.json" => {
+            vec![pattern.replace("{token}", "00")]
+        }
         "/moderate/{token}" => vec!["/moderate/1.approve.1.0.00".into()],
         "/media/{hash}/{file}" => vec!["/media/0123456789abcdef0123456789abcdef/a-320.jpg".into()],
         other => panic!("the privacy test does not know the route {other}: add it here"),
