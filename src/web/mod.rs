@@ -19,7 +19,7 @@ mod meta;
 pub mod metrics;
 pub mod page_cache;
 mod pages;
-mod reader_data;
+pub(crate) mod reader_data;
 mod redirects;
 mod response;
 mod search;

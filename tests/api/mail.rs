@@ -985,3 +985,59 @@ async fn a_reader_gets_a_copy_of_their_replies_and_erases_them() {
     app.clock.advance(86_401);
     assert_eq!(app.get(&copy).await.status, 404);
 }
+
+#[tokio::test]
+async fn staff_copy_or_erase_an_addresss_replies_from_the_queue() {
+    use byline::domain::Role;
+    let app = spawn_with(&[("moderation", "none")]).await;
+    let path = app.publish("Asked by phone").await.path;
+    let first =
+        app.reply(&path, &reply_with(&[("comment", "One."), ("email", "ada@example.com")])).await;
+    app.reply(&path, &reply_with(&[("comment", "Two."), ("email", "ADA@example.com")])).await;
+    let other = app
+        .reply(&path, &reply_with(&[("comment", "Not hers."), ("email", "bea@example.com")]))
+        .await;
+    app.add_staff("ed@example.com", "Ed Itor", Role::Editor).await;
+    app.add_staff("au@example.com", "Au Thor", Role::Author).await;
+    let ed = app.sign_in("ed@example.com").await;
+    let au = app.sign_in("au@example.com").await;
+    let queue = app.staff_get(&ed, "/admin/replies/?status=all&email=ada%40example.com").await;
+    assert!(queue.has("form.address-rights button[value=erase]"));
+    assert!(
+        !app.staff_get(&au, "/admin/replies/?status=all&email=ada%40example.com")
+            .await
+            .has("form.address-rights")
+    );
+    let refused = app
+        .staff_post(
+            &au,
+            "/admin/replies/address",
+            &[("email", "ada@example.com"), ("what", "erase")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(app.stored(first).await.is_some());
+
+    let copy = app
+        .staff_post(
+            &ed,
+            "/admin/replies/address",
+            &[("email", "ada@example.com"), ("what", "copy")],
+        )
+        .await;
+    assert_eq!(copy.status, 200);
+    let json: Value = serde_json::from_str(&copy.body).unwrap();
+    let texts: Vec<&str> =
+        json["replies"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["One.", "Two."]);
+    let erased = app
+        .staff_post(
+            &ed,
+            "/admin/replies/address",
+            &[("email", "ada@example.com"), ("what", "erase")],
+        )
+        .await;
+    assert_eq!(erased.status, 303);
+    assert!(app.stored(first).await.is_none());
+    assert!(app.stored(other).await.is_some());
+}

@@ -167,6 +167,7 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         "/admin/replies/" => {
             vec!["/admin/replies/".into(), "/admin/replies/?status=approved".into()]
         }
+        "/admin/replies/address" => vec!["/admin/replies/address".into()],
         "/admin/replies/{id}/edit" => vec![format!("/admin/replies/{reply_id}/edit")],
         "/admin/replies/{id}/reply" => vec![format!("/admin/replies/{reply_id}/reply")],
         "/admin/settings" => vec!["/admin/settings".into()],

@@ -110,6 +110,7 @@ pub fn routes() -> Vec<Route> {
         route("/admin/users/{id}", post(users::update)),
         route("/admin/account", get(account::show).post(account::save)),
         route("/admin/replies/", get(replies::queue).post(replies::decide)),
+        route("/admin/replies/address", post(replies::address)),
         route("/admin/replies/{id}/edit", get(replies::edit).post(replies::save_edit)),
         route("/admin/replies/{id}/reply", get(replies::answer).post(replies::save_answer)),
         route("/admin/settings", get(settings::show).post(settings::save)),

@@ -32,6 +32,8 @@ struct QueuePage<'a> {
     return_to: String,
     older: Option<String>,
     newer: Option<String>,
+    /// Editors and admins may copy or erase every reply of the address filtered by.
+    address_rights: bool,
 }
 
 struct Tab {
@@ -137,10 +139,50 @@ pub async fn queue(
         return_to: filter.url(filter.status, filter.page),
         older: (filter.page * PER_PAGE < total).then(|| filter.url(filter.status, filter.page + 1)),
         newer: (filter.page > 1).then(|| filter.url(filter.status, filter.page - 1)),
+        address_rights: staff.user.role.edits_all_articles() && !filter.email.trim().is_empty(),
         email: filter.email,
         article: filter.article,
     };
     Ok(page(StatusCode::OK, template.render()?))
+}
+
+/// `POST /admin/replies/address`: a reader's rights exercised by staff for them (asked by
+/// mail or in person): `what=copy` downloads every reply of `email` as JSON, `what=erase`
+/// erases them as the reader's own link would. Editors and admins only.
+pub async fn address(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let pairs = form::read_pairs(&headers, body).await?;
+    staff.check_csrf(&pairs)?;
+    if !staff.user.role.edits_all_articles() {
+        return Err(AppError::Forbidden(
+            "Only editors and admins copy or erase a reader's replies.".into(),
+        ));
+    }
+    let email = form::first(&pairs, "email").unwrap_or_default().trim().to_owned();
+    if email.is_empty() {
+        return Err(AppError::BadRequest("Filter the queue by an address first."));
+    }
+    let services = &state.services;
+    match form::first(&pairs, "what") {
+        Some("copy") => {
+            let replies = crate::services::reader_data::replies(services, &email).await?;
+            Ok(crate::web::reader_data::json_download(&state, &replies))
+        }
+        Some("erase") => {
+            let count = crate::services::reader_data::erase(services, &email).await?;
+            tracing::info!(
+                staff = staff.user.id.get(),
+                replies = count,
+                "erased an address's replies"
+            );
+            Ok(see_other("/admin/replies/?status=all"))
+        }
+        _ => Err(AppError::BadRequest("Choose copy or erase.")),
+    }
 }
 
 fn row(q: QueuedReply, tz: &jiff::tz::TimeZone) -> Row {
