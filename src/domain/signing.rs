@@ -48,8 +48,11 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Lowercase hex only, as [`hex`] writes it: one signature has one spelling, so a table of
+/// used signatures cannot be passed by the same one spelt another way.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if !s.len().is_multiple_of(2) || !s.bytes().all(lower_hex) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
@@ -79,6 +82,16 @@ pub fn token_age(keys: &Keys, article: ArticleId, token: &str, now: i64) -> Opti
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_signature_has_one_spelling() {
+        let keys = Keys::new("secret");
+        let good = keys.sign("p", "v");
+        assert!(keys.verify("p", "v", &good));
+        assert!(!keys.verify("p", "v", &good.to_uppercase()));
+        let plus = format!("+{}", &good[1..]);
+        assert!(!keys.verify("p", "v", &plus));
+    }
+
     use super::*;
 
     #[test]

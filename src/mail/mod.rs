@@ -113,16 +113,27 @@ impl Mailer {
                     response.code(),
                     response.message().collect::<Vec<_>>().join(" ")
                 )),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                Err(e) => Err(SendError::Transient(e.to_string())),
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(without_addresses(&e))),
+                Err(e) => Err(SendError::Transient(without_addresses(&e))),
             },
             // A sendmail that fails may be a full queue or a missing program: retried.
             Transport::Sendmail(sendmail) => match sendmail.send(message).await {
                 Ok(()) => Ok("accepted by sendmail".into()),
-                Err(e) => Err(SendError::Transient(e.to_string())),
+                Err(e) => Err(SendError::Transient(without_addresses(&e))),
             },
         }
     }
+}
+
+/// A server's answer with any address in it masked: servers echo the recipient ("550 5.1.1
+/// <ada@example.com>: no such user"), and these answers are logged and kept in the outbox.
+fn without_addresses(error: &dyn std::fmt::Display) -> String {
+    error
+        .to_string()
+        .split(' ')
+        .map(|word| if word.contains('@') { "<address>" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn smtp(settings: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
@@ -144,4 +155,15 @@ fn smtp(settings: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, S
         ));
     }
     Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_logged_without_addresses() {
+        let answer = "550 5.1.1 <ada@example.com>: Recipient address rejected";
+        assert_eq!(without_addresses(&answer), "550 5.1.1 <address> Recipient address rejected");
+    }
 }

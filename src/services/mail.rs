@@ -293,7 +293,7 @@ pub fn moderation_link(services: &Services, token: &str) -> Option<ModerationLin
         return None;
     }
     let value = format!("{}:{decision}:{}:{issued}", reply.get(), user.get());
-    let fresh = services.clock.now() - issued <= LINK_DAYS * 86_400;
+    let fresh = services.clock.now().saturating_sub(issued) <= LINK_DAYS * 86_400;
     (fresh && services.keys.verify(MODERATION_LINK, &value, &signature)).then_some(ModerationLink {
         reply,
         decision,
@@ -538,7 +538,12 @@ async fn send_once(
         .await
         .map_err(|e| SendError::Transient(e.to_string()))?;
     if !claimed {
-        return Ok(());
+        // Sent already, or being sent by a delivery that may yet die: this delivery is done
+        // only when the mail is marked sent, so it tries again later.
+        if mail_sent(services, &key).await? {
+            return Ok(());
+        }
+        return Err(SendError::Transient(format!("{key} is being sent by another delivery")));
     }
     let outcome = match build(&services.mailer.from, &letter) {
         Ok(message) => services.mailer.send(message).await.map(|_| ()),
@@ -574,6 +579,15 @@ async fn send_once(
         tracing::warn!(error = %e, "cannot record a mail's sending");
     }
     outcome
+}
+
+async fn mail_sent(services: &Services, key: &str) -> Result<bool, SendError> {
+    let key = key.to_owned();
+    services
+        .store
+        .read(move |db| Box::pin(async move { db.mail_sent(&key).await }))
+        .await
+        .map_err(|e| SendError::Transient(e.to_string()))
 }
 
 fn site_url(services: &Services, path: &str) -> String {
@@ -731,8 +745,14 @@ pub async fn send_digests(services: &Services) -> Result<(), String> {
                     Ok(found)
                 })
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await;
+        let news = match news {
+            Ok(news) => news,
+            Err(e) => {
+                keep_again(services, address.id, replies).await?;
+                return Err(e.to_string());
+            }
+        };
         let public: Vec<ReplyNews> =
             news.into_iter().filter(|n| n.status == ReplyStatus::Approved).collect();
         let Some(last) = public.last() else { continue };
@@ -741,19 +761,28 @@ pub async fn send_digests(services: &Services) -> Result<(), String> {
         if let Err(SendError::Transient(e)) =
             send_once(services, key, reader(address.id), letter).await
         {
-            let (id, now) = (address.id, services.clock.now());
-            let back = services.store.write(move |tx| {
-                Box::pin(async move {
-                    for reply in replies {
-                        tx.keep_for_digest(id, reply, now).await?;
-                    }
-                    Ok::<_, StoreError>(())
-                })
-            });
-            back.await.map_err(|e| e.to_string())?;
+            keep_again(services, address.id, replies).await?;
             return Err(e);
         }
     }
+}
+
+/// Puts back the replies of a digest that could not be sent.
+async fn keep_again(
+    services: &Services,
+    address: i64,
+    replies: Vec<ReplyId>,
+) -> Result<(), String> {
+    let now = services.clock.now();
+    let back = services.store.write(move |tx| {
+        Box::pin(async move {
+            for reply in replies {
+                tx.keep_for_digest(address, reply, now).await?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    });
+    back.await.map_err(|e| e.to_string())
 }
 
 fn digest(services: &Services, address: &MailAddress, replies: &[ReplyNews]) -> Letter {

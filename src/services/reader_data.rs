@@ -120,13 +120,13 @@ pub async fn erase_with(services: &Services, token: &str) -> Result<Option<usize
     else {
         return Ok(None);
     };
+    // Erased first, the link ended after: a failure leaves the link working, and erasing
+    // twice erases nothing more.
+    let count = erase(services, &request.email).await?;
     let hash = token_hash(token);
     let ended =
         services.store.write(move |tx| Box::pin(async move { tx.end_data_request(&hash).await }));
-    if !ended.await? {
-        return Ok(None);
-    }
-    erase(services, &request.email).await.map(Some)
+    Ok(ended.await?.then_some(count))
 }
 
 /// Erases every reply posted with `email`, and forgets the address's subscriptions (a reader

@@ -244,6 +244,8 @@ pub trait StaffWrites: Tx {
         let sql = "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
         let changed = self.execute(sql, &[id.into(), password_hash.into(), at.into()]).await?;
         self.execute("DELETE FROM sessions WHERE user_id = $1", &[id.into()]).await?;
+        // Every other reset link of the account ends with it.
+        self.execute("DELETE FROM password_resets WHERE user_id = $1", &[id.into()]).await?;
         Ok(changed > 0)
     }
 
