@@ -261,10 +261,7 @@ async fn mail_test(config: &Config, address: &str) -> anyhow::Result<()> {
     };
     let (text, html) = content.render();
     let now = Clock::system().now();
-    let host = url::Url::parse(&config.base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
+    let host = config::host_of(&config.base_url);
     let letter = Letter {
         to: address.trim().to_owned(),
         subject: content.subject,

@@ -355,6 +355,14 @@ impl Config {
 }
 
 /// `media/` beside an SQLite database; `media/` in the working folder for PostgreSQL.
+/// The host of the site's address (`news.example`): mail's sender and message ids.
+pub fn host_of(base_url: &str) -> String {
+    url::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// A setting's raw value, or its default.
 fn setting<'v>(values: &'v BTreeMap<String, String>, name: &str) -> &'v str {
     values.get(name).map(String::as_str).unwrap_or_else(|| {
@@ -409,10 +417,7 @@ fn mail_settings(
         "none" => SmtpSecurity::None,
         _ => return Err(bad("smtp_security", "expected starttls, tls or none")),
     };
-    let host = url::Url::parse(base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
+    let host = host_of(base_url);
     let from = match get("mail_from").trim() {
         "" => format!("\"{}\" <byline@{host}>", site_title.replace(['"', '\\'], "")),
         raw => raw.to_owned(),

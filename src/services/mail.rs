@@ -596,11 +596,7 @@ fn site_url(services: &Services, path: &str) -> String {
 
 /// `<what@host>`: a message id on the site's own host.
 fn mail_id(services: &Services, what: &str) -> String {
-    let host = url::Url::parse(&services.config.base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
-    format!("<{what}@{host}>")
+    format!("<{what}@{}>", crate::config::host_of(&services.config.base_url))
 }
 
 fn reply_url(news: &ReplyNews, services: &Services) -> String {
@@ -856,8 +852,7 @@ pub async fn send_password_reset(
         None,
         None,
     );
-    let message = build(&services.mailer.from, &letter).map_err(|e| e.to_string())?;
-    services.mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    send_now(services, &letter).await
 }
 
 /// The link of a reader's request for a copy of their replies, or their erasure.
@@ -898,6 +893,12 @@ pub async fn send_data_link(
     let now = services.clock.now();
     let id = format!("data.{}.{now}", &token[..8]);
     let letter = letter(services, email, content, id, None, None);
-    let message = build(&services.mailer.from, &letter).map_err(|e| e.to_string())?;
+    send_now(services, &letter).await
+}
+
+/// Sends a mail that is asked for on a page (a reset or data link), at once and without
+/// `mails_sent`: asking again sends a new link, which is the retry.
+async fn send_now(services: &Services, letter: &Letter) -> Result<(), String> {
+    let message = build(&services.mailer.from, letter).map_err(|e| e.to_string())?;
     services.mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
 }
