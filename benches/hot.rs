@@ -66,7 +66,12 @@ fn article_page(c: &mut Criterion) {
     };
     let nodes = site.runtime.block_on(page()).unwrap().unwrap().nodes;
     let tz = jiff::tz::TimeZone::UTC;
-    let context = thread::Context { path: &site.path, replies_open: true, tz: &tz };
+    let context = thread::Context {
+        path: &site.path,
+        replies_open: true,
+        tz: &tz,
+        own: thread::Own::default(),
+    };
     c.bench_function("thread of 200 replies to HTML", |b| {
         b.iter(|| thread::render(black_box(&nodes), &context).unwrap())
     });

@@ -39,11 +39,12 @@ pub enum SettingKey {
     MinFillSeconds,
     RateLimitPerMinute,
     DuplicateCheck,
+    EditWindowMinutes,
 }
 
 impl SettingKey {
     /// In the order the settings page shows them.
-    pub const ALL: [SettingKey; 11] = [
+    pub const ALL: [SettingKey; 12] = [
         Self::Moderation,
         Self::MaxLinks,
         Self::HoldList,
@@ -55,6 +56,7 @@ impl SettingKey {
         Self::MinFillSeconds,
         Self::RateLimitPerMinute,
         Self::DuplicateCheck,
+        Self::EditWindowMinutes,
     ];
 
     /// The name in the configuration file, the form and the database.
@@ -71,6 +73,7 @@ impl SettingKey {
             Self::MinFillSeconds => "min_fill_seconds",
             Self::RateLimitPerMinute => "rate_limit_per_minute",
             Self::DuplicateCheck => "duplicate_check",
+            Self::EditWindowMinutes => "edit_window_minutes",
         }
     }
 
@@ -90,6 +93,7 @@ impl SettingKey {
             Self::Honeypot | Self::DuplicateCheck => "on",
             Self::MinFillSeconds => "3",
             Self::RateLimitPerMinute => "5",
+            Self::EditWindowMinutes => "15",
         }
     }
 }
@@ -121,6 +125,9 @@ pub struct DiscussionSettings {
     pub rate_limit_per_minute: u64,
     /// Refuse the same text from the same address on the same article within a day.
     pub duplicate_check: bool,
+    /// Minutes after posting during which a reader may change or delete their reply from the
+    /// browser that sent it; 0 never.
+    pub edit_window_minutes: u32,
 }
 
 impl Default for DiscussionSettings {
@@ -144,9 +151,15 @@ impl Default for DiscussionSettings {
             rate_limit_per_minute: number(default(SettingKey::RateLimitPerMinute), 10_000)
                 .expect(expect),
             duplicate_check: switch(default(SettingKey::DuplicateCheck)).expect(expect),
+            edit_window_minutes: number(default(SettingKey::EditWindowMinutes), MAX_EDIT_WINDOW)
+                .expect(expect) as u32,
         }
     }
 }
+
+/// A day: long enough for any second thought, short enough that a thread others answered
+/// cannot be rewritten under them a week later.
+const MAX_EDIT_WINDOW: u64 = 1440;
 
 fn policy(raw: &str) -> Result<ModerationPolicy, String> {
     match raw.trim() {
@@ -209,6 +222,9 @@ impl DiscussionSettings {
             SettingKey::MinFillSeconds => self.min_fill_seconds = number(raw, 3600)? as i64,
             SettingKey::RateLimitPerMinute => self.rate_limit_per_minute = number(raw, 10_000)?,
             SettingKey::DuplicateCheck => self.duplicate_check = switch(raw)?,
+            SettingKey::EditWindowMinutes => {
+                self.edit_window_minutes = number(raw, MAX_EDIT_WINDOW)? as u32
+            }
         }
         Ok(())
     }
@@ -228,7 +244,15 @@ impl DiscussionSettings {
             SettingKey::MinFillSeconds => self.min_fill_seconds.to_string(),
             SettingKey::RateLimitPerMinute => self.rate_limit_per_minute.to_string(),
             SettingKey::DuplicateCheck => on_off(self.duplicate_check),
+            SettingKey::EditWindowMinutes => self.edit_window_minutes.to_string(),
         }
+    }
+
+    /// Seconds a reply posted at `created_at` may still be changed by its poster at `now`;
+    /// `None` once the window has passed (or when there is none).
+    pub fn edit_seconds_left(&self, created_at: i64, now: i64) -> Option<i64> {
+        let left = created_at + i64::from(self.edit_window_minutes) * 60 - now;
+        (left > 0).then_some(left)
     }
 
     /// Whether replies are closed on an article that is open to them and was first published
@@ -251,6 +275,7 @@ mod tests {
         assert!(s.honeypot && s.duplicate_check);
         assert_eq!((s.min_fill_seconds, s.rate_limit_per_minute), (3, 5));
         assert_eq!((s.thread_depth, s.replies_per_page, s.close_after_days), (5, 50, 0));
+        assert_eq!(s.edit_window_minutes, 15);
         for key in SettingKey::ALL {
             assert_eq!(s.value(key), key.default_value(), "{key}");
             assert_eq!(SettingKey::parse(key.name()), Some(key));
@@ -271,6 +296,17 @@ mod tests {
         }
         assert!(s.set(SettingKey::ThreadDepth, "0").is_err());
         assert!(s.set(SettingKey::Honeypot, "maybe").is_err());
+    }
+
+    #[test]
+    fn the_edit_window_counts_down_from_posting() {
+        let mut s = DiscussionSettings::default();
+        assert_eq!(s.edit_seconds_left(1000, 1000), Some(900));
+        assert_eq!(s.edit_seconds_left(1000, 1899), Some(1));
+        assert_eq!(s.edit_seconds_left(1000, 1900), None);
+        s.set(SettingKey::EditWindowMinutes, "0").unwrap();
+        assert_eq!(s.edit_seconds_left(1000, 1000), None);
+        assert!(s.set(SettingKey::EditWindowMinutes, "1441").is_err());
     }
 
     #[test]

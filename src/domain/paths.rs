@@ -35,6 +35,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "my-replies",
     "news-sitemap.xml",
     "page",
+    "replies",
     "robots.txt",
     "search",
     "section",

@@ -51,6 +51,8 @@ pub struct Posted {
     pub status: ReplyStatus,
     /// The article's page (of replies) that holds the reply, with `#comment-ID`.
     pub location: String,
+    /// How long its poster may change or delete it (`edit_window_minutes`), in seconds.
+    pub edit_seconds: u32,
 }
 
 /// Whether replies are closed: by the editor, or by the article's age.
@@ -154,7 +156,8 @@ async fn post_to(
             format!("{path}#comment-{id}")
         }
     };
-    Ok(Posted { id, status, location })
+    let edit_seconds = settings.edit_window_minutes * 60;
+    Ok(Posted { id, status, location, edit_seconds })
 }
 
 /// What a reply needs of the published article with this slug: as last read, unless a
@@ -274,30 +277,56 @@ async fn check_and_judge(
             )]));
         }
     }
-    Ok(judge(db, settings, submission).await?)
+    Ok(judge(db, settings, &Candidate::of(submission)).await?)
 }
 
-/// The status a new reply gets, and why it is not approved at once.
-async fn judge(
+/// What the moderation rules look at in a reply: a new one, or one its poster changed.
+pub(super) struct Candidate<'a> {
+    pub body: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub website: Option<&'a str>,
+    pub ip: &'a str,
+    pub honeypot_filled: bool,
+    /// Seconds between serving the form and receiving it; `None` where it means nothing
+    /// (an edit).
+    pub fill_seconds: Option<i64>,
+}
+
+impl<'a> Candidate<'a> {
+    fn of(submission: &'a Submission) -> Self {
+        let reply = &submission.reply;
+        Self {
+            body: reply.body.as_str(),
+            name: reply.name.as_str(),
+            email: reply.email.as_str(),
+            website: reply.website.as_ref().map(|w| w.as_str()),
+            ip: submission.facts.ip.as_deref().unwrap_or_default(),
+            honeypot_filled: submission.facts.honeypot_filled,
+            fill_seconds: Some(submission.fill_seconds),
+        }
+    }
+}
+
+/// The status a reply gets, and why it is not approved at once.
+pub(super) async fn judge(
     db: &mut dyn Db,
     settings: &DiscussionSettings,
-    submission: &Submission,
+    reply: &Candidate<'_>,
 ) -> Result<(ReplyStatus, String), StoreError> {
-    let reply = &submission.reply;
-    if settings.honeypot && submission.facts.honeypot_filled {
+    if settings.honeypot && reply.honeypot_filled {
         return Ok((ReplyStatus::Spam, "filled in the hidden field that people never see".into()));
     }
-    let ip = submission.facts.ip.as_deref().unwrap_or_default();
     let listed = |list: &[String]| {
         let text = format!(
             "{}\n{}\n{}",
-            reply.body.as_str().to_lowercase(),
-            reply.name.as_str().to_lowercase(),
-            reply.website.as_ref().map(|w| w.as_str().to_lowercase()).unwrap_or_default()
+            reply.body.to_lowercase(),
+            reply.name.to_lowercase(),
+            reply.website.map(str::to_lowercase).unwrap_or_default()
         );
-        let email = reply.email.as_str().to_lowercase();
+        let email = reply.email.to_lowercase();
         list.iter()
-            .find(|entry| text.contains(entry.as_str()) || email == **entry || ip == *entry)
+            .find(|entry| text.contains(entry.as_str()) || email == **entry || reply.ip == *entry)
             .cloned()
     };
     if let Some(entry) = listed(&settings.spam_list) {
@@ -306,21 +335,24 @@ async fn judge(
     if let Some(entry) = listed(&settings.hold_list) {
         return Ok((ReplyStatus::Pending, format!("matched “{entry}” on the hold list")));
     }
-    let links = text::count_links(reply.body.as_str());
+    let links = text::count_links(reply.body);
     if let Some(max) = settings.max_links
         && links > max
     {
         return Ok((ReplyStatus::Pending, format!("{links} links (more than {max})")));
     }
-    if settings.min_fill_seconds > 0 && submission.fill_seconds < settings.min_fill_seconds {
-        let seconds = submission.fill_seconds.max(0);
+    if let Some(fill_seconds) = reply.fill_seconds
+        && settings.min_fill_seconds > 0
+        && fill_seconds < settings.min_fill_seconds
+    {
+        let seconds = fill_seconds.max(0);
         return Ok((ReplyStatus::Pending, format!("sent {seconds} s after the page was served")));
     }
     Ok(match settings.moderation {
         ModerationPolicy::None => (ReplyStatus::Approved, String::new()),
         ModerationPolicy::All => (ReplyStatus::Pending, "every reply is held".into()),
         ModerationPolicy::FirstTime => {
-            if db.has_approved_reply_from(reply.email.as_str()).await? {
+            if db.has_approved_reply_from(reply.email).await? {
                 (ReplyStatus::Approved, String::new())
             } else {
                 (ReplyStatus::Pending, "first reply from this email address".into())
@@ -339,12 +371,26 @@ async fn location_of(
     id: ReplyId,
     settings: &DiscussionSettings,
 ) -> Result<String, StoreError> {
+    if input.parent_id().is_none() {
+        return Ok(format!("{path}#comment-{id}"));
+    }
+    address_of_reply(services, article.id, path, id, settings).await
+}
+
+/// The address of the page of replies that shows reply `id` (whose poster sees it even when
+/// held), with `#comment-ID`.
+pub(super) async fn address_of_reply(
+    services: &Services,
+    article_id: ArticleId,
+    path: &str,
+    id: ReplyId,
+    settings: &DiscussionSettings,
+) -> Result<String, StoreError> {
     let anchor = format!("{path}#comment-{id}");
-    if input.parent_id().is_none() || settings.replies_per_page == 0 {
+    if settings.replies_per_page == 0 {
         return Ok(anchor);
     }
-    let (article_id, depth, per_page) =
-        (article.id, settings.thread_depth, settings.replies_per_page);
+    let (depth, per_page) = (settings.thread_depth, settings.replies_per_page);
     let (page, pages) = services
         .store
         .read(move |db| {

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod media;
 pub mod moderation;
 pub mod outbox;
+pub mod own_replies;
 pub mod pages;
 pub mod passwords;
 pub mod publishing;

@@ -486,6 +486,8 @@ pub struct Discussion {
     pub thread: ThreadPage,
     pub open: bool,
     pub reply_to: Option<crate::store::Reply>,
+    /// How long readers may change their replies (`edit_window_minutes`).
+    pub edit_window_minutes: u32,
 }
 
 /// The published page at `path` (`about/team`), all read at once; `None` for a draft, a
@@ -538,7 +540,9 @@ pub async fn published(
                 article.reply_count = thread.approved as i64;
                 article.replies_open = page.replies_open;
                 let open = !discussion::replies_closed(&article, &settings, now);
-                let discussion = Some(Discussion { article, thread, open, reply_to });
+                let edit_window_minutes = settings.edit_window_minutes;
+                let discussion =
+                    Some(Discussion { article, thread, open, reply_to, edit_window_minutes });
                 Ok(Some(PageView { page, nav, discussion }))
             })
         })

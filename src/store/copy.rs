@@ -172,6 +172,7 @@ impl Table {
                 ("created_at", Int),
                 ("author_id", Int),
                 ("link_back", Bool),
+                ("edited_at", Int),
             ],
             Self::Settings => &[("key", Text), ("value", Text)],
             Self::ImportMap => {

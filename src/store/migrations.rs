@@ -36,6 +36,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 11, "0011_password_resets"),
     migration!("sqlite", 12, "0012_staff_mail"),
     migration!("sqlite", 13, "0013_reader_data"),
+    migration!("sqlite", 14, "0014_reply_edits"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -52,6 +53,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 11, "0011_password_resets"),
     migration!("postgres", 12, "0012_staff_mail"),
     migration!("postgres", 13, "0013_reader_data"),
+    migration!("postgres", 14, "0014_reply_edits"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -50,7 +50,9 @@ pub use notices::channel;
 pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
 pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites};
 pub use reader_data::{ReaderDataReads, ReaderDataWrites, ReaderReply};
-pub use replies::{NewReply, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites};
+pub use replies::{
+    NewReply, PosterEdit, QueueQuery, QueuedReply, Reply, ReplyPlace, ReplyReads, ReplyWrites,
+};
 pub use settings::{SettingReads, SettingWrites, SiteSetting};
 pub use staff::{
     NewUser, PasswordResetReads, PasswordResetWrites, Session, StaffReads, StaffWrites, User,

@@ -23,6 +23,8 @@ pub struct Reply {
     /// A pingback or trackback an import kept: another site's mention, not a reader's words.
     pub link_back: bool,
     pub created_at: i64,
+    /// When its poster last changed its text (staff edits leave no mark).
+    pub edited_at: Option<i64>,
 }
 
 /// The replies' queries give who wrote one in one column: a reader, staff, or a link-back.
@@ -41,6 +43,20 @@ pub struct QueuedReply {
     pub article_date_path: Option<String>,
     /// The static page the reply is on, when it is on one (`about/team`).
     pub page_path: Option<String>,
+}
+
+impl QueuedReply {
+    /// The address of the page that shows the reply's thread: its static page's, or its
+    /// article's (none for a draft's).
+    pub fn public_path(&self) -> Option<String> {
+        match (&self.page_path, &self.article_date_path) {
+            (Some(page), _) => Some(crate::domain::paths::page_path(page)),
+            (None, Some(date)) => {
+                Some(crate::domain::paths::article_path(date, &self.article_slug))
+            }
+            (None, None) => None,
+        }
+    }
 }
 
 /// Which replies the moderation queue shows.
@@ -71,6 +87,15 @@ impl ReplyPlace {
     }
 }
 
+/// A reply's new text from its poster, and what it earns.
+#[derive(Debug, Clone)]
+pub struct PosterEdit {
+    pub body: ReplyBody,
+    pub status: ReplyStatus,
+    pub held_reason: String,
+    pub at: i64,
+}
+
 /// A reply ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewReply {
@@ -93,7 +118,7 @@ macro_rules! reply_columns {
     () => {
         "c.id, c.article_id, c.parent_id, c.author_name, c.author_url, c.body, c.status, \
          c.created_at, CASE WHEN c.link_back THEN 2 \
-         WHEN c.user_id IS NOT NULL OR c.author_id IS NOT NULL THEN 1 ELSE 0 END"
+         WHEN c.user_id IS NOT NULL OR c.author_id IS NOT NULL THEN 1 ELSE 0 END, c.edited_at"
     };
 }
 
@@ -101,7 +126,7 @@ macro_rules! reply_columns {
 /// biggest read, and PostgreSQL's cost of sending it grows with its columns.
 pub(crate) const REPLIES_OF_ARTICLE: &str = "SELECT c.id, c.parent_id, c.author_name, \
      c.author_url, c.body, c.created_at, CASE WHEN c.link_back THEN 2 \
-     WHEN c.user_id IS NOT NULL OR c.author_id IS NOT NULL THEN 1 ELSE 0 END
+     WHEN c.user_id IS NOT NULL OR c.author_id IS NOT NULL THEN 1 ELSE 0 END, c.edited_at
    FROM comments c WHERE c.article_id = $1 AND c.status = $2 ORDER BY c.created_at, c.id";
 
 pub(crate) const NEWEST_REPLIES: &str = concat!(
@@ -160,19 +185,20 @@ pub(crate) fn reply_from_row(r: &mut Row) -> Result<Reply> {
         created_at: r.int(7)?,
         staff: r.int(8)? == SHAPE_STAFF,
         link_back: r.int(8)? == SHAPE_LINK_BACK,
+        edited_at: r.opt_int(9)?,
     })
 }
 
 fn queued_from_row(r: &mut Row) -> Result<QueuedReply> {
     Ok(QueuedReply {
         reply: reply_from_row(r)?,
-        author_email: r.text(9)?,
-        ip: r.opt_text(10)?,
-        held_reason: r.text(11)?,
-        article_headline: r.text(12)?,
-        article_slug: r.text(13)?,
-        article_date_path: r.opt_text(14)?,
-        page_path: r.opt_text(15)?,
+        author_email: r.text(10)?,
+        ip: r.opt_text(11)?,
+        held_reason: r.text(12)?,
+        article_headline: r.text(13)?,
+        article_slug: r.text(14)?,
+        article_date_path: r.opt_text(15)?,
+        page_path: r.opt_text(16)?,
     })
 }
 
@@ -225,6 +251,7 @@ pub trait ReplyReads: Db {
                 created_at: r.int(5)?,
                 staff: r.int(6)? == SHAPE_STAFF,
                 link_back: r.int(6)? == SHAPE_LINK_BACK,
+                edited_at: r.opt_int(7)?,
             })
         })
     }
@@ -263,6 +290,16 @@ pub trait ReplyReads: Db {
 
     async fn reply(&mut self, id: ReplyId) -> Result<Option<Reply>> {
         self.query(REPLY_BY_ID, &[id.into()]).await?.first(reply_from_row)
+    }
+
+    /// One reply as the queue shows it (with its email and address), whatever its status.
+    async fn queued_reply(&mut self, id: ReplyId) -> Result<Option<QueuedReply>> {
+        let sql = format!(
+            "SELECT {}, {QUEUE_COLUMNS} FROM comments c JOIN articles a ON a.id = c.article_id
+              WHERE c.id = $1",
+            reply_columns!()
+        );
+        self.query(&sql, &[id.into()]).await?.first(queued_from_row)
     }
 
     /// Whether this address (compared without regard to ASCII case) has an approved reply.
@@ -364,7 +401,6 @@ pub trait ReplyWrites: Tx {
         Ok(self.execute("DELETE FROM comments WHERE id = $1", &[id.into()]).await? > 0)
     }
 
-    /// Replaces a reply's text (a moderator's edit).
     /// Erases the address of every reply written before `before`; returns how many.
     async fn erase_reply_ips(&mut self, before: i64) -> Result<u64> {
         let sql = "UPDATE comments SET ip = NULL WHERE created_at < $1 AND ip IS NOT NULL";
@@ -383,6 +419,28 @@ pub trait ReplyWrites: Tx {
         Ok(())
     }
 
+    /// Its poster's change of a reply's text, with the status and reason the new text earns.
+    async fn edit_reply(&mut self, id: ReplyId, edit: &PosterEdit) -> Result<bool> {
+        let sql = "UPDATE comments SET body = $2, status = $3, held_reason = $4, edited_at = $5
+                    WHERE id = $1";
+        let params = [
+            id.into(),
+            edit.body.as_str().into(),
+            edit.status.as_str().into(),
+            edit.held_reason.as_str().into(),
+            edit.at.into(),
+        ];
+        Ok(self.execute(sql, &params).await? > 0)
+    }
+
+    /// Its poster's deletion of a reply: to the trash, where staff see who put it there.
+    async fn withdraw_reply(&mut self, id: ReplyId) -> Result<bool> {
+        let sql = "UPDATE comments SET status = 'trash', held_reason = 'deleted by its poster'
+                    WHERE id = $1";
+        Ok(self.execute(sql, &[id.into()]).await? > 0)
+    }
+
+    /// Replaces a reply's text (a moderator's edit).
     async fn set_reply_body(&mut self, id: ReplyId, body: &ReplyBody) -> Result<bool> {
         let sql = "UPDATE comments SET body = $2 WHERE id = $1";
         Ok(self.execute(sql, &[id.into(), body.as_str().into()]).await? > 0)

@@ -156,6 +156,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                     Value::Int(at + 60 + r),
                     Value::Null,
                     Value::Bool(false),
+                    Value::Null,
                 ]);
             }
         }

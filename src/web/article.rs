@@ -220,9 +220,13 @@ pub(super) fn posted_response(
     } else if RememberedReader::from_headers(headers).is_some() {
         set_cookies.push(RememberedReader::clear_cookie(secure));
     }
+    let keys = &state.services.keys;
     if posted.status == ReplyStatus::Pending {
-        let keys = &state.services.keys;
         set_cookies.push(cookies::add_held_reply(headers, keys, posted.id, secure));
+    }
+    if posted.edit_seconds > 0 {
+        let seconds = posted.edit_seconds;
+        set_cookies.push(cookies::add_own_reply(headers, keys, posted.id, seconds, secure));
     }
     let response_headers = response.headers_mut();
     response_headers.insert(header::CACHE_CONTROL, Caching::Private.header_value());
@@ -266,7 +270,14 @@ async fn render(
     let replies = &found.thread;
     let (pages, current) = (replies.pages, replies.current);
     let path = article.public_path().ok_or(AppError::NotFound)?;
-    let context = thread::Context { path: &path, replies_open: found.open, tz: &config.timezone };
+    let own_ids = cookies::own_replies(headers, &state.services.keys);
+    let own = thread::Own {
+        ids: &own_ids,
+        now: state.services.clock.now(),
+        window_minutes: found.settings.edit_window_minutes,
+    };
+    let context =
+        thread::Context { path: &path, replies_open: found.open, tz: &config.timezone, own };
     let replies_link = |n: usize| {
         if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
     };
@@ -294,8 +305,11 @@ async fn render(
         mail: state.services.mailer.is_on(),
     };
     // The form's values, a held reply or an error message are this reader's alone.
-    let personal =
-        input.remember || replies.has_held || !errors.is_empty() || !input.email.is_empty();
+    let personal = input.remember
+        || replies.has_held
+        || !own_ids.is_empty()
+        || !errors.is_empty()
+        || !input.email.is_empty();
     let caching = if personal { Caching::Private } else { Caching::Public };
     // The tag is the page's without its form token, which changes every second.
     let page = template.render()?;

@@ -1,5 +1,5 @@
-//! The reader's two cookies: the signed list of their held replies, and (only when they ask)
-//! their remembered name, email and website.
+//! The reader's cookies: the signed lists of their held replies and of the replies they may
+//! still change, and (only when they ask) their remembered name, email and website.
 
 use axum::http::HeaderMap;
 use axum::http::header;
@@ -9,6 +9,8 @@ use crate::domain::ReplyId;
 use crate::domain::signing::Keys;
 
 const HELD: &str = "byline_held";
+/// The replies this browser posted within the edit window; it lives as long as the window.
+const OWN: &str = "byline_own";
 const READER: &str = "byline_reader";
 /// Held replies remembered per browser; the oldest drop off first.
 const HELD_MAX: usize = 20;
@@ -34,24 +36,59 @@ pub fn set_cookie(name: &str, value: &str, max_age: u32, secure: bool) -> String
 
 /// The ids of the replies this browser posted that are held, if the signature holds.
 pub fn held_replies(headers: &HeaderMap, keys: &Keys) -> Vec<ReplyId> {
-    let Some((ids, signature)) = cookie(headers, HELD).and_then(|v| v.split_once('~')) else {
+    signed_ids(headers, keys, HELD)
+}
+
+/// A `Set-Cookie` value adding `id` to the held replies.
+pub fn add_held_reply(headers: &HeaderMap, keys: &Keys, id: ReplyId, secure: bool) -> String {
+    add_signed_id(headers, keys, HELD, id, HELD_MAX_AGE, secure)
+}
+
+/// The ids of the replies this browser posted and may still change (the window is checked
+/// against each reply's time), if the signature holds.
+pub fn own_replies(headers: &HeaderMap, keys: &Keys) -> Vec<ReplyId> {
+    signed_ids(headers, keys, OWN)
+}
+
+/// A `Set-Cookie` value adding `id` to the replies this browser may change, for as long as
+/// the edit window lasts.
+pub fn add_own_reply(
+    headers: &HeaderMap,
+    keys: &Keys,
+    id: ReplyId,
+    seconds: u32,
+    secure: bool,
+) -> String {
+    add_signed_id(headers, keys, OWN, id, seconds, secure)
+}
+
+/// A list of reply ids signed under the cookie's name (so one list cannot pass for another).
+fn signed_ids(headers: &HeaderMap, keys: &Keys, name: &str) -> Vec<ReplyId> {
+    let Some((ids, signature)) = cookie(headers, name).and_then(|v| v.split_once('~')) else {
         return Vec::new();
     };
-    if !keys.verify(HELD, ids, signature) {
+    if !keys.verify(name, ids, signature) {
         return Vec::new();
     }
     ids.split('.').filter_map(ReplyId::parse).collect()
 }
 
-/// A `Set-Cookie` value adding `id` to the held replies.
-pub fn add_held_reply(headers: &HeaderMap, keys: &Keys, id: ReplyId, secure: bool) -> String {
-    let mut ids = held_replies(headers, keys);
+fn add_signed_id(
+    headers: &HeaderMap,
+    keys: &Keys,
+    name: &str,
+    id: ReplyId,
+    max_age: u32,
+    secure: bool,
+) -> String {
+    let mut ids = signed_ids(headers, keys, name);
+    ids.retain(|kept| *kept != id);
     ids.push(id);
     let start = ids.len().saturating_sub(HELD_MAX);
     let value: Vec<String> = ids[start..].iter().map(ReplyId::to_string).collect();
     let value = value.join(".");
-    let signed = format!("{value}~{}", keys.sign(HELD, &value));
-    set_cookie(HELD, &signed, HELD_MAX_AGE, secure)
+    let signed = format!("{value}~{}", keys.sign(name, &value));
+    set_cookie(name, &signed, max_age, secure)
 }
 
 /// Name, email and website the reader asked this browser to remember.
@@ -107,6 +144,18 @@ mod tests {
         let forged = second.replace("7.9~", "7.8~");
         assert!(held_replies(&request_with(&forged), &keys).is_empty());
         assert!(held_replies(&request_with(&second), &Keys::new("other")).is_empty());
+    }
+
+    #[test]
+    fn own_replies_last_the_window_and_are_not_held_ones() {
+        let keys = Keys::new("secret");
+        let own = add_own_reply(&HeaderMap::new(), &keys, ReplyId(7), 900, false);
+        assert!(own.contains("Max-Age=900;"), "{own}");
+        assert_eq!(own_replies(&request_with(&own), &keys), [ReplyId(7)]);
+        // A list signed for one cookie does not pass for the other.
+        let held = add_held_reply(&HeaderMap::new(), &keys, ReplyId(7), false);
+        let renamed = held.replace("byline_held=", "byline_own=");
+        assert!(own_replies(&request_with(&renamed), &keys).is_empty());
     }
 
     #[test]

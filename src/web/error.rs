@@ -24,6 +24,9 @@ pub enum AppError {
     /// Replies are closed; `kept` is the reader's text, shown back so it is not lost.
     #[error("replies are closed")]
     RepliesClosed { kept: String },
+    /// A reader's change to their reply that can no longer be made; `kept` is the new text.
+    #[error("reply not changed")]
+    NotChanged { kept: String, message: &'static str },
     /// A reply form sent from another site's page; `kept` is the text.
     #[error("reply from another site")]
     ForeignForm { kept: String },
@@ -163,6 +166,12 @@ impl IntoResponse for AppError {
                 "This article no longer takes replies. Your comment was not posted; its \
                  text is below so that you can keep a copy."
                     .to_owned(),
+                Some(kept),
+            ),
+            Self::NotChanged { kept, message } => (
+                StatusCode::FORBIDDEN,
+                "Your reply was not changed",
+                format!("{message} Your new text is below so that you can keep a copy."),
                 Some(kept),
             ),
             Self::ForeignForm { kept } => (

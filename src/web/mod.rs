@@ -17,6 +17,7 @@ mod listing;
 pub mod media;
 mod meta;
 pub mod metrics;
+mod own_replies;
 pub mod page_cache;
 mod pages;
 pub(crate) mod reader_data;
@@ -206,6 +207,8 @@ pub fn routes() -> Vec<Route> {
             get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
         ),
         route("/subscriptions/{token}", get(subscriptions::manage)),
+        route("/replies/{id}/edit", get(own_replies::edit_page).post(own_replies::edit)),
+        route("/replies/{id}/delete", get(own_replies::delete_page).post(own_replies::delete)),
         route("/my-replies", get(reader_data::ask_page).post(reader_data::ask)),
         route("/my-replies/{token}", get(reader_data::show).post(reader_data::erase)),
         route("/my-replies/{token}/replies.json", get(reader_data::json)),

@@ -96,7 +96,7 @@ pub async fn answer(
     let Some(view) = pages::published(&state.services, key, request).await? else {
         return Ok(None);
     };
-    render(state, view, &input, &[], StatusCode::OK).map(Some)
+    render(state, headers, view, &input, &[], StatusCode::OK).map(Some)
 }
 
 fn request(
@@ -114,6 +114,7 @@ fn request(
 
 fn render(
     state: &AppState,
+    headers: &HeaderMap,
     view: PageView,
     input: &ReplyInput,
     errors: &[FieldError],
@@ -153,8 +154,14 @@ fn render(
     };
     let replies = &discussion.thread;
     let (pages, current) = (replies.pages, replies.current);
+    let own_ids = cookies::own_replies(headers, &state.services.keys);
+    let own = thread::Own {
+        ids: &own_ids,
+        now: state.services.clock.now(),
+        window_minutes: discussion.edit_window_minutes,
+    };
     let context =
-        thread::Context { path: &path, replies_open: discussion.open, tz: &config.timezone };
+        thread::Context { path: &path, replies_open: discussion.open, tz: &config.timezone, own };
     let replies_link = |n: usize| {
         if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
     };
@@ -167,8 +174,11 @@ fn render(
     template.open = discussion.open;
     template.reply_to = discussion.reply_to.as_ref();
     // The form's values, a held reply or an error message are this reader's alone.
-    let personal =
-        input.remember || replies.has_held || !errors.is_empty() || !input.email.is_empty();
+    let personal = input.remember
+        || replies.has_held
+        || !own_ids.is_empty()
+        || !errors.is_empty()
+        || !input.email.is_empty();
     let caching = if personal { Caching::Private } else { Caching::Public };
     let body = template.render()?;
     let etag = super::caching::etag_of(body.as_bytes());
@@ -214,7 +224,7 @@ pub async fn reply(
         let kept = |cause| AppError::ReplyNotSaved { kept: input.comment.clone(), cause };
         let view = pages::published(&state.services, key, request).await.map_err(kept)?;
         let view = view.ok_or_else(|| AppError::RepliesClosed { kept: input.comment.clone() })?;
-        render(state, view, input, &errors, status)
+        render(state, headers, view, input, &errors, status)
     };
     match posted {
         Ok(posted) => Ok(Some(posted_response(state, headers, input, posted))),

@@ -4,7 +4,7 @@
 use askama::Template;
 use jiff::tz::TimeZone;
 
-use crate::domain::{text, time};
+use crate::domain::{ReplyId, text, time};
 use crate::services::discussion::{Entry, Node};
 use crate::store::Reply;
 
@@ -12,6 +12,27 @@ pub struct Context<'a> {
     pub path: &'a str,
     pub replies_open: bool,
     pub tz: &'a TimeZone,
+    pub own: Own<'a>,
+}
+
+/// The replies this browser posted (its signed cookie says which) and may still change.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Own<'a> {
+    pub ids: &'a [ReplyId],
+    pub now: i64,
+    pub window_minutes: u32,
+}
+
+impl Own<'_> {
+    /// Whole minutes (rounded up) left to change `reply`, if it is this browser's and the
+    /// window is open.
+    fn minutes_left(&self, reply: &Reply) -> Option<i64> {
+        if reply.staff || reply.link_back || !self.ids.contains(&reply.id) {
+            return None;
+        }
+        let left = reply.created_at + i64::from(self.window_minutes) * 60 - self.now;
+        (left > 0).then(|| (left + 59) / 60)
+    }
 }
 
 #[derive(Template)]
@@ -23,6 +44,10 @@ struct ReplyCard<'a> {
     can_reply: bool,
     iso: String,
     date: String,
+    /// "12 minutes left" to change it, when this is its poster's browser.
+    edit_left: Option<String>,
+    /// The time of its poster's last change, as the page shows it.
+    edited: Option<String>,
     /// The reply's text as HTML; safe because [`text::reply_html`] escapes all of it.
     body_html: String,
 }
@@ -73,6 +98,11 @@ fn item(
                 can_reply: context.replies_open && !held && !reply.link_back,
                 iso: time::iso(reply.created_at, context.tz),
                 date: time::date_and_time(reply.created_at, context.tz),
+                edit_left: context.own.minutes_left(reply).map(|n| match n {
+                    1 => "1 minute left".to_owned(),
+                    n => format!("{n} minutes left"),
+                }),
+                edited: reply.edited_at.map(|at| time::date_and_time(at, context.tz)),
                 body_html: text::reply_html(&reply.body),
             };
             card.render_into(out)?;

@@ -62,6 +62,7 @@ conformance! {
         setting, setting_or_insert, set_setting, discussion_settings,
     ];
     the_moderation_queue_filters covers [queue, queue_counts, set_reply_body, insert_reply];
+    posters_change_and_withdraw_their_replies covers [queued_reply, edit_reply, withdraw_reply];
     defenses_look_up_recent_replies covers [
         replies_from_ip_since, duplicate_reply, lock_replies_from, erase_reply_ips,
     ];
@@ -683,6 +684,53 @@ mod cases {
             }))
             .await
         );
+    }
+
+    pub async fn posters_change_and_withdraw_their_replies(store: &Store, _: Backend) {
+        let jo = author(store, "Jo").await;
+        let story = insert(store, article("story", jo.id, 1)).await.unwrap();
+        let mut posted = reply(story, None, ReplyStatus::Approved, 10);
+        posted.author_email = typed::email("Poster@Example.com");
+        let id = add_reply(store, posted).await;
+        let before = r(store, move |db| db.queued_reply(id)).await.unwrap();
+        assert_eq!(before.author_email, "Poster@Example.com");
+        assert_eq!(before.ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(before.public_path().as_deref(), Some("/2026/11/24/story/"));
+        assert_eq!(before.reply.edited_at, None);
+        assert!(r(store, |db| db.queued_reply(ReplyId(9_999))).await.is_none());
+
+        let edit = PosterEdit {
+            body: typed::body("Second thoughts, with https://a.example and https://b.example"),
+            status: ReplyStatus::Pending,
+            held_reason: "3 links (more than 2)".into(),
+            at: 70,
+        };
+        let changed = edit.clone();
+        assert!(
+            w(store, move |tx| Box::pin(async move { tx.edit_reply(id, &changed).await })).await
+        );
+        let after = r(store, move |db| db.queued_reply(id)).await.unwrap();
+        assert_eq!(after.reply.body, edit.body.as_str());
+        assert_eq!(after.reply.status, ReplyStatus::Pending);
+        assert_eq!(after.held_reason, "3 links (more than 2)");
+        assert_eq!(after.reply.edited_at, Some(70));
+        assert_eq!(after.reply.created_at, 10, "posted when it was posted");
+        let shown =
+            r(store, move |db| Box::pin(async move { db.replies_by_ids(story, &[id]).await }))
+                .await;
+        assert_eq!(shown[0].edited_at, Some(70), "pages see the mark");
+        assert!(
+            !w(store, move |tx| Box::pin(
+                async move { tx.edit_reply(ReplyId(9_999), &edit).await }
+            ))
+            .await
+        );
+
+        assert!(w(store, move |tx| tx.withdraw_reply(id)).await);
+        let gone = r(store, move |db| db.queued_reply(id)).await.unwrap();
+        assert_eq!(gone.reply.status, ReplyStatus::Trash);
+        assert_eq!(gone.held_reason, "deleted by its poster");
+        assert!(!w(store, |tx| tx.withdraw_reply(ReplyId(9_999))).await);
     }
 
     pub async fn defenses_look_up_recent_replies(store: &Store, _: Backend) {

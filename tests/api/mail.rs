@@ -331,6 +331,31 @@ async fn a_confirmed_reader_is_told_of_public_replies_and_never_of_held_ones() {
 }
 
 #[tokio::test]
+async fn a_reply_its_poster_edits_is_not_mailed_again() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("Tide tables").await.path;
+    let ada = app.reply(&path, &following("Ada", "When is high tide?")).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    let posted = app.post(&path, &answer("Bea", "At noon.", ada)).await;
+    assert_eq!(posted.status, 303);
+    let bea = crate::helpers::comment_id(posted.location());
+    let cookie = crate::helpers::cookies_from(&posted);
+    assert!(sink.wait_for(2).await[1].text().contains("At noon."));
+
+    let edit = format!("/replies/{bea}/edit");
+    let send = |text: &str| encode(&[("comment", text.to_owned())]).into_bytes();
+    let edited = app.post_raw(&edit, send("At half past twelve."), &[("cookie", &cookie)]).await;
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    // Back to the queue (the hold list) and approved again: still not news.
+    let held = app.post_raw(&edit, send("holdme: half past twelve."), &[("cookie", &cookie)]).await;
+    assert_eq!(held.status, 303);
+    byline::services::moderation::approve_from_command_line(&app.services, bea).await.unwrap();
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 2, "Ada heard of Bea's reply once");
+}
+
+#[tokio::test]
 async fn following_an_article_tells_of_every_new_reply() {
     let sink = Sink::start();
     let app = spawn_mailing(sink.port, &[]).await;

@@ -21,6 +21,7 @@ mod naughty;
 mod newsroom;
 mod nodes;
 mod outbox;
+mod own_replies;
 mod pages;
 mod posting;
 mod privacy;

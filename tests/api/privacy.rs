@@ -179,6 +179,9 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         "/mail/confirm/{token}" => vec!["/mail/confirm/a1.00".into()],
         "/unsubscribe/{token}" => vec!["/unsubscribe/s1.00".into(), "/unsubscribe/a1.00".into()],
         "/subscriptions/{token}" => vec!["/subscriptions/a1.00".into()],
+        "/replies/{id}/edit" | "/replies/{id}/delete" => {
+            vec![pattern.replace("{id}", &reply_id.to_string())]
+        }
         "/my-replies" => vec!["/my-replies".into()],
         "/my-replies/{token}" | "/my-replies/{token}/replies.json" => {
             vec![pattern.replace("{token}", "00")]

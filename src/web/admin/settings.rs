@@ -123,6 +123,12 @@ fn describe(
             "select",
             &["on", "off"],
         ),
+        SettingKey::EditWindowMinutes => (
+            "Readers may edit or delete their reply for (minutes)",
+            "From the browser that posted it, after posting; 0 never (at most 1440, a day).",
+            "input",
+            &[],
+        ),
     }
 }
 
