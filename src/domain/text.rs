@@ -81,6 +81,28 @@ pub fn word_count(text: &str) -> i64 {
     words
 }
 
+/// The start of `text` on one line, at most `max` characters, cut after a whole word (or
+/// mid-word only when one word is longer than `max`), with `…` when something was cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = String::new();
+    for word in &words {
+        let wanted = out.chars().count() + usize::from(!out.is_empty()) + word.chars().count();
+        if wanted > max {
+            if out.is_empty() {
+                out = word.chars().take(max).collect();
+            }
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// Minutes to read `words`, at about 230 words a minute; at least one.
 pub fn reading_minutes(words: i64) -> i64 {
     (words + 229) / 230
@@ -387,6 +409,14 @@ pub fn readable_text(body_html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_end_on_a_whole_word() {
+        assert_eq!(excerpt("The operator said\nthe ferry was late.", 24), "The operator said the…");
+        assert_eq!(excerpt("Short.", 24), "Short.");
+        assert_eq!(excerpt("Antidisestablishmentarianism", 10), "Antidisest…");
+        assert_eq!(excerpt("  ", 10), "");
+    }
 
     #[test]
     fn readable_text_is_what_the_page_shows() {

@@ -70,6 +70,16 @@ impl ArticlePage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
         message_for(self.errors, field)
     }
+
+    /// The refused form's summary.
+    fn problems(&self) -> Vec<form::Problem<'_>> {
+        form::problems(self.errors, form::REPLY_FIELDS)
+    }
+
+    /// The start of the reply the form answers, quoted above it.
+    fn quote(&self) -> String {
+        self.reply_to.map(|r| crate::domain::text::excerpt(&r.body, 200)).unwrap_or_default()
+    }
 }
 
 /// `GET /2026/11/24/slug/`: the article, its replies and the form.

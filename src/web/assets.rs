@@ -1,4 +1,4 @@
-//! The stylesheet and icon, compiled into the binary: one file to deploy.
+//! The stylesheet, icon and scripts, compiled into the binary: one file to deploy.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 const STYLE: &str = include_str!("../../static/style.css");
 const FAVICON: &str = include_str!("../../static/favicon.svg");
 const EDITOR: &str = include_str!("../../static/editor.js");
+const REPLY: &str = include_str!("../../static/reply.js");
 const CACHE: &str = "public, max-age=86400";
 
 pub async fn stylesheet() -> impl IntoResponse {
@@ -17,8 +18,17 @@ pub async fn favicon() -> impl IntoResponse {
 }
 
 pub async fn editor_script() -> impl IntoResponse {
+    script(EDITOR)
+}
+
+/// The public pages' one script: the reply form under the reply it answers.
+pub async fn reply_script() -> impl IntoResponse {
+    script(REPLY)
+}
+
+fn script(source: &'static str) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, CACHE)],
-        EDITOR,
+        source,
     )
 }

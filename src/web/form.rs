@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use percent_encoding::percent_decode;
 
 use super::error::AppError;
+use crate::domain::FieldError;
 
 /// Reads a form body: `415` unless urlencoded, `413` past the route's limit (see
 /// `web::Limits`, which bounds every body before it gets here, and `web::redirects` for a
@@ -29,6 +30,36 @@ pub async fn read_pairs(
 
 pub const NOT_UTF8: &str = "The form could not be read: its text was not in the UTF-8 \
      encoding web browsers use. Please send it again from the page.";
+
+/// One line of a refused form's summary: its message, linked to its field when it has one.
+pub struct Problem<'a> {
+    /// The `id` of the field to go to.
+    pub target: Option<&'static str>,
+    /// What the message is about: a field's name, or the whole form's.
+    pub about: &'static str,
+    pub message: &'a str,
+}
+
+/// A refused form's errors as its summary lists them: the fields' in the form's order (each
+/// a link to its field), then those about the whole form.
+pub fn problems<'a>(errors: &'a [FieldError], fields: &[&'static str]) -> Vec<Problem<'a>> {
+    let mut listed: Vec<Problem> = fields
+        .iter()
+        .filter_map(|field| {
+            let message = errors.iter().find(|e| e.field == *field)?.message.as_str();
+            Some(Problem { target: Some(*field), about: field, message })
+        })
+        .collect();
+    listed.extend(errors.iter().filter(|e| !fields.contains(&e.field)).map(|e| Problem {
+        target: None,
+        about: e.field,
+        message: e.message.as_str(),
+    }));
+    listed
+}
+
+/// The reply form's fields, in its order.
+pub const REPLY_FIELDS: &[&str] = &["comment", "name", "email", "website"];
 
 /// Every value of `name`, in order.
 pub fn all<'a>(pairs: &'a [(String, String)], name: &str) -> Vec<&'a str> {

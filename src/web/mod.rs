@@ -196,6 +196,7 @@ pub fn routes() -> Vec<Route> {
         route("/static/style.css", get(assets::stylesheet)),
         route("/static/favicon.svg", get(assets::favicon)),
         route("/static/editor.js", get(assets::editor_script)),
+        route("/static/reply.js", get(assets::reply_script)),
         route("/media/{id}", get(media::library)),
         route("/media/{hash}/{file}", get(media::file)),
         route(
@@ -347,7 +348,7 @@ pub(crate) fn secure(state: &AppState, headers: &mut HeaderMap) {
 fn public_policy(config: &Config) -> HeaderValue {
     let images = image_sources(config, !config.images_from_self_only);
     let policy = format!(
-        "default-src 'none'; style-src 'self'; img-src {images}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; \
          form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the settings were checked")

@@ -43,6 +43,10 @@ impl OwnReplyPage<'_> {
     fn error(&self, field: &str) -> Option<&str> {
         message_for(self.errors, field)
     }
+
+    fn problems(&self) -> Vec<form::Problem<'_>> {
+        form::problems(self.errors, &[field::COMMENT])
+    }
 }
 
 /// Which form a page shows.

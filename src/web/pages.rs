@@ -53,6 +53,14 @@ impl PageTemplate<'_> {
     fn error(&self, field: &str) -> Option<&str> {
         message_for(self.errors, field)
     }
+
+    fn problems(&self) -> Vec<form::Problem<'_>> {
+        form::problems(self.errors, form::REPLY_FIELDS)
+    }
+
+    fn quote(&self) -> String {
+        self.reply_to.map(|r| crate::domain::text::excerpt(&r.body, 200)).unwrap_or_default()
+    }
 }
 
 /// A page's address as the store keeps it (`about/team`), if `path` could be one.

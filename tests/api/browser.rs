@@ -49,6 +49,22 @@ async fn a_reader_replies_in_chromium_without_javascript() {
 }
 
 #[tokio::test]
+async fn a_reader_answers_in_context_and_finds_a_refused_forms_problems_in_chromium() {
+    let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
+    byline::tools::demo::seed_if_empty(&app.services).await.unwrap();
+    let lead = app.db(|db| db.published_articles(0, 1, None)).await.remove(0);
+    let path = byline::domain::paths::article_path(lead.date_path.as_deref().unwrap(), &lead.slug);
+    // A long reply, to measure its lines.
+    let long = "The harbour board met on Tuesday and the minutes say little about the dredging \
+                that the ferry operator has asked for since the spring; readers who use the \
+                early boat will know why it matters, and will want the council to say when."
+        .repeat(2);
+    app.reply(&path, &crate::helpers::reply_with(&[("comment", &long)])).await;
+    let stdout = run_script("reader.mjs", vec![app.url(&path), screenshots()]).await;
+    println!("{stdout}");
+}
+
+#[tokio::test]
 async fn a_reader_confirms_gets_a_notification_and_unsubscribes_in_chromium() {
     let sink = crate::mail::Sink::start();
     let port = crate::mail::free_port();

@@ -138,6 +138,10 @@ async fn too_many_replies_from_one_address_get_429_and_keep_the_text() {
     assert_eq!(limited.header("retry-after"), "60");
     assert_eq!(limited.header("cache-control"), "private, no-store");
     assert!(text(limited.one("#form-error")).contains("wait a minute"));
+    // Nothing is marked, and the page says what happened instead of pointing at marks.
+    let summary = text(limited.one("#form-errors"));
+    assert!(!summary.contains("marked"), "{summary}");
+    assert!(!limited.has("[aria-invalid]"));
     assert_eq!(limited.one("#comment").text().collect::<String>(), "The sixth, kept");
     // A forged X-Forwarded-For from an untrusted peer changes nothing.
     let mut spoofed = form.clone();

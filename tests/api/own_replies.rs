@@ -151,7 +151,7 @@ async fn an_edit_passes_the_rules_a_new_reply_passes() {
     assert_eq!(empty.status, 422);
     assert_eq!(attr(empty.one("textarea#comment"), "aria-invalid"), "true");
     assert!(!text(empty.one("#comment-error")).is_empty());
-    assert!(empty.has(".form-errors[role=alert]"));
+    assert!(empty.has("#form-errors[tabindex='-1'][autofocus] a[href='#comment']"));
     let long = "x".repeat(app.config.limits.comment + 1);
     let too_long = post_as(&app, &edit_url, &cookie, &comment(&long)).await;
     assert_eq!(too_long.status, 422);

@@ -335,7 +335,7 @@ async fn replies_on_a_page_are_off_until_staff_turn_them_on_then_work_as_on_arti
     let page = app.get("/contact/").await;
     assert_eq!(text(page.one("#respond-title")), "Leave a Reply");
     assert!(text(page.one(".form-note")).contains("Your email address will not be published"));
-    assert_eq!(attr(page.one("form.reply-form"), "action"), "/contact/#respond");
+    assert_eq!(attr(page.one("form.reply-form"), "action"), "/contact/");
 
     // A reply through the page's own form, threaded, shown, its email nowhere.
     let email = "reader.on.a.page@example.com";

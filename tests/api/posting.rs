@@ -17,7 +17,15 @@ fn assert_refused(page: &Page, field: &str, form: &[(&str, String)]) {
         assert_eq!(attr(input, "aria-invalid"), "true");
         assert_eq!(attr(input, "aria-describedby"), format!("{field}-error"));
     }
-    assert!(page.has("#respond .form-errors[role=alert]"));
+    // The summary is focused on load and links each problem to its field.
+    let summary = page.one("#respond #form-errors[tabindex='-1'][autofocus]");
+    if field != "parent" {
+        let link = summary
+            .select(&scraper::Selector::parse(&format!("a[href='#{field}']")).unwrap())
+            .next()
+            .unwrap_or_else(|| panic!("a link to #{field} in the summary:\n{}", page.body));
+        assert_eq!(text(link), text(message));
+    }
     assert_kept(page, form);
 }
 

@@ -129,7 +129,8 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         | "/metrics"
         | "/static/style.css"
         | "/static/favicon.svg"
-        | "/static/editor.js" => {
+        | "/static/editor.js"
+        | "/static/reply.js" => {
             vec![pattern.into()]
         }
         "/admin/login" => {

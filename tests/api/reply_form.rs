@@ -13,7 +13,9 @@ async fn the_form_has_its_heading_fields_labels_and_promise() {
     assert_eq!(text(page.one("#respond h2")), "Leave a Reply");
     let form = page.one("#respond form");
     assert_eq!(attr(form, "method"), "post");
-    assert_eq!(attr(form, "action"), format!("{}#respond", published.path));
+    // No fragment: a refused form's summary takes the focus (browsers skip `autofocus` on
+    // an address with one), which brings it into view.
+    assert_eq!(attr(form, "action"), published.path);
     assert_eq!(
         text(page.one("#respond .form-note")),
         "Your email address will not be published. Required fields are marked *"
@@ -101,7 +103,9 @@ async fn remembered_values_fill_the_form_only_when_asked_for() {
 async fn the_reply_link_works_without_javascript() {
     let app = spawn_app().await;
     let published = app.publish("A story").await;
-    let id = app.reply(&published.path, &reply_with(&[("name", "Grace")])).await;
+    let long = format!("Ferries {} end.", "and more ferries ".repeat(30));
+    let id =
+        app.reply(&published.path, &reply_with(&[("name", "Grace"), ("comment", &long)])).await;
 
     let page = app.get(&published.path).await;
     let link = page.one(&format!("#comment-{id} .reply-link"));
@@ -110,8 +114,14 @@ async fn the_reply_link_works_without_javascript() {
 
     let replying = app.get(href.split('#').next().unwrap()).await;
     assert_eq!(replying.status, 200);
-    assert!(text(replying.one("#respond h2")).starts_with("Reply to Grace"));
-    let cancel = replying.one("#respond h2 a.cancel-reply");
+    assert_eq!(text(replying.one("#respond h2")), "Reply to Grace");
+    // The form quotes the start of what it answers, cut after a whole word.
+    let quote = text(replying.one("#respond blockquote.replying-to"));
+    let cut = quote.strip_suffix('…').expect("an ellipsis where it was cut");
+    assert!(long.starts_with(&format!("{cut} ")), "cut after a whole word: {quote}");
+    assert!(quote.chars().count() <= 201);
+    // Cancel sits below the heading, not in it.
+    let cancel = replying.one("#respond p.cancel-reply a");
     assert_eq!(attr(cancel, "href"), format!("{}#respond", published.path));
     assert_eq!(attr(replying.one("input[name=parent]"), "value"), id.to_string());
 

@@ -37,7 +37,9 @@ try {
 
   // The Reply link works without JavaScript, and the form remembers the reader.
   await Promise.all([page.waitForURL(/replytocom=/), reply.locator('.reply-link').first().click()]);
-  assert.equal(await page.locator('#respond h2').innerText(), 'Reply to Chromium Reader Cancel reply');
+  assert.equal(await page.locator('#respond h2').innerText(), 'Reply to Chromium Reader');
+  assert.equal(await page.locator('#respond .replying-to').innerText(), 'Posted from Chromium — with “quotes”.');
+  assert.equal(await page.locator('#respond p.cancel-reply a').innerText(), 'Cancel reply');
   assert.equal(await page.inputValue('#name'), 'Chromium Reader');
   assert.equal(await page.inputValue('#email'), 'chromium.reader@example.com');
   await page.fill('#comment', 'And an answer to myself.');
