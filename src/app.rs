@@ -86,6 +86,10 @@ impl Application {
         if crate::services::publishing::fill_body_text(&services).await? > 0 {
             tracing::info!("filled in the searchable text of articles saved before it was kept");
         }
+        let rendered = crate::services::publishing::render_again(&services).await?;
+        if rendered > 0 {
+            tracing::info!(articles = rendered, "rendered the bodies again with this version");
+        }
         if options.demo && crate::tools::demo::seed_if_empty(&services).await? {
             tracing::info!("seeded the database with demo content");
         }

@@ -241,6 +241,13 @@ impl MediaView {
         parts.join(", ")
     }
 
+    /// Whether `src` is one of this image's files (of its current picture).
+    pub fn serves(&self, src: &str) -> bool {
+        src.strip_prefix("/media/")
+            .and_then(|rest| rest.strip_prefix(self.hash.as_str()))
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
     /// The plain `src`: the variant nearest 1280 wide from below, or the original.
     pub fn src(&self) -> String {
         match self.src_width() {

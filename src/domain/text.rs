@@ -233,8 +233,14 @@ pub fn markdown_html_with(markdown: &str, media: &dyn Fn(MediaId) -> Option<Medi
     use pulldown_cmark::{Event, Parser, Tag, TagEnd, html};
     let events: Vec<Event> = Parser::new_ext(markdown, markdown_options()).collect();
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    let mut notes = Footnotes::default();
     let mut i = 0;
     while i < events.len() {
+        if let Some(html) = notes.html(&events[i]) {
+            out.push(html);
+            i += 1;
+            continue;
+        }
         if let Event::Start(Tag::Image { dest_url, .. }) = &events[i]
             && let Some(view) = media::library_id(dest_url).and_then(media)
         {
@@ -275,7 +281,155 @@ pub fn markdown_html_with(markdown: &str, media: &dyn Fn(MediaId) -> Option<Medi
     }
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, out.into_iter());
-    sanitizer().clean(&unsafe_html).to_string()
+    finish_html(&sanitizer().clean(&unsafe_html).to_string())
+}
+
+/// Footnotes numbered in the order they are first referred to, with ids the sanitizer lets
+/// through (`fn-N`, `fnref-N`) so that each link finds its note and each note its way back.
+#[derive(Default)]
+struct Footnotes {
+    numbers: Vec<String>,
+}
+
+impl Footnotes {
+    fn number(&mut self, label: &str) -> usize {
+        match self.numbers.iter().position(|l| l == label) {
+            Some(i) => i + 1,
+            None => {
+                self.numbers.push(label.to_owned());
+                self.numbers.len()
+            }
+        }
+    }
+
+    /// The HTML standing for a footnote's event, if it is one.
+    fn html(&mut self, event: &pulldown_cmark::Event) -> Option<pulldown_cmark::Event<'static>> {
+        use pulldown_cmark::{Event, Tag, TagEnd};
+        Some(match event {
+            Event::FootnoteReference(label) => {
+                let n = self.number(label);
+                Event::InlineHtml(
+                    format!(
+                        "<sup class=\"footnote-ref\"><a href=\"#fn-{n}\" id=\"fnref-{n}\">{n}</a></sup>"
+                    )
+                    .into(),
+                )
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                let n = self.number(label);
+                Event::Html(
+                    format!(
+                        "<div class=\"footnote\" id=\"fn-{n}\"><p class=\"footnote-label\">\
+                         <a href=\"#fnref-{n}\" aria-label=\"Back to the text of note {n}\">{n}</a></p>"
+                    )
+                    .into(),
+                )
+            }
+            Event::End(TagEnd::FootnoteDefinition) => Event::Html("</div>".into()),
+            _ => return None,
+        })
+    }
+}
+
+/// The last pass over sanitized HTML (as ammonia serializes it: lowercase names, every
+/// attribute value in double quotes, `<` in text escaped, so every `<` starts a tag): the
+/// body's headings go one level down, so that the page's headline is its only `<h1>`; and
+/// every image gets an `alt`, empty when none was given.
+fn finish_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tag_len = tag_length(&rest[at..]);
+        let tag = &rest[at..at + tag_len];
+        finish_tag(tag, &mut out);
+        rest = &rest[at + tag_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The length of the tag `html` starts with, to its `>` (not one inside a quoted value).
+fn tag_length(html: &str) -> usize {
+    let mut quoted = false;
+    for (i, b) in html.bytes().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'>' if !quoted => return i + 1,
+            _ => {}
+        }
+    }
+    html.len()
+}
+
+fn finish_tag(tag: &str, out: &mut String) {
+    let bytes = tag.as_bytes();
+    let name_at = if tag.starts_with("</") { 2 } else { 1 };
+    let name: &str = tag[name_at..]
+        .split(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+        .next()
+        .unwrap_or_default();
+    match name {
+        "h1" | "h2" | "h3" | "h4" | "h5" => {
+            out.push_str(&tag[..name_at + 1]);
+            out.push((bytes[name_at + 1] + 1) as char);
+            out.push_str(&tag[name_at + 2..]);
+        }
+        "img" if name_at == 1 && !has_attribute(tag, "alt") && tag.ends_with('>') => {
+            let end = tag.len() - if tag.ends_with("/>") { 2 } else { 1 };
+            out.push_str(tag[..end].trim_end());
+            out.push_str(" alt=\"\"");
+            out.push_str(&tag[end..]);
+        }
+        _ => out.push_str(tag),
+    }
+}
+
+/// The `src` of every image of sanitized HTML (see [`markdown_html`]) whose `alt` is empty:
+/// images readers who cannot see them learn nothing of.
+pub fn images_without_alt(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<img ") {
+        let tag = &rest[at..at + tag_length(&rest[at..])];
+        let alt = attribute_value(tag, "alt").unwrap_or_default();
+        if alt.trim().is_empty() {
+            found.push(attribute_value(tag, "src").unwrap_or_default());
+        }
+        rest = &rest[at + tag.len()..];
+    }
+    found
+}
+
+/// The value of attribute `name` of a serialized start tag, its entities decoded.
+fn attribute_value(tag: &str, name: &str) -> Option<String> {
+    let pattern = format!(" {name}=\"");
+    let start = tag.find(&pattern)? + pattern.len();
+    let end = start + tag[start..].find('"')?;
+    Some(tag[start..end].replace("&quot;", "\"").replace("&nbsp;", "\u{a0}").replace("&amp;", "&"))
+}
+
+/// Whether a serialized start tag has the attribute `name` (quoted values skipped).
+fn has_attribute(tag: &str, name: &str) -> bool {
+    let mut quoted = false;
+    let mut word = String::new();
+    for c in tag.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            c if c.is_ascii_alphanumeric() || c == '-' => word.push(c),
+            _ => {
+                if c == '=' && word == name {
+                    return true;
+                }
+                if (c.is_ascii_whitespace() || c == '>' || c == '/') && word == name {
+                    return true;
+                }
+                word.clear();
+            }
+        }
+    }
+    false
 }
 
 fn sanitizer() -> ammonia::Builder<'static> {
@@ -288,15 +442,31 @@ fn sanitizer() -> ammonia::Builder<'static> {
         .add_tag_attributes("source", ["srcset", "sizes", "type"])
         .add_allowed_classes("figure", ["photo"])
         .add_allowed_classes("span", ["credit"])
+        .add_allowed_classes("sup", ["footnote-ref"])
+        .add_allowed_classes("div", ["footnote"])
+        .add_allowed_classes("p", ["footnote-label"])
+        // Ids only as footnotes give them: an id of the page's own (`comment`, `respond`)
+        // must not be claimed by a body.
+        .add_tag_attributes("a", ["id", "aria-label"])
+        .add_tag_attributes("div", ["id"])
         // A `srcset` is a list of addresses the sanitizer does not check: only the library's
         // own files are let through.
         .attribute_filter(|_, attribute, value| {
             if attribute == "srcset" && !library_srcset(value) {
                 return None;
             }
+            if attribute == "id" && !footnote_id(value) {
+                return None;
+            }
             Some(value.into())
         });
     builder
+}
+
+/// `fn-3` or `fnref-3`.
+fn footnote_id(value: &str) -> bool {
+    let number = value.strip_prefix("fnref-").or_else(|| value.strip_prefix("fn-"));
+    number.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn library_srcset(value: &str) -> bool {
@@ -409,6 +579,34 @@ pub fn readable_text(body_html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_headings_start_at_h2_and_every_image_has_an_alt() {
+        let html = markdown_html(
+            "# Title\n\n## Part\n\n###### Deep\n\n![](x.jpg) ![A cat](y.jpg)\n\n\
+             <h1 class=\"x\">Raw</h1>\n\n<p><img src=\"z.jpg\" title=\"alt=no\"></p>",
+        );
+        assert!(!html.contains("<h1"), "{html}");
+        assert!(html.contains("<h2>Title</h2>") && html.contains("<h3>Part</h3>"), "{html}");
+        assert!(html.contains("<h6>Deep</h6>") && html.contains("<h2>Raw</h2>"), "{html}");
+        assert!(html.contains("<img src=\"x.jpg\" alt=\"\">"), "{html}");
+        assert!(html.contains("alt=\"A cat\""), "{html}");
+        assert!(html.contains("<img src=\"z.jpg\" title=\"alt=no\" alt=\"\">"), "{html}");
+        assert_eq!(images_without_alt(&html), ["x.jpg", "z.jpg"]);
+    }
+
+    #[test]
+    fn footnotes_link_to_ids_that_survive() {
+        let html = markdown_html(
+            "Ferries[^late] and buses[^bus].\n\n[^bus]: Every hour.\n[^late]: Often late.\n\n\
+             <p id=\"respond\">Raw</p>",
+        );
+        assert!(html.contains("<a href=\"#fn-1\" id=\"fnref-1\""), "{html}");
+        assert!(html.contains("<a href=\"#fn-2\" id=\"fnref-2\""), "{html}");
+        assert!(html.contains("id=\"fn-1\"") && html.contains("id=\"fn-2\""), "{html}");
+        assert!(html.contains("href=\"#fnref-1\""), "{html}");
+        assert!(!html.contains("id=\"respond\""), "a page's own ids are not a body's: {html}");
+    }
 
     #[test]
     fn excerpts_end_on_a_whole_word() {

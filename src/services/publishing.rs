@@ -409,6 +409,23 @@ impl Body {
                 None => missing.push(url),
             }
         }
+        // Images in raw HTML (an imported body's): each without a description, by address.
+        let shown: Vec<String> =
+            text::images_in(&input.body_markdown).into_iter().map(|(url, _)| url).collect();
+        for src in text::images_without_alt(&self.html) {
+            let name = match self.views.values().find(|v| v.serves(&src)) {
+                Some(view) => format!("{}.{}", view.name, view.format.extension()),
+                None => src.clone(),
+            };
+            let from_markdown = shown.iter().any(|url| {
+                *url == src
+                    || media::library_id(url)
+                        .is_some_and(|id| self.views.get(&id).is_some_and(|v| v.serves(&src)))
+            });
+            if !from_markdown && !missing.contains(&name) {
+                missing.push(name);
+            }
+        }
         let featured = input.image_url.trim();
         if let Some(id) = media::library_id(featured)
             && input.image_alt.trim().is_empty()
@@ -933,6 +950,56 @@ pub async fn revision_of(
         })
         .await?;
     Ok((article, revision.ok_or(PublishError::NotFound)?, before, lead))
+}
+
+/// How bodies are rendered from Markdown, as a number: bumped with every change to what a
+/// stored body would be (2: headings start at h2, every image has an alt, footnotes' ids).
+pub const RENDER_VERSION: &str = "2";
+
+/// Renders every article's and page's body again from its Markdown when the stored ones were
+/// made by an older version of the rendering, so that an upgrade changes old pages as it
+/// changes new ones. A batch per unit of work; returns how many articles were rendered.
+pub async fn render_again(services: &Services) -> Result<u64, StoreError> {
+    use crate::store::{PageReads, PageWrites};
+    let version = services.store.read(|db| db.setting(SiteSetting::RenderedWith)).await?;
+    if version.as_deref() == Some(RENDER_VERSION) {
+        return Ok(0);
+    }
+    let (mut after, mut rendered) = (0, 0);
+    loop {
+        let sources = services.store.read(move |db| db.article_sources(after, 200)).await?;
+        let Some((last, _)) = sources.last() else { break };
+        after = last.get();
+        rendered += sources.len() as u64;
+        services
+            .commit(move |unit| {
+                Box::pin(async move {
+                    for (id, markdown) in &sources {
+                        let views =
+                            media_service::views_for(&mut **unit, &text::media_in(markdown))
+                                .await?;
+                        unit.set_body_html(*id, &media_service::render_body(markdown, &views))
+                            .await?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .await?;
+    }
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                for page in unit.pages().await? {
+                    unit.set_page_body_html(page.id, &text::markdown_html(&page.body_markdown))
+                        .await?;
+                }
+                unit.set_setting(SiteSetting::RenderedWith, Some(RENDER_VERSION)).await?;
+                unit.site_changed();
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await?;
+    Ok(rendered)
 }
 
 /// Fills in the readable text of articles saved before Byline kept it, so that search finds

@@ -521,6 +521,17 @@ const SEARCH_POSTGRES: &str = concat!(
 /// Reading articles, on any connection.
 #[async_trait]
 pub trait ArticleReads: Db {
+    /// The Markdown of up to `limit` articles after id `after`, in id order: what a body is
+    /// rendered again from.
+    async fn article_sources(
+        &mut self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(ArticleId, String)>> {
+        let sql = "SELECT id, body_markdown FROM articles WHERE id > $1 ORDER BY id LIMIT $2";
+        self.query(sql, &[after.into(), limit.into()]).await?.map(|r| Ok((r.id(0)?, r.text(1)?)))
+    }
+
     /// Published articles, newest first, leaving out `except` (the lead story).
     async fn published_articles(
         &mut self,

@@ -221,6 +221,14 @@ pub trait PageWrites: Tx {
         Ok(())
     }
 
+    /// Replaces a page's rendered body (its Markdown unchanged: how Markdown is rendered
+    /// changed).
+    async fn set_page_body_html(&mut self, id: PageId, html: &str) -> Result<()> {
+        let sql = "UPDATE pages SET body_html = $2 WHERE id = $1";
+        self.execute(sql, &[id.into(), html.into()]).await?;
+        Ok(())
+    }
+
     async fn insert_page(&mut self, f: &PageFields, now: i64) -> Result<PageId> {
         let sql = "INSERT INTO pages (parent_id, slug, path, title, body_markdown, body_html,
                        status, footer_position, replies_open, created_at, updated_at)

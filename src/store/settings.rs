@@ -17,6 +17,9 @@ pub enum SiteSetting {
     LeadArticle,
     /// A discussion setting an admin saved.
     Discussion(SettingKey),
+    /// The version of Markdown rendering the stored bodies were made with (see
+    /// `services::publishing::render_again`).
+    RenderedWith,
 }
 
 /// Discussion settings are stored under this prefix.
@@ -27,6 +30,7 @@ impl SiteSetting {
         match self {
             Self::Secret => "secret".into(),
             Self::LeadArticle => "lead_article".into(),
+            Self::RenderedWith => "rendered_with".into(),
             Self::Discussion(key) => format!("{DISCUSSION}{}", key.name()).into(),
         }
     }

@@ -21,7 +21,9 @@ use std::io::{BufRead, Write};
 use serde_json::{Value as Json, json};
 
 use super::copy::key_of;
-use crate::store::{CopyReads, CopyWrites, Kind, SiteSetting, Store, StoreError, Table, Value};
+use crate::store::{
+    CopyReads, CopyWrites, Kind, SettingWrites, SiteSetting, Store, StoreError, Table, Value,
+};
 
 /// Rows per read and per transaction.
 const BATCH: u32 = 1000;
@@ -77,7 +79,6 @@ pub async fn export(store: &Store, out: &mut (dyn Write + Send)) -> Result<u64, 
         "next_ids": next_ids,
     });
     writeln!(out, "{header}")?;
-    let secret = SiteSetting::Secret.key();
     let mut written = 0;
     for table in Table::ALL {
         let mut after: Option<Vec<Value>> = None;
@@ -90,7 +91,7 @@ pub async fn export(store: &Store, out: &mut (dyn Write + Send)) -> Result<u64, 
             after = Some(key_of(table, last));
             let full = rows.len() == BATCH as usize;
             for row in &rows {
-                if table == Table::Settings && matches!(&row[0], Value::Text(k) if *k == secret) {
+                if table == Table::Settings && is_the_nodes_own(&row[0]) {
                     continue;
                 }
                 let values: Vec<Json> = row.iter().map(to_json).collect();
@@ -122,7 +123,8 @@ async fn read_rows(
     input: &mut dyn BufRead,
     write: bool,
 ) -> Result<BTreeMap<String, u64>, DumpError> {
-    // Empty: no rows but the site's own signing key, which every site makes at its start.
+    // Empty: no rows but what every site makes at its start (its signing key, and which
+    // rendering made its bodies).
     for table in Table::ALL.into_iter().filter(|t| *t != Table::Settings) {
         if store.read(move |db| db.count_rows(table)).await? > 0 {
             return Err(DumpError::NotEmpty(table.name()));
@@ -131,8 +133,7 @@ async fn read_rows(
     let settings = store
         .read(|db| Box::pin(async move { db.export_rows(Table::Settings, None, BATCH).await }))
         .await?;
-    let secret = SiteSetting::Secret.key();
-    if settings.iter().any(|row| !matches!(&row[0], Value::Text(k) if *k == secret)) {
+    if settings.iter().any(|row| !is_the_nodes_own(&row[0])) {
         return Err(DumpError::NotEmpty(Table::Settings.name()));
     }
     let mut lines = input.lines();
@@ -211,8 +212,24 @@ async fn read_rows(
         let given = header["next_ids"][table.name()].as_i64().unwrap_or(0);
         next_ids.push((table, here.max(given)));
     }
-    store.write(move |tx| Box::pin(async move { tx.finish_import(&next_ids).await })).await?;
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.finish_import(&next_ids).await?;
+                // The bodies came as another Byline rendered them: the next start renders
+                // them as this one does.
+                tx.set_setting(SiteSetting::RenderedWith, None).await
+            })
+        })
+        .await?;
     Ok(counts)
+}
+
+/// A setting that belongs to the database it is in, not to the site: its signing key (kept
+/// out of exports), and which rendering made its bodies.
+fn is_the_nodes_own(key: &Value) -> bool {
+    let own = [SiteSetting::Secret.key(), SiteSetting::RenderedWith.key()];
+    matches!(key, Value::Text(k) if own.iter().any(|o| o == k))
 }
 
 /// A row of the file in this Byline's column order; a column the file lacks (one a later

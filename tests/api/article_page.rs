@@ -20,7 +20,7 @@ async fn shows_headline_standfirst_byline_date_and_body() {
     let published = app
         .publish_draft(draft(
             "Ferry runs on time",
-            "First paragraph.\n\n## A subhead\n\n*Second* paragraph.",
+            "First paragraph.\n\n# A subhead\n\n*Second* paragraph.\n\n## A smaller one",
         ))
         .await;
     let today = byline::domain::time::date_path(app.clock.now(), &jiff::tz::TimeZone::UTC);
@@ -37,8 +37,36 @@ async fn shows_headline_standfirst_byline_date_and_body() {
     let time = page.one(".byline time");
     let datetime = attr(time, "datetime");
     assert!(jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%:z", datetime).is_ok(), "{datetime}");
+    // The body's headings start at h2: the headline is the page's one h1.
     assert_eq!(text(page.one(".story-body h2")), "A subhead");
+    assert_eq!(text(page.one(".story-body h3")), "A smaller one");
     assert_eq!(text(page.one(".story-body em")), "Second");
+}
+
+#[tokio::test]
+async fn bodies_an_older_byline_rendered_are_rendered_again_at_start() {
+    use byline::store::{ArticleWrites, SettingWrites, SiteSetting};
+    let app = spawn_app().await;
+    let published =
+        app.publish_draft(draft("Old render", "# Heading\n\nNote[^1].\n\n[^1]: The note.")).await;
+    let id = published.id;
+    // As an older Byline left it: an h1 in the body, and no record of the rendering.
+    app.db_write(move |tx| {
+        Box::pin(async move {
+            tx.set_body_html(id, "<h1>Heading</h1><p>Note.</p>").await?;
+            tx.set_setting(SiteSetting::RenderedWith, None).await
+        })
+    })
+    .await;
+    assert_eq!(app.get(&published.path).await.all("h1").len(), 2);
+
+    let restarted = crate::helpers::restart(&app, &[("moderation", "none")]).await;
+    let page = restarted.get(&published.path).await;
+    assert_eq!(page.all("h1").len(), 1, "{}", page.body);
+    assert_eq!(text(page.one(".story-body h2")), "Heading");
+    let note = page.one(".story-body sup a");
+    assert_eq!(attr(note, "href"), "#fn-1");
+    assert!(page.has(".story-body #fn-1"), "the note's link finds its note");
 }
 
 #[tokio::test]

@@ -97,6 +97,9 @@ conformance! {
         articles_showing, set_body_html, all_media,
     ];
     revisions_are_kept covers [insert_revision, revisions, revision];
+    bodies_are_rendered_again_from_their_sources covers [
+        article_sources, set_body_html, set_page_body_html,
+    ];
     notes_are_appended covers [add_note, notes];
     authors_sections_and_tags covers [
         authors, update_author, sections, find_or_create_section, find_or_create_tags,
@@ -1221,6 +1224,44 @@ mod cases {
             footer_position: None,
             replies_open: false,
         }
+    }
+
+    pub async fn bodies_are_rendered_again_from_their_sources(store: &Store, _: Backend) {
+        let jo = author(store, "Jo").await;
+        let mut ids = Vec::new();
+        for slug in ["one", "two", "three"] {
+            let mut new = article(slug, jo.id, 1);
+            new.fields.body_markdown = format!("# Body of {slug}");
+            ids.push(insert(store, new).await.unwrap());
+        }
+        let first = r(store, |db| db.article_sources(0, 2)).await;
+        assert_eq!(
+            first,
+            [(ids[0], "# Body of one".to_owned()), (ids[1], "# Body of two".to_owned())]
+        );
+        let (second, third) = (ids[1].get(), ids[2].get());
+        let rest = r(store, move |db| db.article_sources(second, 2)).await;
+        assert_eq!(rest, [(ids[2], "# Body of three".to_owned())]);
+        assert!(r(store, move |db| db.article_sources(third, 2)).await.is_empty());
+
+        let id = ids[0];
+        w(store, move |tx| {
+            Box::pin(async move { tx.set_body_html(id, "<h2>Body of one</h2>").await })
+        })
+        .await;
+        let one = r(store, move |db| db.article(id)).await.unwrap();
+        assert_eq!(one.body_html, "<h2>Body of one</h2>");
+        assert_eq!(one.body_markdown, "# Body of one", "the source is left alone");
+
+        let about = page_fields(None, "about", "about", true);
+        let page =
+            w(store, move |tx| Box::pin(async move { tx.insert_page(&about, 10).await })).await;
+        w(store, move |tx| {
+            Box::pin(async move { tx.set_page_body_html(page, "<h2>About</h2>").await })
+        })
+        .await;
+        let read = r(store, move |db| db.page(page)).await.unwrap();
+        assert_eq!(read.body_html, "<h2>About</h2>");
     }
 
     pub async fn pages_nest_and_keep_their_revisions(store: &Store, _: Backend) {

@@ -615,7 +615,11 @@ async fn publishing_an_image_without_a_description_warns_and_names_it() {
     let app = spawn_app().await;
     let staff = editor(&app).await;
     let id = upload(&app, &staff, "Quay Side.png", &png(&photo(500, 300)), "").await;
-    let body = format!("Text.\n\n![](/media/{id})\n\n![](https://elsewhere.example/pic.jpg)");
+    let body = format!(
+        "Text.\n\n![](/media/{id})\n\n![](https://elsewhere.example/pic.jpg)\n\n\
+         <p><img src=\"https://elsewhere.example/raw.png\"></p>\n\n\
+         <p><img src=\"https://elsewhere.example/described.png\" alt=\"A described one\"></p>"
+    );
     let form = [
         ("headline", "Quay works"),
         ("body", body.as_str()),
@@ -629,6 +633,9 @@ async fn publishing_an_image_without_a_description_warns_and_names_it() {
         message.contains("quay-side.png") && message.contains("elsewhere.example/pic.jpg"),
         "{message}"
     );
+    // An image in raw HTML without a description is named too; a described one is not.
+    assert!(message.contains("elsewhere.example/raw.png"), "{message}");
+    assert!(!message.contains("described.png"), "{message}");
     assert!(warned.has("#without_descriptions"));
     // A draft may keep it; publishing anyway is the journalist's call.
     let saved = app
