@@ -90,6 +90,9 @@ impl Application {
         if rendered > 0 {
             tracing::info!(articles = rendered, "rendered the bodies again with this version");
         }
+        // What error pages show of the site (its sections, its latest articles) is what a page
+        // last read; read the front page once so that it is there from the start.
+        crate::services::reading::front_page(&services, 1).await?;
         if options.demo && crate::tools::demo::seed_if_empty(&services).await? {
             tracing::info!("seeded the database with demo content");
         }

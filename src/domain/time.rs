@@ -22,9 +22,11 @@ pub fn long_date(unix: i64, tz: &TimeZone) -> String {
     zoned(unix, tz).strftime("%-d %B %Y").to_string()
 }
 
-/// `24 November 2026 at 14:05`, for replies.
+/// `1 December 2026, 09:14 GMT`: a moment as readers and staff are shown it, in the site's
+/// time zone with its abbreviation from the time zone database (`GMT` or `BST` in London,
+/// `UTC` by default), or its offset (`-03`) where the zone has none.
 pub fn date_and_time(unix: i64, tz: &TimeZone) -> String {
-    zoned(unix, tz).strftime("%-d %B %Y at %H:%M").to_string()
+    zoned(unix, tz).strftime("%-d %B %Y, %H:%M %Z").to_string()
 }
 
 #[cfg(test)]
@@ -39,6 +41,12 @@ mod tests {
         assert_eq!(date_path(late_evening_utc, &tokyo), "2026/11/25");
         assert_eq!(iso(late_evening_utc, &tokyo), "2026-11-25T05:00:00+09:00");
         assert_eq!(long_date(late_evening_utc, &TimeZone::UTC), "24 November 2026");
-        assert_eq!(date_and_time(late_evening_utc, &TimeZone::UTC), "24 November 2026 at 20:00");
+        assert_eq!(date_and_time(late_evening_utc, &TimeZone::UTC), "24 November 2026, 20:00 UTC");
+        let london = TimeZone::get("Europe/London").unwrap();
+        assert_eq!(date_and_time(late_evening_utc, &london), "24 November 2026, 20:00 GMT");
+        let summer = 1_782_900_000; // 2026-07-01T10:00:00Z
+        assert_eq!(date_and_time(summer, &london), "1 July 2026, 11:00 BST");
+        let sao_paulo = TimeZone::get("America/Sao_Paulo").unwrap();
+        assert_eq!(date_and_time(summer, &sao_paulo), "1 July 2026, 07:00 -03");
     }
 }

@@ -46,6 +46,8 @@ pub struct Services {
     pub changes: Arc<ChangeHub>,
     /// The site's sections and footer as last read (see `reading`), for error pages.
     nav: std::sync::Mutex<reading::SiteNav>,
+    /// The latest articles as the front page last read them (see `reading`), for `404`s.
+    latest: std::sync::Mutex<Vec<(String, String)>>,
     /// The discussion settings as last read (see `settings::effective`).
     kept_settings: Arc<kept::Kept<(), settings::Effective>>,
     /// What replies need of their articles, by slug, as last read (see `discussion`).
@@ -99,6 +101,7 @@ impl Services {
             config: Arc::new(config),
             changes,
             nav: Default::default(),
+            latest: Default::default(),
             kept_settings,
             kept_targets,
             kept_chrome,

@@ -55,6 +55,9 @@ pub async fn locate(db: &mut dyn Db, address: &ArticleAddress) -> Result<Located
     }
 }
 
+/// How many of the latest articles the page that answers `404` lists.
+const LATEST: usize = 5;
+
 /// What every public page's frame shows from the database: the sections in its header, the
 /// pages in its footer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +85,22 @@ impl Services {
     /// The frame as last read.
     pub fn known_nav(&self) -> SiteNav {
         self.nav.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The latest articles (headline, address) as the front page last read them, for the
+    /// page that answers `404`, which must not wait for the database either.
+    pub fn known_latest(&self) -> Vec<(String, String)> {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn remember_latest(&self, lead: Option<&Article>, articles: &[ArticleSummary]) {
+        let lead = lead.and_then(|a| Some((a.headline.clone(), a.public_path()?)));
+        let rest = articles.iter().filter_map(|a| {
+            let date = a.date_path.as_deref()?;
+            Some((a.headline.clone(), crate::domain::paths::article_path(date, &a.slug)))
+        });
+        let latest: Vec<_> = lead.into_iter().chain(rest).take(LATEST).collect();
+        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = latest;
     }
 }
 
@@ -148,6 +167,9 @@ pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPa
         .await?;
     if let Some(front) = &front {
         services.remember(&front.nav);
+        if page == 1 {
+            services.remember_latest(front.lead.as_ref(), &front.articles);
+        }
     }
     Ok(front)
 }
@@ -159,12 +181,27 @@ pub enum ListingKind {
     Author,
 }
 
+/// An author's photo as an image's address: a library image's small size, or the address
+/// given; `None` when there is none (or the library image is gone).
+async fn photo_src(db: &mut dyn Db, photo: &str) -> Result<Option<String>> {
+    use crate::store::MediaReads;
+    if photo.is_empty() {
+        return Ok(None);
+    }
+    match crate::domain::media::library_id(photo) {
+        Some(id) => Ok(db.media_by_ids(&[id]).await?.first().map(|m| m.view().thumbnail())),
+        None => Ok(Some(photo.to_owned())),
+    }
+}
+
 /// What a listing's address names.
 pub struct Listed {
     pub listing: Listing,
     pub heading: String,
     /// An author's bio.
     pub intro: String,
+    /// An author's photo, as an image's address.
+    pub photo: Option<String>,
     /// `/section/politics/`: the first page's address.
     pub base: String,
 }
@@ -176,20 +213,26 @@ async fn find_listing(db: &mut dyn Db, kind: ListingKind, key: &str) -> Result<O
             base: section_path(&s.slug),
             heading: s.name,
             intro: String::new(),
+            photo: None,
         }),
         ListingKind::Tag => db.tag_by_slug(key).await?.map(|t| Listed {
             listing: Listing::Tag(t.id),
             base: tag_path(&t.slug),
             heading: t.name,
             intro: String::new(),
+            photo: None,
         }),
         ListingKind::Author => match author_id(key) {
-            Some(id) => db.author(id).await?.map(|a| Listed {
-                listing: Listing::Author(a.id),
-                base: author_path(a.id, &a.name),
-                heading: a.name,
-                intro: a.bio,
-            }),
+            Some(id) => match db.author(id).await? {
+                Some(a) => Some(Listed {
+                    listing: Listing::Author(a.id),
+                    base: author_path(a.id, &a.name),
+                    photo: photo_src(db, &a.photo).await?,
+                    heading: a.name,
+                    intro: a.bio,
+                }),
+                None => None,
+            },
             None => None,
         },
     })
@@ -309,6 +352,7 @@ pub async fn date_archive(
         listing: Listing::Dates { from, until },
         heading: date.heading(),
         intro: String::new(),
+        photo: None,
         base: date.path(),
     };
     let found = services

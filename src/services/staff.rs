@@ -360,29 +360,52 @@ pub async fn update_account(
         })
 }
 
-/// The name and bio on a staff member's bylines. Bylines show on every page, so the whole
-/// site changes.
+/// The name, bio and photo on a staff member's bylines and author page. Bylines show on
+/// every page, so the whole site changes.
 pub async fn update_profile(
     services: &Services,
     user: &User,
     name: &str,
     bio: &str,
+    photo: &str,
 ) -> Result<(), StaffError> {
     let name = check_name(name)?;
     let bio = bio.trim().to_owned();
     if bio.chars().count() > 2000 {
         return Err(invalid("bio", "The bio must be at most 2,000 characters."));
     }
+    let photo = check_photo(photo)?;
     let author = user.author.id;
     services
         .commit(move |unit| {
             Box::pin(async move {
-                unit.update_author(author, &name, &bio).await?;
+                unit.update_author(author, &name, &bio, &photo).await?;
                 unit.site_changed();
                 Ok(())
             })
         })
         .await
+}
+
+/// An author's photo: an image of the library (`/media/12`, as "Use" gives it), or the
+/// `http(s)` address of one elsewhere; empty for none.
+fn check_photo(raw: &str) -> Result<String, StaffError> {
+    use crate::domain::media;
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    if let Some(id) = media::library_id(raw) {
+        return Ok(media::library_path(id));
+    }
+    match crate::domain::reply::Website::parse_optional(raw, 2000) {
+        Ok(Some(url)) => Ok(url.as_str().to_owned()),
+        _ => Err(invalid(
+            "photo",
+            "The photo: an image of the library (such as /media/12) or an address starting \
+             with https://.",
+        )),
+    }
 }
 
 /// How long a password reset link works (seconds).

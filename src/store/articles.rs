@@ -16,6 +16,8 @@ pub struct Author {
     pub id: AuthorId,
     pub name: String,
     pub bio: String,
+    /// Their photo: a library image (`/media/12`) or an address; empty for none.
+    pub photo: String,
 }
 
 /// A section of the site (a category such as "Politics").
@@ -270,7 +272,7 @@ const ARTICLE_BY_ID: &str = concat!(
     " FROM articles a LEFT JOIN sections s ON s.id = a.section_id WHERE a.id = $1"
 );
 
-pub(crate) const AUTHORS_OF_ARTICLE: &str = "SELECT au.id, au.name, au.bio
+pub(crate) const AUTHORS_OF_ARTICLE: &str = "SELECT au.id, au.name, au.bio, au.photo_url
    FROM article_authors x JOIN authors au ON au.id = x.author_id
   WHERE x.article_id = $1 ORDER BY x.position";
 
@@ -426,7 +428,7 @@ pub(crate) fn summary_from_row(r: &mut Row) -> Result<ArticleSummary> {
 }
 
 fn author_from_row(r: &mut Row) -> Result<Author> {
-    Ok(Author { id: r.id(0)?, name: r.text(1)?, bio: r.text(2)? })
+    Ok(Author { id: r.id(0)?, name: r.text(1)?, bio: r.text(2)?, photo: r.text(3)? })
 }
 
 fn section_from_row(r: &mut Row) -> Result<Section> {
@@ -671,7 +673,7 @@ pub trait ArticleReads: Db {
     }
 
     async fn author(&mut self, id: AuthorId) -> Result<Option<Author>> {
-        let sql = "SELECT id, name, bio FROM authors WHERE id = $1";
+        let sql = "SELECT id, name, bio, photo_url FROM authors WHERE id = $1";
         self.query(sql, &[id.into()]).await?.first(author_from_row)
     }
 
@@ -776,7 +778,7 @@ pub trait ArticleReads: Db {
 
     /// Every author record, by name.
     async fn authors(&mut self) -> Result<Vec<Author>> {
-        let sql = "SELECT id, name, bio FROM authors ORDER BY name, id";
+        let sql = "SELECT id, name, bio, photo_url FROM authors ORDER BY name, id";
         self.query(sql, &[]).await?.map(author_from_row)
     }
 
@@ -1056,19 +1058,25 @@ pub trait ArticleWrites: Tx {
 
     /// The author record with this name (the oldest, if several), created (at `at`) if new.
     async fn find_or_create_author(&mut self, name: &str, at: i64) -> Result<Author> {
-        let find = "SELECT id, name, bio FROM authors WHERE name = $1 ORDER BY id LIMIT 1";
+        let find =
+            "SELECT id, name, bio, photo_url FROM authors WHERE name = $1 ORDER BY id LIMIT 1";
         if let Some(author) = self.query(find, &[name.into()]).await?.first(author_from_row)? {
             return Ok(author);
         }
-        let insert =
-            "INSERT INTO authors (name, created_at) VALUES ($1, $2) RETURNING id, name, bio";
+        let insert = "INSERT INTO authors (name, created_at) VALUES ($1, $2) RETURNING id, name, bio, photo_url";
         let rows = self.query(insert, &[name.into(), at.into()]).await?;
         rows.first(author_from_row)?.ok_or(StoreError::NotFound("the new author"))
     }
 
-    async fn update_author(&mut self, id: AuthorId, name: &str, bio: &str) -> Result<()> {
-        let sql = "UPDATE authors SET name = $2, bio = $3 WHERE id = $1";
-        self.execute(sql, &[id.into(), name.into(), bio.into()]).await?;
+    async fn update_author(
+        &mut self,
+        id: AuthorId,
+        name: &str,
+        bio: &str,
+        photo: &str,
+    ) -> Result<()> {
+        let sql = "UPDATE authors SET name = $2, bio = $3, photo_url = $4 WHERE id = $1";
+        self.execute(sql, &[id.into(), name.into(), bio.into(), photo.into()]).await?;
         Ok(())
     }
 

@@ -97,7 +97,13 @@ impl Table {
     pub fn columns(self) -> &'static [(&'static str, Kind)] {
         use Kind::{Bool, Int, Text};
         match self {
-            Self::Authors => &[("id", Int), ("name", Text), ("bio", Text), ("created_at", Int)],
+            Self::Authors => &[
+                ("id", Int),
+                ("name", Text),
+                ("bio", Text),
+                ("created_at", Int),
+                ("photo_url", Text),
+            ],
             Self::Users => &[
                 ("id", Int),
                 ("author_id", Int),

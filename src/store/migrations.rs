@@ -37,6 +37,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 12, "0012_staff_mail"),
     migration!("sqlite", 13, "0013_reader_data"),
     migration!("sqlite", 14, "0014_reply_edits"),
+    migration!("sqlite", 15, "0015_author_photos"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -54,6 +55,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 12, "0012_staff_mail"),
     migration!("postgres", 13, "0013_reader_data"),
     migration!("postgres", 14, "0014_reply_edits"),
+    migration!("postgres", 15, "0015_author_photos"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -44,7 +44,7 @@ pub struct Session {
 macro_rules! user_columns {
     () => {
         "u.id, u.email, u.role, u.disabled, u.created_at, u.password_changed_at, \
-         au.id, au.name, au.bio"
+         au.id, au.name, au.bio, au.photo_url"
     };
 }
 
@@ -83,7 +83,7 @@ fn user_from_row(r: &mut Row) -> Result<User> {
         disabled: r.bool(3)?,
         created_at: r.int(4)?,
         password_changed_at: r.int(5)?,
-        author: Author { id: r.id(6)?, name: r.text(7)?, bio: r.text(8)? },
+        author: Author { id: r.id(6)?, name: r.text(7)?, bio: r.text(8)?, photo: r.text(9)? },
     })
 }
 
@@ -97,7 +97,7 @@ pub trait StaffReads: Db {
     /// An account and its password hash, by email (without regard to case).
     async fn user_credentials(&mut self, email: &str) -> Result<Option<(User, String)>> {
         let rows = self.query(CREDENTIALS, &[email.into()]).await?;
-        rows.first(|r| Ok((user_from_row(r)?, r.text(9)?)))
+        rows.first(|r| Ok((user_from_row(r)?, r.text(10)?)))
     }
 
     /// Every account, by name.
@@ -111,11 +111,11 @@ pub trait StaffReads: Db {
         rows.first(|r| {
             let user = user_from_row(r)?;
             let session = Session {
-                token_hash: r.text(9)?,
+                token_hash: r.text(10)?,
                 user_id: user.id,
-                csrf_token: r.text(10)?,
-                created_at: r.int(11)?,
-                expires_at: r.int(12)?,
+                csrf_token: r.text(11)?,
+                created_at: r.int(12)?,
+                expires_at: r.int(13)?,
             };
             Ok((session, user))
         })

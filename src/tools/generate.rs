@@ -73,6 +73,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                 text_value(format!("Author {i}")),
                 text_value(String::new()),
                 Value::Int(0),
+                text_value(String::new()),
             ]
         })
         .collect();

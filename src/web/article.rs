@@ -299,7 +299,8 @@ async fn render(
     let template = ArticlePage {
         layout,
         related: found.related.iter().cloned().map(|a| summary(a, &config.timezone)).collect(),
-        story: Story::new(article, &found.notes, &config.timezone),
+        story: Story::new(article, &found.notes, &config.timezone)
+            .with_replies(article.reply_count),
         reply_count: article.reply_count,
         reply_heading: reply_heading(article),
         thread_html: thread::render(&replies.nodes, &context)?,

@@ -298,6 +298,9 @@ struct ErrorTemplate<'a> {
     title: &'a str,
     message: &'a str,
     kept: Option<&'a str>,
+    /// A page that is not there: a search box and the latest articles help the reader on.
+    not_found: bool,
+    latest: Vec<(String, String)>,
 }
 
 /// Gives every error response a readable page in the site's layout, including the ones the
@@ -324,11 +327,14 @@ pub async fn render_error_pages(
     });
     // The sections as a page last read them: an error page never waits for the database.
     let layout = Layout::public(&state.config, page.title, state.services.known_nav());
+    let not_found = status == StatusCode::NOT_FOUND;
     let template = ErrorTemplate {
         layout,
         title: page.title,
         message: &page.message,
         kept: page.kept.as_deref(),
+        not_found,
+        latest: if not_found { state.services.known_latest() } else { Vec::new() },
     };
     let body = template.render().unwrap_or_else(|_| page.message.clone());
     let (mut parts, _) = response.into_parts();

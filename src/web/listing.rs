@@ -21,6 +21,8 @@ struct ListingPage<'a> {
     kind: &'static str,
     heading: String,
     intro: String,
+    /// An author's photo.
+    photo: Option<String>,
     articles: Vec<Summary>,
     newer: Option<String>,
     older: Option<String>,
@@ -140,6 +142,7 @@ fn show(
         layout,
         kind: label,
         intro: found.listed.intro,
+        photo: found.listed.photo,
         articles: found.articles.into_iter().map(|a| summary(a, tz)).collect(),
         newer: (page > 1).then(|| link(page - 1)),
         older: (page < pages).then(|| link(page + 1)),

@@ -17,6 +17,8 @@ pub struct Story {
     /// When the latest correction or update was added.
     pub updated: Option<(String, String)>,
     pub notes: Vec<NoteView>,
+    /// "3 replies", linking down to them (the public page only).
+    pub replies: Option<String>,
 }
 
 pub struct NoteView {
@@ -42,17 +44,28 @@ impl Story {
             section_url: article.section.as_ref().map(|s| section_path(&s.slug)),
             tags: article.tags.iter().map(|t| (t.name.clone(), tag_path(&t.slug))).collect(),
             iso: time::iso(published, tz),
-            date: time::long_date(published, tz),
+            date: time::date_and_time(published, tz),
             updated,
             notes: notes
                 .iter()
                 .map(|n| NoteView {
                     label: n.kind.label(),
-                    date: time::long_date(n.created_at, tz),
+                    date: time::date_and_time(n.created_at, tz),
                     iso: time::iso(n.created_at, tz),
                     html: text::markdown_html(&n.body),
                 })
                 .collect(),
+            replies: None,
         }
+    }
+
+    /// With a link down to the replies, saying how many there are.
+    pub fn with_replies(mut self, count: i64) -> Self {
+        self.replies = Some(match count {
+            0 => "No replies yet".to_owned(),
+            1 => "One reply".to_owned(),
+            n => format!("{n} replies"),
+        });
+        self
     }
 }

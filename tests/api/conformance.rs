@@ -1643,9 +1643,11 @@ mod cases {
         let a = author(store, "Abe").await;
         assert_eq!(r(store, |db| db.authors()).await, [a.clone(), b.clone()], "by name");
         let abe = a.id;
-        w(store, move |tx| tx.update_author(abe, "Abe Lincoln", "A bio.")).await;
+        w(store, move |tx| tx.update_author(abe, "Abe Lincoln", "A bio.", "/media/7")).await;
         let authors = r(store, |db| db.authors()).await;
         assert_eq!((authors[0].name.as_str(), authors[0].bio.as_str()), ("Abe Lincoln", "A bio."));
+        assert_eq!(authors[0].photo, "/media/7");
+        assert_eq!(r(store, move |db| db.author(abe)).await.unwrap().photo, "/media/7");
 
         let (x, created) = w(store, |tx| tx.find_or_create_section("Sport", "sport")).await;
         assert!(created, "a new section is told as made");

@@ -555,3 +555,78 @@ async fn search_finds_only_what_the_page_shows() {
     let page = app.get("/search?q=footnoted").await;
     assert_eq!(page.all(".search-results h2 a").len(), 1, "what the page shows is found");
 }
+
+#[tokio::test]
+async fn times_carry_their_zone_and_the_replies_are_a_link_away() {
+    let app = spawn_with(&[("moderation", "none"), ("timezone", "Europe/London")]).await;
+    let path = app.publish("Clocks go back").await.path;
+    let reply = app.reply(&path, &reply_with(&[])).await;
+    let page = app.get(&path).await;
+    let zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let zoned = jiff::Timestamp::from_second(app.clock.now()).unwrap().to_zoned(zone);
+    // "1 December 2026, 09:14 GMT": the time and the zone's abbreviation, in the site's zone.
+    let expected = zoned.strftime("%-d %B %Y, %H:%M %Z").to_string();
+    assert!(expected.ends_with(" GMT") || expected.ends_with(" BST"), "{expected}");
+    assert_eq!(text(page.one(".byline time")), expected);
+    assert_eq!(text(page.one(&format!("#comment-{reply} .reply-permalink time"))), expected);
+    let link = page.one(".byline a.replies-link");
+    assert_eq!((text(link).as_str(), attr(link, "href")), ("One reply", "#replies"));
+    assert!(page.has("#replies"));
+}
+
+#[tokio::test]
+async fn an_author_page_shows_the_bio_and_photo() {
+    let (app, staff) = site().await;
+    app.write(&staff, &[("headline", "By Eleanor")], "publish").await;
+    let saved = app
+        .staff_post(
+            &staff,
+            "/admin/account",
+            &[
+                ("form", "profile"),
+                ("name", "Eleanor Marsh"),
+                ("bio", "Covers the harbour."),
+                ("photo", "https://photos.example/eleanor.jpg"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let author = app.db(|db| db.users()).await.remove(0).author;
+    let page = app.get(&author_path(author.id, &author.name)).await;
+    assert_eq!(text(page.one(".listing-header .standfirst")), "Covers the harbour.");
+    let photo = page.one(".listing-header img.author-photo");
+    assert_eq!(attr(photo, "src"), "https://photos.example/eleanor.jpg");
+    assert_eq!((attr(photo, "width"), attr(photo, "height")), ("96", "96"));
+
+    // A photo that is neither the library's nor an address is refused, with what was typed.
+    let refused = app
+        .staff_post(
+            &staff,
+            "/admin/account",
+            &[("form", "profile"), ("name", "Eleanor M."), ("bio", "New bio"), ("photo", "me.jpg")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(text(refused.one(".form-errors")).contains("photo"));
+    assert_eq!(attr(refused.one("#photo"), "value"), "me.jpg");
+    assert_eq!(attr(refused.one("#name"), "value"), "Eleanor M.");
+}
+
+#[tokio::test]
+async fn a_missing_page_offers_search_and_the_latest_articles() {
+    let app = spawn_with(&[("moderation", "none")]).await;
+    for headline in ["First story", "Second story"] {
+        app.publish(headline).await;
+    }
+    // The list is the front page's as last read.
+    assert_eq!(app.get("/").await.status, 200);
+    let missing = app.get("/2026/no/such/page/").await;
+    assert_eq!(missing.status, 404);
+    let form = missing.one("main form[role=search]");
+    assert_eq!(attr(form, "action"), "/search");
+    assert!(missing.has("main form[role=search] input[name=q]"));
+    let latest: Vec<_> = missing.all("main ul.latest a").into_iter().map(text).collect();
+    assert_eq!(latest, ["Second story", "First story"]);
+    let first = missing.all("main ul.latest a")[0];
+    assert_eq!(app.get(attr(first, "href")).await.status, 200);
+}

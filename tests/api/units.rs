@@ -281,7 +281,7 @@ async fn every_use_case_commits_whole_or_not_at_all() {
     })
     .await;
     commits_whole(store, "change one's name", || {
-        staff::update_profile(s, &admin, "Ada A. Admin", "Bio.")
+        staff::update_profile(s, &admin, "Ada A. Admin", "Bio.", "")
     })
     .await;
     commits_whole(store, "sign out", || staff::sign_out(s, &signed_in.session)).await;

@@ -28,7 +28,7 @@ try {
   await page.fill('#standfirst', 'The council will spend £2.4m — more than first planned.');
   await page.fill('#section', 'Local');
   await page.fill('#tags', 'Harbour, Council');
-  await page.fill('#body', 'Work starts in **March**.\n\n## Why now\n\nThe storms of “last winter” cracked the wall.');
+  await page.fill('#body', 'Work starts in **March**.\n\n# Why now\n\nThe storms of “last winter” cracked the wall.');
   // The live preview follows the typing, with no button pressed.
   await page.waitForSelector('#live-preview strong');
   assert.equal(await page.locator('#live-preview strong').innerText(), 'March');

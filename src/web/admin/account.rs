@@ -23,6 +23,7 @@ struct AccountPage<'a> {
     nav: Nav,
     name: String,
     bio: String,
+    photo: String,
     email: String,
     notice: Option<&'a str>,
     error: Option<String>,
@@ -33,12 +34,33 @@ struct AccountPage<'a> {
     mail: bool,
 }
 
+/// What the profile form shows: the account's, or what was typed into a refused form.
+struct Profile {
+    name: String,
+    bio: String,
+    photo: String,
+}
+
 async fn render(
     state: &AppState,
     staff: &Staff,
     status: StatusCode,
     notice: Option<&str>,
     error: Option<String>,
+) -> Result<Response, AppError> {
+    let author = &staff.user.author;
+    let profile =
+        Profile { name: author.name.clone(), bio: author.bio.clone(), photo: author.photo.clone() };
+    render_with(state, staff, status, notice, error, profile).await
+}
+
+async fn render_with(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<String>,
+    profile: Profile,
 ) -> Result<Response, AppError> {
     let choice = staff::mail_choice(&state.services, &staff.user).await?;
     let template = AccountPage {
@@ -47,8 +69,9 @@ async fn render(
         mail: state.services.mailer.is_on(),
         layout: Layout::new(&state.config, "Your account"),
         nav: staff.nav(),
-        name: staff.user.author.name.clone(),
-        bio: staff.user.author.bio.clone(),
+        name: profile.name,
+        bio: profile.bio,
+        photo: profile.photo,
         email: staff.user.email.clone(),
         notice,
         error,
@@ -84,10 +107,20 @@ pub async fn save(
         let passwords = [value("current"), value("new"), value("again")];
         return change_password(&state, &staff, &passwords, &ip.to_string()).await;
     }
-    match staff::update_profile(&state.services, &staff.user, &value("name"), &value("bio")).await {
+    let profile = Profile { name: value("name"), bio: value("bio"), photo: value("photo") };
+    let saved = staff::update_profile(
+        &state.services,
+        &staff.user,
+        &profile.name,
+        &profile.bio,
+        &profile.photo,
+    )
+    .await;
+    match saved {
         Ok(()) => Ok(see_other("/admin/account")),
         Err(StaffError::Invalid(e)) => {
-            render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.message)).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render_with(&state, &staff, status, None, Some(e.message), profile).await
         }
         Err(e) => Err(e.into()),
     }
