@@ -46,6 +46,8 @@ pub struct Config {
     /// [`crate::services::settings`]), checked.
     pub discussion: BTreeMap<SettingKey, String>,
     pub timezone: TimeZone,
+    /// The site's language: `<html lang>`, and how search stems words.
+    pub language: crate::domain::search::Language,
     pub limits: ReplyLimits,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
     pub trusted_proxies: Vec<Network>,
@@ -137,6 +139,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("listen", "127.0.0.1:8080"),
     ("database", "byline.db"),
     ("timezone", "UTC"),
+    ("language", "en"),
     ("trusted_proxies", ""),
     ("max_name_chars", "100"),
     ("max_email_chars", "254"),
@@ -306,6 +309,8 @@ impl Config {
             })?,
             timezone: TimeZone::get(get("timezone").trim())
                 .map_err(|_| bad("timezone", "expected a time zone name like Europe/Paris"))?,
+            language: crate::domain::search::Language::parse(get("language"))
+                .map_err(|e| bad("language", &e))?,
             limits: ReplyLimits {
                 name: number("max_name_chars", 1, 1000)?,
                 email: number("max_email_chars", 6, 254)?,
@@ -614,6 +619,8 @@ mod tests {
         assert!(error.contains("`moderation` (BYLINE_MODERATION)"), "{error}");
         let error = with(&[("timezone", "Mars/Olympus")]).unwrap_err().to_string();
         assert!(error.contains("BYLINE_TIMEZONE"), "{error}");
+        let error = with(&[("language", "en_GB")]).unwrap_err().to_string();
+        assert!(error.contains("`language` (BYLINE_LANGUAGE)"), "{error}");
         assert!(with(&[("database", "mysql://x")]).is_err());
         let pg = with(&[("database", "postgres://u:secret@db/site")]).unwrap().database;
         assert_eq!(pg, DatabaseUrl::Postgres("postgres://u:secret@db/site".into()));

@@ -952,17 +952,41 @@ pub async fn revision_of(
     Ok((article, revision.ok_or(PublishError::NotFound)?, before, lead))
 }
 
-/// How bodies are rendered from Markdown, as a number: bumped with every change to what a
-/// stored body would be (2: headings start at h2, every image has an alt, footnotes' ids).
-pub const RENDER_VERSION: &str = "2";
+/// How bodies are rendered from Markdown and indexed for search, as a number: bumped with
+/// every change to what a stored body or its index would be (2: headings start at h2, every
+/// image has an alt, footnotes' ids; 3: search's stems).
+pub const RENDER_VERSION: &str = "3";
 
-/// Renders every article's and page's body again from its Markdown when the stored ones were
-/// made by an older version of the rendering, so that an upgrade changes old pages as it
-/// changes new ones. A batch per unit of work; returns how many articles were rendered.
+/// Renders every article's and page's body again from its Markdown (and indexes it again for
+/// search) when the stored ones were made by an older version of the rendering or for another
+/// `language`, so that an upgrade changes old pages as it changes new ones. A batch per unit
+/// of work; returns how many articles were rendered.
 pub async fn render_again(services: &Services) -> Result<u64, StoreError> {
     use crate::store::{PageReads, PageWrites};
-    let version = services.store.read(|db| db.setting(SiteSetting::RenderedWith)).await?;
-    if version.as_deref() == Some(RENDER_VERSION) {
+    let language = services.config.language.tag().to_owned();
+    let wanted = format!("{RENDER_VERSION} {language}");
+    let (version, indexed_for) = services
+        .store
+        .read(|db| {
+            Box::pin(async move {
+                Ok((
+                    db.setting(SiteSetting::RenderedWith).await?,
+                    db.setting(SiteSetting::Language).await?,
+                ))
+            })
+        })
+        .await?;
+    if indexed_for.as_deref() != Some(language.as_str()) {
+        // What every save indexes with (read by the store as it indexes).
+        services
+            .commit(move |unit| {
+                Box::pin(
+                    async move { unit.set_setting(SiteSetting::Language, Some(&language)).await },
+                )
+            })
+            .await?;
+    }
+    if version.as_deref() == Some(wanted.as_str()) {
         return Ok(0);
     }
     let (mut after, mut rendered) = (0, 0);
@@ -993,7 +1017,7 @@ pub async fn render_again(services: &Services) -> Result<u64, StoreError> {
                     unit.set_page_body_html(page.id, &text::markdown_html(&page.body_markdown))
                         .await?;
                 }
-                unit.set_setting(SiteSetting::RenderedWith, Some(RENDER_VERSION)).await?;
+                unit.set_setting(SiteSetting::RenderedWith, Some(&wanted)).await?;
                 unit.site_changed();
                 Ok::<_, StoreError>(())
             })

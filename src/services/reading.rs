@@ -526,27 +526,47 @@ pub async fn locate_article(services: &Services, address: &ArticleAddress) -> Re
 
 pub struct SearchPage {
     pub nav: SiteNav,
-    pub hits: Vec<SearchHit>,
+    pub hits: Vec<Found>,
     pub total: u64,
 }
 
+/// A search result: the article, its headline with the matches marked, and a passage around
+/// the first match (marked by `search::MARK_START` and `MARK_END`).
+pub struct Found {
+    pub article: ArticleSummary,
+    pub headline: String,
+    pub snippet: String,
+}
+
+/// The published articles that match what the reader typed, best first.
 pub async fn search(
     services: &Services,
-    terms: Vec<String>,
+    query: &str,
     offset: u64,
     limit: u64,
 ) -> Result<SearchPage> {
-    let found = services
+    let language = services.config.language.clone();
+    let query = crate::domain::search::Query::parse(query, &language);
+    let wanted = query.clone();
+    let (nav, hits, total) = services
         .store
         .read(move |db| {
             Box::pin(async move {
-                let (hits, total) = db.search(&terms, offset, limit).await?;
-                Ok(SearchPage { nav: SiteNav::read(db).await?, hits, total })
+                let (hits, total) = db.search(&wanted, offset, limit).await?;
+                Ok((SiteNav::read(db).await?, hits, total))
             })
         })
         .await?;
-    services.remember(&found.nav);
-    Ok(found)
+    services.remember(&nav);
+    let hits = hits
+        .into_iter()
+        .map(|hit: SearchHit| Found {
+            headline: crate::domain::search::mark(&hit.article.headline, &query, &language),
+            snippet: crate::domain::search::snippet(&hit.text, &query, &language, 160),
+            article: hit.article,
+        })
+        .collect();
+    Ok(SearchPage { nav, hits, total })
 }
 
 /// The newest published articles, for the site's feed and the sitemaps.

@@ -147,7 +147,8 @@ pub struct ArticleSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchHit {
     pub article: ArticleSummary,
-    pub snippet: String,
+    /// What a snippet is cut from: the standfirst and the body's readable text.
+    pub text: String,
 }
 
 /// Which published articles a listing page shows.
@@ -469,13 +470,11 @@ fn note_from_row(r: &mut Row) -> Result<ArticleNote> {
     })
 }
 
-/// A search hit from the summary's columns and the body; the snippet is cut here, the same
-/// way on both backends.
-fn hit_from_row(r: &mut Row, terms: &[String]) -> Result<SearchHit> {
+/// A search hit from the summary's columns and the body.
+fn hit_from_row(r: &mut Row) -> Result<SearchHit> {
     let article = summary_from_row(r)?;
     let body = r.text(15)?;
-    let text = format!("{} {body}", article.standfirst);
-    Ok(SearchHit { snippet: search::snippet(&text, terms, 160), article })
+    Ok(SearchHit { text: format!("{} {body}", article.standfirst), article })
 }
 
 fn slug_conflict(error: StoreError) -> StoreError {
@@ -489,6 +488,8 @@ const SEARCH_COUNT_SQLITE: &str = "SELECT count(*) FROM articles_search
     JOIN articles a ON a.id = articles_search.rowid
    WHERE articles_search MATCH $1 AND a.status = 'published'";
 
+/// Articles whose headline holds every term first ($4 names the headline alone), then the
+/// newest: the same order on both backends.
 const SEARCH_SQLITE: &str = concat!(
     "SELECT ",
     summary_columns!(),
@@ -496,13 +497,14 @@ const SEARCH_SQLITE: &str = concat!(
        JOIN articles a ON a.id = articles_search.rowid
        LEFT JOIN sections s ON s.id = a.section_id
       WHERE articles_search MATCH $1 AND a.status = 'published'
-      ORDER BY bm25(articles_search, 10.0, 4.0, 1.0), a.published_at DESC, a.id DESC
+      ORDER BY a.id NOT IN (SELECT rowid FROM articles_search WHERE articles_search MATCH $4),
+               a.published_at DESC, a.id DESC
       LIMIT $2 OFFSET $3"
 );
 
 const SEARCH_COUNT_POSTGRES: &str = "SELECT count(*) FROM articles a
   WHERE a.status = 'published'
-    AND to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_text)
+    AND to_tsvector('simple', a.search_headline || ' ' || a.search_body)
         @@ to_tsquery('simple', $1)";
 
 const SEARCH_POSTGRES: &str = concat!(
@@ -510,12 +512,9 @@ const SEARCH_POSTGRES: &str = concat!(
     summary_columns!(),
     ", a.body_text FROM articles a LEFT JOIN sections s ON s.id = a.section_id
       WHERE a.status = 'published'
-        AND to_tsvector('simple', a.headline || ' ' || a.standfirst || ' ' || a.body_text)
+        AND to_tsvector('simple', a.search_headline || ' ' || a.search_body)
             @@ to_tsquery('simple', $1)
-      ORDER BY ts_rank(setweight(to_tsvector('simple', a.headline), 'A')
-                       || setweight(to_tsvector('simple', a.standfirst), 'B')
-                       || to_tsvector('simple', a.body_text),
-                       to_tsquery('simple', $1)) DESC,
+      ORDER BY to_tsvector('simple', a.search_headline) @@ to_tsquery('simple', $1) DESC,
                a.published_at DESC, a.id DESC
       LIMIT $2 OFFSET $3"
 );
@@ -628,38 +627,48 @@ pub trait ArticleReads: Db {
         self.query(RELATED, &[article.into(), limit.into()]).await?.map(summary_from_row)
     }
 
-    /// Published articles holding every term (see [`crate::domain::search::terms`]), best
-    /// first: each backend's own full-text index, or a plain text match for terms in scripts
-    /// written without spaces. Returns the hits and how many there are.
+    /// Published articles holding every word of `query` (each a prefix of a word's stem; see
+    /// [`crate::domain::search::Query`]): those whose headline holds them all first, then the
+    /// newest, on both backends alike; or a plain text match for words in scripts written
+    /// without spaces. Returns the hits and how many there are.
     async fn search(
         &mut self,
-        terms: &[String],
+        query: &search::Query,
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<SearchHit>, u64)> {
-        if terms.is_empty() {
+        if query.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        if terms.iter().any(|t| search::is_cjk(t)) {
-            return plain_search(self, terms, offset, limit).await;
+        if query.is_plain() {
+            return plain_search(self, &query.words, offset, limit).await;
         }
-        let query = match self.dialect() {
-            // Each term a quoted prefix: the reader's text is never FTS5 syntax.
+        let stems = &query.stems;
+        if stems.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let (matching, headline) = match self.dialect() {
+            // Each stem a quoted prefix: the reader's text is never FTS5 syntax.
             Dialect::Sqlite => {
                 let quoted: Vec<String> =
-                    terms.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect();
-                quoted.join(" ")
+                    stems.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect();
+                (quoted.join(" "), format!("headline : ({})", quoted.join(" AND ")))
             }
-            // Terms hold only letters and digits, so each is a valid prefix lexeme.
+            // Stems hold only letters and digits, so each is a valid prefix lexeme.
             Dialect::Postgres => {
-                terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ")
+                let all = stems.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+                (all, String::new())
             }
         };
         let count = dialect_sql(self, SEARCH_COUNT_SQLITE, SEARCH_COUNT_POSTGRES);
-        let total = self.query(count, &[query.as_str().into()]).await?.int()? as u64;
+        let total = self.query(count, &[matching.as_str().into()]).await?.int()? as u64;
         let sql = dialect_sql(self, SEARCH_SQLITE, SEARCH_POSTGRES);
-        let rows = self.query(sql, &[query.as_str().into(), limit.into(), offset.into()]).await?;
-        Ok((rows.map(|r| hit_from_row(r, terms))?, total))
+        let mut params: Vec<Param> = vec![matching.as_str().into(), limit.into(), offset.into()];
+        if self.dialect() == Dialect::Sqlite {
+            params.push(headline.as_str().into());
+        }
+        let hits = self.query(sql, &params).await?.map(hit_from_row)?;
+        Ok((hits, total))
     }
 
     async fn section_by_slug(&mut self, slug: &str) -> Result<Option<Section>> {
@@ -818,8 +827,34 @@ async fn plain_search<D: Db + ?Sized>(
           LIMIT ${limit_at} OFFSET ${offset_at}",
         summary_columns!()
     );
-    let hits = db.query(&sql, &params).await?.map(|r| hit_from_row(r, terms))?;
+    let hits = db.query(&sql, &params).await?.map(hit_from_row)?;
     Ok((hits, total))
+}
+
+/// Folds and stems what search finds of an article (see [`search::index_text`]): its
+/// headline, and its standfirst, readable body, section and tags, for the site's language.
+async fn index_article<T: Tx + ?Sized>(tx: &mut T, id: ArticleId) -> Result<()> {
+    let key = super::SiteSetting::Language.key();
+    let tag = tx.query("SELECT value FROM settings WHERE key = $1", &[key.as_ref().into()]).await?;
+    let language = match tag.first(|r| r.text(0))? {
+        Some(tag) => search::Language::parse(&tag).unwrap_or_default(),
+        None => search::Language::default(),
+    };
+    let sql = "SELECT a.headline, a.standfirst, a.body_text, COALESCE(s.name, '')
+                 FROM articles a LEFT JOIN sections s ON s.id = a.section_id WHERE a.id = $1";
+    let row = tx.query(sql, &[id.into()]).await?;
+    let Some((headline, rest)) =
+        row.first(|r| Ok((r.text(0)?, format!("{} {} {}", r.text(1)?, r.text(2)?, r.text(3)?))))?
+    else {
+        return Ok(());
+    };
+    let tags: Vec<String> = tx.query(TAGS_OF_ARTICLE, &[id.into()]).await?.map(|r| r.text(1))?;
+    let rest = format!("{rest} {}", tags.join(" "));
+    let update = "UPDATE articles SET search_headline = $2, search_body = $3 WHERE id = $1";
+    let (headline, rest) =
+        (search::index_text(&headline, &language), search::index_text(&rest, &language));
+    tx.execute(update, &[id.into(), headline.as_str().into(), rest.as_str().into()]).await?;
+    Ok(())
 }
 
 const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, headline, standfirst, body_markdown,
@@ -865,6 +900,7 @@ pub trait ArticleWrites: Tx {
             let update = "UPDATE articles SET body_text = $2 WHERE id = $1";
             let readable = text::readable_text(html);
             self.execute(update, &[(*id).into(), readable.as_str().into()]).await?;
+            index_article(self, ArticleId(*id)).await?;
         }
         Ok(pending.last().map(|(id, _)| *id))
     }
@@ -875,7 +911,7 @@ pub trait ArticleWrites: Tx {
         let sql = "UPDATE articles SET body_html = $2, body_text = $3 WHERE id = $1";
         let readable = text::readable_text(html);
         self.execute(sql, &[id.into(), html.into(), readable.as_str().into()]).await?;
-        Ok(())
+        index_article(self, id).await
     }
 
     /// Stores an article. Fails with [`StoreError::Conflict`] when the slug is taken.
@@ -961,7 +997,8 @@ pub trait ArticleWrites: Tx {
         // An article taking back one of its old slugs no longer needs that redirect.
         let sql = "DELETE FROM slug_redirects WHERE slug = $1";
         self.execute(sql, &[fields.slug.as_str().into()]).await?;
-        Ok(())
+        // Every save writes its links last: the words search finds are all written by now.
+        index_article(self, id).await
     }
 
     /// Moves an article to `status`; `date_path` and `published_at` as given.

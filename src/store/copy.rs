@@ -135,6 +135,8 @@ impl Table {
                 ("reply_count", Int),
                 ("word_count", Int),
                 ("body_text", Text),
+                ("search_headline", Text),
+                ("search_body", Text),
             ],
             Self::ArticleAuthors => &[("article_id", Int), ("author_id", Int), ("position", Int)],
             Self::ArticleTags => &[("article_id", Int), ("tag_id", Int)],

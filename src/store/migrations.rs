@@ -38,6 +38,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 13, "0013_reader_data"),
     migration!("sqlite", 14, "0014_reply_edits"),
     migration!("sqlite", 15, "0015_author_photos"),
+    migration!("sqlite", 16, "0016_search_stems"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -56,6 +57,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 13, "0013_reader_data"),
     migration!("postgres", 14, "0014_reply_edits"),
     migration!("postgres", 15, "0015_author_photos"),
+    migration!("postgres", 16, "0016_search_stems"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

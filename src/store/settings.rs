@@ -20,6 +20,8 @@ pub enum SiteSetting {
     /// The version of Markdown rendering the stored bodies were made with (see
     /// `services::publishing::render_again`).
     RenderedWith,
+    /// The site's language as the search index was made for it (the `language` setting).
+    Language,
 }
 
 /// Discussion settings are stored under this prefix.
@@ -31,6 +33,7 @@ impl SiteSetting {
             Self::Secret => "secret".into(),
             Self::LeadArticle => "lead_article".into(),
             Self::RenderedWith => "rendered_with".into(),
+            Self::Language => "language".into(),
             Self::Discussion(key) => format!("{DISCUSSION}{}", key.name()).into(),
         }
     }

@@ -228,7 +228,8 @@ async fn read_rows(
 /// A setting that belongs to the database it is in, not to the site: its signing key (kept
 /// out of exports), and which rendering made its bodies.
 fn is_the_nodes_own(key: &Value) -> bool {
-    let own = [SiteSetting::Secret.key(), SiteSetting::RenderedWith.key()];
+    let own =
+        [SiteSetting::Secret.key(), SiteSetting::RenderedWith.key(), SiteSetting::Language.key()];
     matches!(key, Value::Text(k) if own.iter().any(|o| o == k))
 }
 

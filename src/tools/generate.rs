@@ -2,7 +2,9 @@
 //! tests, written in bulk (as `byline copy` writes), so a million replies take seconds.
 
 use crate::domain::{text, time};
-use crate::store::{CopyReads, CopyWrites, Store, StoreError, Table, Value};
+use crate::store::{
+    CopyReads, CopyWrites, SettingWrites, SiteSetting, Store, StoreError, Table, Value,
+};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -101,18 +103,29 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
             let at = newest - (i - 1) * 600;
             let body = prose(i, if i == 1 { 900 } else { 250 });
             let html = text::markdown_html(&body);
+            let headline = format!(
+                "Story {i}: the {} and the {}",
+                WORDS[i as usize % WORDS.len()],
+                WORDS[(i as usize + 3) % WORDS.len()]
+            );
+            let standfirst = format!(
+                "What happened at the {} on day {i}.",
+                WORDS[(i as usize + 5) % WORDS.len()]
+            );
+            let readable = text::readable_text(&html);
+            let section = ["Local", "Business", "Sport"][(i % 3) as usize];
+            // Indexed as a save would index it (see `store::articles::index_article`).
+            let language = crate::domain::search::Language::default();
+            let search_headline = crate::domain::search::index_text(&headline, &language);
+            let search_body = crate::domain::search::index_text(
+                &format!("{standfirst} {readable} {section}"),
+                &language,
+            );
             rows.push(vec![
                 Value::Int(i),
                 text_value(format!("story-{i}")),
-                text_value(format!(
-                    "Story {i}: the {} and the {}",
-                    WORDS[i as usize % WORDS.len()],
-                    WORDS[(i as usize + 3) % WORDS.len()]
-                )),
-                text_value(format!(
-                    "What happened at the {} on day {i}.",
-                    WORDS[(i as usize + 5) % WORDS.len()]
-                )),
+                text_value(headline),
+                text_value(standfirst),
                 text_value(body.clone()),
                 text_value(html.clone()),
                 text_value("published".into()),
@@ -127,7 +140,9 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                 Value::Bool(true),
                 Value::Int(0),
                 Value::Int(text::word_count(&body)),
-                text_value(text::readable_text(&html)),
+                text_value(readable),
+                text_value(search_headline),
+                text_value(search_body),
             ]);
             bylines.push(vec![Value::Int(i), Value::Int(i % 10 + 1), Value::Int(0)]);
             let count = if i == 1 { plan.lead_replies } else { plan.replies_per_article };
@@ -172,7 +187,19 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
     for table in Table::ALL.into_iter().filter(|t| t.has_id()) {
         next_ids.push((table, store.read(move |db| db.next_id(table)).await?));
     }
-    store.write(move |tx| Box::pin(async move { tx.finish_import(&next_ids).await })).await
+    // Rendered and indexed as this Byline does, in the default language: a start need not
+    // render it again.
+    let language = crate::domain::search::Language::default().tag().to_owned();
+    let rendered = format!("{} {language}", crate::services::publishing::RENDER_VERSION);
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.finish_import(&next_ids).await?;
+                tx.set_setting(SiteSetting::Language, Some(&language)).await?;
+                tx.set_setting(SiteSetting::RenderedWith, Some(&rendered)).await
+            })
+        })
+        .await
 }
 
 /// Inserts rows in one unit of work.

@@ -7,6 +7,8 @@ use crate::store::{PageLink, Section};
 
 pub struct Layout<'a> {
     pub site_title: &'a str,
+    /// `<html lang>`: the `language` setting.
+    pub lang: &'a str,
     /// The `<title>`: the page's own name, then the site's.
     pub title: String,
     /// The site's sections, for the header's navigation.
@@ -39,6 +41,7 @@ impl<'a> Layout<'a> {
             if page_title.is_empty() { config.site_title.clone() } else { page_title.to_owned() };
         Self {
             site_title: &config.site_title,
+            lang: config.language.tag(),
             title,
             sections: Vec::new(),
             footer: Vec::new(),

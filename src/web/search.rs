@@ -11,7 +11,7 @@ use super::form::query_value;
 use super::layout::Layout;
 use super::response::{Caching, html};
 use super::summary::{Summary, summary};
-use crate::domain::search::{self, MARK_END, MARK_START};
+use crate::domain::search::{MARK_END, MARK_START};
 use crate::domain::text::escape;
 use crate::services::reading;
 
@@ -32,6 +32,7 @@ struct SearchPage<'a> {
 struct Hit {
     article: Summary,
     /// Escaped text with `<mark>` around the matches: see [`highlight`].
+    headline_html: String,
     snippet_html: String,
 }
 
@@ -51,8 +52,7 @@ pub async fn search(
         .map(|p| p.parse::<u64>().ok().filter(|p| *p >= 1).ok_or(AppError::NotFound))
         .transpose()?
         .unwrap_or(1);
-    let terms = search::terms(&query);
-    let found = reading::search(&state.services, terms, (page - 1) * PER_PAGE, PER_PAGE).await?;
+    let found = reading::search(&state.services, &query, (page - 1) * PER_PAGE, PER_PAGE).await?;
     let total = found.total;
     if page > 1 && found.hits.is_empty() {
         return Err(AppError::NotFound);
@@ -78,7 +78,11 @@ pub async fn search(
         hits: found
             .hits
             .into_iter()
-            .map(|h| Hit { snippet_html: highlight(&h.snippet), article: summary(h.article, tz) })
+            .map(|h| Hit {
+                headline_html: highlight(&h.headline),
+                snippet_html: highlight(&h.snippet),
+                article: summary(h.article, tz),
+            })
             .collect(),
         newer: (page > 1).then(|| link(page - 1)),
         older: (page * PER_PAGE < total).then(|| link(page + 1)),

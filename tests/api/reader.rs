@@ -630,3 +630,63 @@ async fn a_missing_page_offers_search_and_the_latest_articles() {
     let first = missing.all("main ul.latest a")[0];
     assert_eq!(app.get(attr(first, "href")).await.status, 200);
 }
+
+#[tokio::test]
+async fn search_finds_word_forms_unaccented_names_tags_and_marks_headlines() {
+    let (app, staff) = site().await;
+    let long = format!(
+        "{} The operator said the ferry was late again. {}",
+        "Harbour news of the week in long sentences. ".repeat(8),
+        "More news after it. ".repeat(8)
+    );
+    app.write(
+        &staff,
+        &[("headline", "Ferry timetable"), ("tags", "Ferries"), ("body", &long)],
+        "publish",
+    )
+    .await;
+    app.write(&staff, &[("headline", "Mr Wróbel retires"), ("section", "People")], "publish").await;
+
+    // "ferries" finds the ferry, and marks it in the headline.
+    let page = app.get("/search?q=ferries").await;
+    let found: Vec<_> = page.all(".search-results h2 a").into_iter().map(text).collect();
+    assert_eq!(found, ["Ferry timetable"]);
+    assert_eq!(text(page.one(".search-results h2 a mark")), "Ferry");
+    // The snippet is cut between words: what follows the "…" is a whole word of the text.
+    let snippet = text(page.one(".snippet"));
+    let first_word = snippet.trim_start_matches('…').split_whitespace().next().unwrap();
+    assert!(
+        long.split_whitespace().any(|w| w == first_word),
+        "{first_word:?} is not a whole word: {snippet}"
+    );
+    assert!(snippet.starts_with('…') && snippet.contains("ferry"), "{snippet}");
+
+    // Diacritics fold; sections and tags are searched.
+    for (query, headline) in [
+        ("wrobel", "Mr Wróbel retires"),
+        ("Wróbel", "Mr Wróbel retires"),
+        ("people", "Mr Wróbel retires"),
+        ("ferries", "Ferry timetable"),
+    ] {
+        let page = app
+            .get(&format!(
+                "/search?q={}",
+                url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+            ))
+            .await;
+        let found: Vec<_> = page.all(".search-results h2 a").into_iter().map(text).collect();
+        assert_eq!(found, [headline], "{query}");
+    }
+    let marked = app.get("/search?q=wrobel").await;
+    assert_eq!(text(marked.one(".search-results h2 mark")), "Wróbel");
+}
+
+#[tokio::test]
+async fn the_language_sets_the_pages_lang_and_how_search_stems() {
+    let app = spawn_with(&[("moderation", "none"), ("language", "fr")]).await;
+    app.publish("Les maisons du port").await;
+    let page = app.get("/").await;
+    assert_eq!(attr(page.one("html"), "lang"), "fr");
+    let found = app.get("/search?q=maison").await;
+    assert_eq!(found.all(".search-results h2 a").len(), 1, "{}", found.body);
+}
