@@ -8,6 +8,7 @@
 //! transaction), and the outbox (events written in the transaction, for its handlers).
 
 pub mod changes;
+pub mod dashboard;
 pub mod discussion;
 pub mod jobs;
 pub mod kept;

@@ -72,7 +72,7 @@ pub fn can_moderate(user: &User, article: &Article) -> bool {
 }
 
 /// What this person's queue covers: authors see replies on their own articles only.
-fn scope(user: &User) -> Option<crate::domain::AuthorId> {
+pub(crate) fn scope(user: &User) -> Option<crate::domain::AuthorId> {
     (!user.role.edits_all_articles()).then_some(user.author.id)
 }
 

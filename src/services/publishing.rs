@@ -792,6 +792,8 @@ pub struct ArticleList {
     pub total: u64,
     pub authors: Vec<Author>,
     pub sections: Vec<Section>,
+    /// The front page's lead story.
+    pub lead: Option<ArticleId>,
 }
 
 /// Articles, newest change first; authors see their own only.
@@ -813,6 +815,7 @@ pub async fn list(
                     total,
                     authors: db.authors().await?,
                     sections: db.sections().await?,
+                    lead: lead_id(db).await?,
                 })
             })
         })

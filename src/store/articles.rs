@@ -193,15 +193,79 @@ pub struct NewArticle {
 }
 
 /// Which articles the newsroom's list shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleQuery {
     pub status: Option<ArticleStatus>,
     pub author_id: Option<AuthorId>,
     pub section_id: Option<SectionId>,
     /// Words the headline contains, compared without regard to case.
     pub headline: Option<String>,
+    pub sort: ArticleSort,
+    /// Largest first (the newest, the most replied-to, Z to A).
+    pub descending: bool,
     pub offset: u64,
     pub limit: u64,
+}
+
+impl Default for ArticleQuery {
+    /// Every article, the last changed first.
+    fn default() -> Self {
+        Self {
+            status: None,
+            author_id: None,
+            section_id: None,
+            headline: None,
+            sort: ArticleSort::Updated,
+            descending: true,
+            offset: 0,
+            limit: 0,
+        }
+    }
+}
+
+/// What the newsroom's list of articles is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArticleSort {
+    /// The last change.
+    #[default]
+    Updated,
+    /// The publication, or the time it is scheduled for; drafts last.
+    Published,
+    Headline,
+    Status,
+    /// The first name on the byline.
+    Byline,
+    Section,
+    Replies,
+}
+
+impl ArticleSort {
+    pub const ALL: [ArticleSort; 7] = [
+        Self::Headline,
+        Self::Status,
+        Self::Byline,
+        Self::Section,
+        Self::Published,
+        Self::Updated,
+        Self::Replies,
+    ];
+
+    /// The name in the list's address (`?sort=published`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Updated => "updated",
+            Self::Published => "published",
+            Self::Headline => "headline",
+            Self::Status => "status",
+            Self::Byline => "byline",
+            Self::Section => "section",
+            Self::Replies => "replies",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
 }
 
 /// An article's saved state, kept at every save.
@@ -244,6 +308,22 @@ macro_rules! reply_count {
         "a.reply_count + coalesce((SELECT sum(c.replies) FROM reply_counters c
                                     WHERE c.article_id = a.id), 0)"
     };
+}
+
+/// The `ORDER BY` expression of a sort: written here, never from a request.
+fn sort_expression(sort: ArticleSort) -> &'static str {
+    match sort {
+        ArticleSort::Updated => "a.updated_at",
+        ArticleSort::Published => "coalesce(a.published_at, 0)",
+        ArticleSort::Headline => "lower(a.headline)",
+        ArticleSort::Status => "a.status",
+        ArticleSort::Byline => {
+            "(SELECT lower(au.name) FROM article_authors x JOIN authors au ON au.id = x.author_id
+               WHERE x.article_id = a.id ORDER BY x.position LIMIT 1)"
+        }
+        ArticleSort::Section => "lower(coalesce(s.name, ''))",
+        ArticleSort::Replies => reply_count!(),
+    }
 }
 
 /// The columns of [`Article`] but its authors and tags.
@@ -588,11 +668,35 @@ pub trait ArticleReads: Db {
         params.push(query.offset.into());
         let sql = format!(
             "SELECT {} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
-              WHERE {filter} ORDER BY a.updated_at DESC, a.id DESC LIMIT ${limit} OFFSET ${offset}",
-            summary_columns!()
+              WHERE {filter} ORDER BY {} {order}, a.id {order} LIMIT ${limit} OFFSET ${offset}",
+            summary_columns!(),
+            sort_expression(query.sort),
+            order = if query.descending { "DESC" } else { "ASC" },
         );
         let found = self.query(&sql, &params).await?.map(summary_from_row)?;
         Ok((found, total))
+    }
+
+    /// The published articles with the most approved replies posted since `since`, and how
+    /// many each got; the most first.
+    async fn most_replied_since(
+        &mut self,
+        since: i64,
+        limit: u64,
+    ) -> Result<Vec<(ArticleSummary, u64)>> {
+        let sql = format!(
+            "SELECT {}, n.replies FROM
+               (SELECT article_id, count(*) AS replies FROM comments
+                 WHERE status = 'approved' AND created_at >= $1 GROUP BY article_id) n
+               JOIN articles a ON a.id = n.article_id
+               LEFT JOIN sections s ON s.id = a.section_id
+              WHERE a.status = 'published'
+              ORDER BY n.replies DESC, a.id DESC LIMIT $2",
+            summary_columns!()
+        );
+        self.query(&sql, &[since.into(), limit.into()])
+            .await?
+            .map(|r| Ok((summary_from_row(r)?, r.int(15)? as u64)))
     }
 
     /// Published articles of a section, tag or author, newest first; and how many there are.

@@ -35,8 +35,9 @@ mod value;
 use std::sync::Arc;
 
 pub use articles::{
-    Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSummary, ArticleWrites,
-    Author, Image, Listing, NewArticle, ReplyTarget, Revision, SearchHit, Section, Tag,
+    Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSort, ArticleSummary,
+    ArticleWrites, Author, Image, Listing, NewArticle, ReplyTarget, Revision, SearchHit, Section,
+    Tag,
 };
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};

@@ -73,7 +73,7 @@ conformance! {
     listings_of_sections_tags_and_authors covers [
         published_in, related_articles, section_by_slug, tag_by_slug, author,
     ];
-    the_newsroom_list_filters covers [list_articles];
+    the_newsroom_list_filters covers [list_articles, most_replied_since];
     articles_are_edited_and_change_status covers [
         article, update_article, set_article_status, due_articles,
     ];
@@ -1070,6 +1070,33 @@ mod cases {
         assert_eq!(listed.author_names, ["Jo", "Ann"]);
         assert_eq!(listed.section_name.as_deref(), Some("Politics"));
         assert_eq!(listed.status, ArticleStatus::Draft);
+
+        // Sorted by any column, either way, alike on both backends.
+        add_reply(store, reply(ferry, None, ReplyStatus::Approved, 61)).await;
+        let sorted = |sort: ArticleSort, descending: bool| {
+            query(ArticleQuery { sort, descending, ..Default::default() })
+        };
+        for (sort, ascending) in [
+            (ArticleSort::Headline, [budget, ferry]),
+            (ArticleSort::Status, [budget, ferry]),
+            (ArticleSort::Byline, [ferry, budget]),
+            (ArticleSort::Section, [ferry, budget]),
+            (ArticleSort::Published, [budget, ferry]),
+            (ArticleSort::Replies, [budget, ferry]),
+        ] {
+            assert_eq!(sorted(sort, false).await, ascending, "{sort:?}");
+            assert_eq!(sorted(sort, true).await, [ascending[1], ascending[0]], "{sort:?} desc");
+        }
+        assert_eq!(ArticleSort::parse("replies"), Some(ArticleSort::Replies));
+        assert_eq!(ArticleSort::parse("id; DROP"), None);
+
+        // The dashboard's most replied-to: published articles, by replies since a time.
+        add_reply(store, reply(ferry, None, ReplyStatus::Approved, 100)).await;
+        add_reply(store, reply(ferry, None, ReplyStatus::Pending, 100)).await;
+        let most = r(store, |db| db.most_replied_since(90, 5)).await;
+        assert_eq!(most.iter().map(|(a, n)| (a.id, *n)).collect::<Vec<_>>(), [(ferry, 1)]);
+        assert_eq!(r(store, |db| db.most_replied_since(0, 5)).await[0].1, 2);
+        assert!(r(store, |db| db.most_replied_since(101, 5)).await.is_empty());
     }
 
     pub async fn articles_are_edited_and_change_status(store: &Store, _: Backend) {

@@ -7,6 +7,7 @@ mod changes;
 mod cli;
 mod conformance;
 mod connections;
+mod dashboard;
 mod defenses;
 mod durability;
 mod front_page;

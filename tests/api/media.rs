@@ -581,7 +581,7 @@ async fn the_editor_uploads_without_javascript_and_keeps_what_was_typed() {
     assert!(body.contains(&markdown), "{body}");
     assert!(page.has(".notice"));
     // Nothing was saved: the article list is empty.
-    let list = app.staff_get(&staff, "/admin/").await;
+    let list = app.staff_get(&staff, "/admin/articles/").await;
     assert!(!list.body.contains("Storm"), "{}", list.body);
     // "Use as featured image" fills in the featured image's address, saving nothing.
     let button = page.one(".editor-library button");

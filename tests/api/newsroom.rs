@@ -317,9 +317,9 @@ async fn authors_edit_their_own_articles_only() {
         app.staff_post(&bob, &format!("/admin/articles/{anns}/notes"), &[("kind", "update")]).await;
     assert_eq!(empty.status, 403, "refused for who asks before for what is sent");
     assert_eq!(app.article(anns).await.unwrap().headline, "Ann’s story");
-    let bobs_list = app.staff_get(&bob, "/admin/").await;
+    let bobs_list = app.staff_get(&bob, "/admin/articles/").await;
     assert!(!bobs_list.has(&format!("tr[data-id='{anns}']")), "Bob's list shows his own only");
-    assert!(app.staff_get(&ann, "/admin/").await.has(&format!("tr[data-id='{anns}']")));
+    assert!(app.staff_get(&ann, "/admin/articles/").await.has(&format!("tr[data-id='{anns}']")));
 
     // An author stays on the byline of what they write.
     let bob_id = users(&app).await.into_iter().find(|u| u.author.name == "Bob").unwrap();

@@ -371,7 +371,7 @@ async fn replies_on_a_page_are_off_until_staff_turn_them_on_then_work_as_on_arti
         .map(|a| attr(a, "href").to_owned())
         .find(|h| h.starts_with("/contact/"));
     assert!(link.is_some_and(|l| l.starts_with("/contact/#comment-")), "{}", queue.body);
-    let articles = app.staff_get(&staff, "/admin/").await;
+    let articles = app.staff_get(&staff, "/admin/articles/").await;
     assert!(!articles.body.contains("Contact"), "the page's replies are not an article");
     // Nor can its row be opened, or published, as one.
     let discussion = app.stored(first).await.unwrap().article_id;

@@ -140,6 +140,7 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         "/admin/logout"
         | "/admin/forgot"
         | "/admin/"
+        | "/admin/articles/"
         | "/admin"
         | "/admin/articles/new"
         | "/admin/preview"

@@ -330,7 +330,8 @@ async fn every_page_type_is_valid_html() {
         ("search-empty".into(), app.get("/search").await),
     ];
     for (name, path) in [
-        ("admin-list", "/admin/".to_owned()),
+        ("admin-dashboard", "/admin/".to_owned()),
+        ("admin-list", "/admin/articles/".to_owned()),
         ("admin-editor", format!("/admin/articles/{id}/")),
         ("admin-new", "/admin/articles/new".to_owned()),
         ("admin-preview", format!("/admin/articles/{id}/preview")),

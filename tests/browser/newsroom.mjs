@@ -47,7 +47,7 @@ try {
   assert.equal(await reader.locator('.story-body strong').innerText(), 'March');
   assert.equal(await reader.locator('.kicker').textContent(), 'Local');
 
-  await page.goto(`${base}/admin/`);
+  await page.goto(`${base}/admin/articles/`);
   assert.ok(await page.locator('.article-table tbody tr').count() >= 1);
   await page.screenshot({ path: `${shots}/articles.png`, fullPage: true });
   assert.deepEqual(errors, [], 'no script errors');

@@ -15,7 +15,9 @@ use crate::domain::{
 };
 use crate::services::media::{MediaError, MediaText, Upload};
 use crate::services::publishing::{self, Action, EditorInput, PublishError};
-use crate::store::{Article, ArticleNote, ArticleQuery, ArticleSummary, Author, Section};
+use crate::store::{
+    Article, ArticleNote, ArticleQuery, ArticleSort, ArticleSummary, Author, Section,
+};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::form;
@@ -34,6 +36,8 @@ struct ListPage<'a> {
     rows: Vec<Row>,
     total: u64,
     filter: Filter,
+    /// The table's headings, each a link that sorts by it.
+    columns: Vec<Column>,
     authors: Vec<Author>,
     sections: Vec<Section>,
     statuses: [&'static str; 3],
@@ -42,24 +46,37 @@ struct ListPage<'a> {
     may_filter_authors: bool,
 }
 
-struct Row {
-    id: ArticleId,
-    headline: String,
-    status: &'static str,
-    byline: String,
-    section: String,
-    updated: String,
-    replies: i64,
-    public_url: Option<String>,
+pub(super) struct Row {
+    pub id: ArticleId,
+    pub headline: String,
+    pub status: &'static str,
+    pub byline: String,
+    pub section: String,
+    /// When it was, or is to be, published.
+    pub when: String,
+    pub updated: String,
+    pub replies: i64,
+    pub public_url: Option<String>,
+    /// The front page's lead story.
+    pub lead: bool,
 }
 
-#[derive(Default)]
+/// A heading of the list's table: sorted by it, or a link that sorts by it.
+struct Column {
+    label: &'static str,
+    url: String,
+    /// `ascending` or `descending` when the list is sorted by it (`aria-sort`).
+    sorted: Option<&'static str>,
+}
+
 struct Filter {
     status: String,
     author: String,
     section: String,
     q: String,
     page: u64,
+    sort: ArticleSort,
+    descending: bool,
 }
 
 impl Filter {
@@ -71,11 +88,17 @@ impl Filter {
             section: value("section"),
             q: value("q"),
             page: value("page").parse().ok().filter(|p| *p >= 1).unwrap_or(1),
+            sort: ArticleSort::parse(&value("sort")).unwrap_or_default(),
+            descending: value("dir") != "asc",
         }
     }
 
-    /// The list's address for another page, filters kept.
+    /// The list's address for another page, filters and order kept.
     fn page_url(&self, page: u64) -> String {
+        self.url(self.sort, self.descending, page)
+    }
+
+    fn url(&self, sort: ArticleSort, descending: bool, page: u64) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [
             ("status", &self.status),
@@ -87,8 +110,52 @@ impl Filter {
                 query.append_pair(name, value);
             }
         }
-        query.append_pair("page", &page.to_string());
-        format!("/admin/?{}", query.finish())
+        if sort != ArticleSort::default() || !descending {
+            query.append_pair("sort", sort.key());
+            query.append_pair("dir", if descending { "desc" } else { "asc" });
+        }
+        if page > 1 {
+            query.append_pair("page", &page.to_string());
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            "/admin/articles/".into()
+        } else {
+            format!("/admin/articles/?{query}")
+        }
+    }
+
+    /// The headings: the one sorted by turns the order round; another sorts by itself, the
+    /// way its readers expect first (A to Z, the newest, the most replied-to).
+    fn columns(&self) -> Vec<Column> {
+        ArticleSort::ALL
+            .into_iter()
+            .map(|sort| {
+                let current = sort == self.sort;
+                let first_descending = matches!(
+                    sort,
+                    ArticleSort::Published | ArticleSort::Updated | ArticleSort::Replies
+                );
+                let descending = if current { !self.descending } else { first_descending };
+                Column {
+                    label: match sort {
+                        ArticleSort::Headline => "Headline",
+                        ArticleSort::Status => "Status",
+                        ArticleSort::Byline => "Byline",
+                        ArticleSort::Section => "Section",
+                        ArticleSort::Published => "Published",
+                        ArticleSort::Updated => "Last change",
+                        ArticleSort::Replies => "Replies",
+                    },
+                    url: self.url(sort, descending, 1),
+                    sorted: current.then_some(if self.descending {
+                        "descending"
+                    } else {
+                        "ascending"
+                    }),
+                }
+            })
+            .collect()
     }
 }
 
@@ -96,7 +163,8 @@ pub async fn to_list() -> Response {
     see_other("/admin/")
 }
 
-/// `/admin/`: articles, newest change first; authors see their own only.
+/// `/admin/articles/`: articles, the last changed first unless another order is asked for;
+/// authors see their own only.
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
@@ -108,6 +176,8 @@ pub async fn list(
         author_id: AuthorId::parse(&filter.author),
         section_id: SectionId::parse(&filter.section),
         headline: Some(filter.q.clone()).filter(|q| !q.trim().is_empty()),
+        sort: filter.sort,
+        descending: filter.descending,
         offset: (filter.page - 1) * PER_PAGE,
         limit: PER_PAGE,
     };
@@ -117,7 +187,8 @@ pub async fn list(
     let template = ListPage {
         layout: Layout::new(&state.config, "Articles"),
         nav: staff.nav(),
-        rows: found.articles.into_iter().map(|a| row(a, tz)).collect(),
+        rows: found.articles.into_iter().map(|a| row(a, tz, found.lead)).collect(),
+        columns: filter.columns(),
         total,
         newer: (filter.page > 1).then(|| filter.page_url(filter.page - 1)),
         older: (filter.page * PER_PAGE < total).then(|| filter.page_url(filter.page + 1)),
@@ -130,10 +201,19 @@ pub async fn list(
     Ok(page(StatusCode::OK, template.render()?))
 }
 
-fn row(a: ArticleSummary, tz: &TimeZone) -> Row {
+pub(super) fn row(a: ArticleSummary, tz: &TimeZone, lead: Option<ArticleId>) -> Row {
     let public_url = (a.status == ArticleStatus::Published)
         .then(|| article_path(a.date_path.as_deref().unwrap_or_default(), &a.slug));
+    let when = match (a.status, a.published_at) {
+        (ArticleStatus::Published, Some(at)) => time::date_and_time(at, tz),
+        (ArticleStatus::Scheduled, Some(at)) => {
+            format!("publishes {}", time::date_and_time(at, tz))
+        }
+        _ => "not published".to_owned(),
+    };
     Row {
+        lead: lead == Some(a.id),
+        when,
         id: a.id,
         byline: byline(a.author_names.iter().map(String::as_str)),
         section: a.section_name.unwrap_or_default(),

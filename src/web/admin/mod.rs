@@ -3,6 +3,7 @@
 
 mod account;
 mod articles;
+mod dashboard;
 mod imports;
 mod login;
 mod media;
@@ -54,7 +55,8 @@ pub fn routes() -> Vec<Route> {
             methods: get(reset::reset_form).post(reset::reset),
             limits: SIGN_IN_FORM,
         },
-        route("/admin/", get(articles::list)),
+        route("/admin/", get(dashboard::show)),
+        route("/admin/articles/", get(articles::list)),
         Route {
             path: "/admin/media",
             methods: get(media::list).post(media::upload),
@@ -136,6 +138,8 @@ pub fn routes() -> Vec<Route> {
 pub struct Staff {
     pub user: User,
     pub session: Session,
+    /// Replies waiting for this person to moderate, as the frame shows them.
+    pub held: u64,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -144,7 +148,10 @@ impl FromRequestParts<AppState> for Staff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = cookies::cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
         match staff::session(&state.services, token).await? {
-            Some((session, user)) => Ok(Staff { user, session }),
+            Some((session, user)) => {
+                let held = crate::services::dashboard::held_count(&state.services, &user).await?;
+                Ok(Staff { user, session, held })
+            }
             None if parts.method == Method::GET || parts.method == Method::HEAD => {
                 let next = parts.uri.path_and_query().map_or("/admin/", |p| p.as_str());
                 Err(AppError::SignIn { next: next.to_owned() })
@@ -190,6 +197,7 @@ impl Staff {
             manages_users: self.user.role.manages_users(),
             edits_pages: self.user.role.edits_all_articles(),
             csrf: self.session.csrf_token.clone(),
+            held: self.held,
         }
     }
 }
@@ -202,6 +210,8 @@ pub struct Nav {
     /// Editors and admins look after the site's pages.
     pub edits_pages: bool,
     pub csrf: String,
+    /// Replies waiting for this person to moderate.
+    pub held: u64,
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
