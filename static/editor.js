@@ -142,3 +142,119 @@
     if (files && files.length) { e.preventDefault(); upload(files); }
   });
 })();
+
+// Unsaved work: what is typed is kept in this browser as it is typed, offered back when the
+// editor is opened again before it was saved, and leaving with changes not saved asks first.
+// Without this script nothing is kept, and the editor works the same.
+(function () {
+  'use strict';
+  var form = document.querySelector('form.editor');
+  if (!form) return;
+  var store = null;
+  try { store = window.localStorage; } catch (e) { store = null; }
+  var key = 'byline:editor:' + location.pathname;
+  var names = ['headline', 'standfirst', 'body', 'slug', 'section', 'tags', 'image_url',
+    'image_alt', 'image_caption', 'seo_title', 'seo_description', 'social_image'];
+
+  function values() {
+    var found = {};
+    names.forEach(function (name) {
+      var field = form.elements[name];
+      if (field) found[name] = field.value;
+    });
+    return found;
+  }
+
+  var loaded = JSON.stringify(values());
+  var submitting = false;
+  function dirty() { return JSON.stringify(values()) !== loaded; }
+
+  function put(saved) {
+    names.forEach(function (name) {
+      var field = form.elements[name];
+      if (field && typeof saved[name] === 'string') {
+        field.value = saved[name];
+        field.dispatchEvent(new Event('input', { bubbles: true }));
+      }
+    });
+  }
+
+  if (store) {
+    var saved = null;
+    try { saved = JSON.parse(store.getItem(key) || 'null'); } catch (e) { saved = null; }
+    if (saved && saved.values && JSON.stringify(saved.values) !== loaded) {
+      var notice = document.createElement('div');
+      notice.className = 'autosave-notice';
+      notice.setAttribute('role', 'status');
+      var when = new Date(saved.at);
+      var text = document.createElement('p');
+      text.textContent = 'Changes typed here on ' + when.toLocaleString() +
+        ' were not saved. They are kept in this browser.';
+      var restore = document.createElement('button');
+      restore.type = 'button';
+      restore.textContent = 'Put them back';
+      restore.addEventListener('click', function () {
+        put(saved.values);
+        notice.remove();
+        form.querySelector('#headline').focus();
+      });
+      var discard = document.createElement('button');
+      discard.type = 'button';
+      discard.className = 'secondary';
+      discard.textContent = 'Discard them';
+      discard.addEventListener('click', function () {
+        store.removeItem(key);
+        notice.remove();
+      });
+      notice.append(text, restore, document.createTextNode(' '), discard);
+      form.parentNode.insertBefore(notice, form);
+    }
+  }
+
+  var timer = null;
+  form.addEventListener('input', function () {
+    if (!store) return;
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      try {
+        if (dirty()) store.setItem(key, JSON.stringify({ at: Date.now(), values: values() }));
+        else store.removeItem(key);
+      } catch (e) { /* a full or refused store keeps nothing */ }
+    }, 500);
+  });
+
+  // Sent to the server, the text is its business: a refused form comes back as typed.
+  form.addEventListener('submit', function () {
+    submitting = true;
+    clearTimeout(timer);
+    if (store) store.removeItem(key);
+  });
+
+  window.addEventListener('beforeunload', function (event) {
+    if (submitting || !dirty()) return;
+    event.preventDefault();
+    event.returnValue = '';
+  });
+})();
+
+// The body's word count, as the server counts it, while it is typed.
+(function () {
+  'use strict';
+  var body = document.getElementById('body');
+  var shown = document.getElementById('word-count');
+  if (!body || !shown) return;
+  var cjk = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]/g;
+  function count(text) {
+    var words = 0;
+    text.split(/\s+/).forEach(function (token) {
+      var ideographs = (token.match(cjk) || []).length;
+      var rest = token.replace(cjk, '');
+      words += ideographs + (/[\p{L}\p{N}]/u.test(rest) ? 1 : 0);
+    });
+    return words;
+  }
+  body.addEventListener('input', function () {
+    var n = count(body.value);
+    shown.textContent = n + (n === 1 ? ' word' : ' words');
+  });
+})();

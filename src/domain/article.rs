@@ -148,6 +148,56 @@ impl ArticleStatus {
     }
 }
 
+/// What made a revision: the button pressed, a restore, or an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionKind {
+    Saved,
+    Published,
+    Scheduled,
+    /// Back to draft.
+    Unpublished,
+    Restored,
+    Imported,
+}
+
+impl RevisionKind {
+    pub const ALL: [RevisionKind; 6] = [
+        Self::Saved,
+        Self::Published,
+        Self::Scheduled,
+        Self::Unpublished,
+        Self::Restored,
+        Self::Imported,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Saved => "saved",
+            Self::Published => "published",
+            Self::Scheduled => "scheduled",
+            Self::Unpublished => "unpublished",
+            Self::Restored => "restored",
+            Self::Imported => "imported",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How the list of revisions names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Saved => "Saved",
+            Self::Published => "Published",
+            Self::Scheduled => "Scheduled",
+            Self::Unpublished => "Back to draft",
+            Self::Restored => "Restored",
+            Self::Imported => "Imported",
+        }
+    }
+}
+
 /// A correction or an update appended to a published article.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteKind {

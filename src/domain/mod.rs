@@ -13,7 +13,7 @@ pub mod staff;
 pub mod text;
 pub mod time;
 
-pub use article::{ArticleStatus, Headline, NoteKind, Slug};
+pub use article::{ArticleStatus, Headline, NoteKind, RevisionKind, Slug};
 pub use discussion::{DiscussionSettings, ModerationPolicy, SettingKey};
 pub use events::EventKind;
 pub use ids::{

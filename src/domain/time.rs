@@ -22,6 +22,12 @@ pub fn long_date(unix: i64, tz: &TimeZone) -> String {
     zoned(unix, tz).strftime("%-d %B %Y").to_string()
 }
 
+/// `1 December 2026, 09:14:05 GMT`: to the second, where two saves a minute apart must be told
+/// apart (revisions).
+pub fn date_and_seconds(unix: i64, tz: &TimeZone) -> String {
+    zoned(unix, tz).strftime("%-d %B %Y, %H:%M:%S %Z").to_string()
+}
+
 /// `1 December 2026, 09:14 GMT`: a moment as readers and staff are shown it, in the site's
 /// time zone with its abbreviation from the time zone database (`GMT` or `BST` in London,
 /// `UTC` by default), or its offset (`-03`) where the zone has none.

@@ -311,6 +311,7 @@ pub(crate) async fn new_discussion(
         image: None,
         replies_open: true,
         word_count: 0,
+        seo: Default::default(),
     };
     let now = unit.now();
     let new = NewArticle {

@@ -5,7 +5,7 @@
 use super::{Services, UnitOfWork};
 use crate::domain::{
     ArticleId, ArticleStatus, AuthorId, EventKind, FieldError, Headline, NoteKind, RevisionId,
-    Slug, UserId, text, time,
+    RevisionKind, Slug, UserId, text, time,
 };
 use std::collections::HashMap;
 
@@ -44,8 +44,25 @@ pub enum PublishError {
     Forbidden,
     #[error("no such article")]
     NotFound,
+    /// Someone saved the article since this editor was opened: nothing was written.
+    #[error("the article changed since it was opened")]
+    Conflict(Box<Conflict>),
+    /// Deleting for ever is for articles in the trash, by editors and admins.
+    #[error("{0}")]
+    NotAllowed(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What changed an article since an editor opened it.
+#[derive(Debug)]
+pub struct Conflict {
+    /// The revision the editor was opened on (if it is still kept).
+    pub opened: Option<Revision>,
+    /// The article's latest revision, which the save would have overwritten.
+    pub current: Revision,
+    /// Who made it.
+    pub by: String,
 }
 
 fn messages(errors: &[FieldError]) -> String {
@@ -94,6 +111,7 @@ pub async fn publish_at(
                     image: None,
                     replies_open: draft.replies_open,
                     word_count: text::word_count(&draft.body_markdown),
+                    seo: Default::default(),
                 };
                 let new = NewArticle {
                     fields: fields.clone(),
@@ -103,7 +121,7 @@ pub async fn publish_at(
                     created_at: published_at,
                 };
                 let id = unit.insert_article(&new).await?;
-                record_revision(unit, id, &fields, &[], "", None).await?;
+                record_revision(unit, id, &fields, &[], "", None, RevisionKind::Published).await?;
                 unit.record(EventKind::ArticlePublished, id, None);
                 unit.site_changed();
                 let path = crate::domain::paths::article_path(&date_path, fields.slug.as_str());
@@ -162,6 +180,9 @@ pub struct EditorInput {
     pub lead: bool,
     /// Publish even though an image has no description (the editor warned).
     pub without_descriptions: bool,
+    pub seo_title: String,
+    pub seo_description: String,
+    pub social_image: String,
 }
 
 /// What a save does besides saving.
@@ -170,10 +191,20 @@ pub enum Action {
     /// Keep the status the article has (a new article is a draft).
     Save,
     Publish,
-    /// Publish by itself at this time (Unix seconds).
-    Schedule(i64),
+    /// Publish by itself at this time (Unix seconds); `None` when none was given.
+    Schedule(Option<i64>),
     /// Back to draft: the public page answers 404 again.
     Unpublish,
+}
+
+/// What a revision saved by `action` was.
+fn kind_after(action: Action) -> RevisionKind {
+    match action {
+        Action::Save => RevisionKind::Saved,
+        Action::Publish => RevisionKind::Published,
+        Action::Schedule(_) => RevisionKind::Scheduled,
+        Action::Unpublish => RevisionKind::Unpublished,
+    }
 }
 
 /// Whether `user` may edit `article`: editors and admins all; authors their own.
@@ -198,9 +229,8 @@ async fn fields_from(
 ) -> Result<Checked, PublishError> {
     let mut errors: Vec<FieldError> = Vec::new();
     let mut error = |field, message: String| errors.push(FieldError::new(field, message));
-    let headline = Headline::parse(&input.headline)
-        .map_err(|e| error("headline", format!("The headline: {e}.")))
-        .ok();
+    let headline =
+        Headline::parse(&input.headline).map_err(|e| error("headline", sentence(&e))).ok();
     let standfirst = one_line(&input.standfirst);
     if standfirst.chars().count() > 500 {
         error("standfirst", "The standfirst must be at most 500 characters.".into());
@@ -241,8 +271,10 @@ async fn fields_from(
         }
         other => other,
     };
+    let seo = seo_from(input).map_err(|e| errors.extend(e)).ok();
     // Without a headline or a slug there is an error to say so.
-    let (Some(headline), Some(slug), true) = (headline, slug, errors.is_empty()) else {
+    let (Some(headline), Some(slug), Some(seo), true) = (headline, slug, seo, errors.is_empty())
+    else {
         return Err(PublishError::Fields(errors));
     };
     let author_ids = byline_of(&mut **unit, input, user).await?;
@@ -278,6 +310,7 @@ async fn fields_from(
         image,
         replies_open: input.replies_open,
         word_count: text::word_count(&input.body_markdown),
+        seo,
     };
     Ok(Checked { fields, tags })
 }
@@ -316,6 +349,53 @@ pub fn tag_names(raw: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// A message as a sentence: capitalised, with its full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    let rest: String = chars.collect();
+    if rest.ends_with('.') { format!("{first}{rest}") } else { format!("{first}{rest}.") }
+}
+
+/// The title, description and image for search engines and social cards, each checked.
+fn seo_from(input: &EditorInput) -> Result<crate::store::Seo, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let title = one_line(&input.seo_title);
+    if title.chars().count() > 200 {
+        errors.push(FieldError::new("seo_title", "The search title: at most 200 characters."));
+    }
+    let description = one_line(&input.seo_description);
+    if description.chars().count() > 500 {
+        errors.push(FieldError::new(
+            "seo_description",
+            "The search description: at most 500 characters.",
+        ));
+    }
+    let raw = input.social_image.trim();
+    let image = if raw.is_empty() {
+        String::new()
+    } else if let Some(id) = media::library_id(raw) {
+        media::library_path(id)
+    } else {
+        match crate::domain::reply::Website::parse_optional(raw, 2000) {
+            Ok(Some(url)) if url.as_str().starts_with("https://") => url.as_str().to_owned(),
+            _ => {
+                errors.push(FieldError::new(
+                    "social_image",
+                    "The social image: an image of the library (/media/12) or an address \
+                     starting with https://.",
+                ));
+                String::new()
+            }
+        }
+    };
+    if errors.is_empty() {
+        Ok(crate::store::Seo { title, description, image })
+    } else {
+        Err(errors)
+    }
 }
 
 fn image_from(input: &EditorInput) -> Result<Option<Image>, FieldError> {
@@ -388,10 +468,10 @@ impl Body {
 
     /// Publishing (or scheduling) an article that shows an image with no description is
     /// refused once, naming each image, unless the editor says to go ahead.
-    fn check_descriptions(&self, input: &EditorInput, action: Action) -> Result<(), PublishError> {
+    fn description_errors(&self, input: &EditorInput, action: Action) -> Vec<FieldError> {
         let publishing = matches!(action, Action::Publish | Action::Schedule(_));
         if !publishing || input.without_descriptions {
-            return Ok(());
+            return Vec::new();
         }
         let mut missing = Vec::new();
         for (url, alt) in text::images_in(&input.body_markdown) {
@@ -435,9 +515,9 @@ impl Body {
             missing.push(format!("{}.{} (the featured image)", view.name, view.format.extension()));
         }
         if missing.is_empty() {
-            return Ok(());
+            return Vec::new();
         }
-        Err(field_error(
+        vec![FieldError::new(
             "body",
             format!(
                 "These images have no description for readers who cannot see them: {}. \
@@ -445,7 +525,52 @@ impl Body {
                  or tick “Publish without descriptions”.",
                 missing.join(", ")
             ),
-        ))
+        )]
+    }
+}
+
+/// What a save is refused for before anything is read: the time to schedule at (missing,
+/// past, or an article published before) and images without descriptions. Reported with the
+/// fields' own problems, all at once.
+fn early_errors(
+    body: &Body,
+    input: &EditorInput,
+    action: Action,
+    article: Option<&Article>,
+    now: i64,
+) -> Vec<FieldError> {
+    let mut errors = body.description_errors(input, action);
+    if let Action::Schedule(at) = action {
+        let message = match at {
+            None => Some("Give the date and time to publish at, such as 2026-11-25 09:00."),
+            Some(_) if article.is_some_and(|a| a.date_path.is_some()) => {
+                Some("This article has been published before: publish it again instead.")
+            }
+            Some(at) if at <= now => Some("Choose a time in the future, or publish now."),
+            Some(_) => None,
+        };
+        errors.extend(message.map(|m| FieldError::new("publish_at", m)));
+    }
+    errors
+}
+
+/// The fields checked, with `early`'s problems reported beside theirs.
+async fn checked_fields(
+    unit: &mut UnitOfWork<'_>,
+    input: &EditorInput,
+    html: String,
+    user: &User,
+    own: Option<&Article>,
+    mut early: Vec<FieldError>,
+) -> Result<Checked, PublishError> {
+    match fields_from(unit, input, html, user, own).await {
+        Ok(checked) if early.is_empty() => Ok(checked),
+        Ok(_) => Err(PublishError::Fields(early)),
+        Err(PublishError::Fields(mut errors)) => {
+            errors.append(&mut early);
+            Err(PublishError::Fields(errors))
+        }
+        Err(other) => Err(other),
     }
 }
 
@@ -459,13 +584,13 @@ pub async fn create(
     let staff = user.id.get();
     let (user, input) = (user.clone(), input.clone());
     let body = Body::render(services, &input).await?;
-    body.check_descriptions(&input, action)?;
+    let early = early_errors(&body, &input, action, None, services.clock.now());
     let tz = services.config.timezone.clone();
     services
         .commit(move |unit| {
             Box::pin(async move {
                 let now = unit.now();
-                let checked = fields_from(unit, &input, body.html, &user, None).await?;
+                let checked = checked_fields(unit, &input, body.html, &user, None, early).await?;
                 let new = NewArticle {
                     fields: checked.fields.clone(),
                     status: ArticleStatus::Draft,
@@ -479,7 +604,9 @@ pub async fn create(
                 apply_action(unit, &tz, &article, action).await?;
                 set_lead(unit, &user, id, input.lead).await?;
                 let Checked { fields, tags } = checked;
-                record_revision(unit, id, &fields, &tags, &input.section, Some(user.id)).await?;
+                let kind = kind_after(action);
+                record_revision(unit, id, &fields, &tags, &input.section, Some(user.id), kind)
+                    .await?;
                 Ok(id)
             })
         })
@@ -487,31 +614,50 @@ pub async fn create(
         .inspect(|_| tracing::info!(staff, ?action, "created an article"))
 }
 
-/// Saves the editor's changes to an article.
+/// Saves the editor's changes to an article. `opened` is the revision the editor was opened
+/// on: if another has been saved since, nothing is written and the save is refused with what
+/// changed (`None` saves whatever happened meanwhile).
 pub async fn update(
     services: &Services,
     user: &User,
     id: ArticleId,
     input: &EditorInput,
     action: Action,
+    opened: Option<RevisionId>,
+) -> Result<(), PublishError> {
+    save_as(services, user, id, input, action, opened, kind_after(action)).await
+}
+
+async fn save_as(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+    input: &EditorInput,
+    action: Action,
+    opened: Option<RevisionId>,
+    kind: RevisionKind,
 ) -> Result<(), PublishError> {
     let staff = user.id.get();
     let (user, input) = (user.clone(), input.clone());
     let body = Body::render(services, &input).await?;
-    body.check_descriptions(&input, action)?;
     let tz = services.config.timezone.clone();
+    let now = services.clock.now();
     services
         .commit(move |unit| {
             Box::pin(async move {
-                let now = unit.now();
+                let now_in_unit = unit.now();
                 let article =
                     article_proper(&mut **unit, id).await?.ok_or(PublishError::NotFound)?;
                 if !can_edit(&user, &article) {
                     return Err(PublishError::Forbidden);
                 }
+                if let Some(opened) = opened {
+                    refuse_if_changed(&mut **unit, id, opened).await?;
+                }
+                let early = early_errors(&body, &input, action, Some(&article), now);
                 let Checked { fields, tags } =
-                    fields_from(unit, &input, body.html, &user, Some(&article)).await?;
-                unit.update_article(id, &fields, now).await.map_err(slug_error)?;
+                    checked_fields(unit, &input, body.html, &user, Some(&article), early).await?;
+                unit.update_article(id, &fields, now_in_unit).await.map_err(slug_error)?;
                 unit.set_media_uses(id, &body.media).await?;
                 // A published article's old address keeps answering, with a 301 to the new one.
                 if fields.slug.as_str() != article.slug && article.date_path.is_some() {
@@ -519,12 +665,33 @@ pub async fn update(
                 }
                 apply_action(unit, &tz, &article, action).await?;
                 set_lead(unit, &user, id, input.lead).await?;
-                record_revision(unit, id, &fields, &tags, &input.section, Some(user.id)).await?;
+                record_revision(unit, id, &fields, &tags, &input.section, Some(user.id), kind)
+                    .await?;
                 Ok(())
             })
         })
         .await
         .inspect(|_| tracing::info!(staff, article = id.get(), ?action, "saved an article"))
+}
+
+/// Refuses a save made on revision `opened` when a later one has been saved: two people
+/// editing one article never overwrite each other without knowing.
+async fn refuse_if_changed(
+    db: &mut dyn Db,
+    id: ArticleId,
+    opened: RevisionId,
+) -> Result<(), PublishError> {
+    let revisions = db.revisions(id).await?;
+    let Some(current) = revisions.first() else { return Ok(()) };
+    if current.id == opened {
+        return Ok(());
+    }
+    let by = match current.user_id {
+        Some(user) => db.user(user).await?.map_or_else(String::new, |u| u.author.name),
+        None => String::new(),
+    };
+    let opened = revisions.iter().find(|r| r.id == opened).cloned();
+    Err(PublishError::Conflict(Box::new(Conflict { opened, current: current.clone(), by })))
 }
 
 /// Moves the article to the status `action` asks for, and says what became public.
@@ -549,18 +716,8 @@ async fn apply_action(
             (ArticleStatus::Published, Some(date_path), Some(published_at))
         }
         Action::Schedule(at) => {
-            if article.date_path.is_some() {
-                return Err(field_error(
-                    "publish_at",
-                    "This article has been published before: publish it again instead.",
-                ));
-            }
-            if at <= now {
-                return Err(field_error(
-                    "publish_at",
-                    "Choose a time in the future, or publish now.",
-                ));
-            }
+            // `early_errors` refused a missing, past or second-time schedule already.
+            let at = at.ok_or_else(|| field_error("publish_at", "Give the time to publish at."))?;
             (ArticleStatus::Scheduled, None, Some(at))
         }
         Action::Unpublish => {
@@ -623,6 +780,7 @@ pub(crate) async fn record_revision(
     tags: &[Tag],
     section: &str,
     user_id: Option<UserId>,
+    kind: RevisionKind,
 ) -> Result<(), StoreError> {
     let revision = Revision {
         id: RevisionId(0),
@@ -640,6 +798,8 @@ pub(crate) async fn record_revision(
         image_caption: fields.image.as_ref().map(|i| i.caption.clone()).unwrap_or_default(),
         image_alt: fields.image.as_ref().map(|i| i.alt.clone()).unwrap_or_default(),
         replies_open: fields.replies_open,
+        kind,
+        seo: fields.seo.clone(),
     };
     unit.insert_revision(&revision).await?;
     Ok(())
@@ -661,6 +821,9 @@ pub fn input_from_revision(revision: &Revision, lead: bool) -> EditorInput {
         replies_open: revision.replies_open,
         lead,
         without_descriptions: false,
+        seo_title: revision.seo.title.clone(),
+        seo_description: revision.seo.description.clone(),
+        social_image: revision.seo.image.clone(),
     }
 }
 
@@ -680,6 +843,9 @@ pub fn input_from_article(article: &Article, lead: bool) -> EditorInput {
         replies_open: article.replies_open,
         lead,
         without_descriptions: false,
+        seo_title: article.seo.title.clone(),
+        seo_description: article.seo.description.clone(),
+        social_image: article.seo.image.clone(),
     }
 }
 
@@ -692,7 +858,96 @@ pub async fn restore(
 ) -> Result<(), PublishError> {
     let (_, revision, _, lead) = revision_of(services, user, id, revision).await?;
     let input = input_from_revision(&revision, lead);
-    update(services, user, id, &input, Action::Save).await
+    save_as(services, user, id, &input, Action::Save, None, RevisionKind::Restored).await
+}
+
+/// Puts an article in the trash: a published or scheduled one goes back to draft (its
+/// address answers `404`), and stops being the lead story; it can be restored.
+pub async fn trash(services: &Services, user: &User, id: ArticleId) -> Result<(), PublishError> {
+    let staff = user.id.get();
+    let user = user.clone();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let now = unit.now();
+                let article =
+                    article_proper(&mut **unit, id).await?.ok_or(PublishError::NotFound)?;
+                if !can_edit(&user, &article) {
+                    return Err(PublishError::Forbidden);
+                }
+                if article.status != ArticleStatus::Draft {
+                    let (date, at) = (article.date_path.clone(), article.published_at);
+                    let at = at.filter(|_| date.is_some());
+                    unit.set_article_status(id, ArticleStatus::Draft, date.as_deref(), at, now)
+                        .await?;
+                }
+                if article.status == ArticleStatus::Published {
+                    unit.record(EventKind::ArticleUnpublished, id, None);
+                    unit.site_changed();
+                }
+                if lead_id(&mut **unit).await? == Some(id) {
+                    unit.set_setting(SiteSetting::LeadArticle, None).await?;
+                    unit.site_changed();
+                }
+                unit.set_trashed(id, Some(now)).await?;
+                Ok(())
+            })
+        })
+        .await
+        .inspect(|_| tracing::info!(staff, article = id.get(), "put an article in the trash"))
+}
+
+/// Takes an article out of the trash, as a draft.
+pub async fn untrash(services: &Services, user: &User, id: ArticleId) -> Result<(), PublishError> {
+    let staff = user.id.get();
+    let user = user.clone();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let article =
+                    article_proper(&mut **unit, id).await?.ok_or(PublishError::NotFound)?;
+                if !can_edit(&user, &article) {
+                    return Err(PublishError::Forbidden);
+                }
+                unit.set_trashed(id, None).await?;
+                Ok(())
+            })
+        })
+        .await
+        .inspect(|_| {
+            tracing::info!(staff, article = id.get(), "restored an article from the trash")
+        })
+}
+
+/// Deletes an article for ever, with its replies and revisions: only from the trash, and only
+/// by editors and admins.
+pub async fn delete_for_ever(
+    services: &Services,
+    user: &User,
+    id: ArticleId,
+) -> Result<(), PublishError> {
+    if !user.role.edits_all_articles() {
+        return Err(PublishError::NotAllowed("Only editors and admins delete articles for ever."));
+    }
+    let staff = user.id.get();
+    services
+        .commit(move |unit| {
+            Box::pin(async move {
+                let article =
+                    article_proper(&mut **unit, id).await?.ok_or(PublishError::NotFound)?;
+                if article.trashed_at.is_none() {
+                    return Err(PublishError::NotAllowed(
+                        "Only an article in the trash is deleted for ever: put it there first.",
+                    ));
+                }
+                unit.delete_article(id).await?;
+                // Its old addresses and slugs answered with redirects, which are gone too.
+                unit.site_changed();
+                Ok(())
+            })
+        })
+        .await
+        .inspect(|_| tracing::info!(staff, article = id.get(), "deleted an article for ever"))
 }
 
 /// Appends a correction or update to an article.
@@ -831,6 +1086,9 @@ pub struct EditorData {
     pub notes: Vec<ArticleNote>,
     /// The library's newest images, to insert or feature.
     pub library: Vec<crate::store::Media>,
+    /// The article's latest revision: what the editor opened it on, so that a save made
+    /// after someone else's is refused (see [`update`]).
+    pub revision: Option<RevisionId>,
 }
 
 /// How many of the library's newest images the editor offers.
@@ -862,9 +1120,11 @@ pub async fn editor(
                     ),
                     None => None,
                 };
-                let notes = match &article {
-                    Some(a) => db.notes(a.id).await?,
-                    None => Vec::new(),
+                let (notes, revision) = match &article {
+                    Some(a) => {
+                        (db.notes(a.id).await?, db.revisions(a.id).await?.first().map(|r| r.id))
+                    }
+                    None => (Vec::new(), None),
                 };
                 let lead = lead_id(db).await?;
                 let newest =
@@ -876,6 +1136,7 @@ pub async fn editor(
                     sections: db.sections().await?,
                     notes,
                     library: db.media_list(&newest).await?.0,
+                    revision,
                 })
             })
         })

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::{Db, Dialect, Param, Result, Row, StoreError, Tx, dialect_sql, like_pattern};
 use crate::domain::{
-    ArticleId, ArticleStatus, AuthorId, Headline, NoteKind, RevisionId, SectionId, Slug, TagId,
-    UserId, search, text,
+    ArticleId, ArticleStatus, AuthorId, Headline, NoteKind, RevisionId, RevisionKind, SectionId,
+    Slug, TagId, UserId, search, text,
 };
 
 /// An author record: a name on a byline.
@@ -99,6 +99,20 @@ pub struct Article {
     pub replies_open: bool,
     pub reply_count: i64,
     pub word_count: i64,
+    /// What search engines and social cards show, where it differs from the page.
+    pub seo: Seo,
+    /// When it was put in the trash (it is then a draft no list shows).
+    pub trashed_at: Option<i64>,
+}
+
+/// An article's title, description and image for search engines and social cards; each
+/// empty one falls back to the headline, the standfirst, the featured image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seo {
+    pub title: String,
+    pub description: String,
+    /// A library image (`/media/12`) or an address.
+    pub image: String,
 }
 
 impl Article {
@@ -180,6 +194,7 @@ pub struct ArticleFields {
     pub replies_open: bool,
     /// Words in the body, for reading times.
     pub word_count: i64,
+    pub seo: Seo,
 }
 
 /// A new article.
@@ -203,6 +218,8 @@ pub struct ArticleQuery {
     pub sort: ArticleSort,
     /// Largest first (the newest, the most replied-to, Z to A).
     pub descending: bool,
+    /// The trash alone; otherwise the trash is left out.
+    pub trashed: bool,
     pub offset: u64,
     pub limit: u64,
 }
@@ -217,6 +234,7 @@ impl Default for ArticleQuery {
             headline: None,
             sort: ArticleSort::Updated,
             descending: true,
+            trashed: false,
             offset: 0,
             limit: 0,
         }
@@ -289,6 +307,9 @@ pub struct Revision {
     pub image_caption: String,
     pub image_alt: String,
     pub replies_open: bool,
+    /// What made it.
+    pub kind: RevisionKind,
+    pub seo: Seo,
 }
 
 /// A correction or update shown under a published article.
@@ -335,7 +356,7 @@ macro_rules! article_columns {
              a.image_caption, a.image_alt, a.date_path, a.published_at, a.created_at,
              a.updated_at, a.replies_open, ",
             reply_count!(),
-            ", a.word_count"
+            ", a.word_count, a.seo_title, a.seo_description, a.social_image, a.trashed_at"
         )
     };
 }
@@ -450,7 +471,7 @@ pub(crate) const NOTES_OF_ARTICLE: &str = "SELECT id, article_id, kind, body, cr
 
 const REVISION_COLUMNS: &str = "id, article_id, user_id, created_at, headline, standfirst, \
      slug, body_markdown, section, tags, authors, image_url, image_caption, image_alt, \
-     replies_open";
+     replies_open, kind, seo_title, seo_description, social_image";
 
 fn image_at(r: &mut Row, i: usize) -> Result<Option<Image>> {
     Ok(match r.opt_text(i)? {
@@ -484,6 +505,8 @@ fn article_from_row(r: &mut Row) -> Result<Article> {
         replies_open: r.bool(17)?,
         reply_count: r.int(18)?,
         word_count: r.int(19)?,
+        seo: Seo { title: r.text(20)?, description: r.text(21)?, image: r.text(22)? },
+        trashed_at: r.opt_int(23)?,
     })
 }
 
@@ -537,6 +560,8 @@ fn revision_from_row(r: &mut Row) -> Result<Revision> {
         image_caption: r.text(12)?,
         image_alt: r.text(13)?,
         replies_open: r.bool(14)?,
+        kind: r.parsed(15, RevisionKind::parse)?,
+        seo: Seo { title: r.text(16)?, description: r.text(17)?, image: r.text(18)? },
     })
 }
 
@@ -633,6 +658,9 @@ pub trait ArticleReads: Db {
         // Not the rows a static page's replies hang on: they are the page's, not articles.
         let mut conditions =
             vec!["NOT EXISTS (SELECT 1 FROM pages p WHERE p.discussion_id = a.id)".to_owned()];
+        conditions.push(
+            if query.trashed { "a.trashed_at IS NOT NULL" } else { "a.trashed_at IS NULL" }.into(),
+        );
         let status = query.status.map(ArticleStatus::as_str);
         let headline = query
             .headline
@@ -963,14 +991,17 @@ async fn index_article<T: Tx + ?Sized>(tx: &mut T, id: ArticleId) -> Result<()> 
 
 const INSERT_ARTICLE: &str = "INSERT INTO articles (slug, headline, standfirst, body_markdown,
         body_html, status, section_id, image_url, image_caption, image_alt, date_path,
-        published_at, created_at, updated_at, replies_open, word_count, body_text)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)
+        published_at, created_at, updated_at, replies_open, word_count, body_text,
+        seo_title, seo_description, social_image)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16,
+            $17, $18, $19)
     RETURNING id";
 
 const UPDATE_ARTICLE: &str = "UPDATE articles SET slug = $2, headline = $3, standfirst = $4,
         body_markdown = $5, body_html = $6, section_id = $7, image_url = $8,
         image_caption = $9, image_alt = $10, replies_open = $11, updated_at = $12,
-        word_count = $13, body_text = $14
+        word_count = $13, body_text = $14, seo_title = $15, seo_description = $16,
+        social_image = $17
   WHERE id = $1";
 
 /// Writing articles, in a unit of work.
@@ -1040,6 +1071,9 @@ pub trait ArticleWrites: Tx {
             f.replies_open.into(),
             f.word_count.into(),
             readable.as_str().into(),
+            f.seo.title.as_str().into(),
+            f.seo.description.as_str().into(),
+            f.seo.image.as_str().into(),
         ];
         let rows = self.query(INSERT_ARTICLE, &params).await.map_err(slug_conflict)?;
         let id: ArticleId =
@@ -1072,12 +1106,67 @@ pub trait ArticleWrites: Tx {
             updated_at.into(),
             f.word_count.into(),
             readable.as_str().into(),
+            f.seo.title.as_str().into(),
+            f.seo.description.as_str().into(),
+            f.seo.image.as_str().into(),
         ];
         let changed = self.execute(UPDATE_ARTICLE, &params).await.map_err(slug_conflict)?;
         if changed == 0 {
             return Err(StoreError::NotFound("the article"));
         }
         self.write_links(id, f).await
+    }
+
+    /// Puts an article in the trash (`Some(at)`) or takes it out (`None`); false when there
+    /// is no such article.
+    async fn set_trashed(&mut self, id: ArticleId, at: Option<i64>) -> Result<bool> {
+        let sql = "UPDATE articles SET trashed_at = $2 WHERE id = $1";
+        Ok(self.execute(sql, &[id.into(), at.into()]).await? > 0)
+    }
+
+    /// Deletes an article for ever, with all that was its alone: its replies (and what mail
+    /// kept of them), byline, tags, revisions, notes, old slugs and addresses, uses of
+    /// images, subscriptions, outbox events and import records. False when there was none.
+    async fn delete_article(&mut self, id: ArticleId) -> Result<bool> {
+        let sql = "SELECT date_path, slug FROM articles WHERE id = $1";
+        let row = self.query(sql, &[id.into()]).await?;
+        let Some((date_path, slug)) = row.first(|r| Ok((r.opt_text(0)?, r.text(1)?)))? else {
+            return Ok(false);
+        };
+        let replies = "SELECT id FROM comments WHERE article_id = $1";
+        for sql in [
+            format!("DELETE FROM mail_digests WHERE reply_id IN ({replies})"),
+            format!("DELETE FROM staff_digests WHERE reply_id IN ({replies})"),
+            format!("DELETE FROM import_map WHERE kind = 'reply' AND target_id IN ({replies})"),
+        ] {
+            self.execute(&sql, &[id.into()]).await?;
+        }
+        let mut tables = vec![
+            "subscriptions",
+            "comments",
+            "media_uses",
+            "article_authors",
+            "article_tags",
+            "slug_redirects",
+            "revisions",
+            "article_notes",
+            "outbox_deliveries",
+            "outbox_events",
+        ];
+        if self.dialect() == Dialect::Postgres {
+            tables.push("reply_counters");
+        }
+        for table in tables {
+            self.execute(&format!("DELETE FROM {table} WHERE article_id = $1"), &[id.into()])
+                .await?;
+        }
+        let sql = "DELETE FROM import_map WHERE kind = 'article' AND target_id = $1";
+        self.execute(sql, &[id.into()]).await?;
+        if let Some(path) = crate::domain::paths::public_article_path(date_path.as_deref(), &slug) {
+            self.execute("DELETE FROM url_redirects WHERE target = $1", &[path.as_str().into()])
+                .await?;
+        }
+        Ok(self.execute("DELETE FROM articles WHERE id = $1", &[id.into()]).await? > 0)
     }
 
     /// Writes an article's byline and tags, replacing any it had.
@@ -1157,8 +1246,9 @@ pub trait ArticleWrites: Tx {
     async fn insert_revision(&mut self, r: &Revision) -> Result<RevisionId> {
         let sql = "INSERT INTO revisions (article_id, user_id, created_at, headline, standfirst,
                        slug, body_markdown, section, tags, authors, image_url, image_caption,
-                       image_alt, replies_open)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                       image_alt, replies_open, kind, seo_title, seo_description, social_image)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                           $16, $17, $18)
                    RETURNING id";
         let params = [
             r.article_id.into(),
@@ -1175,6 +1265,10 @@ pub trait ArticleWrites: Tx {
             r.image_caption.as_str().into(),
             r.image_alt.as_str().into(),
             r.replies_open.into(),
+            r.kind.as_str().into(),
+            r.seo.title.as_str().into(),
+            r.seo.description.as_str().into(),
+            r.seo.image.as_str().into(),
         ];
         let rows = self.query(sql, &params).await?;
         rows.first(|r| r.id(0))?.ok_or(StoreError::NotFound("the new revision"))

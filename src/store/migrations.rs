@@ -39,6 +39,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 14, "0014_reply_edits"),
     migration!("sqlite", 15, "0015_author_photos"),
     migration!("sqlite", 16, "0016_search_stems"),
+    migration!("sqlite", 17, "0017_editor"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -58,6 +59,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 14, "0014_reply_edits"),
     migration!("postgres", 15, "0015_author_photos"),
     migration!("postgres", 16, "0016_search_stems"),
+    migration!("postgres", 17, "0017_editor"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

@@ -37,7 +37,7 @@ use std::sync::Arc;
 pub use articles::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSort, ArticleSummary,
     ArticleWrites, Author, Image, Listing, NewArticle, ReplyTarget, Revision, SearchHit, Section,
-    Tag,
+    Seo, Tag,
 };
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};

@@ -84,6 +84,7 @@ async fn file(
                     image: None,
                     replies_open: true,
                     word_count: article.word_count,
+                    seo: Default::default(),
                 };
                 unit.update_article(id, &fields, article.updated_at).await?;
                 unit.site_changed();

@@ -143,6 +143,10 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                 text_value(readable),
                 text_value(search_headline),
                 text_value(search_body),
+                text_value(String::new()),
+                text_value(String::new()),
+                text_value(String::new()),
+                Value::Null,
             ]);
             bylines.push(vec![Value::Int(i), Value::Int(i % 10 + 1), Value::Int(0)]);
             let count = if i == 1 { plan.lead_replies } else { plan.replies_per_article };

@@ -291,7 +291,9 @@ async fn render(
     let replies_link = |n: usize| {
         if n == pages { format!("{path}#replies") } else { format!("{path}?replies={n}#replies") }
     };
-    let mut layout = Layout::public(config, &article.headline, found.nav.clone());
+    // The page's <title> is the search title, where the newsroom gave one.
+    let title = if article.seo.title.is_empty() { &article.headline } else { &article.seo.title };
+    let mut layout = Layout::public(config, title, found.nav.clone());
     let replies_feed = format!("{}{path}feed.atom", config.base_url);
     let mut feeds = std::mem::take(&mut layout.head.feeds);
     feeds.push((format!("Replies to “{}”", article.headline), replies_feed));

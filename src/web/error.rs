@@ -77,6 +77,12 @@ impl From<PublishError> for AppError {
             PublishError::Fields(errors) => {
                 Self::Invalid(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "))
             }
+            PublishError::Conflict(_) => Self::Invalid(
+                "Someone else saved this article since it was opened. Open it again to see \
+                 their changes."
+                    .into(),
+            ),
+            PublishError::NotAllowed(why) => Self::Forbidden(why.into()),
         }
     }
 }

@@ -18,11 +18,18 @@ pub fn article_head(
     let url = format!("{}{path}", config.base_url);
     let published = time::iso(article.published_at.unwrap_or(article.created_at), &TimeZone::UTC);
     let modified = time::iso(article.updated_at, &TimeZone::UTC);
-    let description = article.standfirst.clone();
+    // What search engines and cards show: the newsroom's own words for them, where given.
+    let seo = &article.seo;
+    let title = if seo.title.is_empty() { &article.headline } else { &seo.title };
+    let description = if seo.description.is_empty() {
+        article.standfirst.clone()
+    } else {
+        seo.description.clone()
+    };
     let mut properties = vec![
         ("og:type", "article".to_owned()),
         ("og:site_name", config.site_title.clone()),
-        ("og:title", article.headline.clone()),
+        ("og:title", title.clone()),
         ("og:url", url.clone()),
         ("article:published_time", published.clone()),
         ("article:modified_time", modified.clone()),
@@ -30,13 +37,21 @@ pub fn article_head(
     if !description.is_empty() {
         properties.push(("og:description", description.clone()));
     }
-    let card = if article.image.is_some() { "summary_large_image" } else { "summary" };
-    let mut names =
-        vec![("twitter:card", card.to_owned()), ("twitter:title", article.headline.clone())];
+    let card = if article.image.is_some() || !seo.image.is_empty() {
+        "summary_large_image"
+    } else {
+        "summary"
+    };
+    let mut names = vec![("twitter:card", card.to_owned()), ("twitter:title", title.clone())];
     if !description.is_empty() {
         names.push(("twitter:description", description.clone()));
     }
-    if let Some(image) = &article.image {
+    if !seo.image.is_empty() {
+        // A library image's address answers with its current file.
+        let src = absolute(config, &seo.image);
+        properties.push(("og:image", src.clone()));
+        names.push(("twitter:image", src));
+    } else if let Some(image) = &article.image {
         let src = absolute(config, &image.src());
         properties.push(("og:image", src.clone()));
         if let Some((width, height)) = shown_size(image) {

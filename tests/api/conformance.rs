@@ -5,7 +5,7 @@
 use byline::domain::events::NewEvent;
 use byline::domain::{
     ArticleId, ArticleStatus, AuthorId, EventKind, MediaId, NoteKind, PageId, PageRevisionId,
-    ReplyId, ReplyStatus, RevisionId, Role, SettingKey, UserId,
+    ReplyId, ReplyStatus, RevisionId, RevisionKind, Role, SettingKey, UserId,
 };
 use byline::store::*;
 use byline::tools::copy::{CopyError, copy_site};
@@ -97,6 +97,9 @@ conformance! {
         articles_showing, set_body_html, all_media,
     ];
     revisions_are_kept covers [insert_revision, revisions, revision];
+    an_article_is_trashed_then_deleted_for_ever_with_all_that_was_its covers [
+        set_trashed, delete_article,
+    ];
     bodies_are_rendered_again_from_their_sources covers [
         article_sources, set_body_html, set_page_body_html,
     ];
@@ -268,6 +271,7 @@ mod cases {
             image: None,
             replies_open: true,
             word_count: 1,
+            seo: Seo::default(),
         }
     }
 
@@ -1627,6 +1631,97 @@ mod cases {
         assert!(r(store, move |db| db.media(a)).await.is_none());
     }
 
+    pub async fn an_article_is_trashed_then_deleted_for_ever_with_all_that_was_its(
+        store: &Store,
+        _: Backend,
+    ) {
+        let jo = author(store, "Jo").await;
+        let tags = w(store, |tx| {
+            Box::pin(async move {
+                tx.find_or_create_tags(&[("Ferries".into(), "ferries".into())]).await
+            })
+        })
+        .await;
+        let mut articles = Vec::new();
+        for slug in ["doomed", "kept"] {
+            let mut new = article(slug, jo.id, 1);
+            new.fields.tag_ids = vec![tags[0].id];
+            let id = insert(store, new).await.unwrap();
+            let top = add_reply(store, reply(id, None, ReplyStatus::Approved, 2)).await;
+            let answer = add_reply(store, reply(id, Some(top), ReplyStatus::Approved, 3)).await;
+            let path = format!("/2026/11/24/{slug}/");
+            let old_slug = format!("old-{slug}");
+            w(store, move |tx| {
+                Box::pin(async move {
+                    tx.subscribe("reader@example.com", id, Some(answer), 4).await?;
+                    tx.add_slug_redirect(&old_slug, id).await?;
+                    tx.add_note(id, NoteKind::Correction, "Fixed.", 5).await?;
+                    tx.map_import("wordpress:a", "article", &id.to_string(), id.get()).await?;
+                    tx.map_import("wordpress:a", "reply", &top.to_string(), top.get()).await?;
+                    tx.add_url_redirect(&format!("/?p={id}"), &path).await?;
+                    let event = NewEvent::of_article(EventKind::ReplyPosted, id, Some(answer));
+                    tx.record_event(&event, 6).await?;
+                    Ok(())
+                })
+            })
+            .await;
+            articles.push(id);
+        }
+        let (doomed, kept) = (articles[0], articles[1]);
+
+        assert!(w(store, move |tx| tx.set_trashed(doomed, Some(7))).await);
+        assert_eq!(r(store, move |db| db.article(doomed)).await.unwrap().trashed_at, Some(7));
+        let listed = |trashed: bool| {
+            let query = ArticleQuery { trashed, limit: 10, ..Default::default() };
+            r(store, move |db| Box::pin(async move { db.list_articles(&query).await }))
+        };
+        assert_eq!(ids_of(&listed(true).await.0, |a| a.id), [doomed], "the trash alone");
+        assert_eq!(ids_of(&listed(false).await.0, |a| a.id), [kept], "the list leaves it out");
+        assert!(w(store, move |tx| tx.set_trashed(doomed, None)).await);
+        assert_eq!(listed(false).await.1, 2, "restored");
+        assert!(!w(store, |tx| tx.set_trashed(ArticleId(9_999), Some(1))).await);
+
+        let count = |table: Table| r(store, move |db| db.count_rows(table));
+        let before: Vec<u64> = {
+            let mut counts = Vec::new();
+            for table in Table::ALL {
+                counts.push(count(table).await);
+            }
+            counts
+        };
+        assert!(w(store, move |tx| tx.delete_article(doomed)).await);
+        assert!(!w(store, move |tx| tx.delete_article(doomed)).await, "once");
+        assert!(r(store, move |db| db.article(doomed)).await.is_none());
+        assert!(r(store, move |db| db.revisions(doomed)).await.is_empty());
+        assert!(r(store, move |db| db.notes(doomed)).await.is_empty());
+        assert_eq!(r(store, |db| db.slug_redirect("old-doomed")).await, None);
+        let doomed_p = format!("/?p={doomed}");
+        assert_eq!(
+            r(store, move |db| Box::pin(async move { db.url_redirect(&doomed_p).await })).await,
+            None
+        );
+        assert!(r(store, |db| db.outbox_events()).await.iter().all(|e| e.article_id != doomed));
+        // Exactly its rows went: the other article keeps all of its own.
+        for (table, was) in Table::ALL.into_iter().zip(before) {
+            let now = count(table).await;
+            let expected = match table {
+                Table::Articles
+                | Table::SlugRedirects
+                | Table::UrlRedirects
+                | Table::ArticleNotes
+                | Table::Subscriptions
+                | Table::ArticleAuthors
+                | Table::ArticleTags => was - 1,
+                Table::Comments | Table::ImportMap => was - 2,
+                _ => was,
+            };
+            assert_eq!(now, expected, "{}", table.name());
+        }
+        let kept_article = r(store, move |db| db.article(kept)).await.unwrap();
+        assert_eq!(kept_article.reply_count, 2);
+        assert_eq!(r(store, |db| db.slug_redirect("old-kept")).await, Some(kept));
+    }
+
     pub async fn revisions_are_kept(store: &Store, _: Backend) {
         let jo = author(store, "Jo").await;
         let id = insert(store, draft("story", jo.id)).await.unwrap();
@@ -1648,6 +1743,12 @@ mod cases {
             image_caption: String::new(),
             image_alt: String::new(),
             replies_open: n == 1,
+            kind: if n == 1 { RevisionKind::Imported } else { RevisionKind::Published },
+            seo: Seo {
+                title: format!("Search title {n}"),
+                description: "For search engines".into(),
+                image: if n == 2 { "/media/3".to_owned() } else { String::new() },
+            },
         };
         let add =
             |r: Revision| w(store, move |tx| Box::pin(async move { tx.insert_revision(&r).await }));

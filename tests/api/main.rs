@@ -10,6 +10,7 @@ mod connections;
 mod dashboard;
 mod defenses;
 mod durability;
+mod editor;
 mod front_page;
 mod helpers;
 mod import_page;

@@ -573,7 +573,12 @@ async fn scheduled_articles_publish_themselves() {
     let article = app.article(id).await.unwrap();
     assert_eq!(article.status, ArticleStatus::Scheduled);
     let editor = app.staff_get(&staff, &format!("/admin/articles/{id}/")).await;
-    assert!(text(editor.one(".scheduled-at")).contains("publishes at"));
+    // "publishes 15 January 2030, 09:00 GMT", in the site's zone.
+    let expected = format!(
+        "publishes {}",
+        byline::domain::time::date_and_time(soon.as_second(), &app.config.timezone)
+    );
+    assert_eq!(text(editor.one(".scheduled-at")), expected);
     let path = byline::domain::paths::article_path(
         &byline::domain::time::date_path(soon.as_second(), &app.config.timezone),
         "embargoed",

@@ -148,7 +148,10 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         | "/admin/account" => vec![pattern.into()],
         "/admin/articles/{id}/" => vec!["/admin/articles/1/".into(), "/admin/articles/x/".into()],
         "/admin/articles/{id}/preview" => vec!["/admin/articles/1/preview".into()],
-        "/admin/articles/{id}/notes" => vec!["/admin/articles/1/notes".into()],
+        "/admin/articles/{id}/notes"
+        | "/admin/articles/{id}/trash"
+        | "/admin/articles/{id}/restore"
+        | "/admin/articles/{id}/delete" => vec![pattern.replace("{id}", "1")],
         "/admin/articles/{id}/revisions/" => vec!["/admin/articles/1/revisions/".into()],
         "/admin/articles/{id}/revisions/{revision}/" => {
             vec!["/admin/articles/1/revisions/1/".into()]

@@ -153,15 +153,15 @@ async fn every_use_case_commits_whole_or_not_at_all() {
     renamed.tags = "Ferries, Weather".into();
     renamed.lead = false;
     commits_whole(store, "edit a published article", || {
-        publishing::update(s, &admin, id, &renamed, Action::Save)
+        publishing::update(s, &admin, id, &renamed, Action::Save, None)
     })
     .await;
     commits_whole(store, "unpublish", || {
-        publishing::update(s, &admin, id, &renamed, Action::Unpublish)
+        publishing::update(s, &admin, id, &renamed, Action::Unpublish, None)
     })
     .await;
     commits_whole(store, "publish again", || {
-        publishing::update(s, &editor, id, &renamed, Action::Publish)
+        publishing::update(s, &editor, id, &renamed, Action::Publish, None)
     })
     .await;
     commits_whole(store, "add a correction", || {
@@ -173,7 +173,7 @@ async fn every_use_case_commits_whole_or_not_at_all() {
     let later = s.clock.now() + 3600;
     let embargoed = editor_input("Embargoed");
     let scheduled = commits_whole(store, "schedule", || {
-        publishing::create(s, &admin, &embargoed, Action::Schedule(later))
+        publishing::create(s, &admin, &embargoed, Action::Schedule(Some(later)))
     })
     .await;
     s.clock.advance(3601);

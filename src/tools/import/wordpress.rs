@@ -710,6 +710,7 @@ async fn write_article(
         image,
         replies_open: item.get("wp:comment_status") != "closed",
         word_count: text::word_count(&text::readable_text(&content::post_html(&source))),
+        seo: Default::default(),
     };
     let created_at = gmt(item.get("wp:post_date_gmt")).or(published_at).unwrap_or(context.now);
     let date_path = match status {
@@ -729,7 +730,8 @@ async fn write_article(
         unit.set_media_uses(id, &text::media_in(&source)).await?;
     }
     let section_name = section.map(|(_, name)| name).unwrap_or_default();
-    publishing::record_revision(unit, id, &fields, &tags, &section_name, None).await?;
+    let kind = crate::domain::RevisionKind::Imported;
+    publishing::record_revision(unit, id, &fields, &tags, &section_name, None, kind).await?;
     if let Some(date_path) = &date_path {
         let path = paths::article_path(date_path, fields.slug.as_str());
         for old in old_addresses(item, "p") {

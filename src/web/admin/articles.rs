@@ -40,10 +40,11 @@ struct ListPage<'a> {
     columns: Vec<Column>,
     authors: Vec<Author>,
     sections: Vec<Section>,
-    statuses: [&'static str; 3],
+    statuses: [&'static str; 4],
     newer: Option<String>,
     older: Option<String>,
     may_filter_authors: bool,
+    notice: Option<&'static str>,
 }
 
 pub(super) struct Row {
@@ -168,9 +169,9 @@ pub async fn to_list() -> Response {
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
-    RawQuery(query): RawQuery,
+    RawQuery(query_string): RawQuery,
 ) -> Result<Response, AppError> {
-    let filter = Filter::from_query(query.as_deref());
+    let filter = Filter::from_query(query_string.as_deref());
     let query = ArticleQuery {
         status: ArticleStatus::parse(&filter.status),
         author_id: AuthorId::parse(&filter.author),
@@ -178,6 +179,7 @@ pub async fn list(
         headline: Some(filter.q.clone()).filter(|q| !q.trim().is_empty()),
         sort: filter.sort,
         descending: filter.descending,
+        trashed: filter.status == "trash",
         offset: (filter.page - 1) * PER_PAGE,
         limit: PER_PAGE,
     };
@@ -195,8 +197,9 @@ pub async fn list(
         filter,
         authors: found.authors,
         sections: found.sections,
-        statuses: ["draft", "scheduled", "published"],
+        statuses: ["draft", "scheduled", "published", "trash"],
         may_filter_authors: staff.user.role.edits_all_articles(),
+        notice: form::query_value(query_string.as_deref(), "deleted").map(|_| "Deleted for ever."),
     };
     Ok(page(StatusCode::OK, template.render()?))
 }
@@ -234,18 +237,22 @@ pub enum Notice {
     Unpublished,
     Restored,
     NoteAdded,
+    Trashed,
+    Untrashed,
     /// Shown on the editor rendered back after an upload; never in an address.
     ImageAdded,
 }
 
 impl Notice {
-    const ALL: [Notice; 6] = [
+    const ALL: [Notice; 8] = [
         Self::Saved,
         Self::Published,
         Self::Scheduled,
         Self::Unpublished,
         Self::Restored,
         Self::NoteAdded,
+        Self::Trashed,
+        Self::Untrashed,
     ];
 
     /// The value of `?saved=`.
@@ -257,6 +264,8 @@ impl Notice {
             Self::Unpublished => "unpublished",
             Self::Restored => "restored",
             Self::NoteAdded => "note",
+            Self::Trashed => "trashed",
+            Self::Untrashed => "untrashed",
             Self::ImageAdded => "image",
         }
     }
@@ -273,6 +282,8 @@ impl Notice {
             Self::Unpublished => "Unpublished: the article is a draft again.",
             Self::Restored => "Revision restored.",
             Self::NoteAdded => "Note added.",
+            Self::Trashed => "Moved to the trash: readers cannot see it.",
+            Self::Untrashed => "Restored from the trash, as a draft.",
             Self::ImageAdded => {
                 "Image added to the library and to the end of the body. The article is not saved yet."
             }
@@ -289,6 +300,20 @@ impl Notice {
     }
 }
 
+/// An article revision's fields as its diffs show them.
+pub(super) const REVISION_FIELDS: [super::revisions::Field<crate::store::Revision>; 10] = [
+    ("Headline", |r| r.headline.clone()),
+    ("Standfirst", |r| r.standfirst.clone()),
+    ("Slug", |r| r.slug.clone()),
+    ("Section", |r| r.section.clone()),
+    ("Tags", |r| r.tags.clone()),
+    ("Featured image", |r| r.image_url.clone().unwrap_or_default()),
+    ("Search title", |r| r.seo.title.clone()),
+    ("Search description", |r| r.seo.description.clone()),
+    ("Social image", |r| r.seo.image.clone()),
+    ("Body", |r| r.body_markdown.clone()),
+];
+
 /// The editor's address after a save, saying what happened.
 pub fn editor_url(id: ArticleId, notice: Notice) -> String {
     format!("/admin/articles/{id}/?saved={}", notice.key())
@@ -302,7 +327,6 @@ struct EditorPage<'a> {
     article: Option<&'a Article>,
     input: &'a EditorInput,
     errors: &'a [FieldError],
-    authors: Vec<Author>,
     sections: Vec<Section>,
     /// The rendered body, after a Preview.
     preview: Option<String>,
@@ -316,6 +340,22 @@ struct EditorPage<'a> {
     library: Vec<LibraryImage>,
     /// What the featured image's field names, shown beside it.
     featured: Option<FeaturedShown>,
+    /// The revision the form was opened on (sent back with it).
+    opened: Option<crate::domain::RevisionId>,
+    /// Someone saved the article since this form was opened: who, when, and what changed.
+    conflict: Option<ConflictShown>,
+    /// Words in the body, as the form holds it.
+    words: i64,
+    /// The byline picker: each author, ticked or not, the chosen ones first in their order.
+    byline: Vec<(Author, bool)>,
+    /// "publishes 15 January 2030, 09:00 GMT", for a scheduled article.
+    scheduled_label: Option<String>,
+}
+
+struct ConflictShown {
+    by: String,
+    when: String,
+    changes: Vec<super::revisions::FieldDiff>,
 }
 
 /// The featured image as the editor shows it: the library's, or one elsewhere.
@@ -353,19 +393,34 @@ impl EditorPage<'_> {
         message_for(self.errors, field)
     }
 
-    fn has_author(&self, id: &AuthorId) -> bool {
-        self.input.author_ids.contains(id)
-    }
-
     fn status(&self) -> &'static str {
         self.article.map_or("new", |a| a.status.as_str())
     }
 
-    fn scheduled_for(&self) -> Option<String> {
-        let article = self.article?;
-        (article.status == ArticleStatus::Scheduled).then(|| self.publish_at.clone())
+    /// The problems of a refused form, each a link to its field.
+    fn problems(&self) -> Vec<form::Problem<'_>> {
+        form::problems(self.errors, EDITOR_FIELDS)
     }
 }
+
+/// The editor's fields that take messages, in the form's order.
+const EDITOR_FIELDS: &[&str] = &[
+    "headline",
+    "standfirst",
+    "body",
+    "slug",
+    "authors",
+    "section",
+    "tags",
+    "image_url",
+    "image_alt",
+    "image_caption",
+    "seo_title",
+    "seo_description",
+    "social_image",
+    "photo",
+    "publish_at",
+];
 
 struct EditorView<'a> {
     input: &'a EditorInput,
@@ -373,6 +428,9 @@ struct EditorView<'a> {
     preview: Option<String>,
     publish_at: String,
     notice: Option<Notice>,
+    /// The revision the form was opened on, when it differs from the latest (a conflict).
+    opened: Option<crate::domain::RevisionId>,
+    conflict: Option<ConflictShown>,
 }
 
 /// The editor for a new article (`None`) or one `staff` may edit.
@@ -405,7 +463,6 @@ fn editor_page(
         article,
         input: view.input,
         errors: view.errors,
-        authors: data.authors.clone(),
         sections: data.sections.clone(),
         preview: view.preview,
         publish_at: view.publish_at,
@@ -424,8 +481,27 @@ fn editor_page(
             })
             .collect(),
         featured: featured_shown(&view.input.image_url, state.config.images_from_self_only),
+        opened: view.opened.or(data.revision),
+        conflict: view.conflict,
+        words: crate::domain::text::word_count(&view.input.body_markdown),
+        byline: byline_choices(&data.authors, &view.input.author_ids),
+        scheduled_label: article
+            .filter(|a| a.status == ArticleStatus::Scheduled)
+            .and_then(|a| a.published_at)
+            .map(|at| format!("publishes {}", time::date_and_time(at, &state.config.timezone))),
     };
     Ok(page(status, template.render()?))
+}
+
+/// The authors to choose from: those on the byline first, in its order, then the rest.
+fn byline_choices(authors: &[Author], chosen: &[AuthorId]) -> Vec<(Author, bool)> {
+    let mut choices: Vec<(Author, bool)> = chosen
+        .iter()
+        .filter_map(|id| authors.iter().find(|a| a.id == *id))
+        .map(|a| (a.clone(), true))
+        .collect();
+    choices.extend(authors.iter().filter(|a| !chosen.contains(&a.id)).map(|a| (a.clone(), false)));
+    choices
 }
 
 /// `GET /admin/articles/new`
@@ -441,6 +517,8 @@ pub async fn new(State(state): State<AppState>, staff: Staff) -> Result<Response
         preview: None,
         publish_at: String::new(),
         notice: None,
+        opened: None,
+        conflict: None,
     };
     render_editor(&state, &staff, None, view, StatusCode::OK).await
 }
@@ -461,7 +539,15 @@ pub async fn edit(
         (ArticleStatus::Scheduled, Some(at)) => local_input(at, &state.config.timezone),
         _ => String::new(),
     };
-    let view = EditorView { input: &input, errors: &[], preview: None, publish_at, notice };
+    let view = EditorView {
+        input: &input,
+        errors: &[],
+        preview: None,
+        publish_at,
+        notice,
+        opened: None,
+        conflict: None,
+    };
     editor_page(&state, &staff, &data, view, StatusCode::OK)
 }
 
@@ -470,6 +556,8 @@ struct Submitted {
     input: EditorInput,
     button: String,
     publish_at: String,
+    /// The revision the form was opened on.
+    opened: Option<crate::domain::RevisionId>,
     pairs: Vec<(String, String)>,
 }
 
@@ -492,11 +580,15 @@ fn submitted(pairs: &[(String, String)]) -> Submitted {
         replies_open: form::first(pairs, "replies_open").is_some(),
         lead: form::first(pairs, "lead").is_some(),
         without_descriptions: form::first(pairs, "without_descriptions").is_some(),
+        seo_title: value("seo_title"),
+        seo_description: value("seo_description"),
+        social_image: value("social_image"),
     };
     Submitted {
         input,
         button: value("action"),
         publish_at: value("publish_at"),
+        opened: crate::domain::RevisionId::parse(&value("opened")),
         pairs: pairs.to_vec(),
     }
 }
@@ -529,9 +621,10 @@ enum Button {
 }
 
 impl Button {
-    /// The button pressed (`action=…`), with the time to publish at for Schedule.
-    fn parse(submitted: &Submitted, tz: &TimeZone) -> Result<Self, Vec<FieldError>> {
-        Ok(match submitted.button.as_str() {
+    /// The button pressed (`action=…`), with the time to publish at for Schedule (`None` when
+    /// it cannot be read: the save reports it with every other problem).
+    fn parse(submitted: &Submitted, tz: &TimeZone) -> Self {
+        match submitted.button.as_str() {
             "preview" => Self::Preview,
             "upload" => Self::Upload,
             feature if feature.starts_with("feature-") => {
@@ -542,17 +635,9 @@ impl Button {
             }
             "publish" => Self::Save(Action::Publish),
             "unpublish" => Self::Save(Action::Unpublish),
-            "schedule" => match parse_local(&submitted.publish_at, tz) {
-                Some(at) => Self::Save(Action::Schedule(at)),
-                None => {
-                    return Err(vec![FieldError::new(
-                        "publish_at",
-                        "Give the date and time to publish at, such as 2026-11-25 09:00.",
-                    )]);
-                }
-            },
+            "schedule" => Self::Save(Action::Schedule(parse_local(&submitted.publish_at, tz))),
             _ => Self::Save(Action::Save),
-        })
+        }
     }
 }
 
@@ -635,6 +720,8 @@ async fn upload_into_body(
         preview: None,
         publish_at: sent.publish_at.clone(),
         notice,
+        opened: sent.opened,
+        conflict: None,
     };
     render_editor(state, staff, id, view, status).await
 }
@@ -663,22 +750,24 @@ async fn submit(
     files: Vec<Upload>,
 ) -> Result<Response, AppError> {
     let sent = submitted(pairs);
-    let view = |errors, preview| EditorView {
+    let view = |errors, preview, conflict| EditorView {
         input: &sent.input,
         errors,
         preview,
         publish_at: sent.publish_at.clone(),
         notice: None,
+        opened: sent.opened,
+        conflict,
     };
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let action = match Button::parse(&sent, &state.config.timezone) {
-        Ok(Button::Save(action)) => action,
-        Ok(Button::Preview) => {
+        Button::Save(action) => action,
+        Button::Preview => {
             let preview =
                 Some(publishing::preview_body(&state.services, &sent.input.body_markdown).await?);
-            return render_editor(state, staff, id, view(&[], preview), StatusCode::OK).await;
+            return render_editor(state, staff, id, view(&[], preview, None), StatusCode::OK).await;
         }
-        Ok(Button::Feature(media)) => {
+        Button::Feature(media) => {
             let mut input = sent.input.clone();
             input.image_url = crate::domain::media::library_path(media);
             let view = EditorView {
@@ -687,21 +776,41 @@ async fn submit(
                 preview: None,
                 publish_at: sent.publish_at.clone(),
                 notice: None,
+                opened: sent.opened,
+                conflict: None,
             };
             return render_editor(state, staff, id, view, StatusCode::OK).await;
         }
-        Ok(Button::Upload) => return upload_into_body(state, staff, id, &sent, files).await,
-        Err(errors) => return render_editor(state, staff, id, view(&errors, None), refused).await,
+        Button::Upload => return upload_into_body(state, staff, id, &sent, files).await,
     };
     let (services, user, input) = (&state.services, &staff.user, &sent.input);
     let saved = match id {
         None => publishing::create(services, user, input, action).await,
-        Some(id) => publishing::update(services, user, id, input, action).await.map(|()| id),
+        Some(id) => {
+            publishing::update(services, user, id, input, action, sent.opened).await.map(|()| id)
+        }
     };
     match saved {
         Ok(id) => Ok(see_other(&editor_url(id, Notice::after(action)))),
         Err(PublishError::Fields(errors)) => {
-            render_editor(state, staff, id, view(&errors, None), refused).await
+            render_editor(state, staff, id, view(&errors, None, None), refused).await
+        }
+        Err(PublishError::Conflict(conflict)) => {
+            let tz = &state.config.timezone;
+            let current = &conflict.current;
+            let shown = ConflictShown {
+                by: conflict.by.clone(),
+                when: time::date_and_time(current.created_at, tz),
+                changes: super::revisions::changes(
+                    &REVISION_FIELDS,
+                    conflict.opened.as_ref(),
+                    current,
+                ),
+            };
+            // The form keeps what this person typed; sent again, it is saved over the other.
+            let mut view = view(&[], None, Some(shown));
+            view.opened = Some(current.id);
+            render_editor(state, staff, id, view, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }
@@ -768,4 +877,80 @@ pub async fn add_note(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /admin/articles/{id}/trash`
+pub async fn trash(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let pairs = form::read_pairs(&headers, body).await?;
+    staff.check_csrf(&pairs)?;
+    let id: ArticleId = parse_id(&id)?;
+    publishing::trash(&state.services, &staff.user, id).await?;
+    Ok(see_other(&editor_url(id, Notice::Trashed)))
+}
+
+/// `POST /admin/articles/{id}/restore`: out of the trash, as a draft.
+pub async fn untrash(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let pairs = form::read_pairs(&headers, body).await?;
+    staff.check_csrf(&pairs)?;
+    let id: ArticleId = parse_id(&id)?;
+    publishing::untrash(&state.services, &staff.user, id).await?;
+    Ok(see_other(&editor_url(id, Notice::Untrashed)))
+}
+
+/// `GET /admin/articles/{id}/delete`: asks before deleting for ever.
+pub async fn delete_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: ArticleId = parse_id(&id)?;
+    let article = publishing::editable(&state.services, &staff.user, id).await?;
+    let title = format!("Delete “{}” for ever?", article.headline);
+    super::Confirm {
+        layout: Layout::new(&state.config, "Delete for ever"),
+        nav: staff.nav(),
+        title: &title,
+        lines: vec![
+            format!(
+                "The article, its {} {}, its revisions and its notes are deleted, and cannot \
+                 be brought back.",
+                article.reply_count,
+                if article.reply_count == 1 { "reply" } else { "replies" }
+            ),
+            "To keep it out of sight but keep it, leave it in the trash.".to_owned(),
+        ],
+        action: format!("/admin/articles/{id}/delete"),
+        hidden: Vec::new(),
+        button: "Delete for ever",
+        danger: true,
+        cancel: format!("/admin/articles/{id}/"),
+    }
+    .response()
+}
+
+/// `POST /admin/articles/{id}/delete`: for ever, from the trash only, by editors and admins.
+pub async fn delete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let pairs = form::read_pairs(&headers, body).await?;
+    staff.check_csrf(&pairs)?;
+    let id: ArticleId = parse_id(&id)?;
+    publishing::delete_for_ever(&state.services, &staff.user, id).await?;
+    Ok(see_other("/admin/articles/?status=trash&deleted=1"))
 }

@@ -83,6 +83,9 @@ pub fn routes() -> Vec<Route> {
         },
         route("/admin/articles/{id}/preview", get(articles::preview)),
         route("/admin/articles/{id}/notes", post(articles::add_note)),
+        route("/admin/articles/{id}/trash", post(articles::trash)),
+        route("/admin/articles/{id}/restore", post(articles::untrash)),
+        route("/admin/articles/{id}/delete", get(articles::delete_page).post(articles::delete)),
         route("/admin/articles/{id}/revisions/", get(revisions::list)),
         route(
             "/admin/articles/{id}/revisions/{revision}/",
@@ -242,4 +245,29 @@ pub fn see_other(location: &str) -> Response {
 /// A path id (`ArticleId`, `ReplyId`…), or 404.
 pub fn parse_id<T: From<i64>>(raw: &str) -> Result<T, AppError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).map(T::from).ok_or(AppError::NotFound)
+}
+
+/// A page that asks before an action that cannot be undone (or that changes much): it says
+/// what will happen, and its button sends the form that does it.
+#[derive(askama::Template)]
+#[template(path = "admin/confirm.html")]
+pub struct Confirm<'a> {
+    pub layout: super::layout::Layout<'a>,
+    pub nav: Nav,
+    pub title: &'a str,
+    pub lines: Vec<String>,
+    /// Where the form is sent, and what it carries besides the CSRF token.
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub button: &'a str,
+    /// The red button of what cannot be undone.
+    pub danger: bool,
+    pub cancel: String,
+}
+
+impl Confirm<'_> {
+    pub fn response(&self) -> Result<Response, AppError> {
+        use askama::Template;
+        Ok(page(StatusCode::OK, self.render()?))
+    }
 }

@@ -308,7 +308,7 @@ pub async fn revisions(
     let tz = &state.config.timezone;
     let rows = revisions
         .into_iter()
-        .map(|(r, by)| (r.id, time::date_and_time(r.created_at, tz), by, r.title))
+        .map(|(r, by)| (r.id, time::date_and_seconds(r.created_at, tz), by, r.title))
         .collect();
     let template = RevisionsPage {
         layout: Layout::new(&state.config, &format!("Revisions: {}", found.title)),
@@ -324,9 +324,15 @@ pub async fn revision(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, revision)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let (id, revision): (PageId, PageRevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     let (found, this, before) = pages::revision(&state.services, &staff.user, id, revision).await?;
+    let when = time::date_and_seconds(this.created_at, &state.config.timezone);
+    if form::query_value(query.as_deref(), "restore").is_some() {
+        let editor = format!("/admin/pages/{}", found.id);
+        return super::revisions::ask_to_restore(&state, &staff, &editor, this.id.get(), &when);
+    }
     let fields: [Field<PageRevision>; 3] = [
         ("Title", |r| r.title.clone()),
         ("Slug", |r| r.slug.clone()),
@@ -337,7 +343,7 @@ pub async fn revision(
         nav: staff.nav(),
         editor: format!("/admin/pages/{}", found.id),
         revision_id: this.id.get(),
-        when: time::date_and_time(this.created_at, &state.config.timezone),
+        when,
         changes: changes(&fields, before.as_ref(), &this),
     };
     Ok(page(StatusCode::OK, template.render()?))

@@ -10,7 +10,7 @@ use super::articles::{Notice, editor_url};
 use super::{Nav, Staff, page, parse_id, see_other};
 use crate::domain::{ArticleId, RevisionId, time};
 use crate::services::publishing::{self, PublishError};
-use crate::store::{Article, Revision};
+use crate::store::Article;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::form;
@@ -27,9 +27,13 @@ struct ListPage<'a> {
 
 struct RevisionRow {
     id: RevisionId,
+    /// Saved, Published, Scheduled, Back to draft, Restored, Imported.
+    kind: &'static str,
     when: String,
     by: String,
     headline: String,
+    /// The newest: the article as it is now.
+    current: bool,
 }
 
 #[derive(Template)]
@@ -42,6 +46,33 @@ pub(super) struct ShowPage<'a> {
     pub(super) revision_id: i64,
     pub(super) when: String,
     pub(super) changes: Vec<FieldDiff>,
+}
+
+/// The page that asks before a revision is restored (the current text stays as a revision).
+pub(super) fn ask_to_restore(
+    state: &AppState,
+    staff: &Staff,
+    editor: &str,
+    revision: i64,
+    when: &str,
+) -> Result<Response, AppError> {
+    super::Confirm {
+        layout: Layout::new(&state.config, "Restore a revision"),
+        nav: staff.nav(),
+        title: &format!("Restore the revision of {when}?"),
+        lines: vec![
+            "Its text replaces the current one, which stays in the list of revisions: you can \
+             go back to it."
+                .to_owned(),
+            "A published article changes on the site at once.".to_owned(),
+        ],
+        action: format!("{editor}/revisions/{revision}/"),
+        hidden: Vec::new(),
+        button: "Restore this revision",
+        danger: false,
+        cancel: format!("{editor}/revisions/{revision}/"),
+    }
+    .response()
 }
 
 /// A field of a revision, by its label.
@@ -82,11 +113,20 @@ pub async fn list(
     let tz = &state.config.timezone;
     let rows = revisions
         .into_iter()
-        .map(|(revision, by)| RevisionRow {
+        .enumerate()
+        .map(|(i, (revision, by))| RevisionRow {
             id: revision.id,
-            when: time::date_and_time(revision.created_at, tz),
-            by,
+            kind: revision.kind.label(),
+            when: time::date_and_seconds(revision.created_at, tz),
+            by: if revision.kind == crate::domain::RevisionKind::Imported
+                && revision.user_id.is_none()
+            {
+                "the import".to_owned()
+            } else {
+                by
+            },
             headline: revision.headline,
+            current: i == 0,
         })
         .collect();
     let template = ListPage {
@@ -103,25 +143,23 @@ pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, revision)): Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, AppError> {
     let (id, revision): (ArticleId, RevisionId) = (parse_id(&id)?, parse_id(&revision)?);
     let (article, revision, before, _) =
         publishing::revision_of(&state.services, &staff.user, id, revision).await?;
-    let fields: [Field<Revision>; 7] = [
-        ("Headline", |r| r.headline.clone()),
-        ("Standfirst", |r| r.standfirst.clone()),
-        ("Slug", |r| r.slug.clone()),
-        ("Section", |r| r.section.clone()),
-        ("Tags", |r| r.tags.clone()),
-        ("Featured image", |r| r.image_url.clone().unwrap_or_default()),
-        ("Body", |r| r.body_markdown.clone()),
-    ];
+    let editor = format!("/admin/articles/{}", article.id);
+    let when = time::date_and_seconds(revision.created_at, &state.config.timezone);
+    if form::query_value(query.as_deref(), "restore").is_some() {
+        return ask_to_restore(&state, &staff, &editor, revision.id.get(), &when);
+    }
+    let fields = super::articles::REVISION_FIELDS;
     let template = ShowPage {
         layout: Layout::new(&state.config, "Revision"),
         nav: staff.nav(),
-        editor: format!("/admin/articles/{}", article.id),
+        editor,
         revision_id: revision.id.get(),
-        when: time::date_and_time(revision.created_at, &state.config.timezone),
+        when,
         changes: changes(&fields, before.as_ref(), &revision),
     };
     Ok(page(StatusCode::OK, template.render()?))
