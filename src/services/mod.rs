@@ -24,6 +24,7 @@ pub mod reader_data;
 pub mod reading;
 pub mod settings;
 pub mod staff;
+pub mod terms;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::domain::paths::{author_id, author_path, section_path, tag_path};
 use crate::domain::{ArticleStatus, DiscussionSettings, ReplyId, ReplyStatus};
 use crate::store::{
     Article, ArticleNote, ArticleReads, ArticleSummary, Db, Listing, Page, PageLink, PageReads,
-    Reply, ReplyReads, SearchHit, Section, StoreError,
+    Reply, ReplyReads, SearchHit, Section, StoreError, TermKind, TermReads,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -208,18 +208,18 @@ pub struct Listed {
 
 async fn find_listing(db: &mut dyn Db, kind: ListingKind, key: &str) -> Result<Option<Listed>> {
     Ok(match kind {
-        ListingKind::Section => db.section_by_slug(key).await?.map(|s| Listed {
-            listing: Listing::Section(s.id),
+        ListingKind::Section => db.term_by_slug(TermKind::Section, key).await?.map(|s| Listed {
+            listing: Listing::Section(crate::domain::SectionId(s.id)),
             base: section_path(&s.slug),
             heading: s.name,
-            intro: String::new(),
+            intro: s.description,
             photo: None,
         }),
-        ListingKind::Tag => db.tag_by_slug(key).await?.map(|t| Listed {
-            listing: Listing::Tag(t.id),
+        ListingKind::Tag => db.term_by_slug(TermKind::Tag, key).await?.map(|t| Listed {
+            listing: Listing::Tag(crate::domain::TagId(t.id)),
             base: tag_path(&t.slug),
             heading: t.name,
-            intro: String::new(),
+            intro: t.description,
             photo: None,
         }),
         ListingKind::Author => match author_id(key) {

@@ -965,7 +965,7 @@ async fn plain_search<D: Db + ?Sized>(
 
 /// Folds and stems what search finds of an article (see [`search::index_text`]): its
 /// headline, and its standfirst, readable body, section and tags, for the site's language.
-async fn index_article<T: Tx + ?Sized>(tx: &mut T, id: ArticleId) -> Result<()> {
+pub(super) async fn index_article<T: Tx + ?Sized>(tx: &mut T, id: ArticleId) -> Result<()> {
     let key = super::SiteSetting::Language.key();
     let tag = tx.query("SELECT value FROM settings WHERE key = $1", &[key.as_ref().into()]).await?;
     let language = match tag.first(|r| r.text(0))? {

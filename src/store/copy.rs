@@ -114,7 +114,9 @@ impl Table {
                 ("created_at", Int),
                 ("password_changed_at", Int),
             ],
-            Self::Sections | Self::Tags => &[("id", Int), ("name", Text), ("slug", Text)],
+            Self::Sections | Self::Tags => {
+                &[("id", Int), ("name", Text), ("slug", Text), ("description", Text)]
+            }
             Self::Articles => &[
                 ("id", Int),
                 ("slug", Text),

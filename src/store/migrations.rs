@@ -40,6 +40,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 15, "0015_author_photos"),
     migration!("sqlite", 16, "0016_search_stems"),
     migration!("sqlite", 17, "0017_editor"),
+    migration!("sqlite", 18, "0018_term_descriptions"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -60,6 +61,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 15, "0015_author_photos"),
     migration!("postgres", 16, "0016_search_stems"),
     migration!("postgres", 17, "0017_editor"),
+    migration!("postgres", 18, "0018_term_descriptions"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

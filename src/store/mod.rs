@@ -30,6 +30,7 @@ mod sqlite;
 pub mod staff;
 pub mod staff_mail;
 pub mod subscriptions;
+pub mod terms;
 mod value;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub use staff_mail::{HeldMail, StaffMailChoice, StaffMailReads, StaffMailWrites,
 pub use subscriptions::{
     MailAddress, Recipient, ReplyNews, Subscription, SubscriptionReads, SubscriptionWrites,
 };
+pub use terms::{Term, TermKind, TermReads, TermWrites};
 pub use value::{Param, Row, Rows, Value};
 
 use crate::config::DatabaseUrl;

@@ -88,6 +88,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                 Value::Int(i as i64 + 1),
                 text_value((*name).into()),
                 text_value(name.to_lowercase()),
+                text_value(String::new()),
             ]
         })
         .collect();

@@ -97,6 +97,9 @@ conformance! {
         articles_showing, set_body_html, all_media,
     ];
     revisions_are_kept covers [insert_revision, revisions, revision];
+    sections_and_tags_are_renamed_merged_and_deleted covers [
+        terms, term, term_by_slug, articles_using, update_term, merge_terms, delete_term,
+    ];
     an_article_is_trashed_then_deleted_for_ever_with_all_that_was_its covers [
         set_trashed, delete_article,
     ];
@@ -1720,6 +1723,94 @@ mod cases {
         let kept_article = r(store, move |db| db.article(kept)).await.unwrap();
         assert_eq!(kept_article.reply_count, 2);
         assert_eq!(r(store, |db| db.slug_redirect("old-kept")).await, Some(kept));
+    }
+
+    pub async fn sections_and_tags_are_renamed_merged_and_deleted(store: &Store, _: Backend) {
+        let jo = author(store, "Jo").await;
+        let (local, _) = w(store, |tx| tx.find_or_create_section("Local", "local")).await;
+        let (news, _) = w(store, |tx| tx.find_or_create_section("News", "news")).await;
+        w(store, |tx| tx.find_or_create_section("Empty", "empty")).await;
+        let tags = w(store, |tx| {
+            Box::pin(async move {
+                tx.find_or_create_tags(&[
+                    ("Boats".into(), "boats".into()),
+                    ("Ferries".into(), "ferries".into()),
+                ])
+                .await
+            })
+        })
+        .await;
+        let (boats, ferries) = (tags[0].id.get(), tags[1].id.get());
+        let mut ids = Vec::new();
+        for (slug, section, tag_ids) in [
+            ("one", local.id, vec![tags[0].id]),
+            ("two", news.id, vec![tags[0].id, tags[1].id]),
+            ("three", news.id, vec![tags[1].id]),
+        ] {
+            let mut new = article(slug, jo.id, 1);
+            new.fields.section_id = Some(section);
+            new.fields.tag_ids = tag_ids;
+            ids.push(insert(store, new).await.unwrap());
+        }
+        let sections = r(store, |db| db.terms(TermKind::Section)).await;
+        let counts: Vec<_> = sections.iter().map(|t| (t.name.as_str(), t.articles)).collect();
+        assert_eq!(counts, [("Empty", 0), ("Local", 1), ("News", 2)], "by name, with counts");
+        let local_id = local.id.get();
+        let found = r(store, move |db| db.term(TermKind::Section, local_id)).await.unwrap();
+        assert_eq!((found.slug.as_str(), found.description.as_str()), ("local", ""));
+        assert_eq!(
+            r(store, move |db| db.articles_using(TermKind::Tag, boats)).await,
+            [ids[0], ids[1]]
+        );
+
+        // Renamed and described; a name or address another has is a conflict.
+        assert!(
+            w(store, move |tx| Box::pin(async move {
+                tx.update_term(
+                    TermKind::Section,
+                    local_id,
+                    "Local news",
+                    "local-news",
+                    "Our patch.",
+                )
+                .await
+            }))
+            .await
+        );
+        let renamed =
+            r(store, |db| db.term_by_slug(TermKind::Section, "local-news")).await.unwrap();
+        assert_eq!(
+            (renamed.name.as_str(), renamed.description.as_str()),
+            ("Local news", "Our patch.")
+        );
+        assert!(r(store, |db| db.term_by_slug(TermKind::Section, "local")).await.is_none());
+        let clash = store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.update_term(TermKind::Section, local_id, "News", "news", "").await
+                })
+            })
+            .await;
+        assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+
+        // Merged: every article takes the other, once; the merged one is gone.
+        w(store, move |tx| tx.merge_terms(TermKind::Tag, boats, ferries)).await;
+        assert!(r(store, move |db| db.term(TermKind::Tag, boats)).await.is_none());
+        assert_eq!(r(store, move |db| db.term(TermKind::Tag, ferries)).await.unwrap().articles, 3);
+        let two = ids[1];
+        assert_eq!(r(store, move |db| db.tags_of_article(two)).await.len(), 1, "not twice");
+        let news_id = news.id.get();
+        w(store, move |tx| tx.merge_terms(TermKind::Section, news_id, local_id)).await;
+        assert_eq!(
+            r(store, move |db| db.term(TermKind::Section, local_id)).await.unwrap().articles,
+            3
+        );
+
+        // Deleted only when unused.
+        let empty = r(store, |db| db.term_by_slug(TermKind::Section, "empty")).await.unwrap().id;
+        assert!(!w(store, move |tx| tx.delete_term(TermKind::Section, local_id)).await, "used");
+        assert!(w(store, move |tx| tx.delete_term(TermKind::Section, empty)).await);
+        assert_eq!(r(store, |db| db.terms(TermKind::Section)).await.len(), 1);
     }
 
     pub async fn revisions_are_kept(store: &Store, _: Backend) {

@@ -30,5 +30,6 @@ mod privacy;
 mod queue;
 mod reader;
 mod reply_form;
+mod terms;
 mod threading;
 mod units;

@@ -157,6 +157,8 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
             vec!["/admin/articles/1/revisions/1/".into()]
         }
         "/admin/users/{id}" => vec!["/admin/users/1".into()],
+        "/admin/sections/" | "/admin/tags/" => vec![pattern.into()],
+        "/admin/sections/{id}" | "/admin/tags/{id}" => vec![pattern.replace("{id}", "1")],
         "/admin/pages/" | "/admin/pages/new" | "/admin/import" | "/admin/import/" => {
             vec![pattern.into()]
         }

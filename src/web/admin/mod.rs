@@ -12,6 +12,7 @@ mod replies;
 mod reset;
 mod revisions;
 mod settings;
+mod terms;
 mod users;
 
 use axum::extract::FromRequestParts;
@@ -111,6 +112,10 @@ pub fn routes() -> Vec<Route> {
         route("/admin/pages/{id}/delete", post(pages::delete)),
         route("/admin/pages/{id}/revisions/", get(pages::revisions)),
         route("/admin/pages/{id}/revisions/{revision}/", get(pages::revision).post(pages::restore)),
+        route("/admin/sections/", get(terms::sections)),
+        route("/admin/sections/{id}", post(terms::change_section)),
+        route("/admin/tags/", get(terms::tags)),
+        route("/admin/tags/{id}", post(terms::change_tag)),
         route("/admin/users/", get(users::list).post(users::add)),
         route("/admin/users/{id}", post(users::update)),
         route("/admin/account", get(account::show).post(account::save)),
