@@ -26,8 +26,11 @@ struct TermsPage<'a> {
     terms: Vec<Term>,
     notice: Option<&'static str>,
     /// The term a refused form was about, what was typed, and what was wrong.
-    refused: Option<(i64, Vec<(String, String)>, Vec<FieldError>)>,
+    refused: Option<Refused>,
 }
+
+/// A term's refused form: which term, what was typed, what was wrong.
+type Refused = (i64, Vec<(String, String)>, Vec<FieldError>);
 
 impl TermsPage<'_> {
     fn public(&self, slug: &str) -> String {
@@ -77,7 +80,7 @@ async fn render(
     staff: &Staff,
     segment: &str,
     notice: Option<&'static str>,
-    refused: Option<(i64, Vec<(String, String)>, Vec<FieldError>)>,
+    refused: Option<Refused>,
 ) -> Result<Response, AppError> {
     let (kind, segment) = kind_of(segment)?;
     let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
