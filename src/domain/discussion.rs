@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::identity::{self, Identity};
+
 /// How replies are published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModerationPolicy {
@@ -25,9 +27,16 @@ impl ModerationPolicy {
     }
 }
 
-/// Every discussion setting.
+/// Every setting admins edit in the newsroom: the site's identity, then the discussion's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SettingKey {
+    SiteTitle,
+    Tagline,
+    Logo,
+    AccentColour,
+    FooterText,
+    FooterLinks,
+    CustomCss,
     Moderation,
     MaxLinks,
     HoldList,
@@ -44,7 +53,14 @@ pub enum SettingKey {
 
 impl SettingKey {
     /// In the order the settings page shows them.
-    pub const ALL: [SettingKey; 12] = [
+    pub const ALL: [SettingKey; 19] = [
+        Self::SiteTitle,
+        Self::Tagline,
+        Self::Logo,
+        Self::AccentColour,
+        Self::FooterText,
+        Self::FooterLinks,
+        Self::CustomCss,
         Self::Moderation,
         Self::MaxLinks,
         Self::HoldList,
@@ -62,6 +78,13 @@ impl SettingKey {
     /// The name in the configuration file, the form and the database.
     pub fn name(self) -> &'static str {
         match self {
+            Self::SiteTitle => "site_title",
+            Self::Tagline => "tagline",
+            Self::Logo => "logo",
+            Self::AccentColour => "accent_colour",
+            Self::FooterText => "footer_text",
+            Self::FooterLinks => "footer_links",
+            Self::CustomCss => "custom_css",
             Self::Moderation => "moderation",
             Self::MaxLinks => "max_links",
             Self::HoldList => "hold_list",
@@ -84,6 +107,13 @@ impl SettingKey {
     /// The built-in default, as text: the one source of every default.
     pub fn default_value(self) -> &'static str {
         match self {
+            Self::SiteTitle => "Byline",
+            Self::Tagline
+            | Self::Logo
+            | Self::AccentColour
+            | Self::FooterText
+            | Self::FooterLinks
+            | Self::CustomCss => "",
             Self::Moderation => "first-time",
             Self::MaxLinks => "2",
             Self::HoldList | Self::SpamList => "",
@@ -128,6 +158,24 @@ pub struct DiscussionSettings {
     /// Minutes after posting during which a reader may change or delete their reply from the
     /// browser that sent it; 0 never.
     pub edit_window_minutes: u32,
+    /// The site's name and look (see [`Identity`]); shared, since every page shows it.
+    pub identity: std::sync::Arc<Identity>,
+}
+
+impl SettingKey {
+    /// Whether it belongs to the site's identity (the settings page shows those apart).
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            Self::SiteTitle
+                | Self::Tagline
+                | Self::Logo
+                | Self::AccentColour
+                | Self::FooterText
+                | Self::FooterLinks
+                | Self::CustomCss
+        )
+    }
 }
 
 impl Default for DiscussionSettings {
@@ -153,6 +201,7 @@ impl Default for DiscussionSettings {
             duplicate_check: switch(default(SettingKey::DuplicateCheck)).expect(expect),
             edit_window_minutes: number(default(SettingKey::EditWindowMinutes), MAX_EDIT_WINDOW)
                 .expect(expect) as u32,
+            identity: Default::default(),
         }
     }
 }
@@ -210,7 +259,15 @@ fn list(raw: &str) -> Vec<String> {
 impl DiscussionSettings {
     /// Sets one setting from text, or says what is wrong with the text.
     pub fn set(&mut self, key: SettingKey, raw: &str) -> Result<(), String> {
+        let site = std::sync::Arc::make_mut(&mut self.identity);
         match key {
+            SettingKey::SiteTitle => site.site_title = identity::line(raw, 100, true)?,
+            SettingKey::Tagline => site.tagline = identity::line(raw, 200, false)?,
+            SettingKey::Logo => site.logo = identity::logo(raw)?,
+            SettingKey::AccentColour => site.accent = identity::accent(raw)?,
+            SettingKey::FooterText => site.footer_text = identity::line(raw, 500, false)?,
+            SettingKey::FooterLinks => site.footer_links = identity::footer_links(raw)?,
+            SettingKey::CustomCss => site.custom_css = identity::css(raw)?,
             SettingKey::Moderation => self.moderation = policy(raw)?,
             SettingKey::MaxLinks => self.max_links = links(raw)?,
             SettingKey::HoldList => self.hold_list = list(raw),
@@ -232,7 +289,15 @@ impl DiscussionSettings {
     /// A setting as text, as the settings form shows it.
     pub fn value(&self, key: SettingKey) -> String {
         let on_off = |b: bool| if b { "on" } else { "off" }.to_owned();
+        let site = &self.identity;
         match key {
+            SettingKey::SiteTitle => site.site_title.clone(),
+            SettingKey::Tagline => site.tagline.clone(),
+            SettingKey::Logo => site.logo.clone(),
+            SettingKey::AccentColour => site.accent.clone(),
+            SettingKey::FooterText => site.footer_text.clone(),
+            SettingKey::FooterLinks => site.footer_links_text(),
+            SettingKey::CustomCss => site.custom_css.clone(),
             SettingKey::Moderation => self.moderation.as_str().to_owned(),
             SettingKey::MaxLinks => self.max_links.map_or("off".into(), |n| n.to_string()),
             SettingKey::HoldList => self.hold_list.join("\n"),

@@ -3,6 +3,7 @@
 pub mod article;
 pub mod discussion;
 pub mod events;
+pub mod identity;
 pub mod ids;
 pub mod media;
 pub mod paths;

@@ -151,6 +151,7 @@ impl Handler for Notifier {
     async fn handle(&self, event: &Event) -> Result<(), String> {
         let services = self.services.upgrade().ok_or("the site is stopping")?;
         let Some(reply) = event.reply_id else { return Ok(()) };
+        refresh_identity(&services).await;
         on_reply(&services, event.kind, reply).await
     }
 
@@ -160,6 +161,13 @@ impl Handler for Notifier {
 }
 
 /// The handlers mail needs, if mail is on.
+/// Mail names the site as its settings do now: they are read again if a change was heard.
+async fn refresh_identity(services: &Services) {
+    if let Err(e) = super::settings::effective(services).await {
+        tracing::warn!(error = %e, "mail names the site as last read");
+    }
+}
+
 pub fn handlers(services: Weak<Services>, on: bool) -> Vec<Arc<dyn Handler>> {
     if on { vec![Arc::new(Notifier { services })] } else { Vec::new() }
 }
@@ -222,7 +230,7 @@ async fn tell_authors(services: &Services, news: &ReplyNews) -> Result<(), Strin
             continue;
         }
         let key = format!("public:{}:{}", news.id, staff(author.user_id));
-        let site = services.config.site_title.clone();
+        let site = services.known_identity().site_title.clone();
         let content = Content {
             subject: format!("New reply on your article “{}”", news.title),
             intro: format!("{} replied on your article “{}”.", one(&news.author_name), news.title),
@@ -348,7 +356,7 @@ pub async fn use_moderation_link(
 }
 
 fn held_letter(services: &Services, moderator: &StaffRecipient, replies: &[ReplyNews]) -> Letter {
-    let site = services.config.site_title.clone();
+    let site = services.known_identity().site_title.clone();
     let quotes = replies
         .iter()
         .map(|news| {
@@ -405,6 +413,7 @@ fn held_letter(services: &Services, moderator: &StaffRecipient, replies: &[Reply
 /// Sends the moderators' hourly digests that are due: the replies held an hour ago or more
 /// and still waiting, one mail per moderator.
 pub async fn send_staff_digests(services: &Services) -> Result<(), String> {
+    refresh_identity(services).await;
     loop {
         let due = services.clock.now() - 3600;
         let taken = services.store.write(move |tx| Box::pin(tx.take_staff_digest(due))).await;
@@ -610,7 +619,7 @@ fn manage_link(services: &Services, address: &MailAddress) -> Link {
 }
 
 fn confirmation(services: &Services, address: &MailAddress, news: &ReplyNews) -> Letter {
-    let site = services.config.site_title.clone();
+    let site = services.known_identity().site_title.clone();
     let token = address_token(services, address);
     let content = Content {
         subject: format!("Confirm your email address for {site}"),
@@ -634,7 +643,7 @@ fn confirmation(services: &Services, address: &MailAddress, news: &ReplyNews) ->
 }
 
 fn notification(services: &Services, news: &ReplyNews, recipient: &Recipient) -> Letter {
-    let site = services.config.site_title.clone();
+    let site = services.known_identity().site_title.clone();
     let (subject, intro, reason) = if recipient.answered {
         (
             format!("{} replied to you on “{}”", one(&news.author_name), news.title),
@@ -724,6 +733,7 @@ fn letter(
 /// Sends the digests that are due: one mail to each address that had replies kept back past
 /// its hourly limit, once its last hour allows another mail.
 pub async fn send_digests(services: &Services) -> Result<(), String> {
+    refresh_identity(services).await;
     let limit = services.config.mail.notify_max_per_hour;
     loop {
         let since = services.clock.now() - 3600;
@@ -782,7 +792,7 @@ async fn keep_again(
 }
 
 fn digest(services: &Services, address: &MailAddress, replies: &[ReplyNews]) -> Letter {
-    let site = services.config.site_title.clone();
+    let site = services.known_identity().site_title.clone();
     let unsubscribe =
         site_url(services, &format!("/unsubscribe/{}", address_token(services, address)));
     let quotes = replies
@@ -827,7 +837,8 @@ pub async fn send_password_reset(
     user: &crate::store::User,
     token: &str,
 ) -> Result<(), String> {
-    let site = services.config.site_title.clone();
+    refresh_identity(services).await;
+    let site = services.known_identity().site_title.clone();
     let content = Content {
         subject: format!("Set a new password for {site}"),
         intro: format!(
@@ -864,7 +875,8 @@ pub async fn send_data_link(
     replies: usize,
 ) -> Result<(), String> {
     use super::reader_data::Action;
-    let site = services.config.site_title.clone();
+    refresh_identity(services).await;
+    let site = services.known_identity().site_title.clone();
     let (subject, intro, label) = match action {
         Action::Copy => (
             format!("A copy of your replies on {site}"),

@@ -50,6 +50,8 @@ pub struct Services {
     nav: std::sync::Mutex<reading::SiteNav>,
     /// The latest articles as the front page last read them (see `reading`), for `404`s.
     latest: std::sync::Mutex<Vec<(String, String)>>,
+    /// The site's identity as the settings were last read (see `reading`).
+    identity: std::sync::Mutex<std::sync::Arc<crate::domain::identity::Identity>>,
     /// The discussion settings as last read (see `settings::effective`).
     kept_settings: Arc<kept::Kept<(), settings::Effective>>,
     /// What replies need of their articles, by slug, as last read (see `discussion`).
@@ -104,6 +106,7 @@ impl Services {
             changes,
             nav: Default::default(),
             latest: Default::default(),
+            identity: Default::default(),
             kept_settings,
             kept_targets,
             kept_chrome,

@@ -501,6 +501,7 @@ pub async fn published(
     use crate::store::{ArticleReads, ReplyReads};
     let path = path.to_owned();
     let settings = super::settings::effective(services).await?.settings;
+    let identity = settings.identity.clone();
     let now = services.clock.now();
     services
         .store
@@ -509,7 +510,7 @@ pub async fn published(
                 let Some(page) = db.page_at(&path).await?.filter(|p| p.published) else {
                     return Ok(None);
                 };
-                let nav = SiteNav::read(db).await?;
+                let nav = SiteNav::read(db, identity).await?;
                 let found = match page.discussion_id {
                     Some(id) => db.article(id).await?,
                     None => None,

@@ -58,18 +58,31 @@ pub async fn locate(db: &mut dyn Db, address: &ArticleAddress) -> Result<Located
 /// How many of the latest articles the page that answers `404` lists.
 const LATEST: usize = 5;
 
-/// What every public page's frame shows from the database: the sections in its header, the
-/// pages in its footer.
+/// What every public page's frame shows from the database: the site's name and look, the
+/// sections in its header, the pages in its footer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SiteNav {
+    pub identity: std::sync::Arc<crate::domain::identity::Identity>,
     pub sections: Vec<Section>,
     pub footer: Vec<PageLink>,
 }
 
 impl SiteNav {
-    pub async fn read(db: &mut dyn Db) -> Result<Self> {
-        Ok(Self { sections: db.sections().await?, footer: db.footer_pages().await? })
+    /// The sections and footer, read with the page; the identity, as the settings in force
+    /// give it (see [`site_identity`]).
+    pub async fn read(
+        db: &mut dyn Db,
+        identity: std::sync::Arc<crate::domain::identity::Identity>,
+    ) -> Result<Self> {
+        Ok(Self { identity, sections: db.sections().await?, footer: db.footer_pages().await? })
     }
+}
+
+/// The site's name and look in force (kept between requests with the other settings).
+pub async fn site_identity(
+    services: &Services,
+) -> Result<std::sync::Arc<crate::domain::identity::Identity>> {
+    Ok(super::settings::effective(services).await?.settings.identity)
 }
 
 impl Services {
@@ -80,6 +93,19 @@ impl Services {
         if *known != *nav {
             *known = nav.clone();
         }
+    }
+
+    /// The site's identity as the settings were last read, for what cannot wait for them
+    /// (a mail's words, an error page).
+    pub fn known_identity(&self) -> std::sync::Arc<crate::domain::identity::Identity> {
+        self.identity.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(super) fn remember_identity(
+        &self,
+        identity: &std::sync::Arc<crate::domain::identity::Identity>,
+    ) {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity.clone();
     }
 
     /// The frame as last read.
@@ -140,6 +166,7 @@ pub struct FrontPage {
 /// Page `page` of the front page; `None` past the last.
 pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPage>> {
     let per_page = services.config.articles_per_page;
+    let identity = site_identity(services).await?;
     let front = services
         .store
         .read(move |db| {
@@ -161,7 +188,12 @@ pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPa
                 let mut lead = lead.filter(|_| page == 1);
                 let images = articles.iter_mut().map(|a| &mut a.image);
                 with_media(db, images.chain(lead.iter_mut().map(|a| &mut a.image))).await?;
-                Ok(Some(FrontPage { nav: SiteNav::read(db).await?, lead, articles, pages }))
+                Ok(Some(FrontPage {
+                    nav: SiteNav::read(db, identity).await?,
+                    lead,
+                    articles,
+                    pages,
+                }))
             })
         })
         .await?;
@@ -253,6 +285,7 @@ pub async fn listing(
     page: u64,
     per_page: u64,
 ) -> Result<Option<ListingPage>> {
+    let identity = site_identity(services).await?;
     let key = key.to_owned();
     let found = services
         .store
@@ -262,7 +295,12 @@ pub async fn listing(
                 let (mut articles, total) =
                     db.published_in(listed.listing, (page - 1) * per_page, per_page).await?;
                 with_media(db, articles.iter_mut().map(|a| &mut a.image)).await?;
-                Ok(Some(ListingPage { nav: SiteNav::read(db).await?, listed, articles, total }))
+                Ok(Some(ListingPage {
+                    nav: SiteNav::read(db, identity).await?,
+                    listed,
+                    articles,
+                    total,
+                }))
             })
         })
         .await?;
@@ -348,6 +386,7 @@ pub async fn date_archive(
     per_page: u64,
 ) -> Result<Option<ListingPage>> {
     let Some((from, until)) = date.span(&services.config.timezone) else { return Ok(None) };
+    let identity = site_identity(services).await?;
     let listed = Listed {
         listing: Listing::Dates { from, until },
         heading: date.heading(),
@@ -365,7 +404,12 @@ pub async fn date_archive(
                 if total == 0 {
                     return Ok(None);
                 }
-                Ok(Some(ListingPage { nav: SiteNav::read(db).await?, listed, articles, total }))
+                Ok(Some(ListingPage {
+                    nav: SiteNav::read(db, identity).await?,
+                    listed,
+                    articles,
+                    total,
+                }))
             })
         })
         .await?;
@@ -418,7 +462,11 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    async fn read(db: &mut dyn Db, mut article: Article) -> Result<Self> {
+    async fn read(
+        db: &mut dyn Db,
+        mut article: Article,
+        identity: std::sync::Arc<crate::domain::identity::Identity>,
+    ) -> Result<Self> {
         article.authors = db.authors_of_article(article.id).await?;
         article.tags = db.tags_of_article(article.id).await?;
         let mut related = db.related_articles(article.id, 4).await?;
@@ -427,7 +475,7 @@ impl Chrome {
         Ok(Self {
             notes: db.notes(article.id).await?,
             related,
-            nav: SiteNav::read(db).await?,
+            nav: SiteNav::read(db, identity).await?,
             article,
         })
     }
@@ -442,6 +490,7 @@ pub async fn article_page(
     let address = address.clone();
     let now = services.clock.now();
     let settings = settings::effective(services).await?.settings;
+    let identity = settings.identity.clone();
     let kept = &services.kept_chrome;
     let (chrome, generation) = (kept.get(&address.slug), kept.generation());
     let slug = address.slug.clone();
@@ -452,7 +501,9 @@ pub async fn article_page(
                 let (chrome, read) = match chrome {
                     Some(chrome) => (chrome, false),
                     None => match locate_alone(db, &address).await? {
-                        Located::Here(article) => (Chrome::read(db, *article).await?, true),
+                        Located::Here(article) => {
+                            (Chrome::read(db, *article, identity).await?, true)
+                        }
                         Located::Elsewhere(path) => return Ok((ArticleLookup::Moved(path), None)),
                         Located::Missing => return Ok((ArticleLookup::NotFound, None)),
                     },
@@ -545,6 +596,7 @@ pub async fn search(
     offset: u64,
     limit: u64,
 ) -> Result<SearchPage> {
+    let identity = site_identity(services).await?;
     let language = services.config.language.clone();
     let query = crate::domain::search::Query::parse(query, &language);
     let wanted = query.clone();
@@ -553,7 +605,7 @@ pub async fn search(
         .read(move |db| {
             Box::pin(async move {
                 let (hits, total) = db.search(&wanted, offset, limit).await?;
-                Ok((SiteNav::read(db).await?, hits, total))
+                Ok((SiteNav::read(db, identity).await?, hits, total))
             })
         })
         .await?;

@@ -49,6 +49,7 @@ pub async fn effective(services: &Services) -> Result<Effective, StoreError> {
     let effective =
         services.store.read(move |db| Box::pin(async move { load(db, &overrides).await })).await?;
     kept.put((), effective.clone(), generation);
+    services.remember_identity(&effective.settings.identity);
     Ok(effective)
 }
 

@@ -297,7 +297,7 @@ async fn render(
     let replies_feed = format!("{}{path}feed.atom", config.base_url);
     let mut feeds = std::mem::take(&mut layout.head.feeds);
     feeds.push((format!("Replies to “{}”", article.headline), replies_feed));
-    layout.head = super::meta::article_head(config, article, &path, feeds);
+    layout.head = super::meta::article_head(config, &layout.site_title, article, &path, feeds);
     let template = ArticlePage {
         layout,
         related: found.related.iter().cloned().map(|a| summary(a, &config.timezone)).collect(),

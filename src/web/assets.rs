@@ -32,3 +32,23 @@ fn script(source: &'static str) -> impl IntoResponse {
         source,
     )
 }
+
+/// `/static/site-HASH.css`: the site's own stylesheet (its accent colour and custom CSS). The
+/// address changes with the text, so the current one is kept a year; an older address (a page
+/// kept from before a change) gets the current text, kept a minute.
+pub async fn site_stylesheet(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Result<axum::response::Response, super::AppError> {
+    if !(file.starts_with("site-") && file.ends_with(".css")) {
+        return Err(super::AppError::NotFound);
+    }
+    let identity = crate::services::reading::site_identity(&state.services).await?;
+    let current = identity.css_path().is_some_and(|p| p.ends_with(&format!("/{file}")));
+    let cache = if current { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
+    Ok((
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, cache)],
+        identity.css_text(),
+    )
+        .into_response())
+}

@@ -143,7 +143,8 @@ async fn article_feed(
 /// `/feed.atom`: the latest articles.
 pub async fn site(State(state): State<AppState>) -> Result<Response, AppError> {
     let articles = reading::latest(&state.services, ENTRIES).await?;
-    article_feed(&state, state.config.site_title.clone(), "/".into(), articles).await
+    let site = crate::services::reading::site_identity(&state.services).await?;
+    article_feed(&state, site.site_title.clone(), "/".into(), articles).await
 }
 
 async fn listing_feed(
@@ -154,7 +155,8 @@ async fn listing_feed(
     let (listed, articles) = reading::listing_feed(&state.services, kind, key, ENTRIES)
         .await?
         .ok_or(AppError::NotFound)?;
-    let title = format!("{}: {}", state.config.site_title, listed.heading);
+    let site = crate::services::reading::site_identity(&state.services).await?;
+    let title = format!("{}: {}", site.site_title, listed.heading);
     article_feed(state, title, listed.base, articles).await
 }
 
@@ -257,9 +259,9 @@ pub async fn sitemap(State(state): State<AppState>) -> Result<Response, AppError
 
 #[derive(Template)]
 #[template(path = "news-sitemap.xml")]
-struct NewsSitemap {
+struct NewsSitemap<'a> {
     site: String,
-    language: &'static str,
+    language: &'a str,
     articles: Vec<NewsEntry>,
 }
 
@@ -286,7 +288,9 @@ pub async fn news_sitemap(State(state): State<AppState>) -> Result<Response, App
             title: xml(&a.headline),
         })
         .collect();
-    let sitemap = NewsSitemap { site: xml(&state.config.site_title), language: "en", articles };
+    let site = crate::services::reading::site_identity(&state.services).await?;
+    let language = state.config.language.tag();
+    let sitemap = NewsSitemap { site: xml(&site.site_title), language, articles };
     Ok(respond(sitemap.render()?, "application/xml; charset=utf-8"))
 }
 

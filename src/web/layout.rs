@@ -6,7 +6,9 @@ use crate::services::reading::SiteNav;
 use crate::store::{PageLink, Section};
 
 pub struct Layout<'a> {
-    pub site_title: &'a str,
+    pub site_title: String,
+    /// The site's name and look, as the settings in force give them.
+    pub identity: std::sync::Arc<crate::domain::identity::Identity>,
     /// `<html lang>`: the `language` setting.
     pub lang: &'a str,
     /// The `<title>`: the page's own name, then the site's.
@@ -35,12 +37,13 @@ pub struct Head {
 }
 
 impl<'a> Layout<'a> {
-    /// A frame without the sections (staff pages, and error pages when the store is down).
+    /// A frame without the sections (staff pages, whose own frame names the site).
     pub fn new(config: &'a Config, page_title: &str) -> Self {
         let title =
             if page_title.is_empty() { config.site_title.clone() } else { page_title.to_owned() };
         Self {
-            site_title: &config.site_title,
+            site_title: config.site_title.clone(),
+            identity: Default::default(),
             lang: config.language.tag(),
             title,
             sections: Vec::new(),
@@ -53,11 +56,26 @@ impl<'a> Layout<'a> {
     /// site's feed.
     pub fn public(config: &'a Config, page_title: &str, nav: SiteNav) -> Self {
         let mut layout = Self::new(config, page_title);
+        layout.site_title = nav.identity.site_title.clone();
+        if page_title.is_empty() {
+            layout.title = layout.site_title.clone();
+        }
+        layout.identity = nav.identity;
         layout.sections = nav.sections;
         layout.footer = nav.footer;
         let site_feed = format!("{}/feed.atom", config.base_url);
-        layout.head.feeds.push((config.site_title.clone(), site_feed));
+        layout.head.feeds.push((layout.site_title.clone(), site_feed));
         layout
+    }
+
+    /// The address of the site's own stylesheet (accent colour, custom CSS), if it has one.
+    pub fn site_css(&self) -> Option<String> {
+        self.identity.css_path()
+    }
+
+    /// The logo's address, a library image's small size being its own address.
+    pub fn logo(&self) -> Option<&str> {
+        Some(self.identity.logo.as_str()).filter(|l| !l.is_empty())
     }
 
     /// Sets the canonical address from a path on this site.

@@ -136,7 +136,7 @@ fn show(
     let feed_path = with_feed.then(|| format!("{base}feed.atom"));
     if let Some(path) = &feed_path {
         let feed = format!("{}{path}", state.config.base_url);
-        layout.head.feeds.push((format!("{}: {heading}", state.config.site_title), feed));
+        layout.head.feeds.push((format!("{}: {heading}", layout.site_title), feed));
     }
     let template = ListingPage {
         layout,

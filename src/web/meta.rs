@@ -11,6 +11,7 @@ use crate::store::Article;
 
 pub fn article_head(
     config: &Config,
+    site: &str,
     article: &Article,
     path: &str,
     feeds: Vec<(String, String)>,
@@ -28,7 +29,7 @@ pub fn article_head(
     };
     let mut properties = vec![
         ("og:type", "article".to_owned()),
-        ("og:site_name", config.site_title.clone()),
+        ("og:site_name", site.to_owned()),
         ("og:title", title.clone()),
         ("og:url", url.clone()),
         ("article:published_time", published.clone()),
@@ -84,7 +85,7 @@ pub fn article_head(
         "datePublished": published,
         "dateModified": modified,
         "author": authors,
-        "publisher": { "@type": "Organization", "name": config.site_title, "url": config.base_url },
+        "publisher": { "@type": "Organization", "name": site, "url": config.base_url },
         "mainEntityOfPage": url,
     });
     if let Some(image) = &article.image {

@@ -98,7 +98,7 @@ pub async fn confirm_page(
     if address.confirmed_at.is_some() {
         return confirmed(&state, &address);
     }
-    let site = &state.config.site_title;
+    let site = &state.services.known_identity().site_title.clone();
     let lines = vec![format!(
         "Press the button to let {site} send {} an email when there are new replies it asked \
          to follow.",
@@ -194,8 +194,11 @@ pub async fn manage(
             ),
         })
         .collect();
-    let mut lines =
-        vec![format!("What {} follows on {}:", masked(&address.email), state.config.site_title)];
+    let mut lines = vec![format!(
+        "What {} follows on {}:",
+        masked(&address.email),
+        state.services.known_identity().site_title
+    )];
     if follows.is_empty() {
         lines = vec![format!("{} follows nothing.", masked(&address.email))];
     }

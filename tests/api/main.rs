@@ -13,6 +13,7 @@ mod durability;
 mod editor;
 mod front_page;
 mod helpers;
+mod identity;
 mod import_page;
 mod imports;
 mod mail;

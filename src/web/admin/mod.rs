@@ -148,6 +148,8 @@ pub struct Staff {
     pub session: Session,
     /// Replies waiting for this person to moderate, as the frame shows them.
     pub held: u64,
+    /// The site's name, as the settings in force give it.
+    pub site_title: String,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -158,7 +160,9 @@ impl FromRequestParts<AppState> for Staff {
         match staff::session(&state.services, token).await? {
             Some((session, user)) => {
                 let held = crate::services::dashboard::held_count(&state.services, &user).await?;
-                Ok(Staff { user, session, held })
+                let identity = crate::services::reading::site_identity(&state.services).await?;
+                let site_title = identity.site_title.clone();
+                Ok(Staff { user, session, held, site_title })
             }
             None if parts.method == Method::GET || parts.method == Method::HEAD => {
                 let next = parts.uri.path_and_query().map_or("/admin/", |p| p.as_str());
@@ -206,6 +210,7 @@ impl Staff {
             edits_pages: self.user.role.edits_all_articles(),
             csrf: self.session.csrf_token.clone(),
             held: self.held,
+            site_title: self.site_title.clone(),
         }
     }
 }
@@ -220,6 +225,7 @@ pub struct Nav {
     pub csrf: String,
     /// Replies waiting for this person to moderate.
     pub held: u64,
+    pub site_title: String,
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -47,6 +47,8 @@ fn mail_state(mail: &crate::mail::MailSettings) -> String {
 
 struct SettingField {
     key: &'static str,
+    /// Part of the site's identity, shown first and apart.
+    identity: bool,
     label: &'static str,
     help: &'static str,
     value: String,
@@ -63,6 +65,40 @@ fn describe(
     key: SettingKey,
 ) -> (&'static str, &'static str, &'static str, &'static [&'static str]) {
     match key {
+        SettingKey::SiteTitle => (
+            "The site's name",
+            "In every page's header and title, in feeds and in mail.",
+            "input",
+            &[],
+        ),
+        SettingKey::Tagline => ("Tagline", "A line under the name, in the header.", "input", &[]),
+        SettingKey::Logo => (
+            "Logo",
+            "An image of the media library (/media/12) or an https:// address; shown beside the name.",
+            "input",
+            &[],
+        ),
+        SettingKey::AccentColour => (
+            "Accent colour",
+            "Buttons and links, such as #1f3a5f; empty for the usual blue. Check that text on it stays readable.",
+            "input",
+            &[],
+        ),
+        SettingKey::FooterText => {
+            ("Footer text", "A line at the foot of every page.", "input", &[])
+        }
+        SettingKey::FooterLinks => (
+            "Footer links",
+            "One a line: Label | address (a path on this site, such as /about/, or an https:// address).",
+            "textarea",
+            &[],
+        ),
+        SettingKey::CustomCss => (
+            "Custom CSS",
+            "Added after the site's stylesheet, as a file of its own.",
+            "textarea",
+            &[],
+        ),
         SettingKey::Moderation => (
             "Moderation",
             "none: publish at once; first-time: hold a reply unless its email address has an approved one; all: hold every reply.",
@@ -151,6 +187,7 @@ async fn render(
                 submitted.and_then(|(pairs, _)| form::first(pairs, name).map(str::to_owned));
             SettingField {
                 key: name,
+                identity: key.is_identity(),
                 label,
                 help,
                 value: typed.unwrap_or_else(|| effective.settings.value(key)),
