@@ -81,6 +81,8 @@ pub struct Queue {
     pub counts: Vec<(ReplyStatus, u64)>,
     pub replies: Vec<QueuedReply>,
     pub total: u64,
+    /// How many replies each address on the page has, by status (lowercased addresses).
+    pub history: Vec<(String, ReplyStatus, u64)>,
 }
 
 /// The queue as `user` may see it, filtered by `query` (its author scope is set here).
@@ -98,7 +100,12 @@ pub async fn queue(
                 let counts = db.queue_counts(&query).await?;
                 query.status = status;
                 let (replies, total) = db.queue(&query).await?;
-                Ok(Queue { counts, replies, total })
+                let mut emails: Vec<String> =
+                    replies.iter().map(|q| q.author_email.to_lowercase()).collect();
+                emails.sort_unstable();
+                emails.dedup();
+                let history = db.reply_history(&emails).await?;
+                Ok(Queue { counts, replies, total, history })
             })
         })
         .await

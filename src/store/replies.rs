@@ -43,6 +43,8 @@ pub struct QueuedReply {
     pub article_date_path: Option<String>,
     /// The static page the reply is on, when it is on one (`about/team`).
     pub page_path: Option<String>,
+    /// What it answers: that reply's author and the start of its text (if it is still there).
+    pub answering: Option<(String, String)>,
 }
 
 impl QueuedReply {
@@ -68,6 +70,8 @@ pub struct QueueQuery {
     pub email: Option<String>,
     /// Only replies on articles this author is on the byline of.
     pub byline_author_id: Option<AuthorId>,
+    /// Words the article's headline contains, compared without regard to case.
+    pub headline: Option<String>,
     pub offset: u64,
     pub limit: u64,
 }
@@ -171,7 +175,9 @@ pub(crate) const HAS_APPROVED: &str = "SELECT EXISTS (SELECT 1 FROM comments
   WHERE lower(author_email) = lower($1) AND status = 'approved' AND $1 <> '')";
 
 const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path, \
-     (SELECT p.path FROM pages p WHERE p.discussion_id = a.id)";
+     (SELECT p.path FROM pages p WHERE p.discussion_id = a.id), \
+     (SELECT r.author_name FROM comments r WHERE r.id = c.parent_id), \
+     (SELECT substr(r.body, 1, 300) FROM comments r WHERE r.id = c.parent_id)";
 
 pub(crate) fn reply_from_row(r: &mut Row) -> Result<Reply> {
     Ok(Reply {
@@ -199,6 +205,10 @@ fn queued_from_row(r: &mut Row) -> Result<QueuedReply> {
         article_slug: r.text(14)?,
         article_date_path: r.opt_text(15)?,
         page_path: r.opt_text(16)?,
+        answering: match (r.opt_text(17)?, r.opt_text(18)?) {
+            (Some(name), Some(body)) => Some((name, body)),
+            _ => None,
+        },
     })
 }
 
@@ -207,7 +217,7 @@ fn place_from_row(r: &mut Row) -> Result<ReplyPlace> {
 }
 
 /// The queue's `WHERE` clause (without status) and its values.
-fn queue_filter(query: &QueueQuery) -> (String, Vec<Param<'_>>) {
+fn queue_filter<'a>(query: &'a QueueQuery, headline: Option<&'a str>) -> (String, Vec<Param<'a>>) {
     let mut conditions = vec!["1 = 1".to_owned()];
     let mut params: Vec<Param> = Vec::new();
     if let Some(article) = query.article_id {
@@ -218,6 +228,14 @@ fn queue_filter(query: &QueueQuery) -> (String, Vec<Param<'_>>) {
         params.push(email.into());
         conditions.push(format!("lower(c.author_email) = lower(${})", params.len()));
     }
+    if let Some(pattern) = headline {
+        params.push(pattern.into());
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM articles h
+                      WHERE h.id = c.article_id AND lower(h.headline) LIKE ${} ESCAPE '\\')",
+            params.len()
+        ));
+    }
     if let Some(author) = query.byline_author_id {
         params.push(author.into());
         conditions.push(format!(
@@ -227,6 +245,12 @@ fn queue_filter(query: &QueueQuery) -> (String, Vec<Param<'_>>) {
         ));
     }
     (conditions.join(" AND "), params)
+}
+
+/// The `LIKE` pattern of the queue's headline filter.
+fn headline_pattern(query: &QueueQuery) -> Option<String> {
+    let words = query.headline.as_deref().map(str::trim).filter(|w| !w.is_empty())?;
+    Some(super::like_pattern(&words.to_lowercase()))
 }
 
 /// Reading replies, on any connection.
@@ -309,7 +333,8 @@ pub trait ReplyReads: Db {
 
     /// The moderation queue: newest first, and how many match.
     async fn queue(&mut self, query: &QueueQuery) -> Result<(Vec<QueuedReply>, u64)> {
-        let (mut filter, mut params) = queue_filter(query);
+        let pattern = headline_pattern(query);
+        let (mut filter, mut params) = queue_filter(query, pattern.as_deref());
         let status = query.status.map(ReplyStatus::as_str);
         if let Some(status) = status {
             params.push(status.into());
@@ -332,12 +357,40 @@ pub trait ReplyReads: Db {
     /// How many replies have each status, under the same restrictions as
     /// [`ReplyReads::queue`] (its status, offset and limit aside).
     async fn queue_counts(&mut self, query: &QueueQuery) -> Result<Vec<(ReplyStatus, u64)>> {
-        let (filter, params) = queue_filter(query);
+        let pattern = headline_pattern(query);
+        let (filter, params) = queue_filter(query, pattern.as_deref());
         let sql =
             format!("SELECT c.status, count(*) FROM comments c WHERE {filter} GROUP BY c.status");
         let rows = self.query(&sql, &params).await?;
         let counts = rows.map(|r| Ok((ReplyStatus::parse(&r.text(0)?), r.int(1)? as u64)))?;
         Ok(counts.into_iter().filter_map(|(status, n)| Some((status?, n))).collect())
+    }
+
+    /// How many replies each of these addresses has, by status (compared without regard to
+    /// ASCII case; the addresses come back lowercased): a moderator's view of who wrote.
+    async fn reply_history(
+        &mut self,
+        emails: &[String],
+    ) -> Result<Vec<(String, ReplyStatus, u64)>> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The addresses as one JSON array, which both backends take apart.
+        let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+        let json = serde_json::to_string(&lowered).unwrap_or_else(|_| "[]".into());
+        let list = dialect_sql(
+            self,
+            "SELECT value FROM json_each($1)",
+            "SELECT json_array_elements_text(($1::text)::json)",
+        );
+        let sql = format!(
+            "SELECT lower(author_email), status, count(*) FROM comments
+              WHERE lower(author_email) IN ({list}) GROUP BY lower(author_email), status"
+        );
+        let rows = self.query(&sql, &[json.as_str().into()]).await?;
+        let found =
+            rows.map(|r| Ok((r.text(0)?, ReplyStatus::parse(&r.text(1)?), r.int(2)? as u64)))?;
+        Ok(found.into_iter().filter_map(|(e, s, n)| Some((e, s?, n))).collect())
     }
 
     /// Replies stored from this IP since `since` (the rate limit; it holds across nodes).

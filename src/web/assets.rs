@@ -7,6 +7,7 @@ const STYLE: &str = include_str!("../../static/style.css");
 const FAVICON: &str = include_str!("../../static/favicon.svg");
 const EDITOR: &str = include_str!("../../static/editor.js");
 const REPLY: &str = include_str!("../../static/reply.js");
+const QUEUE: &str = include_str!("../../static/queue.js");
 const CACHE: &str = "public, max-age=86400";
 
 pub async fn stylesheet() -> impl IntoResponse {
@@ -24,6 +25,11 @@ pub async fn editor_script() -> impl IntoResponse {
 /// The public pages' one script: the reply form under the reply it answers.
 pub async fn reply_script() -> impl IntoResponse {
     script(REPLY)
+}
+
+/// The moderation queue's "Select all".
+pub async fn queue_script() -> impl IntoResponse {
+    script(QUEUE)
 }
 
 fn script(source: &'static str) -> impl IntoResponse {

@@ -197,6 +197,7 @@ pub fn routes() -> Vec<Route> {
         route("/static/favicon.svg", get(assets::favicon)),
         route("/static/editor.js", get(assets::editor_script)),
         route("/static/reply.js", get(assets::reply_script)),
+        route("/static/queue.js", get(assets::queue_script)),
         route("/static/{file}", get(assets::site_stylesheet)),
         route("/media/{id}", get(media::library)),
         route("/media/{hash}/{file}", get(media::file)),

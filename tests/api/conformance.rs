@@ -61,7 +61,9 @@ conformance! {
     settings_keep_their_first_value covers [
         setting, setting_or_insert, set_setting, discussion_settings,
     ];
-    the_moderation_queue_filters covers [queue, queue_counts, set_reply_body, insert_reply];
+    the_moderation_queue_filters covers [
+        queue, queue_counts, set_reply_body, insert_reply, reply_history,
+    ];
     posters_change_and_withdraw_their_replies covers [queued_reply, edit_reply, withdraw_reply];
     defenses_look_up_recent_replies covers [
         replies_from_ip_since, duplicate_reply, lock_replies_from, erase_reply_ips,
@@ -678,6 +680,32 @@ mod cases {
         )
         .await;
         assert_eq!(counts, [(ReplyStatus::Spam, 1)]);
+        // The moderator's context: what a reply answers, the article by headline, the
+        // address's history.
+        let answer = query(QueueQuery::default()).await;
+        let staff_answer = answer.iter().find(|q| q.reply.id == by_staff).unwrap();
+        assert_eq!(staff_answer.answering, Some(("Reader".to_owned(), "Text".to_owned())));
+        assert_eq!(answer.iter().find(|q| q.reply.id == held).unwrap().answering, None);
+        let by_headline =
+            query(QueueQuery { headline: Some("OF ANNS".into()), ..Default::default() }).await;
+        assert_eq!(ids_of(&by_headline, |q| q.reply.id), [spam]);
+        let history = r(store, |db| {
+            Box::pin(async move {
+                let emails = vec!["READER@example.com".to_owned(), "nobody@example.com".into()];
+                db.reply_history(&emails).await
+            })
+        })
+        .await;
+        let mut history = history;
+        history.sort_by_key(|(_, s, _)| s.as_str());
+        assert_eq!(
+            history,
+            [
+                ("reader@example.com".to_owned(), ReplyStatus::Approved, 1),
+                ("reader@example.com".to_owned(), ReplyStatus::Pending, 1),
+                ("reader@example.com".to_owned(), ReplyStatus::Spam, 1)
+            ]
+        );
 
         assert!(
             w(store, move |tx| {

@@ -130,7 +130,8 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         | "/static/style.css"
         | "/static/favicon.svg"
         | "/static/editor.js"
-        | "/static/reply.js" => {
+        | "/static/reply.js"
+        | "/static/queue.js" => {
             vec![pattern.into()]
         }
         "/static/{file}" => vec!["/static/site-000000000000.css".into()],

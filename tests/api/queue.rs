@@ -53,7 +53,8 @@ async fn every_action_changes_the_public_page_at_once() {
     let shown = || async { app.get(&path).await.has(&format!("li#comment-{id}")) };
     let act = |action: &'static str| async move {
         let value = format!("{action}:{id}");
-        app.staff_post(staff, "/admin/replies/", &[("action", &value)]).await
+        // Deleting for ever asks first: the test answers yes.
+        app.staff_post(staff, "/admin/replies/", &[("action", &value), ("confirmed", "yes")]).await
     };
     assert!(!shown().await);
     for (action, expected, public) in [
@@ -102,13 +103,31 @@ async fn bulk_actions_apply_to_the_ticked_replies() {
     let queue = app.staff_get(&staff, "/admin/replies/?status=spam").await;
     assert_eq!(queue.all(".queue-item").len(), 2);
     assert_eq!(text(queue.one(".tab[data-status=spam]")), "Spam (2)");
-    app.staff_post(
-        &staff,
-        "/admin/replies/",
-        &[("action", "bulk"), ("bulk", "delete"), ("ids", &first), ("ids", &second)],
-    )
-    .await;
+    // Deleting for ever asks first, saying how many; asking deletes nothing.
+    let ask = app
+        .staff_post(
+            &staff,
+            "/admin/replies/",
+            &[("action", "bulk"), ("bulk", "delete"), ("ids", &first), ("ids", &second)],
+        )
+        .await;
+    assert_eq!(ask.status, 200);
+    assert_eq!(text(ask.one("h1")), "Delete these 2 replies for ever?");
+    assert_eq!(status(&app, ids[0]).await, Some(ReplyStatus::Spam));
+    let answer: Vec<(String, String)> = ask
+        .all("main form input[type=hidden]")
+        .into_iter()
+        .map(|i| (attr(i, "name").to_owned(), attr(i, "value").to_owned()))
+        .filter(|(name, _)| name != "csrf")
+        .collect();
+    let answer: Vec<(&str, &str)> = answer.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let deleted = app.staff_post(&staff, "/admin/replies/", &answer).await;
+    assert_eq!(deleted.status, 303);
     assert_eq!(status(&app, ids[0]).await, None);
+    assert_eq!(status(&app, ids[1]).await, None);
+    let after = app.staff_get(&staff, deleted.location()).await;
+    assert_eq!(text(after.one(".queue-notice p")), "2 replies deleted for ever.");
+    assert!(!after.has(".queue-notice form"), "no undo for what cannot be undone");
     let nothing = app
         .staff_post(
             &staff,
@@ -313,4 +332,126 @@ async fn reader_addresses_are_erased_after_ip_retention_days() {
     let queue = app.staff_get(&staff, "/admin/replies/").await;
     assert_eq!(text(queue.one(&format!("#reply-{old} .queue-ip"))), "address erased");
     assert_eq!(text(queue.one(&format!("#reply-{young} .queue-ip"))), "127.0.0.1");
+}
+
+#[tokio::test]
+async fn every_action_says_what_it_did_and_undo_puts_it_back() {
+    let (app, staff, path) = moderated().await;
+    let ids: Vec<ReplyId> = replies(&app, &path, ["one", "two", "three"]).await;
+    let (first, second) = (ids[0].to_string(), ids[1].to_string());
+    let held = app.staff_get(&staff, "/admin/replies/?status=pending").await;
+    // The bulk menu offers what fits the tab: no Restore or Not spam under Held.
+    let offered: Vec<_> =
+        held.all("#bulk option").into_iter().map(|o| attr(o, "value").to_owned()).collect();
+    assert_eq!(offered, ["approve", "spam", "trash", "delete"]);
+    assert!(held.has(".select-all[hidden] #select-all"), "shown by the page's script");
+    // Apply with nothing ticked says so.
+    let nothing = app
+        .staff_post(
+            &staff,
+            "/admin/replies/",
+            &[
+                ("action", "bulk"),
+                ("bulk", "approve"),
+                ("return", "/admin/replies/?status=pending"),
+                ("was", "pending"),
+            ],
+        )
+        .await;
+    assert_eq!(nothing.status, 303);
+    let page = app.staff_get(&staff, nothing.location()).await;
+    assert!(text(page.one(".queue-notice")).starts_with("Nothing was ticked"));
+
+    let approved = app
+        .staff_post(
+            &staff,
+            "/admin/replies/",
+            &[
+                ("action", "bulk"),
+                ("bulk", "approve"),
+                ("ids", &first),
+                ("ids", &second),
+                ("return", "/admin/replies/?status=pending"),
+                ("was", "pending"),
+            ],
+        )
+        .await;
+    let page = app.staff_get(&staff, approved.location()).await;
+    assert_eq!(text(page.one(".queue-notice p")), "2 replies approved.");
+    assert_eq!(status(&app, ids[0]).await, Some(ReplyStatus::Approved));
+    // Undo: back where they were.
+    let undo: Vec<(String, String)> = page
+        .all(".queue-notice form input[type=hidden]")
+        .into_iter()
+        .map(|i| (attr(i, "name").to_owned(), attr(i, "value").to_owned()))
+        .filter(|(name, _)| name != "csrf")
+        .collect();
+    let undo: Vec<(&str, &str)> = undo.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let undone = app.staff_post(&staff, "/admin/replies/", &undo).await;
+    assert_eq!(undone.status, 303);
+    assert_eq!(status(&app, ids[0]).await, Some(ReplyStatus::Pending));
+    assert_eq!(status(&app, ids[1]).await, Some(ReplyStatus::Pending));
+    assert_eq!(status(&app, ids[2]).await, Some(ReplyStatus::Pending), "untouched");
+    let page = app.staff_get(&staff, undone.location()).await;
+    assert_eq!(text(page.one(".queue-notice p")), "2 replies sent back to the held replies.");
+    app.staff_post(&staff, "/admin/replies/", &[("action", &format!("trash:{}", ids[2]))]).await;
+    let trash = app.staff_get(&staff, "/admin/replies/?status=trash").await;
+    let offered: Vec<_> =
+        trash.all("#bulk option").into_iter().map(|o| attr(o, "value").to_owned()).collect();
+    assert_eq!(offered, ["restore", "delete"]);
+}
+
+#[tokio::test]
+async fn each_reply_shows_what_it_answers_and_its_authors_history() {
+    let app = spawn_with(&[("moderation", "first-time")]).await;
+    app.add_staff("mod@example.com", "Mo Derator", Role::Editor).await;
+    let staff = app.sign_in("mod@example.com").await;
+    let path = app.publish("Bridge repairs").await.path;
+    app.publish("Something else entirely").await;
+    let ines = app
+        .reply(
+            &path,
+            &reply_with(&[
+                ("name", "Ines"),
+                ("email", "ines@example.com"),
+                ("comment", "The bridge has been shut for a month and nobody says why."),
+            ]),
+        )
+        .await;
+    app.set_reply_status(ines, ReplyStatus::Approved).await;
+    let email = "repeat@example.com";
+    for (i, status) in
+        [ReplyStatus::Approved, ReplyStatus::Approved, ReplyStatus::Spam].into_iter().enumerate()
+    {
+        let comment = format!("Earlier reply {i}.");
+        let id = app.reply(&path, &reply_with(&[("email", email), ("comment", &comment)])).await;
+        app.set_reply_status(id, status).await;
+    }
+    let answer = app
+        .reply(
+            &path,
+            &reply_with(&[
+                ("email", email),
+                ("comment", "Because of the survey."),
+                ("parent", &ines.to_string()),
+            ]),
+        )
+        .await;
+    app.set_reply_status(answer, ReplyStatus::Pending).await;
+    let queue = app.staff_get(&staff, "/admin/replies/?status=pending").await;
+    let item = format!("#reply-{answer}");
+    assert_eq!(
+        text(queue.one(&format!("{item} .queue-answering"))),
+        "In reply to Ines: The bridge has been shut for a month and nobody says why."
+    );
+    assert_eq!(
+        text(queue.one(&format!("{item} .queue-history"))),
+        "from this address before: 2 approved, 1 spam"
+    );
+    // Filtered by the article's headline, not its number.
+    let filtered = app.staff_get(&staff, "/admin/replies/?status=approved&headline=bridge").await;
+    assert_eq!(attr(filtered.one("#q-headline"), "value"), "bridge");
+    assert_eq!(filtered.all(".queue-item").len(), 3);
+    let none = app.staff_get(&staff, "/admin/replies/?status=approved&headline=entirely").await;
+    assert!(none.all(".queue-item").is_empty());
 }
