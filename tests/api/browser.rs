@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use byline::services::publishing::Draft;
-use byline::store::ArticleReads;
+use byline::store::{ArticleReads, ReplyReads};
 
-use crate::helpers::spawn_with;
+use crate::helpers::{attr, spawn_with};
 
 /// Where the browser tests save their screenshots.
 fn screenshots() -> String {
@@ -146,4 +146,139 @@ async fn a_journalist_drops_and_pastes_photos_into_the_body() {
     ];
     args.extend(images);
     println!("{}", run_script("photos.mjs", args).await);
+}
+
+/// Every page type, public and newsroom, through axe-core's WCAG 2.1 A and AA rules in light
+/// and dark: no violations. Screenshots of the front page, an article, the editor, the queue
+/// and the dashboard at 375 and 1280 px land in `target/screenshots/`.
+#[tokio::test]
+async fn every_page_type_passes_axe_core_in_light_and_dark() {
+    use byline::domain::{ReplyStatus, Role};
+    let app =
+        spawn_with(&[("moderation", "first-time"), ("site_title", "The Estuary Times")]).await;
+    byline::tools::demo::seed_if_empty(&app.services).await.unwrap();
+    app.add_staff("admin@example.com", "Ada Admin", Role::Admin).await;
+    let staff = app.sign_in("admin@example.com").await;
+    let lead = app.db(|db| db.published_articles(0, 1, None)).await.remove(0);
+    let article =
+        byline::domain::paths::article_path(lead.date_path.as_deref().unwrap(), &lead.slug);
+    let first = app.db(move |db| db.replies_of_article(lead.id, ReplyStatus::Approved)).await;
+    let reply = first[0].id;
+    // A held reply, for the queue and the dashboard.
+    let held = app
+        .reply(
+            &article,
+            &crate::helpers::reply_with(&[
+                ("email", "new.reader@example.com"),
+                ("comment", "Is the early boat back?"),
+            ]),
+        )
+        .await;
+    let id = lead.id;
+    let media = crate::media::upload(
+        &app,
+        &staff,
+        "quay.jpg",
+        &crate::media::jpeg(&crate::media::photo(800, 500)),
+        "The quay at dawn",
+    )
+    .await;
+    let contact = [
+        ("title", "Contact"),
+        ("body", "Write to the newsroom."),
+        ("replies_open", "yes"),
+        ("action", "publish"),
+    ];
+    let made = app.staff_post(&staff, "/admin/pages/new", &contact).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let page_editor = made.location().split('?').next().unwrap().to_owned();
+    let binned = app.write(&staff, &[("headline", "Binned story")], "save").await;
+    app.staff_post(&staff, &format!("/admin/articles/{binned}/trash"), &[]).await;
+    let revisions = format!("/admin/articles/{id}/revisions/");
+    let first_revision = app
+        .staff_get(&staff, &revisions)
+        .await
+        .all("ol.revisions li a")
+        .last()
+        .map(|a| attr(*a, "href").to_owned())
+        .unwrap();
+    let section = app.db(|db| db.sections()).await.remove(0);
+    let byline_author = app.article(id).await.unwrap().authors.remove(0);
+    let author_page = byline::domain::paths::author_path(byline_author.id, &byline_author.name);
+    let year = &lead.date_path.as_deref().unwrap()[..4];
+    let entry = |name: &str, path: &str, staff: bool, shots: bool| serde_json::json!({ "name": name, "path": path, "staff": staff, "shots": shots });
+    let pages = vec![
+        entry("front", "/", false, true),
+        entry("front-2", "/page/2/", false, false),
+        entry("article", &article, false, true),
+        entry("reply-to", &format!("{article}?replytocom={reply}"), false, false),
+        entry("section", &format!("/section/{}/", section.slug), false, false),
+        entry("author", &author_page, false, false),
+        entry("year", &format!("/{year}/"), false, false),
+        entry("search", "/search?q=ferry", false, false),
+        entry("search-empty", "/search", false, false),
+        entry("not-found", "/nowhere/at/all", false, false),
+        entry("static-page", "/contact/", false, false),
+        entry("my-replies", "/my-replies", false, false),
+        entry("login", "/admin/login", false, false),
+        entry("forgot", "/admin/forgot", false, false),
+        entry("dashboard", "/admin/", true, true),
+        entry("articles", "/admin/articles/", true, false),
+        entry("trash", "/admin/articles/?status=trash", true, false),
+        entry("editor", &format!("/admin/articles/{id}/"), true, true),
+        entry("editor-new", "/admin/articles/new", true, false),
+        entry("preview", &format!("/admin/articles/{id}/preview"), true, false),
+        entry("revisions", &revisions, true, false),
+        entry("revision", &first_revision, true, false),
+        entry("restore-ask", &format!("{first_revision}?restore"), true, false),
+        entry("delete-ask", &format!("/admin/articles/{binned}/delete"), true, false),
+        entry("queue", "/admin/replies/?status=pending", true, true),
+        entry("queue-approved", "/admin/replies/?status=approved", true, false),
+        entry("reply-edit", &format!("/admin/replies/{held}/edit"), true, false),
+        entry("reply-answer", &format!("/admin/replies/{reply}/reply"), true, false),
+        entry("media", "/admin/media", true, false),
+        entry("media-item", &format!("/admin/media/{media}/"), true, false),
+        entry("pages", "/admin/pages/", true, false),
+        entry("page-editor", &page_editor, true, false),
+        entry("sections", "/admin/sections/", true, false),
+        entry("tags", "/admin/tags/", true, false),
+        entry("settings", "/admin/settings", true, false),
+        entry("users", "/admin/users/", true, false),
+        entry("account", "/admin/account", true, false),
+        entry("import", "/admin/import", true, false),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("pages.json");
+    std::fs::write(&list, serde_json::to_vec(&pages).unwrap()).unwrap();
+    let args = vec![app.url(""), staff.cookie.clone(), screenshots(), list.display().to_string()];
+    println!("{}", run_script("a11y.mjs", args).await);
+}
+
+#[tokio::test]
+async fn two_journalists_one_article_and_the_newsroom_counts_in_chromium() {
+    use byline::domain::Role;
+    let app =
+        spawn_with(&[("moderation", "first-time"), ("site_title", "The Estuary Times")]).await;
+    app.add_staff("first@example.com", "Fay First", Role::Editor).await;
+    app.add_staff("second@example.com", "Sid Second", Role::Editor).await;
+    let first = app.sign_in("first@example.com").await;
+    let second = app.sign_in("second@example.com").await;
+    let id = app
+        .write(&first, &[("headline", "Ferry times"), ("body", "The ferry ran late.")], "publish")
+        .await;
+    let path = app.article(id).await.unwrap().public_path().unwrap();
+    for name in ["Ann", "Bob"] {
+        let email = format!("{}@example.com", name.to_lowercase());
+        app.reply(&path, &crate::helpers::reply_with(&[("name", name), ("email", &email)])).await;
+    }
+    let args = vec![
+        app.url(""),
+        id.to_string(),
+        first.cookie.clone(),
+        second.cookie.clone(),
+        screenshots(),
+    ];
+    println!("{}", run_script("editing.mjs", args).await);
+    let saved = app.article(id).await.unwrap();
+    assert_eq!(saved.standfirst, "A standfirst of my own.");
 }

@@ -56,7 +56,13 @@ async fn post_multipart(
 }
 
 /// Uploads one image through the library's form; returns its id.
-async fn upload(app: &TestApp, staff: &StaffClient, name: &str, bytes: &[u8], alt: &str) -> i64 {
+pub async fn upload(
+    app: &TestApp,
+    staff: &StaffClient,
+    name: &str,
+    bytes: &[u8],
+    alt: &str,
+) -> i64 {
     let page =
         post_multipart(app, staff, "/admin/media", &[("alt", alt)], &[("file", name, bytes)]).await;
     assert_eq!(page.status, 303, "upload refused:\n{}", page.body);
