@@ -67,6 +67,19 @@ try {
   assert.ok(printed >= 60 && printed <= 75, `printed lines: ${printed}`);
   await page.emulateMedia({ media: 'screen' });
 
+  // Reply links are targets of at least 24 by 24 px (WCAG 2.2).
+  const target = await page.locator('.reply-link').first().boundingBox();
+  assert.ok(target.width >= 24 && target.height >= 24, `a Reply link is ${target.width}×${target.height}`);
+  // The skip link's focus ring is whole: the link sits inside the page when focused.
+  await page.keyboard.press('Tab');
+  const skip = await page.evaluate(() => {
+    const link = document.activeElement;
+    const box = link.getBoundingClientRect();
+    return { cls: link.className, top: box.top, outline: parseFloat(getComputedStyle(link).outlineWidth) };
+  });
+  assert.equal(skip.cls, 'skip-link');
+  assert.ok(skip.top >= skip.outline + 2, `the skip link's ring is cut off: ${JSON.stringify(skip)}`);
+
   // Reply in context: the form moves under the reply, the cursor into it; Cancel puts it back.
   const first = page.locator('li.reply').first();
   const firstId = (await first.getAttribute('id')).replace('comment-', '');
