@@ -140,6 +140,12 @@ impl Application {
             max_connections: state.config.max_connections,
         };
         let refused = state.metrics.connections_refused.clone();
+        // Live streams never end by themselves: a stop ends them.
+        let live = state.live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            live.close();
+        };
         server::serve(listener, web::build_app(state), limits, refused, shutdown, grace).await;
         for task in tasks {
             task.abort();

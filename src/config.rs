@@ -96,6 +96,10 @@ pub struct Config {
     pub keepalive_seconds: u64,
     /// Most connections open at once; past it new ones get a short `503`.
     pub max_connections: usize,
+    /// Most live event streams open at once on this node; past it, `503`.
+    pub max_event_streams: usize,
+    /// Changes one account may make through the API in a minute; 0: no limit.
+    pub api_writes_per_minute: u64,
     /// The bearer token that opens `/metrics` to other machines; empty: loopback only.
     pub metrics_token: String,
     /// How mail is sent, and from whom (`mail` off by default).
@@ -167,6 +171,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("header_timeout_seconds", "10"),
     ("keepalive_seconds", "60"),
     ("max_connections", "10000"),
+    ("max_event_streams", "10000"),
+    ("api_writes_per_minute", "60"),
     ("metrics_token", ""),
     ("mail", "off"),
     ("smtp_host", "localhost"),
@@ -335,6 +341,8 @@ impl Config {
             header_timeout_seconds: number("header_timeout_seconds", 1, 600)? as u64,
             keepalive_seconds: number("keepalive_seconds", 1, 3600)? as u64,
             max_connections: number("max_connections", 1, 1_000_000)?,
+            max_event_streams: number("max_event_streams", 0, 1_000_000)?,
+            api_writes_per_minute: number("api_writes_per_minute", 0, 100_000)? as u64,
             metrics_token: match get("metrics_token").trim() {
                 token if token.is_empty() || valid_token(token) => token.to_owned(),
                 _ => {
@@ -632,6 +640,8 @@ mod tests {
             ("header_timeout_seconds", "0"),
             ("keepalive_seconds", "soon"),
             ("max_connections", "0"),
+            ("max_event_streams", "many"),
+            ("api_writes_per_minute", "-1"),
             ("metrics_token", "short"),
             ("mail", "carrier-pigeon"),
         ] {

@@ -49,11 +49,12 @@ pub enum SettingKey {
     RateLimitPerMinute,
     DuplicateCheck,
     EditWindowMinutes,
+    EmbedOrigins,
 }
 
 impl SettingKey {
     /// In the order the settings page shows them.
-    pub const ALL: [SettingKey; 19] = [
+    pub const ALL: [SettingKey; 20] = [
         Self::SiteTitle,
         Self::Tagline,
         Self::Logo,
@@ -73,6 +74,7 @@ impl SettingKey {
         Self::RateLimitPerMinute,
         Self::DuplicateCheck,
         Self::EditWindowMinutes,
+        Self::EmbedOrigins,
     ];
 
     /// The name in the configuration file, the form and the database.
@@ -97,6 +99,7 @@ impl SettingKey {
             Self::RateLimitPerMinute => "rate_limit_per_minute",
             Self::DuplicateCheck => "duplicate_check",
             Self::EditWindowMinutes => "edit_window_minutes",
+            Self::EmbedOrigins => "embed_origins",
         }
     }
 
@@ -124,6 +127,7 @@ impl SettingKey {
             Self::MinFillSeconds => "3",
             Self::RateLimitPerMinute => "5",
             Self::EditWindowMinutes => "15",
+            Self::EmbedOrigins => "",
         }
     }
 }
@@ -158,6 +162,9 @@ pub struct DiscussionSettings {
     /// Minutes after posting during which a reader may change or delete their reply from the
     /// browser that sent it; 0 never.
     pub edit_window_minutes: u32,
+    /// The other sites whose pages may show replies with `embed.js` (origins such as
+    /// `https://blog.example`, exactly).
+    pub embed_origins: Vec<String>,
     /// The site's name and look (see [`Identity`]); shared, since every page shows it.
     pub identity: std::sync::Arc<Identity>,
 }
@@ -201,6 +208,7 @@ impl Default for DiscussionSettings {
             duplicate_check: switch(default(SettingKey::DuplicateCheck)).expect(expect),
             edit_window_minutes: number(default(SettingKey::EditWindowMinutes), MAX_EDIT_WINDOW)
                 .expect(expect) as u32,
+            embed_origins: origins(default(SettingKey::EmbedOrigins)).expect(expect),
             identity: Default::default(),
         }
     }
@@ -248,6 +256,31 @@ fn number(raw: &str, max: u64) -> Result<u64, String> {
     }
 }
 
+/// Origins, one a line (spaces and commas also separate), each `scheme://host[:port]`
+/// exactly: no path, no wildcard. Kept as the browser spells them in `Origin`.
+fn origins(raw: &str) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    for entry in raw.split(['\n', ',', ' ', '\t']).map(str::trim).filter(|e| !e.is_empty()) {
+        let bad = || {
+            format!(
+                "“{entry}” is not an origin: write each as https://blog.example (a scheme, a \
+                 host and perhaps a port, with no path and no *), one a line"
+            )
+        };
+        let url = url::Url::parse(entry).map_err(|_| bad())?;
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        let scheme = matches!(url.scheme(), "http" | "https");
+        if !bare || !scheme || entry.contains('*') || !url.username().is_empty() {
+            return Err(bad());
+        }
+        let origin = url.origin().ascii_serialization();
+        if !found.contains(&origin) {
+            found.push(origin);
+        }
+    }
+    Ok(found)
+}
+
 /// One entry a line (commas also separate), trimmed, lowercased, without blanks.
 fn list(raw: &str) -> Vec<String> {
     raw.split(['\n', ','])
@@ -282,6 +315,7 @@ impl DiscussionSettings {
             SettingKey::EditWindowMinutes => {
                 self.edit_window_minutes = number(raw, MAX_EDIT_WINDOW)? as u32
             }
+            SettingKey::EmbedOrigins => self.embed_origins = origins(raw)?,
         }
         Ok(())
     }
@@ -310,6 +344,7 @@ impl DiscussionSettings {
             SettingKey::RateLimitPerMinute => self.rate_limit_per_minute.to_string(),
             SettingKey::DuplicateCheck => on_off(self.duplicate_check),
             SettingKey::EditWindowMinutes => self.edit_window_minutes.to_string(),
+            SettingKey::EmbedOrigins => self.embed_origins.join("\n"),
         }
     }
 
@@ -318,6 +353,11 @@ impl DiscussionSettings {
     pub fn edit_seconds_left(&self, created_at: i64, now: i64) -> Option<i64> {
         let left = created_at + i64::from(self.edit_window_minutes) * 60 - now;
         (left > 0).then_some(left)
+    }
+
+    /// Whether `origin` (as a browser sends it) is one of the sites that may embed replies.
+    pub fn embeds_for(&self, origin: &str) -> bool {
+        self.embed_origins.iter().any(|o| o == origin)
     }
 
     /// Whether replies are closed on an article that is open to them and was first published
@@ -372,6 +412,31 @@ mod tests {
         s.set(SettingKey::EditWindowMinutes, "0").unwrap();
         assert_eq!(s.edit_seconds_left(1000, 1000), None);
         assert!(s.set(SettingKey::EditWindowMinutes, "1441").is_err());
+    }
+
+    #[test]
+    fn embedding_sites_are_exact_origins() {
+        let mut s = DiscussionSettings::default();
+        assert!(s.embed_origins.is_empty());
+        s.set(
+            SettingKey::EmbedOrigins,
+            "https://blog.example/\nhttp://localhost:8081, HTTPS://Blog.Example",
+        )
+        .unwrap();
+        assert_eq!(s.embed_origins, ["https://blog.example", "http://localhost:8081"]);
+        assert!(s.embeds_for("https://blog.example"));
+        assert!(!s.embeds_for("https://blog.example.evil.example"));
+        assert!(!s.embeds_for("http://blog.example"));
+        for bad in [
+            "https://*.example",
+            "https://blog.example/path",
+            "blog.example",
+            "ftp://x.example",
+            "https://u@x.example",
+        ] {
+            let refused = s.set(SettingKey::EmbedOrigins, bad).unwrap_err();
+            assert!(refused.contains("not an origin"), "{bad}: {refused}");
+        }
     }
 
     #[test]

@@ -14,8 +14,12 @@ pub fn public_article_path(date_path: Option<&str>, slug: &str) -> Option<String
     date_path.map(|date| article_path(date, slug))
 }
 
-/// `/about/team/`, from a page's path `about/team`, each segment percent-encoded.
+/// `/about/team/`, from a page's path `about/team`, each segment percent-encoded. An
+/// embedded thread's discussion is on another site's page, whose address is given whole.
 pub fn page_path(path: &str) -> String {
+    if path.contains("://") {
+        return path.to_owned();
+    }
     let segments: Vec<String> = path.split('/').map(encode_segment).collect();
     format!("/{}/", segments.join("/"))
 }
@@ -25,7 +29,9 @@ pub fn page_path(path: &str) -> String {
 /// `web::routes` is walked by a test that keeps this list and the router the same.
 pub const RESERVED_SEGMENTS: &[&str] = &[
     "admin",
+    "api",
     "author",
+    "embed.js",
     "feed.atom",
     "healthz",
     "mail",

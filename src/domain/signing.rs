@@ -64,19 +64,39 @@ pub const TOKEN_LIFETIME: i64 = 3 * 24 * 3600;
 /// Clocks of several nodes may differ a little.
 const CLOCK_SKEW: i64 = 60;
 
+/// What a reply form's token is for: an article (or a page's discussion) of this site, or
+/// the thread of another site's page, named by its address before the thread exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormFor<'a> {
+    Article(ArticleId),
+    Thread(&'a str),
+}
+
+impl FormFor<'_> {
+    fn signed(self, issued: i64) -> String {
+        match self {
+            Self::Article(article) => format!("{article}:{issued}"),
+            Self::Thread(url) => format!("thread {url}:{issued}"),
+        }
+    }
+}
+
 /// A token for the reply form of `article`, issued `now`: `ISSUED.SIGNATURE`. The same for
 /// every reader, so that pages kept by a cache or CDN keep working.
 pub fn issue_token(keys: &Keys, article: ArticleId, now: i64) -> String {
-    format!("{now}.{}", keys.sign(TOKEN, &format!("{article}:{now}")))
+    issue_token_for(keys, FormFor::Article(article), now)
 }
 
-/// Seconds since the form was served, if the token is this site's, for this article, and
-/// fresh.
-pub fn token_age(keys: &Keys, article: ArticleId, token: &str, now: i64) -> Option<i64> {
+pub fn issue_token_for(keys: &Keys, form: FormFor<'_>, now: i64) -> String {
+    format!("{now}.{}", keys.sign(TOKEN, &form.signed(now)))
+}
+
+/// Seconds since the form was served, if the token is this site's, for this form, and fresh.
+pub fn token_age(keys: &Keys, form: FormFor<'_>, token: &str, now: i64) -> Option<i64> {
     let (issued, signature) = token.trim().split_once('.')?;
     let issued: i64 = issued.parse().ok()?;
     let age = now - issued;
-    let genuine = keys.verify(TOKEN, &format!("{article}:{issued}"), signature);
+    let genuine = keys.verify(TOKEN, &form.signed(issued), signature);
     (genuine && (-CLOCK_SKEW..=TOKEN_LIFETIME).contains(&age)).then_some(age.max(0))
 }
 
@@ -97,10 +117,19 @@ mod tests {
     #[test]
     fn tokens_tell_the_age_and_refuse_forgeries() {
         let keys = Keys::new("secret");
-        let article = ArticleId(7);
-        let token = issue_token(&keys, article, 1000);
+        let article = FormFor::Article(ArticleId(7));
+        let token = issue_token(&keys, ArticleId(7), 1000);
         assert_eq!(token_age(&keys, article, &token, 1004), Some(4));
-        assert_eq!(token_age(&keys, ArticleId(8), &token, 1004), None, "another article's");
+        let other = FormFor::Article(ArticleId(8));
+        assert_eq!(token_age(&keys, other, &token, 1004), None, "another article's");
+        let thread = FormFor::Thread("https://blog.example/a");
+        let for_thread = issue_token_for(&keys, thread, 1000);
+        assert_eq!(token_age(&keys, thread, &for_thread, 1004), Some(4));
+        assert_eq!(
+            token_age(&keys, FormFor::Thread("https://blog.example/b"), &for_thread, 1004),
+            None
+        );
+        assert_eq!(token_age(&keys, article, &for_thread, 1004), None);
         assert_eq!(token_age(&Keys::new("other"), article, &token, 1004), None, "forged");
         assert_eq!(token_age(&keys, article, &token, 1000 + TOKEN_LIFETIME + 1), None, "stale");
         assert_eq!(token_age(&keys, article, "", 1000), None);

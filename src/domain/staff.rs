@@ -74,3 +74,55 @@ mod tests {
         assert!(check_password("long enough!").is_ok());
     }
 }
+
+/// What a personal access token may do, beyond reading what is public. A token acts as its
+/// account: it can never do more than the account's role allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TokenScope {
+    /// Read drafts and scheduled articles the account may edit.
+    ReadDrafts,
+    /// Create and change articles (as drafts).
+    WriteArticles,
+    /// Publish, schedule and unpublish.
+    Publish,
+    /// Every action of the replies' queue.
+    Moderate,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 4] =
+        [Self::ReadDrafts, Self::WriteArticles, Self::Publish, Self::Moderate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadDrafts => "read_drafts",
+            Self::WriteArticles => "write_articles",
+            Self::Publish => "publish",
+            Self::Moderate => "moderate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+
+    /// What the account page calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ReadDrafts => "Read drafts",
+            Self::WriteArticles => "Write articles",
+            Self::Publish => "Publish, schedule and unpublish",
+            Self::Moderate => "Moderate replies",
+        }
+    }
+
+    /// Scopes as stored: `read_drafts,publish`.
+    pub fn join(scopes: &[TokenScope]) -> String {
+        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Scopes as stored, unknown ones left out.
+    pub fn split(stored: &str) -> Vec<TokenScope> {
+        stored.split(',').filter_map(|s| Self::parse(s.trim())).collect()
+    }
+}

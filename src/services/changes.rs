@@ -13,6 +13,57 @@ use tokio::sync::{Notify, watch};
 use crate::domain::events::NewEvent;
 use crate::store::notices::MAX_PAYLOAD;
 
+/// The line an announcement carries when events were numbered (see `outbox`): live
+/// updates on every node read them then, rather than at their next poll.
+const EVENTS_MARK: &str = "#events";
+/// The line that means "any page" when an announcement also carries [`EVENTS_MARK`] (alone,
+/// an empty payload says it).
+const EVERYTHING_MARK: &str = "*";
+
+/// What one announcement says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heard {
+    /// The pages it makes stale, if any.
+    pub scope: Option<Scope>,
+    /// Events were numbered: live updates have something to read.
+    pub events: bool,
+}
+
+impl Heard {
+    /// An announcement as sent (see [`Scope::payload`]).
+    pub fn from_payload(payload: &str) -> Self {
+        let events = payload.lines().any(|l| l == EVENTS_MARK);
+        let everything = payload.lines().any(|l| l == EVERYTHING_MARK);
+        let rest: String = payload
+            .lines()
+            .filter(|l| !l.starts_with('#') && *l != EVERYTHING_MARK)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let scope = if everything || (!events && rest.is_empty()) {
+            Some(Scope::Everything)
+        } else if rest.is_empty() {
+            None
+        } else {
+            Some(Scope::from_payload(&rest))
+        };
+        // Nothing heard for a while (a reconnection says so) may hide numbered events too.
+        Self { scope, events: events || payload.is_empty() }
+    }
+
+    /// What to send for `scope` and, with `events`, the numbering of events.
+    pub fn payload(scope: Option<&Scope>, events: bool) -> String {
+        match (scope, events) {
+            (Some(scope), false) => scope.payload(),
+            (None, _) => EVENTS_MARK.to_owned(),
+            (Some(scope), true) => {
+                let paths = scope.payload();
+                let paths = if paths.is_empty() { EVERYTHING_MARK.to_owned() } else { paths };
+                format!("{paths}\n{EVENTS_MARK}")
+            }
+        }
+    }
+}
+
 /// Which public pages a change makes stale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -100,6 +151,9 @@ pub struct ChangeHub {
     listeners: Mutex<Vec<Weak<dyn ChangeListener>>>,
     /// Woken when events were recorded, so that the outbox delivers them at once.
     pub events: Notify,
+    /// Woken when events were numbered, here or (as announced) on another node: live updates
+    /// read them then.
+    pub sequenced: Notify,
     /// What was committed and is not yet announced to the other nodes.
     outgoing: Mutex<Outgoing>,
     /// Woken when there is something to announce.
@@ -111,6 +165,8 @@ pub struct ChangeHub {
 #[derive(Default)]
 struct Outgoing {
     scope: Option<Scope>,
+    /// Events were numbered since the last announcement.
+    events: bool,
     /// Commits with something to announce, ever.
     queued: u64,
 }
@@ -120,6 +176,7 @@ impl Default for ChangeHub {
         Self {
             listeners: Mutex::default(),
             events: Notify::new(),
+            sequenced: Notify::new(),
             outgoing: Mutex::default(),
             to_announce: Notify::new(),
             announced: watch::Sender::new(0),
@@ -162,6 +219,15 @@ impl ChangeHub {
         }
     }
 
+    /// This node numbered events: live updates here read them at once, and the other nodes
+    /// are told with the next announcement.
+    pub fn events_sequenced(&self) {
+        self.sequenced.notify_waiters();
+        let mut outgoing = self.outgoing.lock().unwrap_or_else(|p| p.into_inner());
+        outgoing.events = true;
+        self.to_announce.notify_one();
+    }
+
     /// Waits until everything committed so far on this node has been announced (or given up
     /// on): for a command that exits right after its change.
     pub async fn settle(&self) {
@@ -185,12 +251,13 @@ pub fn announce(hub: &Arc<ChangeHub>, store: crate::store::Store) -> tokio::task
                 }
                 continue;
             }
-            let (scope, queued) = {
+            let (scope, events, queued) = {
                 let mut outgoing = hub.outgoing.lock().unwrap_or_else(|p| p.into_inner());
-                (outgoing.scope.take(), outgoing.queued)
+                let events = std::mem::take(&mut outgoing.events);
+                (outgoing.scope.take(), events, outgoing.queued)
             };
-            if let Some(scope) = scope {
-                send(&store, &scope).await;
+            if scope.is_some() || events {
+                send(&store, &Heard::payload(scope.as_ref(), events)).await;
             }
             hub.announced.send_replace(queued);
         }
@@ -199,10 +266,9 @@ pub fn announce(hub: &Arc<ChangeHub>, store: crate::store::Store) -> tokio::task
 
 /// Sends one announcement, trying once more after a moment. One that cannot be sent is lost:
 /// the other nodes' pages then live out their time in the cache (a minute at most).
-async fn send(store: &crate::store::Store, scope: &Scope) {
-    let payload = scope.payload();
+async fn send(store: &crate::store::Store, payload: &str) {
     for attempt in 1..=2 {
-        match store.announce(&payload).await {
+        match store.announce(payload).await {
             Ok(()) => return,
             Err(e) if attempt == 1 => {
                 tracing::info!(error = %e, "cannot announce a change yet; trying again");
@@ -227,13 +293,18 @@ pub fn forward_remote(
     let mut listening = Some(listening);
     tokio::spawn(async move {
         loop {
-            let scope = match heard.recv().await {
-                Ok(payload) => Scope::from_payload(&payload),
+            let heard = match heard.recv().await {
+                Ok(payload) => Heard::from_payload(&payload),
                 // Lagging behind means news was lost: forget everything.
-                Err(RecvError::Lagged(_)) => Scope::Everything,
+                Err(RecvError::Lagged(_)) => Heard { scope: Some(Scope::Everything), events: true },
                 Err(RecvError::Closed) => break,
             };
-            services.changes.apply(&scope);
+            if let Some(scope) = &heard.scope {
+                services.changes.apply(scope);
+            }
+            if heard.events {
+                services.changes.sequenced.notify_waiters();
+            }
             if let Some(listening) = listening.take() {
                 let _ = listening.send(());
             }
@@ -259,6 +330,26 @@ mod tests {
         assert_eq!(Scope::from_payload(""), Scope::Everything);
         let many: BTreeSet<String> = (0..1000).map(|i| format!("/2026/11/24/story-{i}/")).collect();
         assert_eq!(Scope::Articles(many).payload(), "", "too long: everything");
+    }
+
+    #[test]
+    fn announcements_say_when_events_were_numbered() {
+        let one = Scope::Articles(BTreeSet::from(["/a/".to_owned()]));
+        for (scope, events) in [
+            (Some(one.clone()), false),
+            (Some(one.clone()), true),
+            (Some(Scope::Everything), false),
+            (Some(Scope::Everything), true),
+            (None, true),
+        ] {
+            let heard = Heard::from_payload(&Heard::payload(scope.as_ref(), events));
+            assert_eq!(heard.scope, scope, "{scope:?} {events}");
+            // "Everything" alone is the empty payload, which a reconnection also sends.
+            let expected = events || scope == Some(Scope::Everything);
+            assert_eq!(heard.events, expected, "{scope:?} {events}");
+        }
+        assert_eq!(Heard::from_payload(""), Heard { scope: Some(Scope::Everything), events: true });
+        assert!(!Heard::from_payload("/a/").events);
     }
 
     #[test]

@@ -7,14 +7,14 @@ use super::Services;
 use super::reading::ArticleAddress;
 use super::settings;
 use crate::domain::reply::field;
-use crate::domain::signing::token_age;
+use crate::domain::signing::{FormFor, token_age};
 use crate::domain::{
-    ArticleId, DiscussionSettings, EventKind, FieldError, ModerationPolicy, ReplyId, ReplyInput,
-    ReplyStatus, ValidReply, WHOLE_FORM, text,
+    ArticleId, ArticleStatus, DiscussionSettings, EventKind, FieldError, ModerationPolicy, ReplyId,
+    ReplyInput, ReplyStatus, ValidReply, WHOLE_FORM, text,
 };
 use crate::store::{
     Article, ArticleReads, Db, NewReply, Reply, ReplyPlace, ReplyReads, ReplyTarget, ReplyWrites,
-    StoreError, SubscriptionWrites, Tx,
+    StoreError, SubscriptionWrites, ThreadReads, ThreadWrites, Tx,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,9 @@ pub enum PostError {
     RateLimited(i64),
     #[error("no such article")]
     NotFound,
+    /// A thread for a page of a site that is not among `embed_origins`.
+    #[error("that site may not embed replies")]
+    UnlistedSite,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,7 +78,46 @@ pub async fn post_reply(
         return Err(PostError::NotFound);
     };
     let path = article.public_path().ok_or(PostError::NotFound)?;
-    post_to(services, article, path, input, facts).await
+    let form = FormFor::Article(article.id);
+    post_to(services, Destination::Known(article), path, form, input, facts).await
+}
+
+/// What a reply to the published article, or published static page's discussion, `id`
+/// needs, and the page that shows it.
+pub async fn target_by_id(
+    db: &mut dyn Db,
+    id: ArticleId,
+) -> Result<Option<(ReplyTarget, String)>, StoreError> {
+    use crate::store::PageReads;
+    if let Some(page) = db.page_of_discussion(id).await? {
+        let target = db.page_reply_target(&page).await?;
+        return Ok(target.map(|t| (t, crate::domain::paths::page_path(&page))));
+    }
+    let Some(article) = db.article(id).await? else { return Ok(None) };
+    let path = article.public_path().filter(|_| article.status == ArticleStatus::Published);
+    Ok(path.map(|path| {
+        let target = ReplyTarget {
+            id,
+            slug: article.slug.clone(),
+            date_path: article.date_path.clone(),
+            replies_open: article.replies_open,
+            published_at: article.published_at,
+        };
+        (target, path)
+    }))
+}
+
+/// Posts a reader's reply to the published article (or published page's discussion) `id`.
+pub async fn post_reply_to(
+    services: &Services,
+    id: ArticleId,
+    input: &ReplyInput,
+    facts: RequestFacts,
+) -> Result<Posted, PostError> {
+    let found = services.store.read(move |db| Box::pin(async move { target_by_id(db, id).await }));
+    let Some((target, path)) = found.await? else { return Err(PostError::NotFound) };
+    let form = FormFor::Article(target.id);
+    post_to(services, Destination::Known(target), path, form, input, facts).await
 }
 
 /// Posts a reader's reply to the static page at `path` (`about/team`), if it takes replies.
@@ -87,23 +129,61 @@ pub async fn post_page_reply(
 ) -> Result<Posted, PostError> {
     let target = super::pages::reply_target(services, path).await?;
     let Some(page) = target else { return Err(PostError::NotFound) };
-    post_to(services, page, crate::domain::paths::page_path(path), input, facts).await
+    let (form, at) = (FormFor::Article(page.id), crate::domain::paths::page_path(path));
+    post_to(services, Destination::Known(page), at, form, input, facts).await
 }
 
-/// A reply to what `article` names (an article, or a page's discussion), shown at `path`.
+/// Posts a reader's reply to the thread of another site's page (`embed.js`), made with this
+/// reply if it is the first: `url` is the page's canonical address, on a site listed in
+/// `embed_origins`; `title` the page's, for a new thread.
+pub async fn post_thread_reply(
+    services: &Services,
+    url: &str,
+    title: &str,
+    input: &ReplyInput,
+    facts: RequestFacts,
+) -> Result<Posted, PostError> {
+    let settings = settings::effective(services).await?.settings;
+    let url = super::threads::embeddable(&settings, url).ok_or(PostError::UnlistedSite)?;
+    let owned = url.clone();
+    let found =
+        services.store.read(move |db| Box::pin(async move { db.thread_by_url(&owned).await }));
+    let destination = match found.await? {
+        Some(thread) => Destination::Known(super::threads::reply_target(&thread)),
+        None => {
+            Destination::NewThread { url: url.clone(), title: super::threads::title(title, &url) }
+        }
+    };
+    post_to(services, destination, url.clone(), FormFor::Thread(&url), input, facts).await
+}
+
+/// Where a reply goes.
+enum Destination {
+    /// An article, a page's discussion, or a thread that exists.
+    Known(ReplyTarget),
+    /// The first reply to another site's page: the thread is made with it, in its unit of
+    /// work, so a refused reply leaves no empty thread.
+    NewThread { url: String, title: String },
+}
+
+/// A reply to `destination`, shown at `path` (an absolute address for an embedded thread),
+/// its form's token signed for `form`.
 async fn post_to(
     services: &Services,
-    article: ReplyTarget,
+    destination: Destination,
     path: String,
+    form: FormFor<'_>,
     input: &ReplyInput,
     facts: RequestFacts,
 ) -> Result<Posted, PostError> {
     let now = services.clock.now();
     let settings = settings::effective(services).await?.settings;
-    if !article.replies_open || settings.closed_by_age(article.published_at, now) {
+    if let Destination::Known(article) = &destination
+        && (!article.replies_open || settings.closed_by_age(article.published_at, now))
+    {
         return Err(PostError::Closed);
     }
-    let fill_seconds = token_age(&services.keys, article.id, &facts.token, now);
+    let fill_seconds = token_age(&services.keys, form, &facts.token, now);
     let validated = input.validate(&services.config.limits);
     let mut errors = validated.as_ref().err().cloned().unwrap_or_default();
     if fill_seconds.is_none() {
@@ -121,12 +201,21 @@ async fn post_to(
         article: input.follow_article && services.mailer.is_on(),
     };
     let submission = Submission { reply, facts, fill_seconds };
-    let (article_id, kept) = (article.id, settings.clone());
+    let kept = settings.clone();
     let reply_path = path.clone();
-    let (id, status) = services
+    let (id, status, article) = services
         .commit(move |unit| {
             Box::pin(async move {
                 let now = unit.now();
+                let article = match destination {
+                    Destination::Known(article) => article,
+                    Destination::NewThread { url, title } => {
+                        let slug = super::threads::slug_for(&url);
+                        let thread = unit.find_or_create_thread(&url, &title, &slug, now).await?;
+                        super::threads::reply_target(&thread)
+                    }
+                };
+                let article_id = article.id;
                 let (status, held_reason) =
                     check_and_judge(&mut **unit, article_id, &kept, &submission, now).await?;
                 let reply = new_reply(article_id, &submission, status, held_reason, now);
@@ -143,7 +232,7 @@ async fn post_to(
                     // Spam is nobody's news; nothing public changed either.
                     ReplyStatus::Spam | ReplyStatus::Trash => {}
                 }
-                Ok::<_, PostError>((id, status))
+                Ok::<_, PostError>((id, status, article))
             })
         })
         .await?;
@@ -158,6 +247,11 @@ async fn post_to(
     };
     let edit_seconds = settings.edit_window_minutes * 60;
     Ok(Posted { id, status, location, edit_seconds })
+}
+
+/// A reply as public pages may show it (its poster's, when it is held), by id.
+pub async fn stored_reply(services: &Services, id: ReplyId) -> Result<Option<Reply>, StoreError> {
+    services.store.read(move |db| Box::pin(async move { db.reply(id).await })).await
 }
 
 /// What a reply needs of the published article with this slug: as last read, unless a
@@ -371,7 +465,8 @@ async fn location_of(
     id: ReplyId,
     settings: &DiscussionSettings,
 ) -> Result<String, StoreError> {
-    if input.parent_id().is_none() {
+    // An embedded thread is shown whole by the script on its page.
+    if input.parent_id().is_none() || path.contains("://") {
         return Ok(format!("{path}#comment-{id}"));
     }
     address_of_reply(services, article.id, path, id, settings).await

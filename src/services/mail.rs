@@ -599,7 +599,12 @@ async fn mail_sent(services: &Services, key: &str) -> Result<bool, SendError> {
         .map_err(|e| SendError::Transient(e.to_string()))
 }
 
+/// The site's address for `path`; an embedded thread's discussion is on another site, whose
+/// address is given whole.
 fn site_url(services: &Services, path: &str) -> String {
+    if path.contains("://") {
+        return path.to_owned();
+    }
     format!("{}{path}", services.config.base_url)
 }
 

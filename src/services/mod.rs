@@ -7,11 +7,14 @@
 //! applies that in one place: this node's page cache, the other nodes (a `NOTIFY` sent in the
 //! transaction), and the outbox (events written in the transaction, for its handlers).
 
+pub mod api_tokens;
+pub mod catalog;
 pub mod changes;
 pub mod dashboard;
 pub mod discussion;
 pub mod jobs;
 pub mod kept;
+pub mod live;
 pub mod mail;
 pub mod media;
 pub mod moderation;
@@ -25,6 +28,7 @@ pub mod reading;
 pub mod settings;
 pub mod staff;
 pub mod terms;
+pub mod threads;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;

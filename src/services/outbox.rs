@@ -143,8 +143,9 @@ async fn claim(services: &Services, handler: &'static str, node: &str, room: u32
     match claimed {
         Ok((made, claimed)) => {
             if made > 0 {
-                // The other handlers have new deliveries too.
+                // The other handlers have new deliveries too; live updates have news.
                 services.changes.events.notify_waiters();
+                services.changes.events_sequenced();
             }
             claimed
         }

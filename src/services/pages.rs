@@ -489,6 +489,8 @@ pub struct Discussion {
     pub reply_to: Option<crate::store::Reply>,
     /// How long readers may change their replies (`edit_window_minutes`).
     pub edit_window_minutes: u32,
+    /// How deep answers nest (`thread_depth`).
+    pub thread_depth: usize,
 }
 
 /// The published page at `path` (`about/team`), all read at once; `None` for a draft, a
@@ -543,8 +545,15 @@ pub async fn published(
                 article.replies_open = page.replies_open;
                 let open = !discussion::replies_closed(&article, &settings, now);
                 let edit_window_minutes = settings.edit_window_minutes;
-                let discussion =
-                    Some(Discussion { article, thread, open, reply_to, edit_window_minutes });
+                let thread_depth = settings.thread_depth;
+                let discussion = Some(Discussion {
+                    article,
+                    thread,
+                    open,
+                    reply_to,
+                    edit_window_minutes,
+                    thread_depth,
+                });
                 Ok(Some(PageView { page, nav, discussion }))
             })
         })

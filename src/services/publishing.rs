@@ -1034,8 +1034,8 @@ pub async fn editable(
 /// The article `id`, unless it is the row a static page's replies hang on: that is the
 /// page's, and the editor must not open (or publish) it.
 async fn article_proper(db: &mut dyn Db, id: ArticleId) -> Result<Option<Article>, StoreError> {
-    use crate::store::PageReads;
-    if db.page_of_discussion(id).await?.is_some() {
+    use crate::store::{PageReads, ThreadReads};
+    if db.page_of_discussion(id).await?.is_some() || db.thread(id).await?.is_some() {
         return Ok(None);
     }
     db.article(id).await

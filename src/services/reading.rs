@@ -131,7 +131,7 @@ impl Services {
 }
 
 /// Fills in the library images that featured images name, in one read.
-async fn with_media<'a>(
+pub(super) async fn with_media<'a>(
     db: &mut dyn Db,
     images: impl Iterator<Item = &'a mut Option<crate::store::Image>>,
 ) -> Result<()> {

@@ -27,6 +27,16 @@ pub async fn list(services: &Services, kind: TermKind) -> Result<Vec<Term>, Stor
     services.store.read(move |db| db.terms(kind)).await
 }
 
+/// The section or tag with this slug.
+pub async fn by_slug(
+    services: &Services,
+    kind: TermKind,
+    slug: &str,
+) -> Result<Option<Term>, StoreError> {
+    let slug = slug.to_owned();
+    services.store.read(move |db| Box::pin(async move { db.term_by_slug(kind, &slug).await })).await
+}
+
 /// The address of a section's or tag's page (`/section/local/`).
 pub fn path(kind: TermKind, slug: &str) -> String {
     match kind {

@@ -165,6 +165,14 @@ pub struct SearchHit {
     pub text: String,
 }
 
+/// Which published articles the API's list shows: those in all of these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Published {
+    pub section: Option<SectionId>,
+    pub tag: Option<TagId>,
+    pub author: Option<AuthorId>,
+}
+
 /// Which published articles a listing page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listing {
@@ -330,6 +338,7 @@ macro_rules! reply_count {
                                     WHERE c.article_id = a.id), 0)"
     };
 }
+pub(crate) use reply_count;
 
 /// The `ORDER BY` expression of a sort: written here, never from a request.
 fn sort_expression(sort: ArticleSort) -> &'static str {
@@ -655,9 +664,12 @@ pub trait ArticleReads: Db {
 
     /// The newsroom's list: any status, filtered, newest change first; and how many match.
     async fn list_articles(&mut self, query: &ArticleQuery) -> Result<(Vec<ArticleSummary>, u64)> {
-        // Not the rows a static page's replies hang on: they are the page's, not articles.
-        let mut conditions =
-            vec!["NOT EXISTS (SELECT 1 FROM pages p WHERE p.discussion_id = a.id)".to_owned()];
+        // Not the rows a static page's (or another site's page's) replies hang on: they are
+        // the page's, not articles.
+        let mut conditions = vec![
+            "NOT EXISTS (SELECT 1 FROM pages p WHERE p.discussion_id = a.id)".to_owned(),
+            "a.thread_url IS NULL".to_owned(),
+        ];
         conditions.push(
             if query.trashed { "a.trashed_at IS NOT NULL" } else { "a.trashed_at IS NULL" }.into(),
         );
@@ -907,6 +919,12 @@ pub trait ArticleReads: Db {
         self.query(&sql, &[article.into()]).await?.map(revision_from_row)
     }
 
+    /// The id of an article's latest revision, if it has one.
+    async fn latest_revision(&mut self, article: ArticleId) -> Result<Option<RevisionId>> {
+        let sql = "SELECT max(id) FROM revisions WHERE article_id = $1";
+        self.query(sql, &[article.into()]).await?.first(|r| r.opt_id(0)).map(Option::flatten)
+    }
+
     async fn revision(&mut self, id: RevisionId) -> Result<Option<Revision>> {
         let sql = format!("SELECT {REVISION_COLUMNS} FROM revisions WHERE id = $1");
         self.query(&sql, &[id.into()]).await?.first(revision_from_row)
@@ -928,7 +946,87 @@ pub trait ArticleReads: Db {
         let sql = "SELECT id, name, slug FROM sections ORDER BY name, id";
         self.query(sql, &[]).await?.map(section_from_row)
     }
+
+    /// The authors with a published article, by name.
+    async fn published_authors(&mut self) -> Result<Vec<Author>> {
+        let sql = "SELECT au.id, au.name, au.bio, au.photo_url FROM authors au
+                    WHERE EXISTS (SELECT 1 FROM article_authors x JOIN articles a
+                                      ON a.id = x.article_id
+                                   WHERE x.author_id = au.id AND a.status = 'published')
+                    ORDER BY au.name, au.id";
+        self.query(sql, &[]).await?.map(author_from_row)
+    }
+
+    /// Published articles in every one of `filter`'s section, tag and author, newest first,
+    /// from just after `after` (the `(published_at, id)` of the last one already seen).
+    async fn published_page(
+        &mut self,
+        filter: &Published,
+        after: Option<(i64, ArticleId)>,
+        limit: u64,
+    ) -> Result<Vec<ArticleSummary>> {
+        let mut conditions = vec!["a.status = 'published'".to_owned()];
+        let mut params: Vec<Param> = Vec::new();
+        if let Some(section) = filter.section {
+            params.push(section.into());
+            conditions.push(format!("a.section_id = ${}", params.len()));
+        }
+        if let Some(tag) = filter.tag {
+            params.push(tag.into());
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM article_tags x WHERE x.article_id = a.id AND x.tag_id = ${})",
+                params.len()
+            ));
+        }
+        if let Some(author) = filter.author {
+            params.push(author.into());
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM article_authors x
+                          WHERE x.article_id = a.id AND x.author_id = ${})",
+                params.len()
+            ));
+        }
+        if let Some((at, id)) = after {
+            params.push(at.into());
+            params.push(id.into());
+            let (at, id) = (params.len() - 1, params.len());
+            conditions.push(format!(
+                "(a.published_at < ${at} OR (a.published_at = ${at} AND a.id < ${id}))"
+            ));
+        }
+        params.push(limit.into());
+        let sql = format!(
+            "SELECT {} FROM articles a LEFT JOIN sections s ON s.id = a.section_id
+              WHERE {} ORDER BY a.published_at DESC, a.id DESC LIMIT ${}",
+            summary_columns!(),
+            conditions.join(" AND "),
+            params.len()
+        );
+        self.query(&sql, &params).await?.map(summary_from_row)
+    }
+
+    /// The approved replies of those of these articles that are published.
+    async fn published_reply_counts(&mut self, ids: &[i64]) -> Result<Vec<(ArticleId, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = dialect_sql(self, COUNTS_SQLITE, COUNTS_POSTGRES);
+        self.query(sql, &[ids.into()]).await?.map(|r| Ok((r.id(0)?, r.int(1)?)))
+    }
 }
+
+const COUNTS_SQLITE: &str = concat!(
+    "SELECT a.id, ",
+    reply_count!(),
+    " FROM articles a WHERE a.status = 'published'
+        AND a.id IN (SELECT value FROM json_each($1))"
+);
+
+const COUNTS_POSTGRES: &str = concat!(
+    "SELECT a.id, ",
+    reply_count!(),
+    " FROM articles a WHERE a.status = 'published' AND a.id = ANY($1)"
+);
 
 impl<T: Db + ?Sized> ArticleReads for T {}
 

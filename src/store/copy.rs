@@ -143,6 +143,7 @@ impl Table {
                 ("seo_description", Text),
                 ("social_image", Text),
                 ("trashed_at", Int),
+                ("thread_url", Text),
             ],
             Self::ArticleAuthors => &[("article_id", Int), ("author_id", Int), ("position", Int)],
             Self::ArticleTags => &[("article_id", Int), ("tag_id", Int)],

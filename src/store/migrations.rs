@@ -41,6 +41,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 16, "0016_search_stems"),
     migration!("sqlite", 17, "0017_editor"),
     migration!("sqlite", 18, "0018_term_descriptions"),
+    migration!("sqlite", 19, "0019_api"),
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -62,6 +63,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 16, "0016_search_stems"),
     migration!("postgres", 17, "0017_editor"),
     migration!("postgres", 18, "0018_term_descriptions"),
+    migration!("postgres", 19, "0019_api"),
 ];
 
 /// Until 0003 the two backends numbered their migrations apart; from 0004 on, a migration

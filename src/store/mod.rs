@@ -11,6 +11,7 @@
 //! - `sqlite.rs` and `postgres.rs` are the two backends: connections, pools, migrations, and
 //!   how a statement reaches the database.
 
+pub mod api_tokens;
 pub mod articles;
 pub mod copy;
 mod db;
@@ -31,14 +32,16 @@ pub mod staff;
 pub mod staff_mail;
 pub mod subscriptions;
 pub mod terms;
+pub mod threads;
 mod value;
 
 use std::sync::Arc;
 
+pub use api_tokens::{ApiToken, ApiTokenReads, ApiTokenWrites, NewApiToken};
 pub use articles::{
     Article, ArticleFields, ArticleNote, ArticleQuery, ArticleReads, ArticleSort, ArticleSummary,
-    ArticleWrites, Author, Image, Listing, NewArticle, ReplyTarget, Revision, SearchHit, Section,
-    Seo, Tag,
+    ArticleWrites, Author, Image, Listing, NewArticle, Published, ReplyTarget, Revision, SearchHit,
+    Section, Seo, Tag,
 };
 pub use copy::{CopyReads, CopyWrites, Kind, Table};
 pub use db::{BoxFuture, Db, Dialect, Faults, PoolWaited, Tx};
@@ -64,6 +67,7 @@ pub use subscriptions::{
     MailAddress, Recipient, ReplyNews, Subscription, SubscriptionReads, SubscriptionWrites,
 };
 pub use terms::{Term, TermKind, TermReads, TermWrites};
+pub use threads::{Thread, ThreadReads, ThreadWrites};
 pub use value::{Param, Row, Rows, Value};
 
 use crate::config::DatabaseUrl;

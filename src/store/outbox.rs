@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::{Db, Dialect, Result, Row, StoreError, Tx, Value, dialect_sql};
 use crate::domain::events::{Event, NewEvent};
-use crate::domain::{EventId, EventKind};
+use crate::domain::{ArticleId, EventId, EventKind};
 
 /// A delivery claimed for handling: the event, and how many attempts this one makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +161,38 @@ pub trait OutboxReads: Db {
                     WHERE d.done_at IS NULL";
         let row = self.query(sql, &[]).await?.first(|r| Ok((r.int(0)?, r.opt_int(1)?)))?;
         Ok(row.map_or((0, None), |(n, at)| (n as u64, at)))
+    }
+
+    /// Events that change what a thread shows (a reply made public, or public no more),
+    /// numbered after `after`, in their order; of one article, or of all. What live updates
+    /// send, and replay after a reader's last event.
+    async fn reply_events_after(
+        &mut self,
+        after: i64,
+        article: Option<ArticleId>,
+        limit: u64,
+    ) -> Result<Vec<(i64, Event)>> {
+        // Two statements, so that each has the plan its index gives.
+        let (filter, params) = match article {
+            Some(article) => {
+                ("article_id = $3 AND", vec![after.into(), limit.into(), article.into()])
+            }
+            None => ("", vec![after.into(), limit.into()]),
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, seq FROM outbox_events
+              WHERE {filter} seq > $1
+                AND kind IN ('reply.posted', 'reply.approved', 'reply.removed')
+              ORDER BY seq LIMIT $2"
+        );
+        self.query(&sql, &params).await?.map(|r| Ok((r.int(6)?, event_from_row(r)?)))
+    }
+
+    /// The first and last numbers of the events kept (0 when there are none).
+    async fn event_numbers(&mut self) -> Result<(i64, i64)> {
+        let sql = "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM outbox_events";
+        let row = self.query(sql, &[]).await?.first(|r| Ok((r.int(0)?, r.int(1)?)))?;
+        Ok(row.unwrap_or((0, 0)))
     }
 }
 

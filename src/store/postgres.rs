@@ -478,6 +478,7 @@ impl ToSql for PgParam<'_> {
             }
             (&Param::Bool(b), &Type::BOOL) => b.to_sql(ty, out),
             (Param::Ints(ids), &Type::INT8_ARRAY) => ids.to_sql(ty, out),
+            (Param::Texts(texts), &Type::TEXT_ARRAY) => texts.to_sql(ty, out),
             (Param::Bytes(b), &Type::BYTEA) => b.to_sql(ty, out),
             (param, ty) => Err(format!("a {param:?} cannot be bound to a {ty} parameter").into()),
         }

@@ -46,7 +46,8 @@ pub trait ReaderDataReads: Db {
     /// Every reply posted with this address (compared lowercased), oldest first.
     async fn replies_from_address(&mut self, email: &str) -> Result<Vec<ReaderReply>> {
         let sql = "SELECT c.id, COALESCE(p.title, a.headline), a.status, a.date_path, a.slug,
-                          CASE WHEN p.status = 'published' THEN p.path END,
+                          COALESCE(a.thread_url,
+                                   CASE WHEN p.status = 'published' THEN p.path END),
                           c.created_at, c.status, c.author_name, c.author_email, c.author_url,
                           c.ip, c.body
                      FROM comments c JOIN articles a ON a.id = c.article_id

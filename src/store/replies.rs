@@ -175,7 +175,7 @@ pub(crate) const HAS_APPROVED: &str = "SELECT EXISTS (SELECT 1 FROM comments
   WHERE lower(author_email) = lower($1) AND status = 'approved' AND $1 <> '')";
 
 const QUEUE_COLUMNS: &str = "c.author_email, c.ip, c.held_reason, a.headline, a.slug, a.date_path, \
-     (SELECT p.path FROM pages p WHERE p.discussion_id = a.id), \
+     COALESCE(a.thread_url, (SELECT p.path FROM pages p WHERE p.discussion_id = a.id)), \
      (SELECT r.author_name FROM comments r WHERE r.id = c.parent_id), \
      (SELECT substr(r.body, 1, 300) FROM comments r WHERE r.id = c.parent_id)";
 

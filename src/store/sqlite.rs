@@ -416,6 +416,10 @@ fn bind(stmt: &mut rusqlite::Statement, positions: &[usize], params: &[Param<'_>
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
                 stmt.raw_bind_parameter(index, format!("[{}]", list.join(",")))?
             }
+            Param::Texts(texts) => stmt.raw_bind_parameter(
+                index,
+                serde_json::to_string(texts).map_err(|e| StoreError::Database(e.to_string()))?,
+            )?,
         }
     }
     Ok(())

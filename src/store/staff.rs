@@ -48,6 +48,9 @@ macro_rules! user_columns {
     };
 }
 
+/// The columns [`user_from_row`] reads, `u` the account and `au` its author.
+pub(crate) const USER_COLUMNS: &str = user_columns!();
+
 const USER_BY_ID: &str = concat!(
     "SELECT ",
     user_columns!(),
@@ -75,7 +78,7 @@ pub(crate) const SESSION: &str = concat!(
       WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
 );
 
-fn user_from_row(r: &mut Row) -> Result<User> {
+pub(crate) fn user_from_row(r: &mut Row) -> Result<User> {
     Ok(User {
         id: r.id(0)?,
         email: r.text(1)?,

@@ -95,7 +95,7 @@ fn discussion_path(
 
 /// The columns [`discussion_of`] reads, `a` the article and `p` its page, if any.
 const DISCUSSION_COLUMNS: &str = "COALESCE(p.title, a.headline), a.status, a.date_path, a.slug, \
-     CASE WHEN p.status = 'published' THEN p.path END";
+     COALESCE(a.thread_url, CASE WHEN p.status = 'published' THEN p.path END)";
 
 /// The title and public address of a discussion, from [`DISCUSSION_COLUMNS`] at `i`.
 fn discussion_of(r: &mut Row, i: usize) -> Result<(String, Option<String>)> {
@@ -122,7 +122,7 @@ fn subscription_of(r: &mut Row) -> Result<Subscription> {
 
 const SUBSCRIPTION_SELECT: &str = "SELECT s.id, s.address_id, s.article_id, s.reply_id, \
      s.created_at, COALESCE(p.title, a.headline), a.status, a.date_path, a.slug, \
-     CASE WHEN p.status = 'published' THEN p.path END \
+     COALESCE(a.thread_url, CASE WHEN p.status = 'published' THEN p.path END) \
      FROM subscriptions s JOIN articles a ON a.id = s.article_id \
      LEFT JOIN pages p ON p.discussion_id = a.id";
 

@@ -13,6 +13,8 @@ pub enum Param<'a> {
     Bool(bool),
     /// A list of ids, for `IN` (bound as a JSON array on SQLite, an array on PostgreSQL).
     Ints(&'a [i64]),
+    /// A list of texts, for `IN` (as [`Param::Ints`]).
+    Texts(&'a [String]),
     /// Bytes as they are (a file kept in the database: an import's upload).
     Bytes(&'a [u8]),
 }
@@ -56,6 +58,12 @@ impl<'a> From<&'a String> for Param<'a> {
 impl<'a> From<&'a [i64]> for Param<'a> {
     fn from(ids: &'a [i64]) -> Self {
         Param::Ints(ids)
+    }
+}
+
+impl<'a> From<&'a [String]> for Param<'a> {
+    fn from(texts: &'a [String]) -> Self {
+        Param::Texts(texts)
     }
 }
 

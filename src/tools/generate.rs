@@ -148,6 +148,7 @@ pub async fn generate(store: &Store, plan: Plan, now: i64) -> Result<(), StoreEr
                 text_value(String::new()),
                 text_value(String::new()),
                 Value::Null,
+                Value::Null,
             ]);
             bylines.push(vec![Value::Int(i), Value::Int(i % 10 + 1), Value::Int(0)]);
             let count = if i == 1 { plan.lead_replies } else { plan.replies_per_article };

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::cookies::{self, RememberedReader};
@@ -63,6 +63,23 @@ struct ArticlePage<'a> {
     errors: &'a [FieldError],
     /// Whether the form offers mail about replies (`mail` is on).
     mail: bool,
+    live: Live,
+}
+
+/// What the page's script needs to show new replies as they come: where they are announced,
+/// how deep answers nest, and whether this is the newest page of replies (which new
+/// top-level replies join).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Live {
+    pub events: String,
+    pub max_depth: usize,
+    pub newest: bool,
+}
+
+impl Live {
+    pub(super) fn of(article: crate::domain::ArticleId, max_depth: usize, newest: bool) -> Self {
+        Self { events: format!("/api/v1/articles/{article}/events"), max_depth, newest }
+    }
 }
 
 impl ArticlePage<'_> {
@@ -159,6 +176,11 @@ pub async fn reply(
     };
     let posted = discussion::post_reply(&state.services, address, input, facts).await;
     state.metrics.reply(super::article::outcome(&posted));
+    if wants_json(headers)
+        && let Some(answer) = script_answer(state, headers, input, &posted).await
+    {
+        return Ok(answer);
+    }
     match posted {
         Ok(posted) => Ok(posted_response(state, headers, input, posted)),
         Err(PostError::Invalid(errors)) => refused(errors, StatusCode::UNPROCESSABLE_ENTITY).await,
@@ -171,12 +193,103 @@ pub async fn reply(
             Ok(response)
         }
         Err(PostError::Closed) => Err(AppError::RepliesClosed { kept: input.comment.clone() }),
-        Err(PostError::NotFound) => Err(AppError::NotFound),
+        Err(PostError::NotFound | PostError::UnlistedSite) => Err(AppError::NotFound),
         // Whatever fails in the store, the reader gets their text back.
         Err(PostError::Store(cause)) => {
             Err(AppError::ReplyNotSaved { kept: input.comment.clone(), cause })
         }
     }
+}
+
+/// Whether the page's script sent the form: it asks for JSON, shows the reply (or the
+/// messages beside their fields) without a reload, and sends the form again the plain way on
+/// any other answer.
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// The script's answer: `201` with the reply's card and the cookies the plain form sets, or
+/// the messages as a problem (`422`, `429`); `None` for anything else, which the plain form
+/// answers.
+pub(super) async fn script_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    input: &ReplyInput,
+    posted: &Result<discussion::Posted, PostError>,
+) -> Option<Response> {
+    use super::api::problem_response;
+    match posted {
+        Ok(posted) => posted_json(state, headers, input, posted).await,
+        Err(PostError::Invalid(errors)) => Some(problem_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "Your reply has not been posted yet.".into(),
+            errors.clone(),
+        )),
+        Err(PostError::RateLimited(retry_after)) => {
+            let message = "You have sent several replies in the last minute. Please wait a \
+                           minute, then send this one again: everything you typed is still here.";
+            let mut response = problem_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                message.into(),
+                vec![FieldError::new(WHOLE_FORM, message)],
+            );
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            Some(response)
+        }
+        Err(_) => None,
+    }
+}
+
+/// What the script shows of a stored reply.
+#[derive(serde::Serialize)]
+struct ScriptPosted {
+    id: i64,
+    parent_id: Option<i64>,
+    held: bool,
+    location: String,
+    /// The reply's card, as the thread shows it to its poster.
+    html: String,
+}
+
+async fn posted_json(
+    state: &AppState,
+    headers: &HeaderMap,
+    input: &ReplyInput,
+    posted: &discussion::Posted,
+) -> Option<Response> {
+    let reply = discussion::stored_reply(&state.services, posted.id).await.ok().flatten()?;
+    let path = posted.location.split(['?', '#']).next().unwrap_or_default().to_owned();
+    let own_ids = [posted.id];
+    let own = thread::Own {
+        ids: if posted.edit_seconds > 0 { &own_ids } else { &[] },
+        now: state.services.clock.now(),
+        window_minutes: posted.edit_seconds / 60,
+    };
+    let held = posted.status == ReplyStatus::Pending;
+    let context =
+        thread::Context { path: &path, replies_open: true, tz: &state.config.timezone, own };
+    let body = ScriptPosted {
+        id: posted.id.get(),
+        parent_id: reply.parent_id.map(|p| p.get()),
+        held: posted.status != ReplyStatus::Approved,
+        location: posted.location.clone(),
+        html: thread::card(&reply, held, &context).ok()?,
+    };
+    let mut response = (StatusCode::CREATED, serde_json::to_string(&body).ok()?).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response_headers.insert(header::CACHE_CONTROL, Caching::Private.header_value());
+    for cookie in reader_cookies(state, headers, input, posted) {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response_headers.append(header::SET_COOKIE, value);
+        }
+    }
+    Some(response)
 }
 
 /// A posted reply's outcome, as the metrics count it.
@@ -186,7 +299,7 @@ pub(super) fn outcome(posted: &Result<discussion::Posted, PostError>) -> &'stati
         Err(PostError::Invalid(_)) => "invalid",
         Err(PostError::RateLimited(_)) => "rate_limited",
         Err(PostError::Closed) => "closed",
-        Err(PostError::NotFound) => "not_found",
+        Err(PostError::NotFound | PostError::UnlistedSite) => "not_found",
         Err(PostError::Store(_)) => "not_saved",
     }
 }
@@ -217,8 +330,28 @@ pub(super) fn posted_response(
     input: &ReplyInput,
     posted: discussion::Posted,
 ) -> Response {
-    let secure = state.config.is_https();
     let mut response = redirect(StatusCode::SEE_OTHER, &posted.location);
+    let set_cookies = reader_cookies(state, headers, input, &posted);
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CACHE_CONTROL, Caching::Private.header_value());
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response_headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// The cookies a stored reply sets: remembered values only when asked for, the signed list
+/// of held replies so that the poster alone sees theirs, and the replies they may still
+/// change.
+fn reader_cookies(
+    state: &AppState,
+    headers: &HeaderMap,
+    input: &ReplyInput,
+    posted: &discussion::Posted,
+) -> Vec<String> {
+    let secure = state.config.is_https();
     let mut set_cookies = Vec::new();
     if input.remember {
         let reader = RememberedReader {
@@ -238,14 +371,7 @@ pub(super) fn posted_response(
         let seconds = posted.edit_seconds;
         set_cookies.push(cookies::add_own_reply(headers, keys, posted.id, seconds, secure));
     }
-    let response_headers = response.headers_mut();
-    response_headers.insert(header::CACHE_CONTROL, Caching::Private.header_value());
-    for cookie in set_cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response_headers.append(header::SET_COOKIE, value);
-        }
-    }
-    response
+    set_cookies
 }
 
 struct PageRequest<'a> {
@@ -316,6 +442,7 @@ async fn render(
         form: input,
         errors: &errors,
         mail: state.services.mailer.is_on(),
+        live: Live::of(article.id, found.settings.thread_depth, current == pages),
     };
     // The form's values, a held reply or an error message are this reader's alone.
     let personal = input.remember

@@ -8,6 +8,7 @@ const FAVICON: &str = include_str!("../../static/favicon.svg");
 const EDITOR: &str = include_str!("../../static/editor.js");
 const REPLY: &str = include_str!("../../static/reply.js");
 const QUEUE: &str = include_str!("../../static/queue.js");
+const EMBED: &str = include_str!("../../static/embed.js");
 const CACHE: &str = "public, max-age=86400";
 
 pub async fn stylesheet() -> impl IntoResponse {
@@ -30,6 +31,18 @@ pub async fn reply_script() -> impl IntoResponse {
 /// The moderation queue's "Select all".
 pub async fn queue_script() -> impl IntoResponse {
     script(QUEUE)
+}
+
+/// `/embed.js`: replies on other sites' pages. Loaded by those pages from here, so its address
+/// never changes; an hour in caches lets a new version reach them soon.
+pub async fn embed_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        EMBED,
+    )
 }
 
 fn script(source: &'static str) -> impl IntoResponse {

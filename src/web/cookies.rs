@@ -64,13 +64,44 @@ pub fn add_own_reply(
 
 /// A list of reply ids signed under the cookie's name (so one list cannot pass for another).
 fn signed_ids(headers: &HeaderMap, keys: &Keys, name: &str) -> Vec<ReplyId> {
-    let Some((ids, signature)) = cookie(headers, name).and_then(|v| v.split_once('~')) else {
-        return Vec::new();
-    };
-    if !keys.verify(name, ids, signature) {
+    cookie(headers, name).map_or_else(Vec::new, |value| verified_ids(keys, name, value))
+}
+
+/// The ids of `ids~SIGNATURE`, signed for `purpose`; none if the signature fails.
+fn verified_ids(keys: &Keys, purpose: &str, value: &str) -> Vec<ReplyId> {
+    let Some((ids, signature)) = value.split_once('~') else { return Vec::new() };
+    if !keys.verify(purpose, ids, signature) {
         return Vec::new();
     }
     ids.split('.').filter_map(ReplyId::parse).collect()
+}
+
+/// `ids~SIGNATURE`: the latest [`HELD_MAX`] of `ids`, signed for `purpose`.
+fn signed_list(keys: &Keys, purpose: &str, ids: &[ReplyId]) -> String {
+    let start = ids.len().saturating_sub(HELD_MAX);
+    let value: Vec<String> = ids[start..].iter().map(ReplyId::to_string).collect();
+    let value = value.join(".");
+    format!("{value}~{}", keys.sign(purpose, &value))
+}
+
+/// What the API's clients (the embed among them, which keeps it in the page's
+/// `localStorage`) hold instead of the held-replies cookie: the same signed list, under a
+/// purpose of its own.
+const POSTER: &str = "byline_poster";
+
+/// The held replies a `poster` token lists, if its signature holds.
+pub fn poster_ids(keys: &Keys, token: &str) -> Vec<ReplyId> {
+    verified_ids(keys, POSTER, token.trim())
+}
+
+/// `token`'s list with `id` added, signed again.
+pub fn poster_token(keys: &Keys, token: &str, id: Option<ReplyId>) -> String {
+    let mut ids = poster_ids(keys, token);
+    if let Some(id) = id {
+        ids.retain(|kept| *kept != id);
+        ids.push(id);
+    }
+    signed_list(keys, POSTER, &ids)
 }
 
 fn add_signed_id(
@@ -84,11 +115,7 @@ fn add_signed_id(
     let mut ids = signed_ids(headers, keys, name);
     ids.retain(|kept| *kept != id);
     ids.push(id);
-    let start = ids.len().saturating_sub(HELD_MAX);
-    let value: Vec<String> = ids[start..].iter().map(ReplyId::to_string).collect();
-    let value = value.join(".");
-    let signed = format!("{value}~{}", keys.sign(name, &value));
-    set_cookie(name, &signed, max_age, secure)
+    set_cookie(name, &signed_list(keys, name, &ids), max_age, secure)
 }
 
 /// Name, email and website the reader asked this browser to remember.

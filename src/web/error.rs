@@ -316,6 +316,7 @@ pub async fn render_error_pages(
     request: Request,
     next: Next,
 ) -> Response {
+    let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     let status = response.status();
     // Framework errors come as bare or plain-text bodies; JSON and pages are left alone.
@@ -331,6 +332,9 @@ pub async fn render_error_pages(
         message: default_message(status).into(),
         kept: None,
     });
+    if api {
+        return api_problem(response, status, page);
+    }
     // The sections as a page last read them: an error page never waits for the database.
     let layout = Layout::public(&state.config, page.title, state.services.known_nav());
     let not_found = status == StatusCode::NOT_FOUND;
@@ -354,6 +358,35 @@ pub async fn render_error_pages(
     // And what the layers left for those outside (the route, for the metrics).
     *rendered.extensions_mut() = parts.extensions;
     rendered
+}
+
+/// An error under `/api/` that a handler did not make itself (no such route, a method it does
+/// not take, a body past the limit, a time out, a panic), as the API's problems are.
+fn api_problem(response: Response, status: StatusCode, page: ErrorPage) -> Response {
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::INTERNAL_SERVER_ERROR => "internal",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "bad_request",
+    };
+    let detail = if status == StatusCode::NOT_FOUND {
+        "There is nothing at this address of the API: /api/openapi.json lists what there is."
+            .to_owned()
+    } else {
+        page.message
+    };
+    let (mut parts, _) = response.into_parts();
+    let mut problem = super::api::problem_response(status, code, detail, Vec::new());
+    for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().entry(name).or_insert(value);
+        }
+    }
+    *problem.extensions_mut() = parts.extensions;
+    problem
 }
 
 /// What to say about an error the framework raised before any handler ran.

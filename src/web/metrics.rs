@@ -209,6 +209,8 @@ fn method_label(method: &axum::http::Method) -> &'static str {
         "POST" => "POST",
         "PUT" => "PUT",
         "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
         _ => "other",
     }
 }

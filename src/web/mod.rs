@@ -2,6 +2,7 @@
 //! Handlers read the request, call a service, and render. No SQL, and no store, here.
 
 mod admin;
+pub mod api;
 mod article;
 mod assets;
 mod caching;
@@ -14,6 +15,7 @@ mod front;
 mod health;
 mod layout;
 mod listing;
+pub mod live;
 pub mod media;
 mod meta;
 pub mod metrics;
@@ -65,6 +67,10 @@ pub struct Shared {
     pub metrics: metrics::Metrics,
     /// The public pages' Content-Security-Policy, made once from the settings.
     pub policy: HeaderValue,
+    /// This node's live event streams.
+    pub live: Arc<live::LiveHub>,
+    /// Each account's recent writes through the API.
+    pub api_writes: api::WriteLimiter,
 }
 
 impl AppState {
@@ -77,7 +83,9 @@ impl AppState {
         let config = services.config.clone();
         let metrics = metrics::Metrics::new(pages.clone(), services.store.clone());
         let policy = public_policy(&config);
-        Self(Arc::new(Shared { services, config, pages, metrics, policy }))
+        let live = live::LiveHub::start(services.clone());
+        let api_writes = api::WriteLimiter::default();
+        Self(Arc::new(Shared { services, config, pages, metrics, policy, live, api_writes }))
     }
 }
 
@@ -198,6 +206,7 @@ pub fn routes() -> Vec<Route> {
         route("/static/editor.js", get(assets::editor_script)),
         route("/static/reply.js", get(assets::reply_script)),
         route("/static/queue.js", get(assets::queue_script)),
+        route("/embed.js", get(assets::embed_script)),
         route("/static/{file}", get(assets::site_stylesheet)),
         route("/media/{id}", get(media::library)),
         route("/media/{hash}/{file}", get(media::file)),
@@ -222,6 +231,8 @@ pub fn routes() -> Vec<Route> {
     ]
     .into_iter()
     .chain(admin::routes())
+    .chain(api::routes())
+    .chain(live::routes())
     .collect()
 }
 
@@ -242,6 +253,8 @@ pub fn build_app(state: AppState) -> Router {
         // Near the door, so that a page served from memory skips the layers above, which
         // made it what it is when it was kept.
         .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
+        // Outside the page cache: a kept answer never carries the first asker's origin.
+        .layer(middleware::from_fn_with_state(state.clone(), api::cors))
         .layer(middleware::from_fn_with_state(state.clone(), media::serve_held))
         .layer(middleware::from_fn(log_request))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::count))
@@ -351,7 +364,7 @@ fn public_policy(config: &Config) -> HeaderValue {
     let images = image_sources(config, !config.images_from_self_only);
     let policy = format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; \
-         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+         connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the settings were checked")
 }

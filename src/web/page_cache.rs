@@ -444,13 +444,15 @@ impl PageCache {
     }
 }
 
-/// Whether the request carries one of Byline's cookies (and so may get a personal page).
+/// Whether the request carries one of Byline's cookies (and so may get a personal page), or
+/// an API token (an account's view of the API).
 fn personal(request: &Request) -> bool {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .any(|v| v.as_bytes().windows(7).any(|w| w == b"byline_"))
+    request.headers().contains_key(header::AUTHORIZATION)
+        || request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .any(|v| v.as_bytes().windows(7).any(|w| w == b"byline_"))
 }
 
 impl ChangeListener for PageCache {
@@ -468,7 +470,12 @@ impl ChangeListener for PageCache {
 fn keepable(uri: &axum::http::Uri) -> bool {
     let path = uri.path();
     // Images are streamed from their store, never held in memory here.
-    if path.contains('%') || path.starts_with("/search") || path.starts_with("/media/") {
+    // Live event streams never end: nothing to keep, and no turn to wait for.
+    if path.contains('%')
+        || path.starts_with("/search")
+        || path.starts_with("/media/")
+        || path.ends_with("/events")
+    {
         return false;
     }
     match uri.query() {

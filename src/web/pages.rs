@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::AppState;
-use super::article::{HONEYPOT, posted_response, reply_heading, reply_input};
+use super::article::{HONEYPOT, Live, posted_response, reply_heading, reply_input};
 use super::cookies::{self, RememberedReader};
 use super::defenses;
 use super::error::AppError;
@@ -47,6 +47,9 @@ struct PageTemplate<'a> {
     errors: &'a [FieldError],
     /// Whether the form offers mail about replies (`mail` is on).
     mail: bool,
+    /// For the page's script: where new replies are announced, how deep answers nest, and
+    /// whether this is the newest page of replies (which new top-level replies join).
+    live: Live,
 }
 
 impl PageTemplate<'_> {
@@ -154,6 +157,7 @@ fn render(
         reply_to: None,
         errors,
         mail: state.services.mailer.is_on(),
+        live: Live::default(),
     };
     // Replies closed and none to show: the page is as one that never had them.
     let shown = discussion.as_ref().filter(|d| d.open || !d.thread.nodes.is_empty());
@@ -181,6 +185,7 @@ fn render(
     template.newer = (current < pages).then(|| replies_link(current + 1));
     template.open = discussion.open;
     template.reply_to = discussion.reply_to.as_ref();
+    template.live = Live::of(discussion.article.id, discussion.thread_depth, current == pages);
     // The form's values, a held reply or an error message are this reader's alone.
     let personal = input.remember
         || replies.has_held
@@ -227,6 +232,11 @@ pub async fn reply(
     };
     let posted = discussion::post_page_reply(&state.services, key, input, facts).await;
     state.metrics.reply(super::article::outcome(&posted));
+    if super::article::wants_json(headers)
+        && let Some(answer) = super::article::script_answer(state, headers, input, &posted).await
+    {
+        return Ok(Some(answer));
+    }
     let refused = |errors: Vec<FieldError>, status| async move {
         let request = request(state, headers, input, None);
         let kept = |cause| AppError::ReplyNotSaved { kept: input.comment.clone(), cause };
@@ -248,7 +258,7 @@ pub async fn reply(
             Ok(Some(response))
         }
         Err(PostError::Closed) => Err(AppError::RepliesClosed { kept: input.comment.clone() }),
-        Err(PostError::NotFound) => Err(AppError::NotFound),
+        Err(PostError::NotFound | PostError::UnlistedSite) => Err(AppError::NotFound),
         Err(PostError::Store(cause)) => {
             Err(AppError::ReplyNotSaved { kept: input.comment.clone(), cause })
         }

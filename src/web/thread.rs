@@ -60,6 +60,37 @@ pub fn render(nodes: &[Node], context: &Context) -> Result<String, askama::Error
     Ok(out)
 }
 
+/// One reply's card, as the thread shows it (without its place in the thread).
+pub fn card(reply: &Reply, held: bool, context: &Context) -> Result<String, askama::Error> {
+    let mut out = String::new();
+    card_into(reply, held, context, &mut out)?;
+    Ok(out)
+}
+
+fn card_into(
+    reply: &Reply,
+    held: bool,
+    context: &Context,
+    out: &mut String,
+) -> Result<(), askama::Error> {
+    let card = ReplyCard {
+        reply,
+        path: context.path,
+        held,
+        // A link-back is another site's mention: nobody is there to answer.
+        can_reply: context.replies_open && !held && !reply.link_back,
+        iso: time::iso(reply.created_at, context.tz),
+        date: time::date_and_time(reply.created_at, context.tz),
+        edit_left: context.own.minutes_left(reply).map(|n| match n {
+            1 => "1 minute left".to_owned(),
+            n => format!("{n} minutes left"),
+        }),
+        edited: reply.edited_at.map(|at| time::date_and_time(at, context.tz)),
+        body_html: text::reply_html(&reply.body),
+    };
+    card.render_into(out)
+}
+
 fn list(
     nodes: &[Node],
     context: &Context,
@@ -86,26 +117,14 @@ fn item(
 ) -> Result<(), askama::Error> {
     match &node.entry {
         Entry::Reply { reply, held } => {
+            // Its parent, for the script that puts new replies in their place.
+            let parent =
+                reply.parent_id.map(|p| format!(" data-parent=\"{p}\"")).unwrap_or_default();
             out.push_str(&format!(
-                "<li id=\"comment-{}\" class=\"reply depth-{depth}\">\n",
+                "<li id=\"comment-{}\" class=\"reply depth-{depth}\"{parent}>\n",
                 reply.id
             ));
-            let card = ReplyCard {
-                reply,
-                path: context.path,
-                held: *held,
-                // A link-back is another site's mention: nobody is there to answer.
-                can_reply: context.replies_open && !held && !reply.link_back,
-                iso: time::iso(reply.created_at, context.tz),
-                date: time::date_and_time(reply.created_at, context.tz),
-                edit_left: context.own.minutes_left(reply).map(|n| match n {
-                    1 => "1 minute left".to_owned(),
-                    n => format!("{n} minutes left"),
-                }),
-                edited: reply.edited_at.map(|at| time::date_and_time(at, context.tz)),
-                body_html: text::reply_html(&reply.body),
-            };
-            card.render_into(out)?;
+            card_into(reply, *held, context, out)?;
         }
         Entry::Removed { id } => {
             out.push_str(&format!(

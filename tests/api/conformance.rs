@@ -98,7 +98,17 @@ conformance! {
         update_media_text, replace_media_files, set_media_widths, delete_media, set_media_uses,
         articles_showing, set_body_html, all_media,
     ];
-    revisions_are_kept covers [insert_revision, revisions, revision];
+    revisions_are_kept covers [insert_revision, revisions, revision, latest_revision];
+    the_api_reads_published_articles_by_cursor covers [
+        published_page, published_reply_counts, published_authors,
+    ];
+    embedded_threads_are_made_once_per_address covers [
+        thread_by_url, thread, threads, thread_reply_counts, find_or_create_thread, update_thread,
+    ];
+    api_tokens_are_kept_as_hashes covers [
+        api_tokens, api_token, insert_api_token, delete_api_token, touch_api_token,
+    ];
+    live_updates_read_reply_events_in_order covers [reply_events_after, event_numbers];
     sections_and_tags_are_renamed_merged_and_deleted covers [
         terms, term, term_by_slug, articles_using, update_term, merge_terms, delete_term,
     ];
@@ -1883,6 +1893,8 @@ mod cases {
         assert_eq!(r(store, |db| db.revision(RevisionId(9_999))).await, None);
         let other = ArticleId(id.get() + 1);
         assert!(r(store, move |db| db.revisions(other)).await.is_empty());
+        assert_eq!(r(store, move |db| db.latest_revision(id)).await, Some(second));
+        assert_eq!(r(store, move |db| db.latest_revision(other)).await, None);
     }
 
     pub async fn notes_are_appended(store: &Store, _: Backend) {
@@ -2612,6 +2624,193 @@ mod cases {
         println!("5,000 rows in one unit of work in {:?}", started.elapsed());
         assert_eq!(article_named(store, "story").await.unwrap().reply_count, 5_000);
     }
+
+    pub async fn the_api_reads_published_articles_by_cursor(store: &Store, _: Backend) {
+        let jo = author(store, "Jo").await;
+        let ann = author(store, "Ann").await;
+        let local = w(store, |tx| tx.find_or_create_section("Local", "local")).await.0;
+        let pairs = vec![("Ferries".into(), "ferries".into())];
+        let tags =
+            w(store, move |tx| Box::pin(async move { tx.find_or_create_tags(&pairs).await })).await;
+        let (section, tag) = (local.id, tags[0].id);
+        let with = move |slug: &str, at: i64, by: AuthorId, in_local: bool, tagged: bool| {
+            let mut a = article(slug, by, at);
+            a.fields.section_id = in_local.then_some(section);
+            a.fields.tag_ids = if tagged { vec![tag] } else { Vec::new() };
+            a
+        };
+        let a = insert(store, with("a", 10, jo.id, true, true)).await.unwrap();
+        let b = insert(store, with("b", 20, ann.id, true, false)).await.unwrap();
+        let c = insert(store, with("c", 20, jo.id, false, true)).await.unwrap();
+        let mut hidden = with("hidden", 30, jo.id, true, true);
+        hidden.status = ArticleStatus::Draft;
+        let hidden = insert(store, hidden).await.unwrap();
+        let page = |filter: Published, after: Option<(i64, ArticleId)>, limit: u64| {
+            r(store, move |db| {
+                Box::pin(async move { db.published_page(&filter, after, limit).await })
+            })
+        };
+        let all = Published::default();
+        assert_eq!(
+            ids_of(&page(all, None, 10).await, |x| x.id),
+            [c, b, a],
+            "newest first, ties by id"
+        );
+        assert_eq!(ids_of(&page(all, None, 2).await, |x| x.id), [c, b]);
+        assert_eq!(ids_of(&page(all, Some((20, c)), 10).await, |x| x.id), [b, a], "after c");
+        assert_eq!(ids_of(&page(all, Some((20, b)), 10).await, |x| x.id), [a]);
+        let in_local = Published { section: Some(section), ..Default::default() };
+        assert_eq!(ids_of(&page(in_local, None, 10).await, |x| x.id), [b, a]);
+        let tagged_local = Published { section: Some(section), tag: Some(tag), author: None };
+        assert_eq!(ids_of(&page(tagged_local, None, 10).await, |x| x.id), [a]);
+        let by_jo = Published { author: Some(jo.id), ..Default::default() };
+        assert_eq!(ids_of(&page(by_jo, None, 10).await, |x| x.id), [c, a]);
+
+        add_reply(store, reply(a, None, ReplyStatus::Approved, 40)).await;
+        add_reply(store, reply(a, None, ReplyStatus::Pending, 41)).await;
+        add_reply(store, reply(hidden, None, ReplyStatus::Approved, 42)).await;
+        let ids = vec![a.get(), b.get(), hidden.get(), 9_999];
+        let mut counts =
+            r(store, move |db| Box::pin(async move { db.published_reply_counts(&ids).await }))
+                .await;
+        counts.sort_unstable();
+        assert_eq!(counts, [(a, 1), (b, 0)], "published articles, approved replies");
+        assert!(
+            r(store, |db| Box::pin(async move { db.published_reply_counts(&[]).await }))
+                .await
+                .is_empty()
+        );
+        let nobody = author(store, "Nobody Published").await;
+        let named: Vec<String> =
+            r(store, |db| db.published_authors()).await.into_iter().map(|a| a.name).collect();
+        assert_eq!(named, ["Ann", "Jo"]);
+        let _ = nobody;
+    }
+
+    pub async fn embedded_threads_are_made_once_per_address(store: &Store, _: Backend) {
+        let url = "https://blog.example/post/";
+        assert!(r(store, move |db| db.thread_by_url(url)).await.is_none());
+        let made =
+            w(store, move |tx| tx.find_or_create_thread(url, "A post", "thread-1", 100)).await;
+        assert_eq!((made.url.as_str(), made.title.as_str(), made.created_at), (url, "A post", 100));
+        assert!(made.replies_open);
+        let again =
+            w(store, move |tx| tx.find_or_create_thread(url, "Other", "thread-1", 200)).await;
+        assert_eq!(again, made, "one thread an address");
+        let other = "https://blog.example/other/";
+        let second =
+            w(store, move |tx| tx.find_or_create_thread(other, "B", "thread-2", 300)).await;
+        let id = made.id;
+        assert_eq!(r(store, move |db| db.thread(id)).await, Some(made.clone()));
+        // It is an article row no listing shows.
+        let row = r(store, move |db| db.article(id)).await.unwrap();
+        assert_eq!((row.status, row.date_path.clone()), (ArticleStatus::Draft, None));
+        let query = ArticleQuery { limit: 10, ..Default::default() };
+        let listed =
+            r(store, move |db| Box::pin(async move { db.list_articles(&query).await })).await;
+        assert_eq!(listed.1, 0, "not in the newsroom's list");
+        let jo = author(store, "Jo").await;
+        let article = insert(store, article("real", jo.id, 1)).await.unwrap();
+        assert!(r(store, move |db| db.thread(article)).await.is_none());
+        add_reply(store, reply(id, None, ReplyStatus::Approved, 110)).await;
+        add_reply(store, reply(id, None, ReplyStatus::Spam, 111)).await;
+        let (threads, total) = r(store, |db| db.threads(0, 10)).await;
+        assert_eq!(total, 2);
+        assert_eq!(ids_of(&threads, |t| t.id), [second.id, id], "newest first");
+        assert_eq!(threads[1].reply_count, 1);
+        assert_eq!(ids_of(&r(store, |db| db.threads(1, 10)).await.0, |t| t.id), [id]);
+        let urls = vec![url.to_owned(), other.to_owned(), "https://nowhere.example/".to_owned()];
+        let mut counts =
+            r(store, move |db| Box::pin(async move { db.thread_reply_counts(&urls).await })).await;
+        counts.sort();
+        assert_eq!(counts, [(other.to_owned(), 0), (url.to_owned(), 1)]);
+        assert!(w(store, move |tx| tx.update_thread(id, "Renamed", false)).await);
+        let renamed = r(store, move |db| db.thread(id)).await.unwrap();
+        assert_eq!((renamed.title.as_str(), renamed.replies_open), ("Renamed", false));
+        assert!(!w(store, move |tx| tx.update_thread(article, "Not a thread", true)).await);
+    }
+
+    pub async fn api_tokens_are_kept_as_hashes(store: &Store, _: Backend) {
+        let ed = create_user(store, new_user("ed@example.com", "Ed", Role::Editor)).await.unwrap();
+        let ann =
+            create_user(store, new_user("ann@example.com", "Ann", Role::Author)).await.unwrap();
+        let token = |user: UserId, name: &str, hash: &str, at: i64| NewApiToken {
+            user_id: user,
+            name: name.into(),
+            token_hash: hash.into(),
+            scopes: "read_drafts,publish".into(),
+            created_at: at,
+        };
+        let (first, second, theirs) = (
+            token(ed.id, "Phone", "h1", 10),
+            token(ed.id, "Desk", "h2", 20),
+            token(ann.id, "Ann's", "h3", 30),
+        );
+        let one =
+            w(store, move |tx| Box::pin(async move { tx.insert_api_token(&first).await })).await;
+        let two =
+            w(store, move |tx| Box::pin(async move { tx.insert_api_token(&second).await })).await;
+        w(store, move |tx| Box::pin(async move { tx.insert_api_token(&theirs).await })).await;
+        let dupe = token(ann.id, "Again", "h1", 40);
+        let refused =
+            store.write(move |tx| Box::pin(async move { tx.insert_api_token(&dupe).await })).await;
+        assert!(refused.is_err(), "hashes are unique");
+        let eds = r(store, move |db| db.api_tokens(ed.id)).await;
+        assert_eq!(ids_of(&eds, |t| t.name.clone()), ["Desk", "Phone"], "newest first");
+        assert_eq!((eds[0].scopes.as_str(), eds[0].last_used_at), ("read_drafts,publish", None));
+        let (found, user) = r(store, |db| db.api_token("h1")).await.unwrap();
+        assert_eq!((found.id, user.id, user.role), (one, ed.id, Role::Editor));
+        assert!(r(store, |db| db.api_token("nope")).await.is_none());
+        w(store, move |tx| tx.touch_api_token(one, 99)).await;
+        assert_eq!(r(store, |db| db.api_token("h1")).await.unwrap().0.last_used_at, Some(99));
+        assert!(!w(store, move |tx| tx.delete_api_token(ann.id, two)).await, "not Ann's to revoke");
+        assert!(w(store, move |tx| tx.delete_api_token(ed.id, two)).await);
+        assert!(r(store, |db| db.api_token("h2")).await.is_none());
+        // A disabled account's tokens do nothing.
+        w(store, move |tx| {
+            Box::pin(async move {
+                tx.execute("UPDATE users SET disabled = TRUE WHERE id = $1", &[ed.id.into()]).await
+            })
+        })
+        .await;
+        assert!(r(store, |db| db.api_token("h1")).await.is_none());
+    }
+
+    pub async fn live_updates_read_reply_events_in_order(store: &Store, _: Backend) {
+        assert_eq!(r(store, |db| db.event_numbers()).await, (0, 0));
+        let jo = author(store, "Jo").await;
+        let one = insert(store, article("one", jo.id, 1)).await.unwrap();
+        let two = insert(store, article("two", jo.id, 2)).await.unwrap();
+        let record = |kind: EventKind, article: ArticleId, reply: Option<ReplyId>| {
+            let event = NewEvent::of_article(kind, article, reply);
+            w(store, move |tx| Box::pin(async move { tx.record_event(&event, 5).await }))
+        };
+        record(EventKind::ReplyPosted, one, Some(ReplyId(1))).await;
+        record(EventKind::ReplyHeld, one, Some(ReplyId(2))).await;
+        record(EventKind::ArticleUpdated, one, None).await;
+        record(EventKind::ReplyApproved, two, Some(ReplyId(3))).await;
+        record(EventKind::ReplyRemoved, one, Some(ReplyId(1))).await;
+        let unnumbered = r(store, |db| db.reply_events_after(0, None, 10)).await;
+        assert!(unnumbered.is_empty(), "an event has no place until it is numbered");
+        w(store, |tx| tx.sequence_events()).await;
+        let (first, last) = r(store, |db| db.event_numbers()).await;
+        assert!(first >= 1 && last >= first + 4, "{first} {last}");
+        let all = r(store, |db| db.reply_events_after(0, None, 10)).await;
+        let kinds: Vec<EventKind> = all.iter().map(|(_, e)| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [EventKind::ReplyPosted, EventKind::ReplyApproved, EventKind::ReplyRemoved]
+        );
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "in their order");
+        let after_first = all[0].0;
+        let of_one = r(store, move |db| db.reply_events_after(after_first, Some(one), 10)).await;
+        assert_eq!(of_one.len(), 1);
+        assert_eq!(
+            (of_one[0].1.kind, of_one[0].1.reply_id),
+            (EventKind::ReplyRemoved, Some(ReplyId(1)))
+        );
+        assert_eq!(r(store, |db| db.reply_events_after(0, None, 1)).await.len(), 1);
+    }
 }
 
 /// Both backends' migrations produce the same tables and columns (and `byline copy` knows
@@ -2686,6 +2885,8 @@ async fn the_schemas_of_both_backends_match() {
         "staff_digests",
         "moderation_links_used",
         "data_requests",
+        // Tokens are made again on the new database, as sessions are signed in again.
+        "api_tokens",
     ];
     for local in local {
         sqlite.remove(local).expect("the table exists");

@@ -666,3 +666,67 @@ pub mod typed {
         Slug::parse(s).expect("a valid slug")
     }
 }
+
+/// An API answer: status, headers, and the body as JSON (`Null` when it is not JSON).
+pub struct Json {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: serde_json::Value,
+}
+
+impl Json {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// `body[key]` as a string, or empty.
+    pub fn str(&self, key: &str) -> String {
+        self.body[key].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn api_get(&self, path: &str) -> Json {
+        self.api(reqwest::Method::GET, path, None, &[]).await
+    }
+
+    pub async fn api_get_with(&self, path: &str, headers: &[(&str, &str)]) -> Json {
+        self.api(reqwest::Method::GET, path, None, headers).await
+    }
+
+    /// A request with a JSON body (if any) and these headers.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Json {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        json_of(request.send().await.expect("a response")).await
+    }
+
+    /// A personal access token made on the account page, with these scopes.
+    pub async fn make_token(&self, staff: &StaffClient, name: &str, scopes: &[&str]) -> String {
+        let mut form = vec![("form", "token"), ("token_name", name)];
+        form.extend(scopes.iter().map(|s| ("scope", *s)));
+        let page = self.staff_post(staff, "/admin/account", &form).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        attr(page.one("#new-token"), "value").to_owned()
+    }
+}
+
+pub async fn json_of(response: reqwest::Response) -> Json {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    Json { status, headers, text, body }
+}

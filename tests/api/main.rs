@@ -1,6 +1,8 @@
 //! Byline's integration tests: one binary, so it links once. Each test starts the real server
 //! on a random port with a fresh database and speaks HTTP to it.
 
+mod api;
+mod api_staff;
 mod article_page;
 mod browser;
 mod changes;
@@ -11,6 +13,7 @@ mod dashboard;
 mod defenses;
 mod durability;
 mod editor;
+mod embed;
 mod front_page;
 mod helpers;
 mod identity;

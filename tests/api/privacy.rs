@@ -9,6 +9,25 @@ use sha2::Sha256;
 
 use crate::helpers::{TestApp, encode, reply_with, spawn_with};
 
+/// Posts a reply to the blog's canary page as the embed does; the thread's id.
+async fn embed_reply(app: &TestApp, comment: &str, email: &str) -> i64 {
+    let url = "https://blog.example/canary/";
+    let token = app.api_get(&format!("/api/v1/token?url={url}")).await.str("token");
+    let form = serde_json::json!({
+        "comment": comment, "name": "Blog Reader", "email": email, "url": url, "token": token,
+    });
+    let posted = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/threads/replies",
+            Some(form),
+            &[("origin", "https://blog.example")],
+        )
+        .await;
+    assert_eq!(posted.status, 201, "{}", posted.text);
+    posted.body["article_id"].as_i64().unwrap()
+}
+
 const CANARY: &str = "Canary.Q7x+Unique@Example.org";
 
 /// Every way the canary could be written down.
@@ -47,6 +66,8 @@ fn hex(bytes: &[u8]) -> String {
 
 struct Checked {
     responses: usize,
+    /// Sent as `Authorization` when set: what a staff token sees of the API.
+    bearer: Option<String>,
 }
 
 impl Checked {
@@ -59,6 +80,9 @@ impl Checked {
         body: Option<String>,
     ) -> (u16, String) {
         let mut request = app.client.request(method.parse().unwrap(), app.url(path));
+        if let Some(token) = &self.bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
         if let Some(body) = body {
             request =
                 request.header("content-type", "application/x-www-form-urlencoded").body(body);
@@ -69,7 +93,12 @@ impl Checked {
         for (name, value) in response.headers() {
             haystack.push_str(&format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
         }
-        let body = response.text().await.unwrap_or_default();
+        // An event stream never ends: what it sends in a moment is read.
+        let body = if path.contains("/events") && method == "GET" {
+            stream_for(response, std::time::Duration::from_millis(300)).await
+        } else {
+            response.text().await.unwrap_or_default()
+        };
         haystack.push_str(&body);
         let haystack_lower = haystack.to_lowercase();
         for (label, needle) in needles() {
@@ -84,9 +113,28 @@ impl Checked {
     }
 }
 
+/// What an event stream sends within `time`.
+async fn stream_for(mut response: reqwest::Response, time: std::time::Duration) -> String {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + time;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+/// What the API's routes are filled in with.
+struct Ids {
+    article: i64,
+    reply: byline::domain::ReplyId,
+    thread: i64,
+}
+
 /// Concrete paths for a route pattern; every pattern the router has must be here.
-fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) -> Vec<String> {
+fn paths_for(pattern: &str, article: &str, ids: &Ids) -> Vec<String> {
     let article_bare = article.trim_end_matches('/');
+    let reply_id = ids.reply;
+    let thread_url = "https://blog.example/canary/";
     match pattern {
         "/" => vec!["/".into(), "/?page=2".into(), "/?page=x".into()],
         "/page/{page}/" => vec!["/page/2/".into(), "/page/1/".into(), "/page/999/".into()],
@@ -197,23 +245,80 @@ fn paths_for(pattern: &str, article: &str, reply_id: byline::domain::ReplyId) ->
         }
         "/moderate/{token}" => vec!["/moderate/1.approve.1.0.00".into()],
         "/media/{hash}/{file}" => vec!["/media/0123456789abcdef0123456789abcdef/a-320.jpg".into()],
+        "/embed.js" | "/api/openapi.json" | "/api/v1/sections" | "/api/v1/tags" => {
+            vec![pattern.into()]
+        }
+        "/api/v1/authors" | "/api/v1/me" | "/api/v1/queue" | "/api/v1/drafts" => {
+            vec![pattern.into(), format!("{pattern}?status=approved")]
+        }
+        "/api/v1/articles" => vec![pattern.into(), "/api/v1/articles?limit=1".into()],
+        "/api/v1/articles/by-path" => vec![format!("{pattern}?path={article}")],
+        "/api/v1/articles/{id}"
+        | "/api/v1/articles/{id}/replies"
+        | "/api/v1/articles/{id}/events"
+        | "/api/v1/articles/{id}/publish"
+        | "/api/v1/articles/{id}/schedule"
+        | "/api/v1/articles/{id}/unpublish" => {
+            vec![pattern.replace("{id}", &ids.article.to_string())]
+        }
+        "/api/v1/counts" => {
+            vec![format!("{pattern}?article={}&url={thread_url}", ids.article)]
+        }
+        "/api/v1/token" => {
+            vec![
+                format!("{pattern}?article={}", ids.article),
+                format!("{pattern}?url={thread_url}"),
+            ]
+        }
+        "/api/v1/threads" | "/api/v1/threads/replies" => {
+            vec![format!("{pattern}?url={thread_url}")]
+        }
+        "/api/v1/threads/{id}/events" => vec![pattern.replace("{id}", &ids.thread.to_string())],
+        "/api/v1/replies/{id}" => vec![pattern.replace("{id}", &reply_id.to_string())],
+        "/admin/threads/" => vec![pattern.into()],
+        "/admin/threads/{id}" => vec![pattern.replace("{id}", &ids.thread.to_string())],
         other => panic!("the privacy test does not know the route {other}: add it here"),
     }
 }
 
 #[tokio::test]
 async fn the_email_never_appears_in_any_public_response() {
-    let app = spawn_with(&[("moderation", "none"), ("articles_per_page", "1")]).await;
-    let article = app.publish("Private").await.path;
+    let app = spawn_with(&[
+        ("moderation", "none"),
+        ("articles_per_page", "1"),
+        ("embed_origins", "https://blog.example"),
+    ])
+    .await;
+    let published = app.publish("Private").await;
+    let article = published.path.clone();
     app.publish("Second page").await;
+    // Live streams of the article and of an embedded thread are open while the canary posts.
+    let thread = embed_reply(&app, "First on the blog", "someone@example.com").await;
+    let streams = [
+        format!("/api/v1/articles/{}/events", published.id),
+        format!("/api/v1/threads/{thread}/events"),
+    ];
+    let mut open = Vec::new();
+    for path in &streams {
+        open.push(app.client.get(app.url(path)).send().await.unwrap());
+    }
     let approved = app
         .reply(&article, &reply_with(&[("email", CANARY), ("website", "https://canary.example/")]))
         .await;
     app.reply(&article, &reply_with(&[("email", CANARY), ("parent", &approved.to_string())])).await;
+    embed_reply(&app, "From the canary", CANARY).await;
+    for (path, response) in streams.iter().zip(open) {
+        let sent = stream_for(response, std::time::Duration::from_secs(3)).await;
+        assert!(sent.contains("reply.posted"), "the stream {path} sent the replies: {sent}");
+        for (label, needle) in needles() {
+            assert!(!sent.to_lowercase().contains(&needle.to_lowercase()), "({label}) in {path}");
+        }
+    }
+    let ids = Ids { article: published.id.get(), reply: approved, thread };
 
-    let mut checked = Checked { responses: 0 };
+    let mut checked = Checked { responses: 0, bearer: None };
     for route in byline::web::routes() {
-        for path in paths_for(route.path, &article, approved) {
+        for path in paths_for(route.path, &article, &ids) {
             for method in ["GET", "HEAD", "POST", "PUT", "DELETE"] {
                 checked.check(&app, method, &path, None).await;
             }
@@ -223,6 +328,20 @@ async fn the_email_never_appears_in_any_public_response() {
             checked.check(&app, "POST", &path, Some(refused)).await;
             checked.check(&app, "POST", &path, Some("comment=%FF".into())).await;
         }
+    }
+    // What a staff token reads of the API: no email there either.
+    app.add_staff("ed@example.com", "Edith Editor", byline::domain::Role::Editor).await;
+    let staff = app.sign_in("ed@example.com").await;
+    let all = ["read_drafts", "write_articles", "publish", "moderate"];
+    let token = app.make_token(&staff, "Privacy", &all).await;
+    let mut as_staff = Checked { responses: 0, bearer: Some(token) };
+    for route in byline::web::routes().iter().filter(|r| r.path.starts_with("/api/")) {
+        for path in paths_for(route.path, &article, &ids) {
+            as_staff.check(&app, "GET", &path, None).await;
+        }
+    }
+    for status in ["approved", "pending", "spam", "trash"] {
+        as_staff.check(&app, "GET", &format!("/api/v1/queue?status={status}"), None).await;
     }
 
     // Every page a crawl from `/` reaches.

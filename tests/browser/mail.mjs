@@ -37,8 +37,13 @@ try {
   await page.fill('#email', 'mail.reader@example.com');
   await box.check();
   await page.screenshot({ path: `${shots}/mail-form.png`, fullPage: true });
-  await Promise.all([page.waitForURL(/#comment-\d+$/), page.click('#respond button[type=submit]')]);
-  const id = page.url().split('#comment-')[1];
+  // The page's script posts it and shows it in place, without a reload.
+  const [posted] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 201),
+    page.click('#respond button[type=submit]'),
+  ]);
+  const id = String((await posted.json()).id);
+  await page.locator(`#comment-${id}`).waitFor();
 
   // The confirmation, and its link: a page with a button; the button confirms.
   const confirmation = await mail(1);
@@ -56,7 +61,10 @@ try {
   await answering.fill('#comment', 'Here is your answer.');
   await answering.fill('#name', 'Another Reader');
   await answering.fill('#email', 'another@example.com');
-  await Promise.all([answering.waitForURL(/#comment-\d+$/), answering.click('#respond button[type=submit]')]);
+  await Promise.all([
+    answering.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 201),
+    answering.click('#respond button[type=submit]'),
+  ]);
   const note = await mail(2);
   assert.deepEqual(note.rcpt_tos, ['mail.reader@example.com']);
   assert.match(header(note, 'Subject'), /Another Reader replied to you/);

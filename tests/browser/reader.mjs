@@ -123,9 +123,19 @@ try {
   assert.equal(await page.inputValue('input[name=parent]'), firstId);
   assert.equal(await page.inputValue('#comment'), 'An answer in context.');
   await page.fill('#email', 'context.reader@example.com');
-  await Promise.all([page.waitForURL(/#comment-\d+$/), page.click('#respond button[type=submit]')]);
-  const child = page.url().split('#comment-')[1];
-  assert.equal(await page.locator(`#comment-${firstId} > ol.children > #comment-${child}`).count(), 1, 'nested');
+  // Posted without a reload: the answer appears under the reply it answers, and has focus.
+  const before = page.url();
+  const [posted] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 201),
+    page.click('#respond button[type=submit]'),
+  ]);
+  const child = String((await posted.json()).id);
+  await page.locator(`#comment-${firstId} > ol.children > #comment-${child}`).waitFor();
+  assert.equal(page.url(), before, 'no reload');
+  assert.equal(await page.evaluate(() => document.activeElement.id), `comment-${child}`);
+  assert.equal(await page.locator('#form-errors').count(), 0, 'the messages are gone');
+  assert.equal(await page.inputValue('#comment'), '', 'the form is ready for the next');
+  assert.equal(await page.locator('#replies + #respond').count(), 1, 'the form is back at the foot');
 
   // Forced colours (Windows High Contrast): buttons keep a visible edge.
   await page.emulateMedia({ forcedColors: 'active' });

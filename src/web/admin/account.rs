@@ -9,6 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::{Nav, SESSION_COOKIE, Staff, page, see_other};
+use crate::domain::staff::TokenScope;
+use crate::domain::time;
+use crate::services::api_tokens;
 use crate::services::staff::{self, StaffError};
 use crate::web::AppState;
 use crate::web::error::AppError;
@@ -32,6 +35,20 @@ struct AccountPage<'a> {
     held_mail: &'static str,
     reply_mail: bool,
     mail: bool,
+    /// The account's API tokens, as listed.
+    tokens: Vec<TokenRow>,
+    /// A token just made: shown this once.
+    new_token: Option<String>,
+    scopes: Vec<(&'static str, &'static str)>,
+}
+
+/// A token as the account page lists it.
+struct TokenRow {
+    id: i64,
+    name: String,
+    scopes: String,
+    made: String,
+    last_used: String,
 }
 
 /// What the profile form shows: the account's, or what was typed into a refused form.
@@ -51,7 +68,7 @@ async fn render(
     let author = &staff.user.author;
     let profile =
         Profile { name: author.name.clone(), bio: author.bio.clone(), photo: author.photo.clone() };
-    render_with(state, staff, status, notice, error, profile).await
+    render_with(state, staff, status, notice, error, profile, None).await
 }
 
 async fn render_with(
@@ -61,9 +78,29 @@ async fn render_with(
     notice: Option<&str>,
     error: Option<String>,
     profile: Profile,
+    new_token: Option<String>,
 ) -> Result<Response, AppError> {
     let choice = staff::mail_choice(&state.services, &staff.user).await?;
+    let tz = &state.config.timezone;
+    let tokens = api_tokens::tokens(&state.services, &staff.user)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            scopes: TokenScope::split(&t.scopes)
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+            name: t.name,
+            made: time::date_and_time(t.created_at, tz),
+            last_used: t.last_used_at.map_or("never".to_owned(), |at| time::date_and_time(at, tz)),
+        })
+        .collect();
     let template = AccountPage {
+        tokens,
+        new_token,
+        scopes: TokenScope::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
         held_mail: choice.held.as_str(),
         reply_mail: choice.replies,
         mail: state.services.mailer.is_on(),
@@ -102,6 +139,38 @@ pub async fn save(
         staff::set_mail_choice(&state.services, &staff.user, choice).await?;
         return Ok(see_other("/admin/account"));
     }
+    if value("form") == "token" {
+        let scopes: Vec<TokenScope> = pairs
+            .iter()
+            .filter(|(name, _)| name == "scope")
+            .filter_map(|(_, value)| TokenScope::parse(value))
+            .collect();
+        return match api_tokens::create(&state.services, &staff.user, &value("token_name"), &scopes)
+            .await
+        {
+            Ok(made) => {
+                let notice = Some("Your new token is below. Copy it now: it is not shown again.");
+                let author = &staff.user.author;
+                let profile = Profile {
+                    name: author.name.clone(),
+                    bio: author.bio.clone(),
+                    photo: author.photo.clone(),
+                };
+                render_with(&state, &staff, StatusCode::OK, notice, None, profile, Some(made.token))
+                    .await
+            }
+            Err(StaffError::Invalid(e)) => {
+                render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.message))
+                    .await
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    if value("form") == "revoke_token" {
+        let id = value("token_id").parse::<i64>().map_err(|_| AppError::NotFound)?;
+        api_tokens::revoke(&state.services, &staff.user, id).await?;
+        return Ok(see_other("/admin/account#tokens"));
+    }
     if value("form") == "password" {
         let ip = defenses::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
         let passwords = [value("current"), value("new"), value("again")];
@@ -120,7 +189,7 @@ pub async fn save(
         Ok(()) => Ok(see_other("/admin/account")),
         Err(StaffError::Invalid(e)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render_with(&state, &staff, status, None, Some(e.message), profile).await
+            render_with(&state, &staff, status, None, Some(e.message), profile, None).await
         }
         Err(e) => Err(e.into()),
     }

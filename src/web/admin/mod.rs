@@ -13,6 +13,7 @@ mod reset;
 mod revisions;
 mod settings;
 mod terms;
+mod threads;
 mod users;
 
 use axum::extract::FromRequestParts;
@@ -116,6 +117,8 @@ pub fn routes() -> Vec<Route> {
         route("/admin/sections/{id}", post(terms::change_section)),
         route("/admin/tags/", get(terms::tags)),
         route("/admin/tags/{id}", post(terms::change_tag)),
+        route("/admin/threads/", get(threads::list)),
+        route("/admin/threads/{id}", post(threads::save)),
         route("/admin/users/", get(users::list).post(users::add)),
         route("/admin/users/{id}", post(users::update)),
         route("/admin/account", get(account::show).post(account::save)),

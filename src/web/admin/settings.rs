@@ -165,6 +165,12 @@ fn describe(
             "input",
             &[],
         ),
+        SettingKey::EmbedOrigins => (
+            "Sites that may embed replies",
+            "One a line, such as https://blog.example: pages there may show a thread and its form with embed.js. Exactly as written: no path, no *.",
+            "textarea",
+            &[],
+        ),
     }
 }
 
