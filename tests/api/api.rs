@@ -488,3 +488,68 @@ async fn the_pages_script_gets_the_reply_or_the_messages_as_json() {
     let problem: Value = serde_json::from_str(&refused.body).unwrap();
     assert_eq!(problem["errors"][0]["field"], "email");
 }
+
+/// schemathesis (PyPI) against the running server with its own description: no answer is a
+/// 5xx, and every answer matches what the description says of its status, content type,
+/// headers and body. As a staff token, so that the staff's routes are tried too. Event streams
+/// are left out: they never end, and `live.rs` tests them.
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_every_answer_matches_the_description() {
+    let st = format!("{}/tests/python/.venv/bin/st", env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        std::path::Path::new(&st).exists(),
+        "schemathesis is missing: scripts/setup installs it in tests/python/.venv"
+    );
+    let app = spawn_with(&[
+        ("moderation", "none"),
+        ("embed_origins", "https://blog.example"),
+        ("api_writes_per_minute", "0"),
+    ])
+    .await;
+    newsroom(&app).await;
+    let article = app.publish("Fuzzed").await;
+    let first = app.reply(&article.path, &valid_reply()).await;
+    app.reply(&article.path, &reply_with(&[("parent", &first.to_string())])).await;
+    let staff = app.sign_in("ed@example.com").await;
+    let token = app
+        .make_token(
+            &staff,
+            "schemathesis",
+            &["read_drafts", "write_articles", "publish", "moderate"],
+        )
+        .await;
+    let schema = app.url("/api/openapi.json");
+    let auth = format!("Authorization: Bearer {token}");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(st)
+            .args([
+                "run",
+                &schema,
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,\
+                 response_headers_conformance,response_schema_conformance",
+                "--exclude-path-regex",
+                "/events$",
+                "--max-examples",
+                "25",
+                "--seed",
+                "1",
+                "--request-timeout",
+                "10",
+                "--workers",
+                "1",
+                "-H",
+                &auth,
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "schemathesis found problems:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("passed"), "{stdout}");
+    println!("{}", stdout.lines().rev().take(12).collect::<Vec<_>>().join("\n"));
+}

@@ -359,7 +359,9 @@ async fn every_queue_action_through_the_api_and_no_email_in_it() {
     assert_eq!(queue.body["replies"][0]["reply"]["id"], id);
     assert_eq!(queue.body["replies"][0]["status"], "pending");
     assert!(
-        !queue.text.contains(canary) && !queue.text.contains("\"ip\"") && !queue.text.contains("email"),
+        !queue.text.contains(canary)
+            && !queue.text.contains("\"ip\"")
+            && !queue.text.contains("email"),
         "no email, no address"
     );
     let act = |action: &'static str| {

@@ -282,3 +282,93 @@ async fn two_journalists_one_article_and_the_newsroom_counts_in_chromium() {
     let saved = app.article(id).await.unwrap();
     assert_eq!(saved.standfirst, "A standfirst of my own.");
 }
+
+/// A blog's static pages on another origin (a second local port), with a strict policy of
+/// their own: what the embed needs and nothing more.
+fn blog_router(byline: &str, origin: &str) -> axum::Router {
+    use axum::response::Html;
+    use axum::routing::get;
+    let policy =
+        format!("default-src 'none'; script-src {byline}; connect-src {byline}; style-src 'self'");
+    let page = move |canonical: bool| {
+        let link = if canonical {
+            format!("<link rel=\"canonical\" href=\"{origin}/post/\">")
+        } else {
+            String::new()
+        };
+        let policy = policy.clone();
+        format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\">\
+             <title>A post — The Blog</title>{link}<link rel=\"stylesheet\" href=\"/blog.css\">\
+             </head><body><h1>A post</h1><p>The blog's own words.</p>\
+             <div id=\"byline-replies\"><a href=\"{byline}/\">Read and reply on The Estuary Times</a></div>\
+             <script src=\"{byline}/embed.js\" async></script></body></html>"
+        )
+    };
+    let (listed, unlisted) = (page(true), page(false));
+    let listing = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>The Blog</title></head>\
+         <body><ul><li><a href=\"/post/#byline-replies\" data-byline-count>Replies</a></li>\
+         <li><a href=\"/quiet/\" data-byline-count>Replies</a></li></ul>\
+         <script src=\"{byline}/embed.js\" async></script></body></html>"
+    );
+    axum::Router::new()
+        .route("/post/", get(move || async move { Html(listed) }))
+        .route("/unlisted/", get(move || async move { Html(unlisted) }))
+        .route("/", get(move || async move { Html(listing) }))
+        .route(
+            "/blog.css",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/css")],
+                    "body { font-family: Georgia, serif; } #byline-replies { --byline-accent: #782828; }",
+                )
+            }),
+        )
+}
+
+#[tokio::test]
+async fn another_sites_page_shows_the_thread_and_takes_replies_in_chromium() {
+    let host = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = host.local_addr().unwrap().port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = spawn_with(&[
+        ("moderation", "first-time"),
+        ("embed_origins", &origin),
+        ("site_title", "The Estuary Times"),
+    ])
+    .await;
+    app.add_staff("ed@example.com", "Edith Editor", byline::domain::Role::Editor).await;
+    let staff = app.sign_in("ed@example.com").await;
+    let token = app.make_token(&staff, "Browser test", &["moderate"]).await;
+    tokio::spawn(axum::serve(host, blog_router(&app.address, &origin)).into_future());
+    let args = vec![
+        format!("{origin}/post/"),
+        // The same page by another name: `localhost` is another origin, and not listed.
+        format!("http://localhost:{port}/unlisted/"),
+        format!("{origin}/"),
+        app.address.clone(),
+        token,
+        screenshots(),
+    ];
+    let stdout = run_script("embed.mjs", args).await;
+    println!("{stdout}");
+    let thread = app.api_get(&format!("/api/v1/threads?url={origin}/post/")).await;
+    assert_eq!(thread.str("title"), "A post — The Blog", "named by the page's title");
+}
+
+#[tokio::test]
+async fn new_replies_arrive_while_reading_and_the_text_stays_put_in_chromium() {
+    let app = spawn_with(&[("moderation", "none"), ("site_title", "The Estuary Times")]).await;
+    let article = app.publish("A busy thread").await;
+    let mut first = None;
+    for n in 0..12 {
+        let body = format!("Reply number {n}, long enough to take a line or two of the page.");
+        let id = app.reply(&article.path, &crate::helpers::reply_with(&[("comment", &body)])).await;
+        first.get_or_insert(id);
+    }
+    let args = vec![app.url(&article.path), first.unwrap().to_string(), screenshots()];
+    let stdout = run_script("live.mjs", args).await;
+    println!("{stdout}");
+}

@@ -59,8 +59,7 @@ async fn the_first_reply_makes_the_pages_thread_and_later_ones_join_it() {
     let mut second = reader("Second");
     second["parent"] = first.body["reply"]["id"].clone();
     second["title"] = json!("Another title, ignored");
-    let answer =
-        embed_post(&app, &format!("https://BLOG.example/2026/a-post/#comment-1"), second).await;
+    let answer = embed_post(&app, "https://BLOG.example/2026/a-post/#comment-1", second).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     assert_eq!(answer.body["article_id"], first.body["article_id"]);
     let replies = app.api_get(&format!("/api/v1/threads/replies?url={}", enc(&url))).await;

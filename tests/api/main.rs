@@ -19,6 +19,7 @@ mod helpers;
 mod identity;
 mod import_page;
 mod imports;
+mod live;
 mod mail;
 mod media;
 mod metrics;
