@@ -151,10 +151,10 @@ async fn a_stream_outlives_the_request_time_limit_and_beats_more_often_than_the_
     let started = tokio::time::Instant::now();
     let mut beats = 0;
     while started.elapsed() < Duration::from_millis(2_500) {
-        if let Some(block) = stream.block(Duration::from_secs(2)).await {
-            if block.starts_with(':') {
-                beats += 1;
-            }
+        if let Some(block) = stream.block(Duration::from_secs(2)).await
+            && block.starts_with(':')
+        {
+            beats += 1;
         }
     }
     assert!(beats >= 1, "a heartbeat at least every second with a 2 s idle timeout");
