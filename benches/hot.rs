@@ -51,6 +51,8 @@ fn bench_config(page_cache: bool) -> Config {
 fn state(site: &Site, config: Config) -> AppState {
     let services =
         site.runtime.block_on(Services::new(site.store.clone(), Clock::system(), config));
+    // The state starts its live updates' task on the runtime.
+    let _runtime = site.runtime.enter();
     AppState::new(Arc::new(services.unwrap()))
 }
 

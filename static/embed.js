@@ -156,7 +156,7 @@
           heading.textContent = t.thread.reply_count === 1 ? 'One reply' : t.thread.reply_count + ' replies';
           listen(t.thread.id);
         }
-        if (!cursor && !form && t.replies_open) { form = reply(); section.after(form.el); }
+        if (!cursor && !form && t.replies_open) { form = reply(t.mail); section.after(form.el); }
         else if (!cursor && !t.replies_open) section.after(h('p', {}, 'Comments are closed.'));
         if (location.hash && !cursor) {
           var target = root.getElementById(location.hash.slice(1));
@@ -199,7 +199,7 @@
     }
 
     // The form: the fields, labels, marks and promise of Byline's own.
-    function reply() {
+    function reply(mail) {
       function field(name, label, type, required, extra) {
         var id = 'byline-' + name;
         var input = type === 'textarea' ? h('textarea', { id: id, name: name, rows: 6 })
@@ -211,6 +211,9 @@
       var cancel = h('button', { type: 'button', class: 'link', hidden: '' }, 'Cancel reply');
       var errors = h('div', { class: 'errors', tabindex: '-1', hidden: '' });
       var remember = h('input', { id: 'byline-remember', type: 'checkbox' });
+      function box(name, label) {
+        return mail ? h('p', { class: 'check' }, [h('input', { id: 'byline-' + name, name: name, type: 'checkbox' }), ' ', h('label', { for: 'byline-' + name }, label)]) : null;
+      }
       var f = h('form', { novalidate: '' }, [
         errors,
         h('p', {}, ['Your email address will not be published. Required fields are marked ', h('span', { class: 'req', 'aria-hidden': 'true' }, '*')]),
@@ -219,6 +222,8 @@
         field('email', 'Email', 'email', true, { autocomplete: 'email' }),
         field('website', 'Website', 'url', false, { autocomplete: 'url' }),
         h('p', { class: 'check' }, [remember, ' ', h('label', { for: 'byline-remember' }, 'Save my name and website in this browser for the next time I comment.')]),
+        box('notify_replies', 'Notify me of replies to my comment by email'),
+        box('follow_article', 'Notify me of new replies to this page'),
         h('p', { class: 'hp', 'aria-hidden': 'true' }, [h('label', { for: 'byline-homepage' }, 'Leave this field empty'), h('input', { id: 'byline-homepage', name: 'homepage', type: 'text', tabindex: '-1', autocomplete: 'off' })]),
         h('p', {}, h('button', { type: 'submit' }, 'Post Reply'))
       ]);
@@ -264,7 +269,9 @@
         var sent = {
           comment: v.comment.value, name: v.name.value, email: v.email.value, website: v.website.value,
           homepage: v.homepage.value, token: token || '', url: url, title: document.title,
-          parent: parent, poster: saved.poster || ''
+          parent: parent, poster: saved.poster || '',
+          notify_replies: !!(v.notify_replies && v.notify_replies.checked),
+          follow_article: !!(v.follow_article && v.follow_article.checked)
         };
         fetch(api + '/threads/replies', {
           method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(sent)

@@ -49,6 +49,7 @@ pub const RESERVED_SEGMENTS: &[&str] = &[
     "static",
     "subscriptions",
     "tag",
+    "threads",
     "unsubscribe",
 ];
 

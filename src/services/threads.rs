@@ -77,6 +77,30 @@ pub async fn by_id(services: &Services, id: ArticleId) -> Result<Option<Thread>,
     services.store.read(move |db| Box::pin(async move { db.thread(id).await })).await
 }
 
+/// A thread and its newest approved replies, newest first, for its replies' feed.
+pub async fn feed(
+    services: &Services,
+    id: ArticleId,
+    limit: u64,
+) -> Result<Option<(Thread, Vec<crate::store::Reply>)>, StoreError> {
+    use crate::store::ReplyReads;
+    services
+        .store
+        .read(move |db| {
+            Box::pin(async move {
+                let Some(thread) = db.thread(id).await? else { return Ok(None) };
+                let replies = db.newest_replies(id, limit).await?;
+                Ok(Some((thread, replies)))
+            })
+        })
+        .await
+}
+
+/// The address of a thread's replies' feed.
+pub fn feed_path(id: ArticleId) -> String {
+    format!("/threads/{id}/feed.atom")
+}
+
 /// Threads for the newsroom, the newest first; and how many there are.
 pub async fn list(
     services: &Services,

@@ -225,6 +225,46 @@ pub async fn replies(
     Ok(respond(feed.render()?, "application/atom+xml; charset=utf-8"))
 }
 
+/// `/threads/{id}/feed.atom`: an embedded thread's newest replies, linking to its page on
+/// the other site. (Threads are in no other feed.)
+pub async fn thread_replies(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = crate::domain::ArticleId::parse(&id).ok_or(AppError::NotFound)?;
+    let (thread, replies) = crate::services::threads::feed(&state.services, id, REPLY_ENTRIES)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let self_url =
+        format!("{}{}", state.config.base_url, crate::services::threads::feed_path(thread.id));
+    let updated = replies.iter().map(|r| r.created_at).max().unwrap_or(thread.created_at);
+    let entries = replies
+        .into_iter()
+        .map(|r| Entry {
+            title: xml(&format!("Reply by {}", r.author_name)),
+            id: format!("{}#comment-{}", thread.url, r.id),
+            url: format!("{}#comment-{}", thread.url, r.id),
+            published: utc(r.created_at),
+            updated: utc(r.created_at),
+            authors: vec![xml(&r.author_name)],
+            category: None,
+            summary: String::new(),
+            content_html: xml(&text::reply_html(&r.body)),
+            image: None,
+        })
+        .collect();
+    let feed = Feed {
+        title: xml(&format!("Replies to “{}”", thread.title)),
+        subtitle: String::new(),
+        id: self_url.clone(),
+        self_url,
+        page_url: xml(&thread.url),
+        updated: utc(updated),
+        entries,
+    };
+    Ok(respond(feed.render()?, "application/atom+xml; charset=utf-8"))
+}
+
 #[derive(Template)]
 #[template(path = "sitemap.xml")]
 struct Sitemap {

@@ -184,6 +184,7 @@ pub fn routes() -> Vec<Route> {
         route("/tag/{key}/feed.atom", get(feeds::tag)),
         route("/author/{key}/feed.atom", get(feeds::author)),
         route("/{year}/{month}/{day}/{slug}/feed.atom", get(feeds::replies)),
+        route("/threads/{id}/feed.atom", get(feeds::thread_replies)),
         route("/sitemap.xml", get(feeds::sitemap)),
         route("/news-sitemap.xml", get(feeds::news_sitemap)),
         route("/robots.txt", get(feeds::robots)),

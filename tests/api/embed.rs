@@ -245,3 +245,66 @@ async fn the_embed_script_is_under_ten_kilobytes_gzipped() {
     assert!(!source.contains("innerHTML") && !source.contains("insertAdjacentHTML"));
     assert!(source.contains("attachShadow"));
 }
+
+/// Mail about replies on another site's page works as on an article's, its links to that
+/// page; the thread has a replies' feed of its own (and is in no other).
+#[tokio::test]
+async fn replies_on_other_sites_pages_are_mailed_and_fed_as_on_articles() {
+    let sink = crate::mail::Sink::start();
+    let smtp = sink.port.to_string();
+    let app = blog_site(&[
+        ("mail", "smtp"),
+        ("smtp_host", "127.0.0.1"),
+        ("smtp_port", &smtp),
+        ("smtp_security", "none"),
+        ("base_url", "https://news.example"),
+    ])
+    .await;
+    let url = format!("{BLOG}/mailed/");
+    let thread = app.api_get(&format!("/api/v1/threads/replies?url={}", enc(&url))).await;
+    assert_eq!(thread.body["mail"], true, "the embed's form offers mail");
+    let mut first = reader("Tell me when someone answers.");
+    first["email"] = json!("first@example.com");
+    first["notify_replies"] = json!(true);
+    let posted = embed_post(&app, &url, first).await;
+    assert_eq!(posted.status, 201, "{}", posted.text);
+    let parent = posted.body["reply"]["id"].clone();
+    let confirmation = &sink.wait_for(1).await[0];
+    assert_eq!(confirmation.rcpt(), ["first@example.com"]);
+    let link = confirmation.link("/mail/confirm/");
+    let confirmed = app.post_raw(&link, Vec::new(), &[]).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let mut answer = reader("Here is an answer.");
+    answer["email"] = json!("second@example.com");
+    answer["parent"] = parent;
+    let answered = embed_post(&app, &url, answer).await;
+    assert_eq!(answered.status, 201);
+    let mails = sink.wait_for(2).await;
+    let note = &mails[1];
+    assert_eq!(note.rcpt(), ["first@example.com"]);
+    let link = format!("{url}#comment-{}", answered.body["reply"]["id"]);
+    assert!(note.text().contains(&link), "the mail links the page:\n{}", note.text());
+    assert!(note.text().contains("Here is an answer."));
+
+    let feed_url = app.api_get(&format!("/api/v1/threads?url={}", enc(&url))).await.str("feed");
+    let path = feed_url.trim_start_matches("https://news.example");
+    let python = format!("{}/tests/python/.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
+    let script = format!("{}/tests/python/check.py", env!("CARGO_MANIFEST_DIR"));
+    let feed_at = app.url(path);
+    // Off the test's runtime, which serves the feed being read.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python).args([script.as_str(), "feed", &feed_at]).output()
+    })
+    .await
+    .unwrap()
+    .expect("feedparser runs");
+    let feed: Value = serde_json::from_slice(&output.stdout).expect("the feed as JSON");
+    assert_eq!(feed["bozo"], false, "{feed}");
+    assert_eq!(feed["title"], "Replies to “A post — The Blog”");
+    let links: Vec<&str> =
+        feed["entries"].as_array().unwrap().iter().map(|e| e["link"].as_str().unwrap()).collect();
+    assert_eq!(links.len(), 2);
+    assert!(links.iter().all(|l| l.starts_with(&url)), "{links:?}");
+    let site_feed = app.get("/feed.atom").await;
+    assert!(!site_feed.body.contains("/mailed/"));
+}

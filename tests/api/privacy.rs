@@ -276,6 +276,7 @@ fn paths_for(pattern: &str, article: &str, ids: &Ids) -> Vec<String> {
         "/api/v1/threads/{id}/events" => vec![pattern.replace("{id}", &ids.thread.to_string())],
         "/api/v1/replies/{id}" => vec![pattern.replace("{id}", &reply_id.to_string())],
         "/admin/threads/" => vec![pattern.into()],
+        "/threads/{id}/feed.atom" => vec![pattern.replace("{id}", &ids.thread.to_string())],
         "/admin/threads/{id}" => vec![pattern.replace("{id}", &ids.thread.to_string())],
         other => panic!("the privacy test does not know the route {other}: add it here"),
     }

@@ -255,6 +255,7 @@ pub async fn replies(
         article_id: id.get(),
         reply_count: thread.approved as i64,
         replies_open: discussion.open,
+        mail: state.services.mailer.is_on(),
         page: thread.current as u32,
         pages: thread.pages as u32,
         older: (thread.current > 1).then(|| format!("p{}", thread.current - 1)),
@@ -459,7 +460,12 @@ pub async fn thread(
     };
     let settings = settings::effective(&state.services).await?.settings;
     let open = catalog::thread_discussion(&thread, &settings, state.services.clock.now()).open;
-    Ok(json(&headers, StatusCode::OK, &ThreadOut::of(&thread, open), Sharing::Public))
+    Ok(json(
+        &headers,
+        StatusCode::OK,
+        &ThreadOut::of(&state.config, &thread, open),
+        Sharing::Public,
+    ))
 }
 
 /// `GET /api/v1/threads/replies`
@@ -496,6 +502,7 @@ pub async fn thread_replies(
         let out = ThreadReplies {
             thread: None,
             replies_open: true,
+            mail: state.services.mailer.is_on(),
             page: 1,
             pages: 1,
             older: None,
@@ -511,8 +518,9 @@ pub async fn thread_replies(
     let mut thread = thread;
     thread.reply_count = page.approved as i64;
     let out = ThreadReplies {
-        thread: Some(ThreadOut::of(&thread, discussion.open)),
+        thread: Some(ThreadOut::of(&state.config, &thread, discussion.open)),
         replies_open: discussion.open,
+        mail: state.services.mailer.is_on(),
         page: page.current as u32,
         pages: page.pages as u32,
         older: (page.current > 1).then(|| format!("p{}", page.current - 1)),

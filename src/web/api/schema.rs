@@ -317,6 +317,8 @@ pub struct RepliesPage {
     /// Approved replies in the whole thread.
     pub reply_count: i64,
     pub replies_open: bool,
+    /// Whether the site mails readers about replies (the form then offers it).
+    pub mail: bool,
     /// This page, from 1 (the oldest); pages hold `replies_per_page` top-level threads.
     pub page: u32,
     pub pages: u32,
@@ -337,10 +339,12 @@ pub struct ThreadOut {
     pub reply_count: i64,
     pub replies_open: bool,
     pub created_at: String,
+    /// Its replies' Atom feed.
+    pub feed: String,
 }
 
 impl ThreadOut {
-    pub fn of(t: &Thread, open: bool) -> Self {
+    pub fn of(config: &Config, t: &Thread, open: bool) -> Self {
         Self {
             id: t.id.get(),
             url: t.url.clone(),
@@ -348,6 +352,7 @@ impl ThreadOut {
             reply_count: t.reply_count,
             replies_open: open,
             created_at: moment(t.created_at),
+            feed: absolute(config, &crate::services::threads::feed_path(t.id)),
         }
     }
 }
@@ -359,6 +364,8 @@ pub struct ThreadReplies {
     pub thread: Option<ThreadOut>,
     /// Whether a reply may be posted (a new thread is open).
     pub replies_open: bool,
+    /// Whether the site mails readers about replies (the form then offers it).
+    pub mail: bool,
     pub page: u32,
     pub pages: u32,
     pub older: Option<String>,
