@@ -231,6 +231,24 @@ async fn fields_from(
     let mut error = |field, message: String| errors.push(FieldError::new(field, message));
     let headline =
         Headline::parse(&input.headline).map_err(|e| error("headline", sentence(&e))).ok();
+    // No column takes a NUL (see `store::value`); said beside the field, the text kept.
+    for (field, text) in [
+        ("standfirst", &input.standfirst),
+        ("slug", &input.slug),
+        ("section", &input.section),
+        ("tags", &input.tags),
+        ("body", &input.body_markdown),
+        ("image_url", &input.image_url),
+        ("image_caption", &input.image_caption),
+        ("image_alt", &input.image_alt),
+        ("seo_title", &input.seo_title),
+        ("seo_description", &input.seo_description),
+        ("social_image", &input.social_image),
+    ] {
+        if text.contains('\0') {
+            error(field, "This field contains a NUL character (U+0000); please remove it.".into());
+        }
+    }
     let standfirst = one_line(&input.standfirst);
     if standfirst.chars().count() > 500 {
         error("standfirst", "The standfirst must be at most 500 characters.".into());

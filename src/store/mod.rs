@@ -88,6 +88,10 @@ pub enum StoreError {
     /// The database cannot be reached just now; asking again later may work.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A value no column can hold on both backends (text with a NUL character): what was
+    /// sent is wrong, not the database.
+    #[error("{0}")]
+    Invalid(&'static str),
     #[error("database error: {0}")]
     Database(String),
 }

@@ -309,6 +309,7 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
     }
 
     async fn query_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<Rows> {
+        super::value::refuse_nul(params)?;
         let stmt = self.prepare(sql).await?;
         let bound: Vec<PgParam> = params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as _).collect();
@@ -317,6 +318,7 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
     }
 
     async fn execute_rows(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        super::value::refuse_nul(params)?;
         let stmt = self.prepare(sql).await?;
         let bound: Vec<PgParam> = params.iter().map(PgParam).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as _).collect();
@@ -325,6 +327,9 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
 
     /// One statement for each list of parameters, sent without waiting for each answer.
     async fn execute_many(&self, sql: &str, rows: &[Vec<Param<'_>>]) -> Result<u64> {
+        for row in rows {
+            super::value::refuse_nul(row)?;
+        }
         let stmt = self.prepare(sql).await?;
         let mut changed = 0;
         for chunk in rows.chunks(PIPELINE) {

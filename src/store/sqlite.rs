@@ -399,6 +399,7 @@ fn positions(stmt: &rusqlite::Statement) -> Result<Vec<usize>> {
 
 /// Binds each placeholder to its parameter (see [`positions`]).
 fn bind(stmt: &mut rusqlite::Statement, positions: &[usize], params: &[Param<'_>]) -> Result<()> {
+    super::value::refuse_nul(params)?;
     for (i, position) in positions.iter().enumerate() {
         let index = i + 1;
         let param = params.get(*position).ok_or_else(|| {

@@ -19,6 +19,23 @@ pub enum Param<'a> {
     Bytes(&'a [u8]),
 }
 
+/// PostgreSQL's text cannot hold U+0000, which no person types: refused on both backends
+/// alike, so that a value is kept by both or by neither.
+pub(crate) fn refuse_nul(params: &[Param<'_>]) -> super::Result<()> {
+    let nul = |s: &str| s.as_bytes().contains(&0);
+    let any = params.iter().any(|p| match p {
+        Param::Text(s) => nul(s),
+        Param::Texts(texts) => texts.iter().any(|t| nul(t)),
+        _ => false,
+    });
+    if any {
+        return Err(super::StoreError::Invalid(
+            "Text with a NUL character (U+0000) cannot be stored; please remove it.",
+        ));
+    }
+    Ok(())
+}
+
 impl From<i64> for Param<'_> {
     fn from(n: i64) -> Self {
         Param::Int(n)

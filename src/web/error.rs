@@ -236,6 +236,9 @@ impl IntoResponse for AppError {
                 "Please send the form as a standard web form.".to_owned(),
                 None,
             ),
+            Self::Store(StoreError::Invalid(why)) => {
+                (StatusCode::BAD_REQUEST, "Bad request", why.to_owned(), None)
+            }
             Self::Store(StoreError::Conflict(what)) => {
                 (StatusCode::CONFLICT, "Conflict", format!("{what} is already taken."), None)
             }

@@ -204,6 +204,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(why) => Self::Unavailable(why),
             StoreError::Conflict(what) => Self::Conflict(format!("{what} is already taken.")),
             StoreError::NotFound(what) => Self::NotFound(format!("{what} was not found.")),
+            StoreError::Invalid(why) => Self::BadRequest(why.to_owned()),
             other => Self::Internal(other.to_string()),
         }
     }
