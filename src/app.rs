@@ -100,7 +100,7 @@ impl Application {
         let mut handlers = options.handlers.clone();
         handlers.extend(builtin_handlers(Arc::downgrade(&services), services.mailer.is_on()));
         outbox::register(&services, &handlers).await?;
-        let state = AppState::new(services.clone());
+        let state = AppState::with_pages(services.clone(), page_cache_for(&services.config)?);
         let (listening, heard) = tokio::sync::oneshot::channel();
         let mut tasks = vec![
             jobs::spawn(services.clone(), handlers.iter().map(|h| h.name()).collect()),
@@ -181,4 +181,21 @@ fn builtin_handlers(services: std::sync::Weak<Services>, mail: bool) -> Vec<Arc<
         vec![Arc::new(crate::services::media::VariantMaker { services: services.clone() })];
     handlers.extend(crate::services::mail::handlers(services, mail));
     handlers
+}
+
+/// The page cache the settings ask for, its folder on disk taken at start-up.
+fn page_cache_for(config: &Config) -> anyhow::Result<web::page_cache::PageCache> {
+    let disk = if config.page_cache && config.page_cache_disk_bytes > 0 {
+        let dir = &config.page_cache_dir;
+        let tier = web::page_disk::DiskTier::open(dir, config.page_cache_disk_bytes);
+        Some(tier.with_context(|| {
+            format!(
+                "cannot keep pages in {} (setting `page_cache_dir`, BYLINE_PAGE_CACHE_DIR)",
+                dir.display()
+            )
+        })?)
+    } else {
+        None
+    };
+    Ok(web::page_cache::PageCache::new(config.page_cache_memory_bytes, disk))
 }

@@ -80,8 +80,14 @@ pub struct Config {
     pub cache_seconds: u64,
     /// No request waits longer than this: past it, `503` with `Retry-After`.
     pub request_timeout_seconds: u64,
-    /// Keep rendered public pages in memory (see `web::page_cache`).
+    /// Keep rendered public pages in memory and on disk (see `web::page_cache`).
     pub page_cache: bool,
+    /// What the pages kept in memory may weigh together.
+    pub page_cache_memory_bytes: usize,
+    /// What the pages kept on disk may weigh together; 0 keeps none there.
+    pub page_cache_disk_bytes: u64,
+    /// Where the pages on disk are kept (each node in a folder of its own under it).
+    pub page_cache_dir: PathBuf,
     /// How long delivered outbox events are kept before they are deleted.
     pub outbox_keep_hours: i64,
     /// The log's lines: text for people, or one JSON object each for a log collector.
@@ -164,6 +170,9 @@ const SETTINGS: &[(&str, &str)] = &[
     ("cache_seconds", "5"),
     ("request_timeout_seconds", "10"),
     ("page_cache", "on"),
+    ("page_cache_memory_mb", "48"),
+    ("page_cache_disk_mb", "1024"),
+    ("page_cache_dir", ""),
     ("outbox_keep_hours", "48"),
     ("log_format", "text"),
     ("ip_retention_days", "30"),
@@ -259,6 +268,13 @@ impl Config {
             }
             dir => PathBuf::from(dir),
         };
+        let page_cache_dir = match get("page_cache_dir").trim() {
+            "" => beside_database(&database, "page-cache"),
+            dir if dir.chars().any(char::is_control) => {
+                return Err(bad("page_cache_dir", "expected a folder's path"));
+            }
+            dir => PathBuf::from(dir),
+        };
         let media_store = match get("media_store").trim() {
             "" => MediaStore::Folder,
             raw => MediaStore::S3(crate::media::s3::BucketPlace::parse(raw).ok_or_else(|| {
@@ -335,6 +351,9 @@ impl Config {
                 "off" => false,
                 _ => return Err(bad("page_cache", "expected on or off")),
             },
+            page_cache_memory_bytes: number("page_cache_memory_mb", 0, 1 << 20)? << 20,
+            page_cache_disk_bytes: (number("page_cache_disk_mb", 0, 1 << 30)? as u64) << 20,
+            page_cache_dir,
             outbox_keep_hours: number("outbox_keep_hours", 1, 10 * 366 * 24)? as i64,
             ip_retention_days: number("ip_retention_days", 1, 3660)? as i64,
             shutdown_seconds: number("shutdown_seconds", 1, 3600)? as u64,
@@ -452,12 +471,17 @@ fn mail_settings(
 }
 
 pub fn default_media_dir(database: &DatabaseUrl) -> PathBuf {
+    beside_database(database, "media")
+}
+
+/// A folder beside the SQLite file, or in the working folder on PostgreSQL.
+fn beside_database(database: &DatabaseUrl, name: &str) -> PathBuf {
     match database {
         DatabaseUrl::Sqlite(path) => match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.join("media"),
-            _ => PathBuf::from("media"),
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+            _ => PathBuf::from(name),
         },
-        DatabaseUrl::Postgres(_) => PathBuf::from("media"),
+        DatabaseUrl::Postgres(_) => PathBuf::from(name),
     }
 }
 
@@ -641,6 +665,8 @@ mod tests {
             ("keepalive_seconds", "soon"),
             ("max_connections", "0"),
             ("max_event_streams", "many"),
+            ("page_cache_disk_mb", "-1"),
+            ("page_cache_memory_mb", "lots"),
             ("api_writes_per_minute", "-1"),
             ("metrics_token", "short"),
             ("mail", "carrier-pigeon"),

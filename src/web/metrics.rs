@@ -143,6 +143,7 @@ impl Collector for Sampled {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
         let waits = self.store.pool_waits();
+        let disk = self.pages.disk();
         let counters = [
             ("page_cache_hits", "Pages served from the page cache", load(&self.pages.hits)),
             ("page_cache_misses", "Pages rendered for the page cache", load(&self.pages.misses)),
@@ -157,6 +158,16 @@ impl Collector for Sampled {
                 load(&self.connections_refused),
             ),
             ("db_pool_waits", "Database uses that waited for a free connection", waits.count),
+            (
+                "page_cache_disk_hits",
+                "Pages served from the page cache's files on disk",
+                disk.map_or(0, |d| load(&d.hits)),
+            ),
+            (
+                "page_cache_disk_evictions",
+                "Pages dropped from disk, least recently used, to keep within page_cache_disk_mb",
+                disk.map_or(0, |d| load(&d.evictions)),
+            ),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
@@ -177,6 +188,12 @@ impl Collector for Sampled {
         let gauges = [
             ("page_cache_pages", "Pages in the page cache", self.pages.len() as i64),
             ("page_cache_bytes", "What the page cache holds, in bytes", self.pages.bytes() as i64),
+            ("page_cache_disk_pages", "Pages on disk", disk.map_or(0, |d| d.len() as i64)),
+            (
+                "page_cache_disk_bytes",
+                "What the pages on disk weigh, in bytes",
+                disk.map_or(0, |d| d.bytes() as i64),
+            ),
         ];
         for (name, help, value) in gauges {
             let gauge = ConstGauge::new(value);

@@ -21,6 +21,7 @@ mod meta;
 pub mod metrics;
 mod own_replies;
 pub mod page_cache;
+pub mod page_disk;
 mod pages;
 pub(crate) mod reader_data;
 mod redirects;
@@ -77,7 +78,12 @@ impl AppState {
     /// The web layer over `services`: its page cache forgets what their committed changes
     /// (and the other nodes' announcements) touch.
     pub fn new(services: Arc<Services>) -> Self {
-        let pages = Arc::new(page_cache::PageCache::default());
+        Self::with_pages(services, page_cache::PageCache::default())
+    }
+
+    /// The same, with the page cache the settings ask for (see [`crate::app`]).
+    pub fn with_pages(services: Arc<Services>, pages: page_cache::PageCache) -> Self {
+        let pages = Arc::new(pages);
         let listener: Arc<dyn crate::services::ChangeListener> = pages.clone();
         services.changes.listen(Arc::downgrade(&listener));
         let config = services.config.clone();

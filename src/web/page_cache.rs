@@ -4,6 +4,11 @@
 //! the pages it touches (see [`PageCache::forget`]): the services say what changed, here and on
 //! the other nodes; nothing is guessed from requests. Each page is also kept compressed, gzip and brotli,
 //! made once on the first request that accepts them, and served by `Accept-Encoding`.
+//!
+//! Two tiers: memory (`page_cache_memory_mb`) for the pages rendered lately, and files on
+//! disk (`page_cache_disk_mb`, see [`super::page_disk`]) for the whole archive. Every page
+//! rendered goes to both; a change forgets it in both at once; a page is looked for in memory,
+//! then on disk, then rendered.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,6 +25,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::page_disk::DiskTier;
 use crate::domain::paths::is_article_path;
 use crate::services::{ChangeListener, Scope};
 
@@ -29,8 +35,8 @@ const TTL: Duration = Duration::from_secs(60);
 /// anew, so that readers never wait for the page to expire all at once.
 const GRACE: Duration = Duration::from_secs(10);
 const MAX_ENTRIES: usize = 2000;
-/// What the kept pages may weigh together, checked as a page is kept (its compressed copies,
-/// made later, may take the total somewhat past it).
+/// What the kept pages may weigh together by default (`page_cache_memory_mb`), checked as a
+/// page is kept (its compressed copies, made later, may take the total somewhat past it).
 const MAX_BYTES: usize = 48 << 20;
 /// Below this a page is sent as it is: compressing saves less than a packet.
 const MIN_COMPRESS: usize = 1024;
@@ -38,9 +44,12 @@ const MIN_COMPRESS: usize = 1024;
 /// still beats gzip; 11 would take a hundred times longer on every cache fill.
 const BROTLI_QUALITY: u32 = 5;
 
-#[derive(Default)]
 pub struct PageCache {
     entries: Mutex<Entries>,
+    /// What the pages in memory may weigh together.
+    max_bytes: usize,
+    /// The second tier, when pages are kept on disk.
+    disk: Option<Arc<DiskTier>>,
     /// The latest forgettings, numbered: a page rendered while one that touches it happened
     /// may show what was forgotten, and is not kept.
     forgotten: Mutex<Forgotten>,
@@ -51,6 +60,12 @@ pub struct PageCache {
     pub hits: AtomicU64,
     pub misses: AtomicU64,
     pub evictions: AtomicU64,
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        Self::new(MAX_BYTES, None)
+    }
 }
 
 /// Forgettings remembered, to judge pages rendered across them.
@@ -242,7 +257,7 @@ impl Entry {
     async fn compressed(&self, coding: Coding) -> Option<Bytes> {
         self.slot(coding)
             .get_or_init(|| async {
-                if self.body.len() < MIN_COMPRESS || !compressible(&self.headers) {
+                if !worth_compressing(&self.headers, self.body.len()) {
                     return None;
                 }
                 let body = self.body.clone();
@@ -252,6 +267,11 @@ impl Entry {
             .await
             .clone()
     }
+}
+
+/// Whether a body of `len` bytes with these headers is worth compressing.
+pub(super) fn worth_compressing(headers: &HeaderMap, len: usize) -> bool {
+    len >= MIN_COMPRESS && compressible(headers)
 }
 
 fn compressible(headers: &HeaderMap) -> bool {
@@ -264,6 +284,25 @@ fn compressible(headers: &HeaderMap) -> bool {
 }
 
 impl PageCache {
+    /// A cache keeping at most `memory_bytes` of pages in memory, and more on `disk`.
+    pub fn new(memory_bytes: usize, disk: Option<DiskTier>) -> Self {
+        Self {
+            entries: Mutex::default(),
+            max_bytes: memory_bytes,
+            disk: disk.map(Arc::new),
+            forgotten: Mutex::default(),
+            turns: Mutex::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    /// The second tier, when pages are kept on disk.
+    pub fn disk(&self) -> Option<&DiskTier> {
+        self.disk.as_deref()
+    }
+
     fn lookup(&self, key: &str) -> Lookup {
         use std::sync::atomic::Ordering;
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -289,6 +328,51 @@ impl PageCache {
             }
             Lookup::Missing => None,
         }
+    }
+
+    /// The page from disk, or `304` when the request already has it.
+    async fn serve_from_disk(&self, key: &str, request: &HeaderMap) -> Option<Response> {
+        let disk = self.disk.as_ref()?;
+        let page = disk.get(key)?;
+        let mut headers = page.headers.clone();
+        let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok());
+        let unchanged = etag.is_some_and(|tag| super::caching::unchanged_for(request, tag));
+        let mut response = if unchanged {
+            let (mut parts, ()) = Response::new(()).into_parts();
+            parts.headers = headers;
+            super::caching::not_modified(parts)
+        } else {
+            let (coding, body) = disk.body(key, &page, preferred_coding(request)).await?;
+            if let Some(coding) = coding {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding.name()));
+            }
+            let mut response = (StatusCode::OK, Body::from(body)).into_response();
+            *response.headers_mut() = headers;
+            response
+        };
+        if let Some(route) = page.route {
+            response.extensions_mut().insert(route);
+        }
+        disk.hits.fetch_add(1, Ordering::Relaxed);
+        Some(response)
+    }
+
+    /// Writes a page rendered from what the database held at `generation` to disk, off the
+    /// workers, unless a change forgotten meanwhile touches it.
+    fn put_on_disk(self: &Arc<Self>, key: &str, entry: &Entry, generation: u64) {
+        if self.disk.is_none() {
+            return;
+        }
+        let (cache, key) = (self.clone(), key.to_owned());
+        let (headers, body, route) = (entry.headers.clone(), entry.body.clone(), entry.route);
+        tokio::task::spawn_blocking(move || {
+            let Some(disk) = &cache.disk else { return };
+            let current = || {
+                let forgotten = cache.forgotten.lock().unwrap_or_else(|p| p.into_inner());
+                !forgotten.touched(&key, generation)
+            };
+            disk.put(&key, headers, &body, route, current);
+        });
     }
 
     /// The lock that lets one request at a time render `key` for the cache.
@@ -399,7 +483,7 @@ impl PageCache {
         let full = |e: &Entries| {
             let replaced = e.pages.get(key).map(|(_, weight)| *weight);
             let bytes = e.bytes - replaced.unwrap_or(0) + entry.weight();
-            (replaced.is_none() && e.pages.len() >= MAX_ENTRIES) || bytes > MAX_BYTES
+            (replaced.is_none() && e.pages.len() >= MAX_ENTRIES) || bytes > self.max_bytes
         };
         if full(&entries) {
             let before = entries.pages.len();
@@ -417,6 +501,10 @@ impl PageCache {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         self.forgotten.lock().unwrap_or_else(|p| p.into_inner()).note(&Scope::Everything);
         entries.retain(|_, _| false);
+        drop(entries);
+        if let Some(disk) = &self.disk {
+            disk.forget(|_| true);
+        }
     }
 
     /// Forgets what a change in `scope` touches: with articles' paths, those articles' pages
@@ -428,6 +516,10 @@ impl PageCache {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         self.forgotten.lock().unwrap_or_else(|p| p.into_inner()).note(scope);
         entries.retain(|key, _| !touches(scope, key));
+        drop(entries);
+        if let Some(disk) = &self.disk {
+            disk.forget(|key| touches(scope, key));
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -503,6 +595,9 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
         state.pages.hits.fetch_add(1, Ordering::Relaxed);
         return hit;
     }
+    if let Some(hit) = state.pages.serve_from_disk(&key, request.headers()).await {
+        return hit;
+    }
     // Wait for whoever is rendering this page, but never longer than a request may take.
     let turn = state.pages.turn(&key);
     let limit = Duration::from_secs(state.config.request_timeout_seconds);
@@ -513,10 +608,13 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
             state.pages.hits.fetch_add(1, Ordering::Relaxed);
             state.pages.respond(&key, &entry, request.headers()).await
         }
-        _ => {
-            state.pages.misses.fetch_add(1, Ordering::Relaxed);
-            fill(&state, &key, method, request, next).await
-        }
+        _ => match state.pages.serve_from_disk(&key, request.headers()).await {
+            Some(hit) => hit,
+            None => {
+                state.pages.misses.fetch_add(1, Ordering::Relaxed);
+                fill(&state, &key, method, request, next).await
+            }
+        },
     };
     drop(mine);
     state.pages.end_turn(&key, turn);
@@ -556,6 +654,7 @@ async fn fill(
             }
             let route = parts.extensions.get::<super::RouteName>().copied();
             let entry = state.pages.put_rendered(key, parts.headers, bytes, generation, route);
+            state.pages.put_on_disk(key, &entry, generation);
             state.pages.respond(key, &entry, &asked).await
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

@@ -196,6 +196,9 @@ async fn serve(fresh: FreshStore, setup: Setup<'_>) -> TestApp {
         values
             .entry("media_dir".into())
             .or_insert_with(|| dir.path().join("media").display().to_string());
+        values
+            .entry("page_cache_dir".into())
+            .or_insert_with(|| dir.path().join("page-cache").display().to_string());
     }
     values.insert("database".into(), database);
     // The defenses meant for one person's browser are off unless a test is about them.

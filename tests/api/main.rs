@@ -29,6 +29,7 @@ mod newsroom;
 mod nodes;
 mod outbox;
 mod own_replies;
+mod page_disk;
 mod pages;
 mod posting;
 mod privacy;
