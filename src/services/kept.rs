@@ -13,8 +13,10 @@ use super::changes::{ChangeListener, Scope};
 
 /// At most this old, in case a change was never heard (an operator's hand in the database).
 const KEEP: Duration = Duration::from_secs(60);
-/// Values kept at most; past that the oldest go (cleared all at once: it is rare).
-const MAX_KEPT: usize = 4_096;
+/// Values kept at most; past that the oldest go (cleared all at once: it is rare). What is
+/// kept is for the pages read over and over (an article's text while replies pour in): an
+/// archive read at random, kept whole, held 40 MB of article bodies at 4,096.
+const MAX_KEPT: usize = 512;
 
 pub struct Kept<K, V> {
     state: Mutex<State<K, V>>,
