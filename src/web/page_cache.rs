@@ -358,21 +358,30 @@ impl PageCache {
     }
 
     /// Writes a page rendered from what the database held at `generation` to disk, off the
-    /// workers, unless a change forgotten meanwhile touches it.
-    fn put_on_disk(self: &Arc<Self>, key: &str, entry: &Entry, generation: u64) {
-        if self.disk.is_none() {
-            return;
-        }
+    /// workers, unless a change forgotten meanwhile touches it; the write may be awaited.
+    fn put_on_disk(
+        self: &Arc<Self>,
+        key: &str,
+        entry: &Entry,
+        generation: u64,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        self.disk.as_ref()?;
         let (cache, key) = (self.clone(), key.to_owned());
         let (headers, body, route) = (entry.headers.clone(), entry.body.clone(), entry.route);
-        tokio::task::spawn_blocking(move || {
+        Some(tokio::task::spawn_blocking(move || {
             let Some(disk) = &cache.disk else { return };
             let current = || {
                 let forgotten = cache.forgotten.lock().unwrap_or_else(|p| p.into_inner());
                 !forgotten.touched(&key, generation)
             };
             disk.put(&key, headers, &body, route, current);
-        });
+        }))
+    }
+
+    /// Whether memory keeps `entry` as the page for `key`.
+    fn holds(&self, key: &str, entry: &Arc<Entry>) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.pages.get(key).is_some_and(|(kept, _)| Arc::ptr_eq(kept, entry))
     }
 
     /// The lock that lets one request at a time render `key` for the cache.
@@ -654,7 +663,12 @@ async fn fill(
             }
             let route = parts.extensions.get::<super::RouteName>().copied();
             let entry = state.pages.put_rendered(key, parts.headers, bytes, generation, route);
-            state.pages.put_on_disk(key, &entry, generation);
+            let written = state.pages.put_on_disk(key, &entry, generation);
+            // Requests waiting their turn for this page look in memory, then on disk: when
+            // memory has no room for it, it is on disk before they look.
+            if let Some(written) = written.filter(|_| !state.pages.holds(key, &entry)) {
+                let _ = written.await;
+            }
             state.pages.respond(key, &entry, &asked).await
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

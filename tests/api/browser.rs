@@ -246,6 +246,7 @@ async fn every_page_type_passes_axe_core_in_light_and_dark() {
         entry("users", "/admin/users/", true, true),
         entry("account", "/admin/account", true, false),
         entry("import", "/admin/import", true, false),
+        entry("threads", "/admin/threads/", true, false),
     ];
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("pages.json");

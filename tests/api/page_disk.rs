@@ -250,3 +250,20 @@ async fn pages_on_disk_are_served_compressed_and_as_304() {
     let again = app.client.get(app.url(&path)).header("if-none-match", etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
 }
+
+/// Many readers asking at once for a page that memory has no room for get one rendering: those
+/// who waited their turn find it on disk (the renderer's write is awaited before its turn
+/// ends, so they always do; without that they usually would, the write being quick).
+#[tokio::test]
+async fn readers_asking_at_once_wait_for_one_rendering_when_memory_has_no_room() {
+    let app = spawn_with(ON_DISK).await;
+    let path = app.publish("Asked for at once").await.path;
+    // The node's first news empties the cache once; let it pass.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let misses = || app.state.pages.misses.load(std::sync::atomic::Ordering::Relaxed);
+    let before = misses();
+    let asks = (0..20).map(|_| app.get(&path));
+    let pages = futures_util::future::join_all(asks).await;
+    assert!(pages.iter().all(|p| p.status == 200 && p.body.contains("Asked for at once")));
+    assert_eq!(misses() - before, 1, "one rendering for twenty readers");
+}
