@@ -170,7 +170,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("cache_seconds", "5"),
     ("request_timeout_seconds", "10"),
     ("page_cache", "on"),
-    ("page_cache_memory_mb", "32"),
+    ("page_cache_memory_mb", "16"),
     ("page_cache_disk_mb", "1024"),
     ("page_cache_dir", ""),
     ("outbox_keep_hours", "48"),

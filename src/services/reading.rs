@@ -481,6 +481,17 @@ impl Chrome {
     }
 }
 
+/// Gives a read's closure the signature the store's reads take (inferred from the bound).
+fn a_read<T, F>(op: F) -> F
+where
+    F: for<'a> FnOnce(&'a mut dyn Db) -> crate::store::BoxFuture<'a, Result<T>>,
+{
+    op
+}
+
+/// Replies up to which a thread's read counts as small (see `Store::read_small`).
+const SMALL_THREAD: i64 = 100;
+
 /// The article at `address` with one page of its thread, all read at once.
 pub async fn article_page(
     services: &Services,
@@ -494,59 +505,58 @@ pub async fn article_page(
     let kept = &services.kept_chrome;
     let (chrome, generation) = (kept.get(&address.slug), kept.generation());
     let slug = address.slug.clone();
-    let lookup = services
-        .store
-        .read(move |db| {
-            Box::pin(async move {
-                let (chrome, read) = match chrome {
-                    Some(chrome) => (chrome, false),
-                    None => match locate_alone(db, &address).await? {
-                        Located::Here(article) => {
-                            (Chrome::read(db, *article, identity).await?, true)
-                        }
-                        Located::Elsewhere(path) => return Ok((ArticleLookup::Moved(path), None)),
-                        Located::Missing => return Ok((ArticleLookup::NotFound, None)),
-                    },
-                };
-                if chrome.article.date_path.as_deref() != Some(address.date.as_str()) {
-                    let moved = chrome.article.public_path();
-                    return Ok((moved.map_or(ArticleLookup::NotFound, ArticleLookup::Moved), None));
-                }
-                let view = ThreadView {
-                    held_ids: &request.held_ids,
-                    max_depth: settings.thread_depth,
-                    per_page: settings.replies_per_page,
-                };
-                let (id, known) = (chrome.article.id, chrome.article.reply_count);
-                let thread = discussion::thread_page(db, id, view, request.replies_page, known);
-                let Some(thread) = thread.await? else {
-                    return Ok((ArticleLookup::NotFound, None));
-                };
-                let reply_to = match request.reply_to {
-                    Some(reply) => db
-                        .reply(reply)
-                        .await?
-                        .filter(|r| r.article_id == id && r.status == ReplyStatus::Approved),
-                    None => None,
-                };
-                let kept = read.then(|| chrome.clone());
-                let Chrome { mut article, notes, related, nav } = chrome;
-                // The count of the replies as shown, not as the article was last read.
-                article.reply_count = thread.approved as i64;
-                let page = ArticlePage {
-                    nav,
-                    notes,
-                    related,
-                    open: !discussion::replies_closed(&article, &settings, now),
-                    article,
-                    thread,
-                    settings,
-                    reply_to,
-                };
-                Ok((ArticleLookup::Found(Box::new(page)), kept))
-            })
+    // With the article's text at hand, what is left to read of a short thread is a few rows.
+    let small = chrome.as_ref().is_some_and(|c| c.article.reply_count <= SMALL_THREAD);
+    let read = a_read(move |db| {
+        Box::pin(async move {
+            let (chrome, read) = match chrome {
+                Some(chrome) => (chrome, false),
+                None => match locate_alone(db, &address).await? {
+                    Located::Here(article) => (Chrome::read(db, *article, identity).await?, true),
+                    Located::Elsewhere(path) => return Ok((ArticleLookup::Moved(path), None)),
+                    Located::Missing => return Ok((ArticleLookup::NotFound, None)),
+                },
+            };
+            if chrome.article.date_path.as_deref() != Some(address.date.as_str()) {
+                let moved = chrome.article.public_path();
+                return Ok((moved.map_or(ArticleLookup::NotFound, ArticleLookup::Moved), None));
+            }
+            let view = ThreadView {
+                held_ids: &request.held_ids,
+                max_depth: settings.thread_depth,
+                per_page: settings.replies_per_page,
+            };
+            let (id, known) = (chrome.article.id, chrome.article.reply_count);
+            let thread = discussion::thread_page(db, id, view, request.replies_page, known);
+            let Some(thread) = thread.await? else {
+                return Ok((ArticleLookup::NotFound, None));
+            };
+            let reply_to = match request.reply_to {
+                Some(reply) => db
+                    .reply(reply)
+                    .await?
+                    .filter(|r| r.article_id == id && r.status == ReplyStatus::Approved),
+                None => None,
+            };
+            let kept = read.then(|| chrome.clone());
+            let Chrome { mut article, notes, related, nav } = chrome;
+            // The count of the replies as shown, not as the article was last read.
+            article.reply_count = thread.approved as i64;
+            let page = ArticlePage {
+                nav,
+                notes,
+                related,
+                open: !discussion::replies_closed(&article, &settings, now),
+                article,
+                thread,
+                settings,
+                reply_to,
+            };
+            Ok((ArticleLookup::Found(Box::new(page)), kept))
         })
-        .await;
+    });
+    let lookup =
+        if small { services.store.read_small(read).await } else { services.store.read(read).await };
     let (lookup, read) = lookup?;
     if let Some(read) = read {
         kept.put(slug.clone(), read, generation);

@@ -115,6 +115,21 @@ impl SqliteBackend {
         task.await.map_err(|e| StoreError::Database(format!("a read failed: {e}")))?
     }
 
+    /// [`Self::read`] on the calling thread (see `Store::read_small`).
+    pub async fn read_here<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>> + Send + 'static,
+    {
+        let free = self.inner.reading.available_permits() > 0;
+        let turn = self.inner.waits.time(free, self.inner.reading.acquire()).await;
+        let _turn = turn.expect("the semaphore is never closed");
+        let mut conn = self.inner.take_reader()?;
+        let result = read_in_one_snapshot(&mut conn, op);
+        self.inner.give_back(conn);
+        result
+    }
+
     /// Hands `op` to the writing thread and waits for its group to commit.
     pub async fn write<T, E, F>(&self, op: F) -> Result<T, E>
     where

@@ -455,8 +455,7 @@ async fn render(
     let page = template.render()?;
     let etag = super::caching::etag_of(page.as_bytes());
     let token = issue_token(&state.services.keys, article.id, state.services.clock.now());
-    let mut response =
-        html(status, page.replace(super::caching::TOKEN_PLACEHOLDER, &token), caching);
+    let mut response = html(status, super::caching::with_token(page, &token), caching);
     if caching == Caching::Public {
         response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII"));
     }

@@ -15,6 +15,25 @@ use super::AppState;
 /// second) does not change the tag: pages that differ only there are the same page.
 pub const TOKEN_PLACEHOLDER: &str = "\u{1}byline-form-token\u{1}";
 
+/// The page with `token` where [`TOKEN_PLACEHOLDER`] is. Found with `memchr`'s SIMD search:
+/// `str::replace`'s search was 2.5% of rendering an article page.
+pub fn with_token(page: String, token: &str) -> String {
+    let finder = memchr::memmem::Finder::new(TOKEN_PLACEHOLDER.as_bytes());
+    let mut places = finder.find_iter(page.as_bytes()).peekable();
+    if places.peek().is_none() {
+        return page;
+    }
+    let mut out = String::with_capacity(page.len() + token.len());
+    let mut from = 0;
+    for at in places {
+        out.push_str(&page[from..at]);
+        out.push_str(token);
+        from = at + TOKEN_PLACEHOLDER.len();
+    }
+    out.push_str(&page[from..]);
+    out
+}
+
 /// `W/"…"` from the body's length and CRC-32. A weak validator needs no cryptographic hash:
 /// SHA-256 took 6% of rendering an article page (perf under `bench/archive`), CRC-32 a
 /// twentieth of that; a change keeping the length and the CRC (one in four billion) would
@@ -103,6 +122,13 @@ pub fn not_modified(mut parts: axum::http::response::Parts) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_goes_where_each_placeholder_is() {
+        let page = format!("<a>{TOKEN_PLACEHOLDER}</a><b>{TOKEN_PLACEHOLDER}</b>");
+        assert_eq!(with_token(page, "t0k"), "<a>t0k</a><b>t0k</b>");
+        assert_eq!(with_token("<p>none</p>".into(), "t0k"), "<p>none</p>");
+    }
 
     #[test]
     fn tags_match_weakly_and_in_lists() {

@@ -37,7 +37,7 @@ const GRACE: Duration = Duration::from_secs(10);
 const MAX_ENTRIES: usize = 2000;
 /// What the kept pages may weigh together by default (`page_cache_memory_mb`), checked as a
 /// page is kept (its compressed copies, made later, may take the total somewhat past it).
-const MAX_BYTES: usize = 32 << 20;
+const MAX_BYTES: usize = 16 << 20;
 /// Below this a page is sent as it is: compressing saves less than a packet.
 const MIN_COMPRESS: usize = 1024;
 /// Brotli's quality 5 compresses a 200 KB article page in about 1.5 ms (`cargo bench`) and

@@ -197,8 +197,7 @@ fn render(
     let etag = super::caching::etag_of(body.as_bytes());
     let keys = &state.services.keys;
     let token = issue_token(keys, discussion.article.id, state.services.clock.now());
-    let mut response =
-        html(status, body.replace(super::caching::TOKEN_PLACEHOLDER, &token), caching);
+    let mut response = html(status, super::caching::with_token(body, &token), caching);
     if caching == Caching::Public {
         response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII"));
     }
