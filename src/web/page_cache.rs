@@ -378,6 +378,11 @@ impl PageCache {
         }))
     }
 
+    /// Whether memory holds a page for `key`, whatever its age.
+    fn holds_key(&self, key: &str) -> bool {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).pages.contains_key(key)
+    }
+
     /// Whether memory keeps `entry` as the page for `key`.
     fn holds(&self, key: &str, entry: &Arc<Entry>) -> bool {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -604,7 +609,10 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
         state.pages.hits.fetch_add(1, Ordering::Relaxed);
         return hit;
     }
-    if let Some(hit) = state.pages.serve_from_disk(&key, request.headers()).await {
+    // A page memory holds past its time is rendered anew by this request (the others get
+    // memory's copy meanwhile), not read from disk: memory keeps what is read most.
+    let renewing = state.pages.holds_key(&key);
+    if !renewing && let Some(hit) = state.pages.serve_from_disk(&key, request.headers()).await {
         return hit;
     }
     // Wait for whoever is rendering this page, but never longer than a request may take.
@@ -617,7 +625,11 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
             state.pages.hits.fetch_add(1, Ordering::Relaxed);
             state.pages.respond(&key, &entry, request.headers()).await
         }
-        _ => match state.pages.serve_from_disk(&key, request.headers()).await {
+        _ => match if renewing {
+            None
+        } else {
+            state.pages.serve_from_disk(&key, request.headers()).await
+        } {
             Some(hit) => hit,
             None => {
                 state.pages.misses.fetch_add(1, Ordering::Relaxed);

@@ -73,11 +73,6 @@ impl DiskPage {
             Coding::Gzip => &self.gzip,
         }
     }
-
-    fn weight(&self) -> u64 {
-        let copy = |c: &OnceCell<Option<Written>>| c.get().copied().flatten().map_or(0, |w| w.len);
-        self.body.len + copy(&self.gzip) + copy(&self.brotli)
-    }
 }
 
 /// The pages on disk by request path and query, with what each weighed when last counted.
@@ -113,6 +108,12 @@ impl DiskTier {
     /// weighing at most `budget` bytes together.
     pub fn open(root: &Path, budget: u64) -> std::io::Result<Self> {
         std::fs::create_dir_all(root)?;
+        let tier = Self::take_folder(root, budget)?;
+        empty_stopped_nodes_folders(root, &tier.dir);
+        Ok(tier)
+    }
+
+    fn take_folder(root: &Path, budget: u64) -> std::io::Result<Self> {
         for n in 0..1000 {
             let lock = File::options()
                 .create(true)
@@ -191,7 +192,7 @@ impl DiskTier {
 
     /// The page's body, in `coding` when it pays (compressed and written on first use).
     pub async fn body(
-        &self,
+        self: &Arc<Self>,
         key: &str,
         page: &Arc<DiskPage>,
         coding: Option<Coding>,
@@ -213,23 +214,29 @@ impl DiskTier {
                 if !super::page_cache::worth_compressing(&page.headers, body.len()) {
                     return None;
                 }
-                let (body, path) = (body.clone(), self.path(page.id, Some(coding)));
+                let (tier, key, page) = (self.clone(), key.to_owned(), page.clone());
+                let body = body.clone();
+                // Whole on the blocking pool, so that a client gone meanwhile leaves no file
+                // behind: a copy of a page dropped while it was made is deleted at once.
                 let written = tokio::task::spawn_blocking(move || {
                     let copy = coding.compress(&body);
                     if copy.len() >= body.len() {
                         return None;
                     }
-                    std::fs::write(&path, &copy).ok()?;
+                    let path = tier.path(page.id, Some(coding));
+                    if std::fs::write(&path, &copy).is_err() || !tier.add_copy(&key, &page, &copy) {
+                        let _ = std::fs::remove_file(&path);
+                        return None;
+                    }
                     Some(Written::of(&copy))
                 });
                 written.await.ok().flatten()
             })
             .await;
-        if written.is_some() {
-            self.reweigh(key, page);
-            if let Some(copy) = self.read(key, page, Some(coding)) {
-                return Some((Some(coding), copy));
-            }
+        if written.is_some()
+            && let Some(copy) = self.read(key, page, Some(coding))
+        {
+            return Some((Some(coding), copy));
         }
         Some((None, body))
     }
@@ -251,6 +258,7 @@ impl DiskTier {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = std::fs::write(self.path(id, None), body) {
             tracing::warn!(key, error = %e, "a page could not be written to disk");
+            let _ = std::fs::remove_file(self.path(id, None));
             return;
         }
         let page = Arc::new(DiskPage {
@@ -267,7 +275,7 @@ impl DiskTier {
         {
             let mut index = self.index();
             if current() {
-                let weight = page.weight();
+                let weight = page.body.len;
                 index.bytes += weight;
                 if let Some((old, old_weight)) = index.pages.insert(key.to_owned(), (page, weight))
                 {
@@ -308,20 +316,21 @@ impl DiskTier {
         gone
     }
 
-    /// Counts again what `page` weighs, if it is still the page listed under `key`.
-    fn reweigh(&self, key: &str, page: &Arc<DiskPage>) {
+    /// Counts a compressed copy of `page` just written, if it is still the page listed under
+    /// `key`; `false` when it is not (the copy is then not wanted).
+    fn add_copy(&self, key: &str, page: &Arc<DiskPage>, copy: &[u8]) -> bool {
         let gone = {
             let mut index = self.index();
-            let Some((listed, weight)) = index.pages.get_mut(key) else { return };
+            let Some((listed, weight)) = index.pages.get_mut(key) else { return false };
             if !Arc::ptr_eq(listed, page) {
-                return;
+                return false;
             }
-            let new = page.weight();
-            let old = std::mem::replace(weight, new);
-            index.bytes = index.bytes + new - old;
+            *weight += copy.len() as u64;
+            index.bytes += copy.len() as u64;
             self.evict(&mut index)
         };
         self.delete(gone);
+        true
     }
 
     /// Drops `page` if it is still the one listed under `key`.
@@ -391,13 +400,33 @@ impl DiskTier {
     }
 }
 
+/// Empties the folders under `root` that no running node holds (left by nodes since
+/// stopped), but `ours`.
+fn empty_stopped_nodes_folders(root: &Path, ours: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(n) = path.extension().filter(|x| *x == "lock").and(path.file_stem()) else {
+            continue;
+        };
+        let folder = root.join(n);
+        if folder == ours {
+            continue;
+        }
+        let Ok(lock) = File::options().write(true).open(&path) else { continue };
+        if lock.try_lock().is_ok() {
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tier(budget: u64) -> (tempfile::TempDir, DiskTier) {
+    fn tier(budget: u64) -> (tempfile::TempDir, Arc<DiskTier>) {
         let root = tempfile::tempdir().unwrap();
-        let tier = DiskTier::open(root.path(), budget).unwrap();
+        let tier = Arc::new(DiskTier::open(root.path(), budget).unwrap());
         (root, tier)
     }
 
@@ -469,8 +498,16 @@ mod tests {
         assert_ne!(first.dir(), second.dir());
         let dir = first.dir().to_owned();
         drop(first);
+        second.put("/b/", HeaderMap::new(), b"b", None, || true);
+        let second_dir = second.dir().to_owned();
         let again = DiskTier::open(root.path(), 1 << 20).unwrap();
         assert_eq!(again.dir(), dir, "the folder a stopped node left");
         assert_eq!(files(&again), 0, "emptied: nothing proves its pages current");
+        assert_eq!(std::fs::read_dir(&second_dir).unwrap().count(), 1, "a running node's kept");
+        drop(second);
+        drop(again);
+        let last = DiskTier::open(root.path(), 1 << 20).unwrap();
+        assert!(!second_dir.exists() || std::fs::read_dir(&second_dir).unwrap().count() == 0);
+        assert_eq!(last.dir(), dir);
     }
 }
