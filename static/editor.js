@@ -165,6 +165,10 @@
     return found;
   }
 
+  // The revision the form was opened on: text typed against an older one must not overwrite
+  // a colleague's save when it is put back (the server refuses a stale revision with a 409).
+  var opened = form.elements.opened;
+  var revision = opened ? opened.value : '';
   var loaded = JSON.stringify(values());
   var submitting = false;
   function dirty() { return JSON.stringify(values()) !== loaded; }
@@ -182,19 +186,28 @@
   if (store) {
     var saved = null;
     try { saved = JSON.parse(store.getItem(key) || 'null'); } catch (e) { saved = null; }
-    if (saved && saved.values && JSON.stringify(saved.values) !== loaded) {
+    // Sent and answered with a newer revision: that save went through (a refused one comes
+    // back with the text in the form), so nothing is left to offer.
+    var landed = saved && saved.sent && saved.revision !== revision;
+    if (saved && (landed || JSON.stringify(saved.values) === loaded)) {
+      store.removeItem(key);
+    } else if (saved && saved.values) {
+      var stale = opened && saved.revision && saved.revision !== revision;
       var notice = document.createElement('div');
       notice.className = 'autosave-notice';
       notice.setAttribute('role', 'status');
       var when = new Date(saved.at);
       var text = document.createElement('p');
       text.textContent = 'Changes typed here on ' + when.toLocaleString() +
-        ' were not saved. They are kept in this browser.';
+        ' were not saved. They are kept in this browser.' + (stale
+        ? ' Someone has saved this article since: saving them shows what changed first.'
+        : '');
       var restore = document.createElement('button');
       restore.type = 'button';
       restore.textContent = 'Put them back';
       restore.addEventListener('click', function () {
         put(saved.values);
+        if (stale) opened.value = saved.revision;
         notice.remove();
         form.querySelector('#headline').focus();
       });
@@ -217,17 +230,24 @@
     clearTimeout(timer);
     timer = setTimeout(function () {
       try {
-        if (dirty()) store.setItem(key, JSON.stringify({ at: Date.now(), values: values() }));
+        if (dirty()) store.setItem(key, JSON.stringify(kept(false)));
         else store.removeItem(key);
       } catch (e) { /* a full or refused store keeps nothing */ }
     }, 500);
   });
 
-  // Sent to the server, the text is its business: a refused form comes back as typed.
+  function kept(sent) {
+    return { at: Date.now(), values: values(), revision: opened ? opened.value : '', sent: sent };
+  }
+
+  // Kept until the answer shows the save went through: a request lost on the way (the
+  // network, the server away) leaves the text to be offered back.
   form.addEventListener('submit', function () {
     submitting = true;
     clearTimeout(timer);
-    if (store) store.removeItem(key);
+    if (store && dirty()) {
+      try { store.setItem(key, JSON.stringify(kept(true))); } catch (e) { /* nothing kept */ }
+    }
   });
 
   window.addEventListener('beforeunload', function (event) {

@@ -472,6 +472,25 @@ async fn location_of(
     address_of_reply(services, article.id, path, id, settings).await
 }
 
+/// Where a public reply is read now: the page of its thread that shows it, with its anchor
+/// (the page changes as the thread grows, so links kept elsewhere, as in mail, go through
+/// `/replies/ID`). `None` for a reply that is not public or not where anyone can read it.
+pub async fn reply_address(services: &Services, id: ReplyId) -> Result<Option<String>, StoreError> {
+    use crate::store::SubscriptionReads;
+    let Some(news) = services.store.read(move |db| Box::pin(db.reply_news(id))).await? else {
+        return Ok(None);
+    };
+    let Some(path) = news.path.filter(|_| news.status == ReplyStatus::Approved) else {
+        return Ok(None);
+    };
+    // An embedded thread is shown whole by the script on its page.
+    if path.contains("://") {
+        return Ok(Some(format!("{path}#comment-{id}")));
+    }
+    let settings = settings::effective(services).await?.settings;
+    address_of_reply(services, news.article_id, &path, id, &settings).await.map(Some)
+}
+
 /// The address of the page of replies that shows reply `id` (whose poster sees it even when
 /// held), with `#comment-ID`.
 pub(super) async fn address_of_reply(

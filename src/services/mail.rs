@@ -16,8 +16,8 @@ use crate::domain::{EventKind, ReplyId, ReplyStatus, UserId};
 use crate::mail::SendError;
 use crate::mail::message::{Content, Letter, Link, Quote, build};
 use crate::store::{
-    HeldMail, MailAddress, Recipient, ReplyNews, StaffMailReads, StaffMailWrites, StaffReads,
-    StaffRecipient, StoreError, Subscription, SubscriptionReads, SubscriptionWrites,
+    HeldMail, MailAddress, Recipient, ReplyNews, StaffMailChoice, StaffMailReads, StaffMailWrites,
+    StaffReads, StaffRecipient, StoreError, Subscription, SubscriptionReads, SubscriptionWrites,
 };
 
 /// An address that never confirmed is forgotten after this long (seconds).
@@ -26,6 +26,8 @@ pub const UNCONFIRMED_DAYS: i64 = 30;
 /// Tokens name their row by a letter and its id: `a12.…` an address, `s34.…` a subscription.
 const ADDRESS_TOKEN: (&str, char) = ("mail-address", 'a');
 const SUBSCRIPTION_TOKEN: (&str, char) = ("mail-subscription", 's');
+/// `u56.…`: an account's mails about new replies on its articles.
+const AUTHOR_TOKEN: (&str, char) = ("mail-author-replies", 'u');
 
 /// `a12.SIGNATURE`, signed with the row's creation time too, so that a token outlives neither
 /// its row nor a later row that happens to get the same id.
@@ -59,6 +61,17 @@ pub fn subscription_token(services: &Services, id: i64, created_at: i64) -> Stri
     token(services, SUBSCRIPTION_TOKEN, id, created_at)
 }
 
+/// The token of the one-click link in an author's mails about new replies: it ends them.
+fn author_token(services: &Services, user: UserId) -> String {
+    token(services, AUTHOR_TOKEN, user.get(), 0)
+}
+
+/// The account a genuine author's unsubscribe token names.
+pub fn author_of_token(services: &Services, token: &str) -> Option<UserId> {
+    let (id, signature) = token_id(token, AUTHOR_TOKEN)?;
+    genuine(services, AUTHOR_TOKEN, id, 0, signature).then_some(UserId(id))
+}
+
 /// The address a genuine manage (or confirm) token names.
 pub async fn address_of_token(
     services: &Services,
@@ -88,6 +101,15 @@ pub async fn subscriptions(
     services.store.read(move |db| Box::pin(db.subscriptions_of(id))).await
 }
 
+/// The address a subscription belongs to.
+pub async fn address_of(
+    services: &Services,
+    subscription: &Subscription,
+) -> Result<Option<MailAddress>, StoreError> {
+    let id = subscription.address_id;
+    services.store.read(move |db| Box::pin(db.mail_address(id))).await
+}
+
 /// Confirms the address a genuine token names; `None` if the token is not (any more).
 pub async fn confirm(services: &Services, token: &str) -> Result<Option<MailAddress>, StoreError> {
     let Some(address) = address_of_token(services, token).await? else { return Ok(None) };
@@ -104,6 +126,8 @@ pub enum Unsubscribed {
     One(Subscription),
     /// Everything the address followed (a digest's link, or the manage page's button).
     All,
+    /// An author's mails about new replies on their articles.
+    Author,
 }
 
 /// Ends what a genuine unsubscribe token names: one subscription, or with an address's token
@@ -114,6 +138,20 @@ pub async fn unsubscribe(
 ) -> Result<Option<Unsubscribed>, StoreError> {
     if token.starts_with(ADDRESS_TOKEN.1) {
         return Ok(forget(services, token).await?.then_some(Unsubscribed::All));
+    }
+    if let Some(user) = author_of_token(services, token) {
+        services
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let choice = tx.staff_mail_choice(user).await?;
+                    tx.set_staff_mail_choice(user, StaffMailChoice { replies: false, ..choice })
+                        .await
+                })
+            })
+            .await?;
+        tracing::info!(user = user.get(), "an author stopped mails about new replies");
+        return Ok(Some(Unsubscribed::Author));
     }
     let Some(subscription) = subscription_of_token(services, token).await? else {
         return Ok(None);
@@ -250,7 +288,9 @@ async fn tell_authors(services: &Services, news: &ReplyNews) -> Result<(), Strin
         };
         let id = format!("public-{}.u{}", news.id, author.user_id.get());
         let thread = Some(mail_id(services, &format!("article-{}", news.article_id)));
-        let letter = letter(services, &author.email, content, id, thread, None);
+        let one_click =
+            site_url(services, &format!("/unsubscribe/{}", author_token(services, author.user_id)));
+        let letter = letter(services, &author.email, content, id, thread, Some(one_click));
         if let Err(SendError::Transient(e)) =
             send_once(services, key, staff(author.user_id), letter).await
         {
@@ -613,9 +653,10 @@ fn mail_id(services: &Services, what: &str) -> String {
     format!("<{what}@{}>", crate::config::host_of(&services.config.base_url))
 }
 
+/// The reply's lasting address: it sends the reader to the page of the thread that shows the
+/// reply when the mail is read (a long thread's pages move as it grows).
 fn reply_url(news: &ReplyNews, services: &Services) -> String {
-    let path = news.path.clone().unwrap_or_else(|| "/".into());
-    site_url(services, &format!("{path}#comment-{}", news.id))
+    site_url(services, &format!("/replies/{}", news.id))
 }
 
 fn manage_link(services: &Services, address: &MailAddress) -> Link {

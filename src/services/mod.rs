@@ -52,8 +52,8 @@ pub struct Services {
     pub changes: Arc<ChangeHub>,
     /// The site's sections and footer as last read (see `reading`), for error pages.
     nav: std::sync::Mutex<reading::SiteNav>,
-    /// The latest articles as the front page last read them (see `reading`), for `404`s.
-    latest: std::sync::Mutex<Vec<(String, String)>>,
+    /// The latest articles as last read (see `reading`), for `404`s.
+    latest: Arc<reading::LatestArticles>,
     /// The site's identity as the settings were last read (see `reading`).
     identity: std::sync::Mutex<std::sync::Arc<crate::domain::identity::Identity>>,
     /// The discussion settings as last read (see `settings::effective`).
@@ -87,10 +87,13 @@ impl Services {
         let kept_settings = Arc::new(kept::Kept::default());
         let kept_targets = Arc::new(kept::Kept::default());
         let kept_chrome = Arc::new(kept::Kept::default());
+        let latest = Arc::new(reading::LatestArticles::new(store.clone()));
+        latest.read().await;
         for listener in [
             kept_settings.clone() as Arc<dyn changes::ChangeListener>,
             kept_targets.clone() as Arc<dyn changes::ChangeListener>,
             kept_chrome.clone() as Arc<dyn changes::ChangeListener>,
+            latest.clone() as Arc<dyn changes::ChangeListener>,
         ] {
             changes.listen(Arc::downgrade(&listener));
         }
@@ -109,7 +112,7 @@ impl Services {
             config: Arc::new(config),
             changes,
             nav: Default::default(),
-            latest: Default::default(),
+            latest,
             identity: Default::default(),
             kept_settings,
             kept_targets,

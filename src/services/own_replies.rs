@@ -136,6 +136,11 @@ fn changed(unit: &mut UnitOfWork<'_>, before: &Reply, after: Option<ReplyStatus>
     if was_public && !is_public {
         unit.record(EventKind::ReplyRemoved, before.article_id, Some(before.id));
     }
+    // A held reply edited into one that passes goes public now: told as an approval would be
+    // (its followers' mail, live readers).
+    if is_public && !was_public {
+        unit.record(EventKind::ReplyApproved, before.article_id, Some(before.id));
+    }
     if after == Some(ReplyStatus::Pending) && before.status != ReplyStatus::Pending {
         unit.record(EventKind::ReplyHeld, before.article_id, Some(before.id));
     }

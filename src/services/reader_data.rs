@@ -1,8 +1,8 @@
 //! A reader's rights over their replies: a copy of every reply posted with their address, or
 //! its erasure, each asked for on `/my-replies` and done through a link mailed to that address
 //! (so that only its owner can). Erasing deletes each reply (text, name, email, website and
-//! address with it); one that others answered keeps its place as "[deleted]", so threads stay
-//! whole; the address's subscriptions go too.
+//! address with it); one that others answered keeps its place under "This reply was removed.",
+//! so threads stay whole; the address's subscriptions go too.
 
 use std::sync::Arc;
 

@@ -113,20 +113,88 @@ impl Services {
         self.nav.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The latest articles (headline, address) as the front page last read them, for the
-    /// page that answers `404`, which must not wait for the database either.
+    /// The latest articles (headline, address), for the page that answers `404`, which must
+    /// not wait for the database: read at start and again after each site-wide change.
     pub fn known_latest(&self) -> Vec<(String, String)> {
-        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.latest.known()
+    }
+}
+
+/// The latest published articles as last read (see [`Services::known_latest`]).
+pub(super) struct LatestArticles(std::sync::Arc<Latest>);
+
+struct Latest {
+    store: crate::store::Store,
+    known: std::sync::Mutex<Vec<(String, String)>>,
+    /// A read is under way; `again`: a change came since it began.
+    reading: std::sync::atomic::AtomicBool,
+    again: std::sync::atomic::AtomicBool,
+}
+
+impl LatestArticles {
+    pub(super) fn new(store: crate::store::Store) -> Self {
+        Self(std::sync::Arc::new(Latest {
+            store,
+            known: Default::default(),
+            reading: Default::default(),
+            again: Default::default(),
+        }))
     }
 
-    fn remember_latest(&self, lead: Option<&Article>, articles: &[ArticleSummary]) {
-        let lead = lead.and_then(|a| Some((a.headline.clone(), a.public_path()?)));
-        let rest = articles.iter().filter_map(|a| {
-            let date = a.date_path.as_deref()?;
-            Some((a.headline.clone(), crate::domain::paths::article_path(date, &a.slug)))
+    fn known(&self) -> Vec<(String, String)> {
+        self.0.known.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the list now (at start).
+    pub(super) async fn read(&self) {
+        self.0.read().await;
+    }
+}
+
+impl Latest {
+    /// A failure leaves the list as it was.
+    async fn read(&self) {
+        let limit = LATEST as u64;
+        let found =
+            self.store.read(move |db| Box::pin(db.published_articles(0, limit, None))).await;
+        match found {
+            Ok(articles) => {
+                let latest = articles.iter().filter_map(|a| {
+                    let date = a.date_path.as_deref()?;
+                    Some((a.headline.clone(), crate::domain::paths::article_path(date, &a.slug)))
+                });
+                *self.known.lock().unwrap_or_else(|p| p.into_inner()) = latest.collect();
+            }
+            Err(e) => tracing::debug!(error = %e, "the latest articles were not read again"),
+        }
+    }
+}
+
+impl super::ChangeListener for LatestArticles {
+    fn changed(&self, scope: &super::Scope) {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Replies change counts, not which articles are the latest.
+        if *scope != super::Scope::Everything {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        self.0.again.store(true, SeqCst);
+        if self.0.reading.swap(true, SeqCst) {
+            return;
+        }
+        let latest = self.0.clone();
+        runtime.spawn(async move {
+            loop {
+                while latest.again.swap(false, SeqCst) {
+                    latest.read().await;
+                }
+                latest.reading.store(false, SeqCst);
+                // A change that came after the last read and before `reading` was cleared.
+                if !latest.again.load(SeqCst) || latest.reading.swap(true, SeqCst) {
+                    break;
+                }
+            }
         });
-        let latest: Vec<_> = lead.into_iter().chain(rest).take(LATEST).collect();
-        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = latest;
     }
 }
 
@@ -199,9 +267,6 @@ pub async fn front_page(services: &Services, page: u64) -> Result<Option<FrontPa
         .await?;
     if let Some(front) = &front {
         services.remember(&front.nav);
-        if page == 1 {
-            services.remember_latest(front.lead.as_ref(), &front.articles);
-        }
     }
     Ok(front)
 }

@@ -451,6 +451,11 @@ pub trait ReplyWrites: Tx {
 
     /// Deletes a reply for ever; its answers keep their place under a placeholder.
     async fn delete_reply(&mut self, id: ReplyId) -> Result<bool> {
+        // The record that its news was mailed is kept as long as the reply (see
+        // `forget_mails_sent`), and goes with it.
+        let sql = "DELETE FROM mails_sent WHERE key LIKE $1 OR key LIKE $2";
+        let (told, authors) = (format!("reply:{id}:%"), format!("public:{id}:%"));
+        self.execute(sql, &[told.as_str().into(), authors.as_str().into()]).await?;
         Ok(self.execute("DELETE FROM comments WHERE id = $1", &[id.into()]).await? > 0)
     }
 

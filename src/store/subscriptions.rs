@@ -346,9 +346,12 @@ pub trait SubscriptionWrites: Tx {
         Ok(Some((address, taken.into_iter().map(|(_, id)| id).collect())))
     }
 
-    /// Forgets the log of mails sent before `before`.
+    /// Forgets the log of mails sent before `before`, but for the news of a reply made public
+    /// (`reply:` and `public:` keys): a reply held again and approved once more, months on,
+    /// is still not news, so those go only with their reply (`delete_reply`).
     async fn forget_mails_sent(&mut self, before: i64) -> Result<u64> {
-        let sql = "DELETE FROM mails_sent WHERE COALESCE(sent_at, claimed_until) < $1";
+        let sql = "DELETE FROM mails_sent WHERE COALESCE(sent_at, claimed_until) < $1
+                     AND key NOT LIKE 'reply:%' AND key NOT LIKE 'public:%'";
         self.execute(sql, &[before.into()]).await
     }
 }

@@ -226,6 +226,7 @@ pub fn routes() -> Vec<Route> {
             get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
         ),
         route("/subscriptions/{token}", get(subscriptions::manage)),
+        route("/replies/{id}", get(own_replies::permalink)),
         route("/replies/{id}/edit", get(own_replies::edit_page).post(own_replies::edit)),
         route("/replies/{id}/delete", get(own_replies::delete_page).post(own_replies::delete)),
         route("/my-replies", get(reader_data::ask_page).post(reader_data::ask)),

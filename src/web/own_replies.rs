@@ -60,6 +60,21 @@ const CLOSED: &str = "This reply can no longer be changed here. A reply can be e
      for a short while after it is posted, from the browser that posted it; after that, ask \
      the site's staff.";
 
+/// `GET /replies/{id}`: a reply's lasting address (used in mail), sent on to the page of its
+/// thread that shows it today.
+pub async fn permalink(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = ReplyId::parse(&id).ok_or(AppError::NotFound)?;
+    let location = crate::services::discussion::reply_address(&state.services, id).await?;
+    let location = location.ok_or(AppError::NotFound)?;
+    let mut response = redirect(StatusCode::FOUND, &location);
+    // Where the reply is shown moves as the thread grows.
+    response.headers_mut().insert(header::CACHE_CONTROL, Caching::Private.header_value());
+    Ok(response)
+}
+
 /// `GET /replies/{id}/edit`
 pub async fn edit_page(
     State(state): State<AppState>,

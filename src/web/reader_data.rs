@@ -143,8 +143,8 @@ pub async fn show(
             title: "Erase your replies?",
             lines: vec![format!(
                 "These {} replies will be erased: their text, name, email, website and address. \
-                 One that others answered keeps its place as “[deleted]”, so their answers still \
-                 make sense. This cannot be undone.",
+                 One that others answered keeps its place, under “This reply was removed.”, so \
+                 their answers still make sense. This cannot be undone.",
                 replies.len()
             )],
             erase_url: Some(format!("/my-replies/{token}")),

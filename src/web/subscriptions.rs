@@ -22,8 +22,8 @@ struct MailPage<'a> {
     layout: Layout<'a>,
     title: &'a str,
     lines: Vec<String>,
-    /// The page's one action, a POST to itself.
-    button: Option<Link>,
+    /// The page's actions, each a POST (the first the main one).
+    buttons: Vec<Link>,
     follows: Vec<Follow>,
     links: Vec<Link>,
 }
@@ -41,12 +41,12 @@ fn page(
     status: StatusCode,
     title: &str,
     lines: Vec<String>,
-    button: Option<Link>,
+    buttons: Vec<Link>,
     follows: Vec<Follow>,
     links: Vec<Link>,
 ) -> Result<Response, AppError> {
     let layout = Layout::public(&state.config, title, state.services.known_nav());
-    let body = MailPage { layout, title, lines, button, follows, links }.render()?;
+    let body = MailPage { layout, title, lines, buttons, follows, links }.render()?;
     let mut response = html(status, body, Caching::Private);
     // The address holds a token: it must not travel to the sites the page links to.
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -64,7 +64,7 @@ fn not_genuine(state: &AppState) -> Result<Response, AppError> {
              that was never confirmed is forgotten after 30 days). Nothing was changed."
                 .into(),
         ],
-        None,
+        Vec::new(),
         Vec::new(),
         Vec::new(),
     )
@@ -105,7 +105,7 @@ pub async fn confirm_page(
         masked(&address.email)
     )];
     let button = Link::new("Confirm my address", format!("/mail/confirm/{token}"));
-    page(&state, StatusCode::OK, "Confirm your address", lines, Some(button), vec![], vec![])
+    page(&state, StatusCode::OK, "Confirm your address", lines, vec![button], vec![], vec![])
 }
 
 /// `POST /mail/confirm/{token}`
@@ -126,7 +126,7 @@ fn confirmed(state: &AppState, address: &MailAddress) -> Result<Response, AppErr
         masked(&address.email)
     )];
     let links = vec![manage_link(state, address)];
-    page(state, StatusCode::OK, "Your address is confirmed", lines, None, vec![], links)
+    page(state, StatusCode::OK, "Your address is confirmed", lines, vec![], vec![], links)
 }
 
 /// `GET /unsubscribe/{token}`: says what the button ends; ends nothing itself.
@@ -135,16 +135,27 @@ pub async fn unsubscribe_page(
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let services = &state.services;
-    let what = if let Some(address) = mail::address_of_token(services, &token).await? {
-        format!("every subscription of {}", masked(&address.email))
+    let (what, address) = if mail::author_of_token(services, &token).is_some() {
+        ("new replies on your articles (your account page turns them on again)".to_owned(), None)
+    } else if let Some(address) = mail::address_of_token(services, &token).await? {
+        (format!("every subscription of {}", masked(&address.email)), None)
     } else if let Some(subscription) = mail::subscription_of_token(services, &token).await? {
-        describe(&subscription)
+        (describe(&subscription), mail::address_of(services, &subscription).await?)
     } else {
         return not_genuine(&state);
     };
     let lines = vec![format!("Press the button to stop emails about {what}.")];
-    let button = Link::new("Unsubscribe", format!("/unsubscribe/{token}"));
-    page(&state, StatusCode::OK, "Unsubscribe", lines, Some(button), vec![], vec![])
+    let mut buttons = vec![Link::new("Unsubscribe", format!("/unsubscribe/{token}"))];
+    let mut links = Vec::new();
+    if let Some(address) = address {
+        let everything = mail::address_token(services, &address);
+        buttons.push(Link::new(
+            "Stop every email from this site to this address",
+            format!("/unsubscribe/{everything}"),
+        ));
+        links.push(manage_link(&state, &address));
+    }
+    page(&state, StatusCode::OK, "Unsubscribe", lines, buttons, vec![], links)
 }
 
 fn describe(subscription: &Subscription) -> String {
@@ -160,16 +171,32 @@ pub async fn unsubscribe(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let lines = match mail::unsubscribe(&state.services, &token).await? {
+    let services = &state.services;
+    let (mut buttons, mut links) = (Vec::new(), Vec::new());
+    let lines = match mail::unsubscribe(services, &token).await? {
         None => return not_genuine(&state),
         Some(Unsubscribed::All) => {
             vec!["This address is forgotten, with everything it followed. No more emails.".into()]
         }
+        Some(Unsubscribed::Author) => vec![
+            "No more emails about new replies on your articles. Your account page turns them \
+             on again."
+                .into(),
+        ],
         Some(Unsubscribed::One(subscription)) => {
+            // The rest of what the address follows stays: say how to end it too.
+            if let Some(address) = mail::address_of(services, &subscription).await? {
+                let everything = mail::address_token(services, &address);
+                buttons.push(Link::new(
+                    "Stop every email from this site to this address",
+                    format!("/unsubscribe/{everything}"),
+                ));
+                links.push(manage_link(&state, &address));
+            }
             vec![format!("No more emails about {}.", describe(&subscription))]
         }
     };
-    page(&state, StatusCode::OK, "You are unsubscribed", lines, None, vec![], vec![])
+    page(&state, StatusCode::OK, "You are unsubscribed", lines, buttons, vec![], links)
 }
 
 /// `GET /subscriptions/{token}`: what an address follows, each with its own button.
@@ -209,7 +236,7 @@ pub async fn manage(
         "Unsubscribe from everything and forget this address",
         format!("/unsubscribe/{token}"),
     );
-    page(&state, StatusCode::OK, "Your subscriptions", lines, Some(everything), follows, vec![])
+    page(&state, StatusCode::OK, "Your subscriptions", lines, vec![everything], follows, vec![])
 }
 
 /// `GET /moderate/{token}`: a held-reply mail's button, shown before it acts (mail scanners
@@ -234,7 +261,7 @@ pub async fn moderation_page(
     lines.push(format!("It is {} now.", news.status.as_str()));
     let button = Link::new(label, format!("/moderate/{token}"));
     let title = format!("{label}: are you sure?");
-    page(&state, StatusCode::OK, &title, lines, Some(button), vec![], vec![queue_link()])
+    page(&state, StatusCode::OK, &title, lines, vec![button], vec![], vec![queue_link()])
 }
 
 fn queue_link() -> Link {
@@ -251,7 +278,7 @@ fn expired(state: &AppState) -> Result<Response, AppError> {
              changed: moderate the reply from the queue.",
             mail::LINK_DAYS
         )],
-        None,
+        vec![],
         vec![],
         vec![queue_link()],
     )
@@ -281,5 +308,5 @@ pub async fn moderate(
         ),
         mail::LinkOutcome::Refused(why) => (StatusCode::FORBIDDEN, "Nothing was changed", why),
     };
-    page(&state, status, title, vec![line], None, vec![], vec![queue_link()])
+    page(&state, status, title, vec![line], vec![], vec![], vec![queue_link()])
 }

@@ -206,8 +206,70 @@ async fn every_page_type_passes_axe_core_in_light_and_dark() {
     let byline_author = app.article(id).await.unwrap().authors.remove(0);
     let author_page = byline::domain::paths::author_path(byline_author.id, &byline_author.name);
     let year = &lead.date_path.as_deref().unwrap()[..4];
+    let tag = app.article(id).await.unwrap().tags.remove(0);
+    // A reader's subscription, for the pages behind the links in their mail.
+    let now = app.clock.now();
+    let subscription = app
+        .db_write(move |tx| {
+            Box::pin(async move {
+                use byline::store::{SubscriptionReads, SubscriptionWrites};
+                tx.subscribe("sub.reader@example.com", id, Some(reply), now).await?;
+                let address = tx.mail_address_of("sub.reader@example.com").await?.unwrap();
+                Ok((tx.subscriptions_of(address.id).await?.remove(0), address))
+            })
+        })
+        .await;
+    let (subscription, address) = subscription;
+    let services = &app.services;
+    let unsubscribe = byline::services::mail::subscription_token(
+        services,
+        subscription.id,
+        subscription.created_at,
+    );
+    let manage = byline::services::mail::address_token(services, &address);
+    // The revision the editor opens on now: once the form is saved again, a form sent as
+    // opened on it is refused with a 409.
+    let current = app
+        .staff_get(&staff, &revisions)
+        .await
+        .all("ol.revisions li.current a")
+        .first()
+        .map(|a| attr(*a, "href").trim_end_matches('/').rsplit('/').next().unwrap().to_owned())
+        .unwrap();
     let entry = |name: &str, path: &str, staff: bool, shots: bool| serde_json::json!({ "name": name, "path": path, "staff": staff, "shots": shots });
+    let sent = |name: &str,
+                path: &str,
+                staff: bool,
+                form: &str,
+                fields: serde_json::Value,
+                status: u16| {
+        serde_json::json!({ "name": name, "path": path, "staff": staff, "shots": false, "form": form, "fields": fields, "status": status })
+    };
+    let editor = format!("/admin/articles/{id}/");
+    let update = |name: &str, fields: serde_json::Value, status: u16| {
+        let mut entry = sent(name, &editor, true, "form.editor", fields, status);
+        entry["submitter"] = "button[value=publish]".into();
+        entry
+    };
     let pages = vec![
+        sent(
+            "reply-refused",
+            &article,
+            false,
+            "#respond form",
+            serde_json::json!({ "comment": "A reply.", "name": "A Reader", "email": "reader@localhost" }),
+            422,
+        ),
+        update("editor-saved", serde_json::json!({ "standfirst": "A second standfirst." }), 200),
+        update(
+            "editor-conflict",
+            serde_json::json!({ "opened": current, "standfirst": "Changed meanwhile." }),
+            409,
+        ),
+        entry("tag", &byline::domain::paths::tag_path(&tag.slug), false, false),
+        entry("unsubscribe", &format!("/unsubscribe/{unsubscribe}"), false, false),
+        entry("subscriptions", &format!("/subscriptions/{manage}"), false, false),
+        entry("link-not-genuine", "/unsubscribe/s1.forged", false, false),
         entry("front", "/", false, true),
         entry("front-2", "/page/2/", false, false),
         entry("article", &article, false, true),

@@ -2409,8 +2409,19 @@ mod cases {
         let (to, replies) = w(store, |tx| tx.take_digest(2, 145)).await.unwrap();
         assert_eq!((to.id, replies), (ada.id, vec![first, second]), "oldest first, once");
         assert!(w(store, |tx| tx.take_digest(2, 145)).await.is_none(), "taken");
+        // The news of a reply made public is remembered as long as the reply is there.
+        let told = format!("reply:{first}:a1");
+        let key = told.clone();
+        w(store, move |tx| Box::pin(async move { tx.claim_mail(&key, "a1", 100, 160).await }))
+            .await;
+        let key = told.clone();
+        w(store, move |tx| Box::pin(async move { tx.mail_was_sent(&key, 100).await })).await;
         assert_eq!(w(store, |tx| tx.forget_mails_sent(141)).await, 1);
         assert!(!r(store, |db| db.mail_sent("k")).await);
+        let key = told.clone();
+        assert!(r(store, move |db| Box::pin(async move { db.mail_sent(&key).await })).await);
+        w(store, move |tx| tx.delete_reply(first)).await;
+        assert!(!r(store, move |db| Box::pin(async move { db.mail_sent(&told).await })).await);
     }
 
     pub async fn a_handler_gets_only_the_kinds_it_acts_on(store: &Store, _: Backend) {

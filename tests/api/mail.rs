@@ -310,8 +310,11 @@ async fn a_confirmed_reader_is_told_of_public_replies_and_never_of_held_ones() {
         "shown as typed, not as markup"
     );
     assert!(!note.html().contains("<b>millions"));
-    let anchor = format!("{BASE}{path}#comment-{bea}");
-    assert!(note.text().contains(&anchor) && note.html().contains(&anchor));
+    let lasting = format!("{BASE}/replies/{bea}");
+    assert!(note.text().contains(&lasting) && note.html().contains(&lasting));
+    let followed = app.get(&format!("/replies/{bea}")).await;
+    assert_eq!(followed.status, 302);
+    assert_eq!(followed.location(), format!("{path}#comment-{bea}"));
     assert!(note.text().contains("replies to your comment"));
     // Nobody else's address, anywhere in the message.
     assert!(!note.raw.contains("bea@example.com"));
@@ -353,6 +356,161 @@ async fn a_reply_its_poster_edits_is_not_mailed_again() {
     byline::services::moderation::approve_from_command_line(&app.services, bea).await.unwrap();
     settle(&app).await;
     assert_eq!(sink.received().len(), 2, "Ada heard of Bea's reply once");
+}
+
+#[tokio::test]
+async fn a_mail_link_finds_its_reply_on_a_long_thread() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[("replies_per_page", "2")]).await;
+    let path = app.publish("Ferry timetable").await.path;
+    let ada = app.reply(&path, &following("Ada", "Is the late ferry back?")).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    for name in ["Bea", "Cal", "Dee"] {
+        let email = format!("{}@example.com", name.to_lowercase());
+        let comment = format!("{name} on the ferry.");
+        app.reply(&path, &reply_with(&[("name", name), ("email", &email), ("comment", &comment)]))
+            .await;
+    }
+    let eve = app.reply(&path, &answer("Eve", "From June, yes.", ada)).await;
+    let note = sink.wait_for(2).await[1].clone();
+    let link = note.link("/replies/");
+    assert_eq!(link, format!("/replies/{eve}"));
+    // The article's address shows the newest page, where Eve's answer to Ada is not.
+    assert!(!app.get(&path).await.has(&format!("#comment-{eve}")));
+    let followed = app.get(&link).await;
+    assert_eq!(followed.status, 302);
+    let location = followed.location().to_owned();
+    assert_eq!(location, format!("{path}?replies=1#comment-{eve}"));
+    let (page, _) = location.split_once('#').unwrap();
+    assert!(app.get(page).await.has(&format!("#comment-{eve}")), "the link finds the reply");
+
+    // A held reply, or one that is not there, has no public address.
+    let held = app.reply(&path, &answer("Fay", "Please holdme.", ada)).await;
+    assert_eq!(app.get(&format!("/replies/{held}")).await.status, 404);
+    assert_eq!(app.get("/replies/999999").await.status, 404);
+    assert_eq!(app.get("/replies/x").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_held_reply_edited_clean_is_news_then_and_spam_or_trash_never() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    app.add_staff("mod@example.com", "Mo Derator", byline::domain::Role::Editor).await;
+    let staff = app.sign_in("mod@example.com").await;
+    let path = app.publish("Bridge repairs").await.path;
+    let ada = app.reply(&path, &following("Ada", "When will the bridge reopen?")).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    // What reached Ada (the moderator is mailed of each held reply too).
+    let to_ada = || -> Vec<Mail> {
+        sink.received().into_iter().filter(|m| m.rcpt() == ["ada@example.com"]).collect()
+    };
+
+    // Held (the hold list), then edited by its poster into one that passes: public now,
+    // and Ada is told, as of an approval.
+    let posted = app.post(&path, &answer("Bea", "holdme: in May.", ada)).await;
+    assert_eq!(posted.status, 303);
+    let bea = crate::helpers::comment_id(posted.location());
+    let cookie = crate::helpers::cookies_from(&posted);
+    settle(&app).await;
+    assert_eq!(to_ada().len(), 1, "nothing for a held reply");
+    let edit = format!("/replies/{bea}/edit");
+    let text = encode(&[("comment", "In May, they say.".to_owned())]).into_bytes();
+    let edited = app.post_raw(&edit, text, &[("cookie", &cookie)]).await;
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    for _ in 0..100 {
+        if to_ada().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mails = to_ada();
+    assert_eq!(mails.len(), 2, "told once it is public");
+    assert!(mails[1].text().contains("In May, they say."), "{}", mails[1].text());
+
+    // Held replies that staff mark as spam or put in the trash are nobody's news.
+    for (name, action) in [("Cal", "spam"), ("Dee", "trash")] {
+        let comment = format!("Please holdme, {name}.");
+        let held = app.reply(&path, &answer(name, &comment, ada)).await;
+        let decision = format!("{action}:{held}");
+        let done = app
+            .staff_post(&staff, "/admin/replies/", &[("action", &decision), ("confirmed", "yes")])
+            .await;
+        assert!(done.status < 400, "{action}: {}", done.status);
+        let status = app.stored(held).await.unwrap().status;
+        assert_eq!(status.as_str(), action, "the queue's action took");
+    }
+    settle(&app).await;
+    assert_eq!(to_ada().len(), 2, "no mail for spam or trash");
+}
+
+#[tokio::test]
+async fn the_unsubscribe_page_also_stops_every_mail_to_the_address() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let first = app.publish("Market day").await.path;
+    let second = app.publish("Harvest fair").await.path;
+    let ada = app.reply(&first, &following("Ada", "Which stalls?")).await;
+    let mut form = reply_with(&[("name", "Ada"), ("email", "ada@example.com")]);
+    form.push(("follow_article", "yes".into()));
+    app.reply(&second, &form).await;
+    confirm_from(&app, &sink.wait_for(1).await[0]).await;
+    app.reply(&first, &answer("Bea", "Cheese and bread.", ada)).await;
+    let note = loop {
+        // Both replies asked for the one confirmation: the second delivery retries later.
+        app.clock.advance(5);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(note) = sink.received().get(1) {
+            break note.clone();
+        }
+    };
+    let one = note.header("List-Unsubscribe");
+    let one = one.trim_matches(|c| c == '<' || c == '>').strip_prefix(BASE).unwrap().to_owned();
+    let page = app.get(&one).await;
+    assert_eq!(page.status, 200);
+    let forms = page.all("main form[method=post]");
+    assert_eq!(forms.len(), 2, "{}", page.body);
+    assert_eq!(crate::helpers::attr(forms[0], "action"), one);
+    let everything = crate::helpers::attr(forms[1], "action").to_owned();
+    assert_ne!(everything, one);
+    assert_eq!(
+        crate::helpers::text(page.all("main form button")[1]),
+        "Stop every email from this site to this address"
+    );
+    assert!(page.has("main a[href^='/subscriptions/']"), "and a way to see the rest");
+    let done = post_form(&app, &everything, &[]).await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("This address is forgotten"));
+    let gone = app.db(|db| Box::pin(db.mail_address_of("ada@example.com"))).await;
+    assert!(gone.is_none(), "the address and both subscriptions are gone");
+    let other = reply_with(&[("name", "Cal"), ("email", "cal@example.com"), ("comment", "Pies!")]);
+    app.reply(&second, &other).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 2, "nothing after stopping every mail");
+}
+
+#[tokio::test]
+async fn a_temporary_refusal_is_tried_again_and_the_mail_sent_once() {
+    let sink = Sink::start();
+    let app = spawn_mailing(sink.port, &[]).await;
+    let path = app.publish("Night buses").await.path;
+    let refuse = sink.dir().join("refuse");
+    std::fs::write(&refuse, "2").unwrap();
+    app.reply(&path, &following("Ada", "Will they run on Sundays?")).await;
+    for _ in 0..60 {
+        if !sink.received().is_empty() {
+            break;
+        }
+        app.clock.advance(30);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mails = sink.wait_for(1).await;
+    assert_eq!(std::fs::read_to_string(&refuse).unwrap(), "0", "refused twice, then sent");
+    assert!(mails[0].header("Subject").contains("Confirm your email address"));
+    for _ in 0..5 {
+        app.clock.advance(60);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sink.received().len(), 1, "sent once");
 }
 
 #[tokio::test]
@@ -932,6 +1090,23 @@ async fn a_moderator_may_choose_an_hourly_digest_and_authors_their_articles_repl
     assert_eq!(mails[0].rcpt(), ["au@example.com"]);
     assert!(mails[0].header("Subject").contains("New reply on your article “By the author”"));
     assert!(mails[0].text().contains("> A public one."));
+    // One click (RFC 8058) ends them, and the account page shows it.
+    assert_eq!(mails[0].header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+    let one_click = mails[0].header("List-Unsubscribe");
+    let one_click = one_click.trim_matches(|c| c == '<' || c == '>').strip_prefix(BASE).unwrap();
+    let asked = app.get(one_click).await;
+    assert_eq!(asked.status, 200);
+    assert!(asked.body.contains("new replies on your articles"), "{}", asked.body);
+    let done = post_form(&app, one_click, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(done.status, 200);
+    let account = app.staff_get(&au, "/admin/account").await;
+    assert!(account.one("input[name=reply_mail]").value().attr("checked").is_none());
+    let forged = format!("{}0", one_click);
+    assert_eq!(post_form(&app, &forged, &[]).await.status, 404);
+    let other = [("comment", "Another public one."), ("email", "pub2@example.com")];
+    app.reply(&path, &reply_with(&other)).await;
+    settle(&app).await;
+    assert_eq!(sink.received().len(), 1, "the author asked for no more");
     // An hour on, one digest with both held replies and their buttons.
     app.clock.advance(3601);
     let digest = sink.wait_for(2).await[1].clone();
@@ -1008,6 +1183,10 @@ async fn a_reader_gets_a_copy_of_their_replies_and_erases_them() {
     let article = app.get(&path).await;
     assert!(!article.body.contains("My first words.") && !article.body.contains("Ada Reader"));
     assert!(article.body.contains("Answering Ada."));
+    // The answered reply keeps its place, under the words the erasure page promised.
+    let kept = format!("li#comment-{first} > .removed-note");
+    assert_eq!(crate::helpers::text(article.one(&kept)), "This reply was removed.");
+    assert!(asked.body.contains("This reply was removed."), "promised before erasing");
     assert!(app.db(|db| Box::pin(db.mail_address_of("ada@example.com"))).await.is_none());
     assert_eq!(post_form(&app, &erase, &[]).await.status, 404, "once");
     // The copy's link ends after a day.

@@ -1,7 +1,9 @@
 // axe-core's WCAG 2.1 A and AA rules over every page type, public and newsroom, in light and
 // dark, in Chromium; and screenshots at 375 and 1280 px of the pages asked for.
 // Usage: node a11y.mjs BASE_URL SESSION_COOKIE SCREENSHOT_DIR PAGES.json
-// PAGES.json: [{"name": "front", "path": "/", "staff": false, "shots": true}, ...]
+// PAGES.json: [{"name": "front", "path": "/", "staff": false, "shots": true}, ...]; an entry
+// with "form" (a selector) and "fields" ({name: value}) fills that form on the page and sends
+// it as a browser without script would, and checks the page that comes back (a 422, a 409).
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,8 +28,25 @@ try {
     const anonymous = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 900 } });
     for (const entry of pages) {
       const page = await (entry.staff ? context : anonymous).newPage();
-      const response = await page.goto(base + entry.path);
+      let response = await page.goto(base + entry.path);
       if (!response) throw new Error(`${entry.name}: no response`);
+      if (entry.form) {
+        // form.submit() sends it without the page's script (which would send it itself); a
+        // form that needs its button's value is sent with that button.
+        [response] = await Promise.all([
+          page.waitForNavigation(),
+          page.evaluate(({ css, fields, submitter }) => {
+            const form = document.querySelector(css);
+            form.noValidate = true;
+            for (const [name, value] of Object.entries(fields)) form.elements[name].value = value;
+            if (submitter) form.requestSubmit(form.querySelector(submitter));
+            else form.submit();
+          }, { css: entry.form, fields: entry.fields, submitter: entry.submitter }),
+        ]);
+        if (response.status() !== entry.status) {
+          failures.push(`${entry.name}: answered ${response.status()}, not ${entry.status}`);
+        }
+      }
       // axe is run through the DevTools protocol: the pages' CSP, which allows no inline
       // script, stays as it is.
       await page.evaluate(axeSource);

@@ -12,12 +12,13 @@ const browser = await chromium.launch({
     '--disable-component-update', '--no-first-run'],
 });
 
+const dialogs = [];
 async function signedIn(cookie) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const [name, value] = cookie.split(/=(.*)/s);
   await context.addCookies([{ name, value, url: base }]);
   const page = await context.newPage();
-  page.on('dialog', (dialog) => dialog.accept());
+  page.on('dialog', (dialog) => { dialogs.push(dialog.type()); dialog.accept(); });
   return page;
 }
 
@@ -45,12 +46,32 @@ try {
   assert.equal(await second.inputValue('#standfirst'), 'A standfirst of my own.');
 
   // Typed and not saved: kept in this browser, offered back after a reload.
+  await second.click('#headline'); // a person's click: the page may then ask before leaving
   await second.fill('#headline', 'A headline not yet saved');
   await second.waitForTimeout(800);
   await second.reload();
   await second.waitForSelector('.autosave-notice');
   assert.notEqual(await second.inputValue('#headline'), 'A headline not yet saved');
+  assert.ok(dialogs.includes('beforeunload'), `leaving with unsaved changes asks first: ${dialogs}`);
   await second.click('.autosave-notice button:has-text("Put them back")');
+  assert.equal(await second.inputValue('#headline'), 'A headline not yet saved');
+
+  // Kept text typed before a colleague's save: put back, it cannot overwrite that save
+  // unseen; the Update shows what changed first.
+  await second.waitForTimeout(800);
+  await first.goto(editor);
+  await first.fill('#body', 'The ferry ran late after all.');
+  await Promise.all([first.waitForURL(/saved=published/), first.click('button[value=publish]')]);
+  await second.reload();
+  await second.waitForSelector('.autosave-notice');
+  assert.match(await second.locator('.autosave-notice').innerText(), /Someone has saved this article since/);
+  await second.click('.autosave-notice button:has-text("Put them back")');
+  await Promise.all([
+    second.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 409),
+    second.click('button[value=publish]'),
+  ]);
+  await second.waitForSelector('#conflict');
+  assert.match(await second.locator('#conflict').innerText(), /The ferry ran late after all\./);
   assert.equal(await second.inputValue('#headline'), 'A headline not yet saved');
   // The word count follows the typing.
   await second.fill('#body', 'One two three four five.');

@@ -61,20 +61,27 @@ try {
   await answering.fill('#comment', 'Here is your answer.');
   await answering.fill('#name', 'Another Reader');
   await answering.fill('#email', 'another@example.com');
-  await Promise.all([
+  const [answered] = await Promise.all([
     answering.waitForResponse((r) => r.request().method() === 'POST' && r.status() === 201),
     answering.click('#respond button[type=submit]'),
   ]);
+  const answerId = String((await answered.json()).id);
   const note = await mail(2);
   assert.deepEqual(note.rcpt_tos, ['mail.reader@example.com']);
   assert.match(header(note, 'Subject'), /Another Reader replied to you/);
   assert.match(note.text, /> Here is your answer\./);
   assert.equal(header(note, 'List-Unsubscribe-Post'), 'List-Unsubscribe=One-Click');
+  // The mail's link to the answer opens the thread at it.
+  const readIt = note.text.match(/https?:\/\/\S+\/replies\/\d+/)[0];
+  await page.goto(readIt);
+  assert.ok(page.url().endsWith(`#comment-${answerId}`), page.url());
+  await page.locator(`#comment-${answerId}`).waitFor();
 
   // Its unsubscribe link: a page with a button; the button unsubscribes.
   const unsubscribe = header(note, 'List-Unsubscribe').replace(/^<|>$/g, '');
   await page.goto(unsubscribe);
-  await page.getByRole('button', { name: 'Unsubscribe' }).click();
+  await page.getByRole('button', { name: 'Stop every email from this site to this address' }).waitFor();
+  await page.getByRole('button', { name: 'Unsubscribe', exact: true }).click();
   await page.getByRole('heading', { name: 'You are unsubscribed' }).waitFor();
   await page.screenshot({ path: `${shots}/mail-unsubscribed.png`, fullPage: true });
   console.log('confirmed, notified and unsubscribed');

@@ -59,12 +59,16 @@ try {
     const replies = await longestLine(page, '.reply-text p');
     measures[width] = { body, replies };
     assert.ok(body <= 75 && replies <= 75, `lines at ${width} px: ${JSON.stringify(measures[width])}`);
-    if (width >= 768) assert.ok(body >= 60, `body lines at ${width} px: ${body}`);
+    if (width >= 768) {
+      assert.ok(body >= 60 && replies >= 60, `lines at ${width} px: ${JSON.stringify(measures[width])}`);
+    }
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.emulateMedia({ media: 'print' });
   const printed = await longestLine(page, '.story-body p');
   assert.ok(printed >= 60 && printed <= 75, `printed lines: ${printed}`);
+  const printedReplies = await longestLine(page, '.reply-text p');
+  assert.ok(printedReplies >= 60 && printedReplies <= 75, `printed reply lines: ${printedReplies}`);
   await page.emulateMedia({ media: 'screen' });
 
   // Reply links are targets of at least 24 by 24 px (WCAG 2.2).
@@ -150,7 +154,7 @@ try {
   await page.emulateMedia({ forcedColors: 'none' });
 
   assert.deepEqual(errors, [], 'no script errors');
-  console.log(`measures ${JSON.stringify(measures)}, print ${printed}; answered #comment-${firstId} with #comment-${child}`);
+  console.log(`measures ${JSON.stringify(measures)}, print ${printed}/${printedReplies}; answered #comment-${firstId} with #comment-${child}`);
 } finally {
   await browser.close();
 }

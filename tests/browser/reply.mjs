@@ -47,6 +47,29 @@ try {
   const child = page.url().split('#comment-')[1];
   assert.equal(await page.locator(`#comment-${id} > ol.children > #comment-${child}`).count(), 1, 'nested');
 
+  // An address the browser lets through and the site does not: the page the server sends
+  // back (no script here) has the summary focused, linking to the field, which is marked,
+  // and everything typed is still there.
+  await page.goto(articleUrl);
+  await page.fill('#comment', 'Kept when refused.');
+  await page.fill('#email', 'reader@localhost');
+  const [refused] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.click('#respond button[type=submit]'),
+  ]);
+  assert.equal(refused.status(), 422);
+  await page.waitForLoadState('load');
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'form-errors');
+  assert.equal(await page.locator('#form-errors a[href="#email"]').count(), 1, 'the summary links to the field');
+  assert.equal(await page.getAttribute('#email', 'aria-invalid'), 'true');
+  const edges = await page.evaluate(() => ['#email', '#name'].map((css) => getComputedStyle(document.querySelector(css)).borderColor));
+  assert.notEqual(edges[0], edges[1], `the wrong field is marked: ${edges}`);
+  assert.equal(await page.inputValue('#comment'), 'Kept when refused.');
+  assert.equal(await page.inputValue('#email'), 'reader@localhost');
+  await page.screenshot({ path: `${shots}/refused-no-script.png`, fullPage: true });
+  await page.click('#form-errors a[href="#email"]');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'email');
+
   await page.setViewportSize({ width: 375, height: 800 });
   await page.goto(frontUrl);
   await page.screenshot({ path: `${shots}/front-375.png`, fullPage: true });

@@ -7,6 +7,7 @@ and writes each message it accepts as DIR/NNNN.eml (the bytes as received) and D
 the envelope, every header as parsed by Python's own MIME parser (email.policy.default, which
 decodes RFC 2047 words), the structure of the parts, and the text of the plain and HTML parts.
 The JSON file is written last (and renamed into place), so a test that sees it sees both.
+A file DIR/refuse holding a number N makes the next N messages get a temporary refusal (451).
 """
 import asyncio
 import email
@@ -26,6 +27,13 @@ class Keep:
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
+        # DIR/refuse holding a number N: the next N messages get a temporary refusal (4xx).
+        refuse = self.folder / "refuse"
+        if refuse.exists():
+            left = int(refuse.read_text() or "0")
+            if left > 0:
+                refuse.write_text(str(left - 1))
+                return "451 4.3.0 Mailbox busy, try again later"
         self.count += 1
         stem = self.folder / f"{self.count:04d}"
         raw = envelope.original_content or envelope.content
