@@ -179,7 +179,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("shutdown_seconds", "10"),
     ("header_timeout_seconds", "10"),
     ("keepalive_seconds", "60"),
-    ("max_connections", "10000"),
+    ("max_connections", "20000"),
     ("max_event_streams", "10000"),
     ("api_writes_per_minute", "60"),
     ("metrics_token", ""),
@@ -298,6 +298,15 @@ impl Config {
             return Err(bad("media_public_url", "is for a bucket: set media_store first"));
         }
         let mail = mail_settings(values, &base_url, &site_title)?;
+        let max_connections = number("max_connections", 1, 1_000_000)?;
+        let max_event_streams = number("max_event_streams", 0, 1_000_000)?;
+        if max_event_streams >= max_connections {
+            let why = format!(
+                "expected fewer than max_connections ({max_connections}), so that live readers \
+                 cannot hold every connection and leave none for pages"
+            );
+            return Err(bad("max_event_streams", &why));
+        }
         let s3 = S3Settings(
             values
                 .iter()
@@ -359,8 +368,8 @@ impl Config {
             shutdown_seconds: number("shutdown_seconds", 1, 3600)? as u64,
             header_timeout_seconds: number("header_timeout_seconds", 1, 600)? as u64,
             keepalive_seconds: number("keepalive_seconds", 1, 3600)? as u64,
-            max_connections: number("max_connections", 1, 1_000_000)?,
-            max_event_streams: number("max_event_streams", 0, 1_000_000)?,
+            max_connections,
+            max_event_streams,
             api_writes_per_minute: number("api_writes_per_minute", 0, 100_000)? as u64,
             metrics_token: match get("metrics_token").trim() {
                 token if token.is_empty() || valid_token(token) => token.to_owned(),
@@ -665,6 +674,7 @@ mod tests {
             ("keepalive_seconds", "soon"),
             ("max_connections", "0"),
             ("max_event_streams", "many"),
+            ("max_event_streams", "20000"),
             ("page_cache_disk_mb", "-1"),
             ("page_cache_memory_mb", "lots"),
             ("api_writes_per_minute", "-1"),

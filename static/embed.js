@@ -175,26 +175,64 @@
       var show = h('button', { type: 'button' });
       bar.append(show);
       section.append(bar);
+      var gone = [];
       var source = new EventSource(api + '/threads/' + id + '/events');
+      // Changes wait for the reader's word, so that the text does not move under them.
+      function offer() {
+        var n = waiting.length;
+        var parts = [];
+        if (n) parts.push(n === 1 ? '1 new reply' : n + ' new replies');
+        if (gone.length) parts.push(gone.length === 1 ? '1 reply removed' : gone.length + ' replies removed');
+        show.textContent = parts.join(', ') + (gone.length ? ' — update' : ' — show');
+        bar.hidden = !parts.length;
+      }
       function arrived(e) {
         var d = JSON.parse(e.data);
         var there = root.getElementById('comment-' + d.reply_id);
         if (there && !there.querySelector(':scope > article.held')) return;
+        if (waiting.some(function (r) { return r.id === d.reply_id; })) return;
         waiting.push(d.reply);
-        show.textContent = waiting.length === 1 ? '1 new reply — show' : waiting.length + ' new replies — show';
-        bar.hidden = false;
+        offer();
       }
       source.addEventListener('reply.posted', arrived);
       source.addEventListener('reply.approved', arrived);
+      source.addEventListener('reply.removed', function (e) {
+        var d = JSON.parse(e.data);
+        waiting = waiting.filter(function (r) { return r.id !== d.reply_id; });
+        if (root.getElementById('comment-' + d.reply_id) && gone.indexOf(d.reply_id) < 0) gone.push(d.reply_id);
+        offer();
+      });
+      // More was missed than the site keeps: the thread is read again.
+      source.addEventListener('reset', function () {
+        waiting = [];
+        gone = [];
+        offer();
+        list.textContent = '';
+        load();
+      });
       show.addEventListener('click', function () {
         waiting.forEach(function (r) {
           var there = root.getElementById('comment-' + r.id);
           if (there) there.replaceWith(item(r));
           else add(r);
         });
+        gone.forEach(function (id) {
+          var there = root.getElementById('comment-' + id);
+          if (!there) return;
+          // Answers keep their place under a note, as on the site's own pages.
+          var kids = there.querySelector(':scope > ol');
+          if (kids && kids.children.length) {
+            var note = item({ id: id, removed: true, depth: there.getAttribute('data-depth') });
+            note.append(kids);
+            there.replaceWith(note);
+          } else {
+            there.remove();
+          }
+        });
         waiting = [];
+        gone = [];
         bar.hidden = true;
-        status.textContent = 'New replies shown.';
+        status.textContent = 'The replies are up to date.';
       });
     }
 

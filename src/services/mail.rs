@@ -171,6 +171,13 @@ pub async fn forget(services: &Services, token: &str) -> Result<bool, StoreError
     Ok(true)
 }
 
+/// The mails given up lately (`mail_give_up_hours` of failures), newest first, with the
+/// reason: for the newsroom's settings page.
+pub async fn given_up(services: &Services) -> Result<Vec<crate::store::GivenUp>, StoreError> {
+    use crate::store::OutboxReads;
+    services.store.read(|db| Box::pin(db.given_up("mail", 20))).await
+}
+
 /// The outbox's handler that mails readers about replies, on whichever node claims the event.
 pub struct Notifier {
     pub services: Weak<Services>,

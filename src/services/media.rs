@@ -33,6 +33,9 @@ pub enum MediaError {
     Forbidden,
     #[error("no such image")]
     NotFound,
+    /// An author changing an image shown by articles that are not theirs (their headlines).
+    #[error("the image is shown by others' articles")]
+    NotYours(Vec<String>),
     /// Shown by these articles, so it stays.
     #[error("the image is shown by {} article(s)", .0.len())]
     InUse(Vec<MediaUse>),
@@ -237,9 +240,41 @@ impl Services {
         self.store.read(move |db| Box::pin(async move { db.media(id).await })).await
     }
 
+    /// Whether `user` may change image `id` (its words or its picture): editors and admins
+    /// any; an author one that no article but their own shows, so that nobody's published
+    /// photograph changes under them.
+    async fn may_change(&self, user: &User, id: MediaId) -> Result<(), MediaError> {
+        if user.role.edits_all_articles() {
+            return Ok(());
+        }
+        let user = user.clone();
+        let others = self
+            .store
+            .read(move |db| {
+                Box::pin(async move {
+                    let mut others = Vec::new();
+                    for used in db.media_uses(id).await? {
+                        let article = db.article(used.article_id).await?;
+                        if article.is_some_and(|a| !super::publishing::can_edit(&user, &a)) {
+                            others.push(used.headline);
+                        }
+                    }
+                    Ok(others)
+                })
+            })
+            .await?;
+        if others.is_empty() { Ok(()) } else { Err(MediaError::NotYours(others)) }
+    }
+
     /// Saves an image's alt text, caption and credit; the articles showing it follow.
-    pub async fn update_media_text(&self, id: MediaId, text: &MediaText) -> Result<(), MediaError> {
+    pub async fn update_media_text(
+        &self,
+        user: &User,
+        id: MediaId,
+        text: &MediaText,
+    ) -> Result<(), MediaError> {
         let text = text.checked()?;
+        self.may_change(user, id).await?;
         self.commit(move |unit| {
             Box::pin(async move {
                 let now = unit.now();
@@ -254,10 +289,16 @@ impl Services {
     }
 
     /// Gives an image new files, keeping its words and where it is used.
-    pub async fn replace_image(&self, id: MediaId, upload: Upload) -> Result<(), MediaError> {
+    pub async fn replace_image(
+        &self,
+        user: &User,
+        id: MediaId,
+        upload: Upload,
+    ) -> Result<(), MediaError> {
         if self.media_item(id).await?.is_none() {
             return Err(MediaError::NotFound);
         }
+        self.may_change(user, id).await?;
         let kept = self.keep_upload(upload).await?;
         let set = kept.set.clone();
         let old = self

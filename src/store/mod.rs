@@ -52,7 +52,7 @@ pub use import_jobs::{
 pub use imports::{ImportReads, ImportWrites, ImportedReply};
 pub use media::{Media, MediaQuery, MediaReads, MediaUse, MediaWrites};
 pub use notices::channel;
-pub use outbox::{Claimed, Delivery, OutboxReads, OutboxWrites};
+pub use outbox::{Claimed, Delivery, GivenUp, OutboxReads, OutboxWrites};
 pub use pages::{Page, PageFields, PageLink, PageReads, PageRevision, PageWrites};
 pub use reader_data::{ReaderDataReads, ReaderDataWrites, ReaderReply};
 pub use replies::{

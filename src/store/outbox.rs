@@ -33,6 +33,17 @@ pub struct Delivery {
     pub last_error: String,
 }
 
+/// A delivery given up, as staff are told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenUp {
+    pub event_id: EventId,
+    pub kind: EventKind,
+    pub reply_id: Option<crate::domain::ReplyId>,
+    /// When it was given up.
+    pub at: i64,
+    pub reason: String,
+}
+
 const EVENT_COLUMNS: &str = "id, kind, article_id, reply_id, created_at, media_id";
 
 fn event_from_row(r: &mut Row) -> Result<Event> {
@@ -149,6 +160,23 @@ pub trait OutboxReads: Db {
                 done_at: r.opt_int(5)?,
                 outcome: r.opt_text(6)?,
                 last_error: r.text(7)?,
+            })
+        })
+    }
+
+    /// The deliveries `handler` gave up, newest first, with their reason (for staff).
+    async fn given_up(&mut self, handler: &str, limit: u64) -> Result<Vec<GivenUp>> {
+        let sql = "SELECT d.event_id, e.kind, e.reply_id, d.done_at, d.last_error
+                     FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
+                    WHERE d.handler = $1 AND d.outcome = 'given up'
+                    ORDER BY d.done_at DESC, d.event_id DESC LIMIT $2";
+        self.query(sql, &[handler.into(), limit.into()]).await?.map(|r| {
+            Ok(GivenUp {
+                event_id: r.id(0)?,
+                kind: r.parsed(1, EventKind::parse)?,
+                reply_id: r.opt_id(2)?,
+                at: r.int(3)?,
+                reason: r.text(4)?,
             })
         })
     }

@@ -99,6 +99,11 @@ impl From<crate::services::media::MediaError> for AppError {
                 Self::Forbidden("Only editors and admins delete images.".into())
             }
             MediaError::NotFound => Self::NotFound,
+            MediaError::NotYours(headlines) => Self::Forbidden(format!(
+                "This image is shown in articles that are not yours ({}): ask an editor to \
+                 change it, or upload your own.",
+                headlines.iter().map(|h| format!("“{h}”")).collect::<Vec<_>>().join(", ")
+            )),
             MediaError::InUse(uses) => Self::Invalid(format!(
                 "This image is shown by {}: take it out of them first.",
                 uses.iter().map(|u| format!("“{}”", u.headline)).collect::<Vec<_>>().join(", ")

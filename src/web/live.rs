@@ -294,20 +294,32 @@ async fn open(
     let sent = match last_seen {
         Some(last) => {
             let (first, _) = live::event_numbers(&state.services).await?;
-            if first > last + 1 {
+            // Events after `last` were kept and are no longer: the first kept is later, or
+            // none is kept though this node heard of later ones.
+            let purged =
+                if first == 0 { hub.last.load(Ordering::Relaxed) > last } else { first > last + 1 };
+            if purged {
                 waiting.push_back(Bytes::from_static(RESET));
             }
             let missed =
                 live::events_after(&state.services, last, Some(discussion.article_id), BATCH)
                     .await?;
-            let mut sent = last;
-            for (seq, event) in missed {
-                if let Some(frame) = render(&state.services, seq, &event, &discussion.path).await? {
-                    waiting.push_back(frame.bytes);
+            if missed.len() as u64 >= BATCH {
+                // More was missed than one replay sends: the page read again is quicker, and
+                // nothing falls between.
+                waiting.push_back(Bytes::from_static(RESET));
+                hub.last.load(Ordering::Relaxed)
+            } else {
+                let mut sent = last;
+                for (seq, event) in missed {
+                    let frame = render(&state.services, seq, &event, &discussion.path).await?;
+                    if let Some(frame) = frame {
+                        waiting.push_back(frame.bytes);
+                    }
+                    sent = seq;
                 }
-                sent = seq;
+                sent
             }
-            sent
         }
         None => hub.last.load(Ordering::Relaxed),
     };

@@ -137,7 +137,7 @@ conformance! {
     a_handler_gets_only_the_kinds_it_acts_on covers [register_handler_for];
     events_are_delivered_in_the_order_they_commit covers [sequence_events, outbox_backlog];
     deliveries_are_claimed_in_order_once covers [
-        claim_deliveries, complete_delivery, fail_delivery, give_up_delivery,
+        claim_deliveries, complete_delivery, fail_delivery, give_up_delivery, given_up,
     ];
     delivered_events_are_purged_after_a_while covers [purge_outbox];
     handlers_no_node_runs_are_retired covers [retire_handlers];
@@ -2485,6 +2485,13 @@ mod cases {
             (gave_up.outcome.as_deref(), gave_up.last_error.as_str()),
             (Some("given up"), "too many failures")
         );
+        let told = r(store, |db| db.given_up("h", 10)).await;
+        assert_eq!(told.len(), 1);
+        assert_eq!(
+            (told[0].event_id, told[0].at, told[0].reason.as_str()),
+            (a1, 261, "too many failures")
+        );
+        assert!(r(store, |db| db.given_up("other", 10)).await.is_empty());
         // Completing twice (a slow first attempt finishing late) changes nothing.
         w(store, move |tx| tx.complete_delivery(a2, "h", 263)).await;
         w(store, move |tx| tx.complete_delivery(a2, "h", 999)).await;

@@ -120,7 +120,7 @@ async fn an_idle_connection_is_kept_for_keepalive_seconds_not_the_head_limit() {
 
 #[tokio::test]
 async fn past_max_connections_a_new_one_is_refused_at_once_and_served_when_one_closes() {
-    let app = spawn_with(&[("max_connections", "3")]).await;
+    let app = spawn_with(&[("max_connections", "3"), ("max_event_streams", "1")]).await;
     let mut open = Vec::new();
     for _ in 0..3 {
         let mut stream = connect(&app).await;

@@ -282,8 +282,12 @@ async fn replies_on_other_sites_pages_are_mailed_and_fed_as_on_articles() {
     let mails = sink.wait_for(2).await;
     let note = &mails[1];
     assert_eq!(note.rcpt(), ["first@example.com"]);
-    let link = format!("{url}#comment-{}", answered.body["reply"]["id"]);
-    assert!(note.text().contains(&link), "the mail links the page:\n{}", note.text());
+    let id = &answered.body["reply"]["id"];
+    let link = format!("https://news.example/replies/{id}");
+    assert!(note.text().contains(&link), "the mail links the reply:\n{}", note.text());
+    let followed = app.get(&format!("/replies/{id}")).await;
+    assert_eq!(followed.status, 302);
+    assert_eq!(followed.location(), format!("{url}#comment-{id}"), "on the blog's page");
     assert!(note.text().contains("Here is an answer."));
 
     let feed_url = app.api_get(&format!("/api/v1/threads?url={}", enc(&url))).await.str("feed");

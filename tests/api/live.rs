@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use byline::domain::Role;
+use byline::store::OutboxReads;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -133,6 +134,36 @@ async fn replies_reach_open_streams_and_a_missed_one_is_replayed() {
     // An article that is not there has no stream; a malformed id is refused.
     assert_eq!(app.api_get("/api/v1/articles/999999/events").await.status, 404);
     assert_eq!(app.api_get_with(&events, &[("last-event-id", "yesterday")]).await.status, 400);
+}
+
+#[tokio::test]
+async fn a_reader_away_longer_than_events_are_kept_is_told_to_read_the_page_again() {
+    let settings =
+        &[("moderation", "none"), ("outbox_keep_hours", "1"), ("scheduler_seconds", "3600")];
+    let app = spawn_with(settings).await;
+    let article = app.publish("Away").await;
+    let events = format!("/api/v1/articles/{}/events", article.id);
+    let mut stream = Sse::open(&app, &events, None).await;
+    app.reply(&article.path, &reply_with(&[("comment", "Seen")])).await;
+    let seen = stream.event(SOON).await.expect("the reply").id;
+    drop(stream);
+    app.reply(&article.path, &reply_with(&[("comment", "Missed, then forgotten")])).await;
+    // Two hours on, what the reader missed is no longer kept; a newer reply is.
+    app.clock.advance(2 * 3600);
+    for _ in 0..200 {
+        if app.db(|db| db.outbox_events()).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.db(|db| db.outbox_events()).await.is_empty(), "purged");
+    app.reply(&article.path, &reply_with(&[("comment", "Newer")])).await;
+    let mut back = Sse::open(&app, &events, Some(&seen)).await;
+    let first = back.event(SOON).await.expect("an event");
+    assert_eq!(
+        first.event, "reset",
+        "the page is newer than what can be replayed: {first:?} after {seen}"
+    );
 }
 
 #[tokio::test]

@@ -509,6 +509,26 @@ async fn articles_show_library_images_with_their_sizes_caption_and_credit() {
     assert_eq!(refused.status, 409);
     assert!(text(refused.one("#media-error")).contains("The market opens"));
 
+    // An author may not change a photograph that another's article shows: neither its words
+    // nor its picture.
+    app.add_staff("author@example.com", "Al Author", Role::Author).await;
+    let author = app.sign_in("author@example.com").await;
+    let words = [("alt", "Something else"), ("caption", ""), ("credit", "")];
+    let refused = app.staff_post(&author, &format!("/admin/media/{id}/"), &words).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("The market opens"), "{}", refused.body);
+    let swap = [("file", "other.png", &png(&photo(600, 400))[..])];
+    let refused =
+        post_multipart(&app, &author, &format!("/admin/media/{id}/replace"), &[], &swap).await;
+    assert_eq!(refused.status, 403);
+    let item = app.staff_get(&staff, &format!("/admin/media/{id}/")).await;
+    assert_ne!(attr(item.one("#alt"), "value"), "Something else", "nothing changed");
+    // Their own upload, shown by no one else's article, is theirs to describe.
+    let own = upload(&app, &author, "own.jpg", &jpeg(&photo(640, 400)), "Mine").await;
+    let mine = [("alt", "My own picture"), ("caption", ""), ("credit", "")];
+    let saved = app.staff_post(&author, &format!("/admin/media/{own}/"), &mine).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+
     // Replacing it keeps the entry, its words and its uses; the article shows the new files.
     let old_hash = og.split('/').nth(4).unwrap().to_owned();
     let replaced = post_multipart(
@@ -539,8 +559,6 @@ async fn articles_show_library_images_with_their_sizes_caption_and_credit() {
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
-    app.add_staff("author@example.com", "Al Author", Role::Author).await;
-    let author = app.sign_in("author@example.com").await;
     let forbidden = app.staff_post(&author, &format!("/admin/media/{id}/delete"), &[]).await;
     assert_eq!(forbidden.status, 403);
     let item = app.staff_get(&staff, &format!("/admin/media/{id}/")).await;
@@ -552,7 +570,9 @@ async fn articles_show_library_images_with_their_sizes_caption_and_credit() {
     let deleted = app.staff_post(&staff, &format!("/admin/media/{id}/delete"), &[]).await;
     assert_eq!(deleted.status, 303, "{}", deleted.body);
     assert_eq!(app.staff_get(&staff, &format!("/admin/media/{id}/")).await.status, 404);
-    assert_eq!(stored_files(&app), Vec::<String>::new(), "its files went with it");
+    let named = |f: &String| f.rsplit('/').next().unwrap().starts_with("own");
+    let left: Vec<String> = stored_files(&app).into_iter().filter(|f| !named(f)).collect();
+    assert_eq!(left, Vec::<String>::new(), "its files went with it (the author's own stay)");
     for f in &served {
         assert_eq!(fetch(&app, f, &[]).await.status, 404, "{f} is no longer served");
     }

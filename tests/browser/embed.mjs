@@ -93,7 +93,6 @@ try {
   const theirs = other.locator(`#byline-replies >> #comment-${id}`);
   await theirs.waitFor();
   assert.doesNotMatch(await theirs.innerText(), /awaiting moderation/);
-  // The reader's text is text: a link is made of the address, nothing else runs.
   await other.screenshot({ path: `${shots}/embed-live.png`, fullPage: true });
 
   // Reply counts on a listing page.
@@ -102,6 +101,19 @@ try {
   await listing.goto(listingUrl);
   await listing.locator('a[data-byline-count]', { hasText: '1 reply' }).waitFor();
   assert.equal(await listing.locator('a[data-byline-count]', { hasText: '0 replies' }).count(), 1);
+
+  // A moderator takes the reply down: the reader still on the page is offered the change.
+  const trashed = await fetch(`${byline}/api/v1/replies/${id}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ action: 'trash' }),
+  });
+  assert.equal(trashed.status, 200, await trashed.text());
+  const update = other.locator('#byline-replies').getByRole('button', { name: '1 reply removed — update' });
+  await update.waitFor({ timeout: 5000 });
+  assert.match(await theirs.innerText(), /Hello from the blog\./, 'nothing moves before the reader asks');
+  await update.click();
+  await theirs.waitFor({ state: 'detached' });
 
   // An unlisted origin: its own link stays, and the API refuses its posts.
   const stranger = await (await browser.newContext()).newPage();

@@ -7,7 +7,8 @@ and writes each message it accepts as DIR/NNNN.eml (the bytes as received) and D
 the envelope, every header as parsed by Python's own MIME parser (email.policy.default, which
 decodes RFC 2047 words), the structure of the parts, and the text of the plain and HTML parts.
 The JSON file is written last (and renamed into place), so a test that sees it sees both.
-A file DIR/refuse holding a number N makes the next N messages get a temporary refusal (451).
+A file DIR/refuse holding a number N makes the next N messages get a temporary refusal (451);
+while a file DIR/stall exists, messages are held unanswered (and DIR/stalled is made).
 """
 import asyncio
 import email
@@ -27,6 +28,14 @@ class Keep:
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
+        # DIR/stall: the message is held unanswered (DIR/stalled says one is) until the file
+        # goes, then refused: a sender killed meanwhile has not had it taken.
+        stall = self.folder / "stall"
+        if stall.exists():
+            (self.folder / "stalled").touch()
+            while stall.exists():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Try again later"
         # DIR/refuse holding a number N: the next N messages get a temporary refusal (4xx).
         refuse = self.folder / "refuse"
         if refuse.exists():

@@ -406,7 +406,7 @@ pub async fn save(
     staff.check_csrf(&pairs)?;
     let value = |name| form::first(&pairs, name).unwrap_or_default().to_owned();
     let text = MediaText { alt: value("alt"), caption: value("caption"), credit: value("credit") };
-    match state.services.update_media_text(id, &text).await {
+    match state.services.update_media_text(&staff.user, id, &text).await {
         Ok(()) => Ok(see_other(&format!("/admin/media/{id}/?done=saved"))),
         Err(MediaError::Fields(errors)) => {
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
@@ -440,7 +440,7 @@ pub async fn replace(
         )
         .await;
     };
-    match state.services.replace_image(id, file).await {
+    match state.services.replace_image(&staff.user, id, file).await {
         Ok(()) => Ok(see_other(&format!("/admin/media/{id}/?done=replaced"))),
         Err(e @ (MediaError::Refused(_) | MediaError::Fields(_))) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;

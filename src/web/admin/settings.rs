@@ -25,6 +25,8 @@ struct SettingsPage<'a> {
     has_errors: bool,
     /// How readers' mail leaves, or why it does not.
     mail: String,
+    /// Mails given up lately: when, about what, and why.
+    given_up: Vec<(String, String, String)>,
 }
 
 /// What the settings page says of mail.
@@ -174,6 +176,22 @@ fn describe(
     }
 }
 
+/// The mails given up lately, as the page lists them: when, about what (a link to the
+/// reply), and the last answer or error.
+async fn given_up(state: &AppState) -> Result<Vec<(String, String, String)>, AppError> {
+    let zone = &state.config.timezone;
+    let found = crate::services::mail::given_up(&state.services).await?;
+    Ok(found
+        .into_iter()
+        .map(|g| {
+            let when = crate::domain::time::date_and_time(g.at, zone);
+            let about =
+                g.reply_id.map(|id| format!("/admin/replies/{id}/edit")).unwrap_or_default();
+            (when, about, g.reason)
+        })
+        .collect())
+}
+
 /// A refused form: what was typed, and the message for each bad setting.
 type Submitted<'a> = (&'a [(String, String)], &'a [FieldError]);
 
@@ -213,6 +231,7 @@ async fn render(
         saved,
         has_errors,
         mail: mail_state(&state.config.mail),
+        given_up: given_up(state).await?,
     };
     let status = if has_errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok(page(status, template.render()?))
