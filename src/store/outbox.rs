@@ -397,10 +397,14 @@ pub trait OutboxWrites: Tx {
         Ok(())
     }
 
-    /// Deletes the events recorded before `before` that every handler is done with.
+    /// Deletes the events recorded before `before` that every handler is done with, but for
+    /// the newest: the numbering goes on from it (on PostgreSQL the next number is the
+    /// largest kept plus one, on SQLite the largest id plus one), so that a number once given
+    /// is never given again and readers' `Last-Event-ID`s stay meaningful.
     async fn purge_outbox(&mut self, before: i64) -> Result<u64> {
         let sql = "DELETE FROM outbox_events
                     WHERE created_at < $1 AND seq IS NOT NULL
+                      AND seq < (SELECT max(seq) FROM outbox_events)
                       AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d
                                        WHERE d.event_id = outbox_events.id
                                          AND d.done_at IS NULL)";

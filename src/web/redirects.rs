@@ -63,10 +63,26 @@ pub async fn old_addresses(
         Some(bare) if !bare.is_empty() => keys.push(bare.to_owned()),
         _ => keys.push(format!("{path}/")),
     }
-    match find(&state, keys).await {
-        Some(target) => moved_permanently(&encode(&target)),
-        None => response,
+    if let Some(target) = find(&state, keys).await {
+        return moved_permanently(&encode(&target));
     }
+    // A later page of a listing whose address moved (a section or tag renamed): the same
+    // page of the listing where it lives now.
+    if let Some((listing, page)) = listing_page(&path)
+        && let Some(target) = find(&state, vec![listing.to_owned()]).await
+        && target.ends_with('/')
+    {
+        return moved_permanently(&encode(&format!("{target}page/{page}/")));
+    }
+    response
+}
+
+/// `/section/old/page/2/` → (`/section/old/`, `2`).
+fn listing_page(path: &str) -> Option<(&str, &str)> {
+    let (listing, page) = path.strip_suffix('/')?.rsplit_once("/page/")?;
+    let listed = listing.starts_with("/section/") || listing.starts_with("/tag/");
+    let number = !page.is_empty() && page.bytes().all(|b| b.is_ascii_digit());
+    (listed && number).then(|| (&path[..listing.len() + 1], page))
 }
 
 /// A reply sent to a static page's address, which no route takes (`/about/` is the date

@@ -325,11 +325,11 @@ async fn a_handler_no_node_runs_is_retired_after_outbox_keep_hours() {
     assert_eq!(deliveries(&app, "removed").await.len(), 1, "due to the removed one too");
     app.clock.advance(61 * 60);
     let started = Instant::now();
-    while !app.db(|db| db.outbox_events()).await.is_empty() {
+    // Retired, its delivery goes (the event itself is the newest, kept for the numbering).
+    while !deliveries(&app, "removed").await.is_empty() {
         assert!(started.elapsed() < Duration::from_secs(10), "held back by a retired handler");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(deliveries(&app, "removed").await.is_empty());
     // The handler a node runs was kept, and still gets what happens next.
     app.reply(&path, &reply_with(&[])).await;
     until("delivered after", || quick.done().len() == 2).await;

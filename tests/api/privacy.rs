@@ -234,9 +234,13 @@ fn paths_for(pattern: &str, article: &str, ids: &Ids) -> Vec<String> {
         }
         "/media/{id}" => vec!["/media/1".into()],
         "/mail/confirm/{token}" => vec!["/mail/confirm/a1.00".into()],
-        "/unsubscribe/{token}" => vec!["/unsubscribe/s1.00".into(), "/unsubscribe/a1.00".into()],
+        "/unsubscribe/{token}" => vec![
+            "/unsubscribe/s1.00".into(),
+            "/unsubscribe/a1.00".into(),
+            "/unsubscribe/u1.00".into(),
+        ],
         "/subscriptions/{token}" => vec!["/subscriptions/a1.00".into()],
-        "/replies/{id}/edit" | "/replies/{id}/delete" => {
+        "/replies/{id}" | "/replies/{id}/edit" | "/replies/{id}/delete" => {
             vec![pattern.replace("{id}", &reply_id.to_string())]
         }
         "/my-replies" => vec!["/my-replies".into()],

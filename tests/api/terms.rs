@@ -50,6 +50,7 @@ async fn a_section_is_renamed_and_described_and_its_old_address_follows() {
     for (old, new) in [
         ("/section/local/", "/section/local-news/"),
         ("/section/local/feed.atom", "/section/local-news/feed.atom"),
+        ("/section/local/page/2/", "/section/local-news/page/2/"),
     ] {
         let moved = app.get(old).await;
         assert_eq!((moved.status, moved.location()), (301, new), "{old}");
@@ -83,7 +84,9 @@ async fn a_section_is_renamed_and_described_and_its_old_address_follows() {
 async fn tags_are_merged_and_unused_ones_deleted() {
     let (app, staff) = newsroom().await;
     let a = app.write(&staff, &[("headline", "Ferry one"), ("tags", "Ferry")], "publish").await;
-    app.write(&staff, &[("headline", "Ferry two"), ("tags", "Ferries, Boats")], "publish").await;
+    let b = app
+        .write(&staff, &[("headline", "Ferry two"), ("tags", "Ferries, Boats")], "publish")
+        .await;
     let page = app.staff_get(&staff, "/admin/tags/").await;
     let (ferry, ferries) = (id_on(&page, "Ferry"), id_on(&page, "Ferries"));
     let merged = app
@@ -116,6 +119,14 @@ async fn tags_are_merged_and_unused_ones_deleted() {
     .await;
     let page = app.staff_get(&staff, "/admin/tags/").await;
     assert!(text(page.one("main")).contains("Ferries"));
+    // Taken off its one article, Boats is unused, and goes.
+    let untagged = [("headline", "Ferry two"), ("tags", "Ferries"), ("action", "publish")];
+    app.staff_post(&staff, &format!("/admin/articles/{b}/"), &untagged).await;
+    let deleted =
+        app.staff_post(&staff, &format!("/admin/tags/{boats}"), &[("action", "delete")]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    let page = app.staff_get(&staff, "/admin/tags/").await;
+    assert!(!text(page.one("main")).contains("Boats"), "deleted");
 }
 
 #[tokio::test]
