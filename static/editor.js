@@ -79,8 +79,51 @@
     button.className = 'link';
     button.textContent = 'Use as featured image';
     text.append(name, ' ', code, ' ', button);
-    item.append(thumb, ' ', text);
+    item.append(thumb, ' ', text, describe(image));
     items.insertBefore(item, items.firstChild);
+  }
+
+  // A dropped or pasted image came without a description: it is asked for beside it, and
+  // saved to the library (where the article's Markdown takes it from when it gives none).
+  function describe(image) {
+    var id = 'describe-' + image.id;
+    var box = document.createElement('span');
+    box.className = 'describe';
+    var label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = 'Description (alt text) of ' + image.file_name;
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.id = id;
+    input.maxLength = 500;
+    var save = document.createElement('button');
+    save.type = 'button';
+    save.className = 'secondary';
+    save.textContent = 'Save description';
+    var said = document.createElement('span');
+    said.id = id + '-status';
+    said.setAttribute('role', 'status');
+    function send() {
+      var form = new URLSearchParams();
+      form.set('csrf', csrf.value);
+      form.set('alt', input.value);
+      form.set('caption', '');
+      form.set('credit', '');
+      said.textContent = 'Saving…';
+      fetch('/admin/media/' + image.id + '/', { method: 'POST', body: form, credentials: 'same-origin', redirect: 'manual' })
+        .then(function (r) {
+          // Saved, the page answers with a redirect to the image's page.
+          said.textContent = r.type === 'opaqueredirect' || r.ok ? 'Saved.' : 'Not saved (' + r.status + '): edit it on the Media page.';
+        })
+        .catch(function () { said.textContent = 'Not saved: the connection was lost.'; });
+    }
+    save.addEventListener('click', send);
+    // Enter saves the description rather than sending the whole editor.
+    input.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') { e.preventDefault(); send(); }
+    });
+    box.append(label, ' ', input, ' ', save, ' ', said);
+    return box;
   }
 
   function send(file, done) {
@@ -113,7 +156,7 @@
       var file = queue.shift();
       if (!file) {
         say((added ? added + (added === 1 ? ' image added. ' : ' images added. ') : '') +
-          problems.join(' ') + (added ? ' Describe each for readers who cannot see it.' : ''));
+          problems.join(' ') + (added ? ' Describe each below, for readers who cannot see it.' : ''));
         return;
       }
       send(file, function (error, images) {

@@ -487,6 +487,8 @@ async fn articles_show_library_images_with_their_sizes_caption_and_credit() {
     assert!(og.starts_with(&app.config.base_url) && og.contains("/media/"), "{og}");
     assert_eq!(attr(page.one("meta[property='og:image:width']"), "content"), "1280");
     assert_eq!(attr(page.one("meta[property='og:image:height']"), "content"), "768");
+    assert_eq!(attr(page.one("meta[name='twitter:card']"), "content"), "summary_large_image");
+    assert_eq!(attr(page.one("meta[name='twitter:image']"), "content"), og);
     let json: Value =
         serde_json::from_str(&text(page.one("script[type='application/ld+json']"))).unwrap();
     assert_eq!(json["image"][0]["width"], 1280);
@@ -1154,4 +1156,64 @@ async fn an_imported_posts_featured_image_comes_from_the_library() {
     let featured = page.one("figure.featured img");
     assert!(attr(featured, "src").starts_with("/media/"), "{}", page.body);
     assert!(attr(featured, "srcset").contains("1280w"), "every size offered");
+}
+
+/// A two-frame animated GIF, `width` × `height`.
+fn animated_gif(width: u32, height: u32) -> Vec<u8> {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    use image::{Delay, Frame, Rgba, RgbaImage};
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = GifEncoder::new(&mut bytes);
+        encoder.set_repeat(Repeat::Infinite).unwrap();
+        for shade in [40u8, 200] {
+            let picture = RgbaImage::from_pixel(width, height, Rgba([shade, 90, 160, 255]));
+            let delay = Delay::from_numer_denom_ms(250, 1);
+            encoder.encode_frame(Frame::from_parts(picture, 0, 0, delay)).unwrap();
+        }
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn an_animated_gif_keeps_its_frames_and_a_webp_gets_webp_sizes() {
+    use image::AnimationDecoder;
+    let app = spawn_app().await;
+    let staff = editor(&app).await;
+    let names = |page: &Page| -> Vec<String> {
+        let mut found: Vec<String> = page
+            .all(".media-files a")
+            .iter()
+            .map(|a| attr(*a, "href").rsplit('/').next().unwrap().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+
+    let gif = upload(&app, &staff, "wave.gif", &animated_gif(400, 240), "A wave, twice").await;
+    let page = ready(&app, &staff, gif).await;
+    assert!(names(&page).contains(&"wave.gif".to_owned()), "{:?}", names(&page));
+    for file in page.all(".media-files a").iter().map(|a| attr(*a, "href").to_owned()) {
+        let got = fetch(&app, &file, &[]).await;
+        assert_eq!(got.status, 200, "{file}");
+        if file.ends_with(".gif") {
+            assert_eq!(header(&got, "content-type"), "image/gif");
+            let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(got.bytes))
+                .expect("a GIF");
+            let frames = decoder.into_frames().collect_frames().unwrap();
+            assert_eq!(frames.len(), 2, "{file} keeps its animation");
+            assert_eq!(frames[0].buffer().dimensions(), (400, 240), "{file} at its own size");
+        }
+    }
+
+    let picture = photo(700, 420);
+    let webp = webp::Encoder::from_rgb(picture.as_raw(), 700, 420).encode(85.0).to_vec();
+    let id = upload(&app, &staff, "pier.webp", &webp, "The pier at noon").await;
+    let page = ready(&app, &staff, id).await;
+    assert_eq!(names(&page), ["pier-320.webp", "pier-640.webp", "pier.webp"]);
+    for file in page.all(".media-files a").iter().map(|a| attr(*a, "href").to_owned()) {
+        let got = fetch(&app, &file, &[]).await;
+        assert_eq!((got.status, header(&got, "content-type")), (200, "image/webp"), "{file}");
+        assert!(image::load_from_memory(&got.bytes).is_ok(), "{file} decodes");
+    }
 }

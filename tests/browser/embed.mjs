@@ -1,11 +1,14 @@
 // Replies on another site's page, in Chromium: a static page on a listed origin (a second
 // local port, under a strict Content-Security-Policy of its own) shows the thread and the
 // form from embed.js; a reader posts, and sees their held reply (after a reload too) while
-// another reader does not; the moderator's approval reaches the other reader live; a page
-// of an unlisted origin shows its own link and cannot post.
+// another reader does not; the moderator's approval reaches the other reader live, and so
+// does a removal; the form is reached by Tab in order and passes axe-core; a page of an
+// unlisted origin shows its own link and cannot post.
 // Usage: node embed.mjs PAGE_URL UNLISTED_URL LISTING_URL BYLINE_URL TOKEN SCREENSHOT_DIR
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const [pageUrl, unlistedUrl, listingUrl, byline, token, shots] = process.argv.slice(2);
 const browser = await chromium.launch({
@@ -35,6 +38,32 @@ try {
   // Styled from inside its shadow root, whatever the page's CSP says about styles.
   const buttonColour = await embed.getByRole('button', { name: 'Post Reply' }).evaluate((b) => getComputedStyle(b).backgroundColor);
   assert.equal(buttonColour, 'rgb(120, 40, 40)', 'the host themes it with --byline-accent');
+
+  // From the keyboard alone: Tab reaches each field and the button, in the form's order.
+  const reached = [];
+  for (let i = 0; i < 40 && !reached.includes('Post Reply'); i++) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => {
+      let el = document.activeElement;
+      while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+      if (!el) return '';
+      const label = el.labels && el.labels[0] ? el.labels[0].textContent : el.textContent;
+      return label.replace(/\s*\*\s*$/, '').trim();
+    }));
+  }
+  const at = (name) => reached.findIndex((r) => r.startsWith(name));
+  const order = ['Comment', 'Name', 'Email', 'Website', 'Post Reply'].map(at);
+  assert.ok(order.every((n, i) => n >= 0 && (i === 0 || n > order[i - 1])), `Tab order: ${reached}`);
+
+  // axe-core's WCAG 2.1 A and AA rules over the embed, inside its shadow root.
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  const audit = await page.evaluate(() => window.axe.run({ include: [['#byline-replies']] }, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    resultTypes: ['violations'],
+  }));
+  const found = audit.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
+  assert.deepEqual(found, [], 'the embed passes axe-core');
 
   // A refused form: the message beside its field, everything typed kept.
   await embed.getByLabel(/^Comment/).fill('Hello from the blog.');

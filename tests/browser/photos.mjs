@@ -83,9 +83,19 @@ try {
   // The live preview shows them as figures.
   await page.waitForFunction(() => document.querySelectorAll('#live-preview figure.photo img').length === 3, null, { timeout: 10000 });
 
+  // Each new image asks for its description beside it: the second is described there, saved
+  // to the library without leaving the editor.
+  const second = dropped[1].match(/\d+/)[0];
+  await page.fill(`#describe-${second}`, 'The old quay at high water');
+  await page.click(`#describe-${second} + button`);
+  await page.locator(`#describe-${second}-status`, { hasText: 'Saved.' }).waitFor();
+  const kept = await page.evaluate(async (id) => {
+    const html = await (await fetch(`/admin/media/${id}/`)).text();
+    return new DOMParser().parseFromString(html, 'text/html').querySelector('#alt').value;
+  }, second);
+  assert.equal(kept, 'The old quay at high water');
   // Describe the first in the Markdown; feature the second (a plain form button).
   await page.fill('#body', body.replace(dropped[0], dropped[0].replace('![]', '![Sandbags at the quay wall]')));
-  const second = dropped[1].match(/\d+/)[0];
   await Promise.all([page.waitForLoadState('load'), page.click(`button[value="feature-${second}"]`)]);
   assert.equal(await page.inputValue('#image_url'), `/media/${second}`);
   await page.fill('#image_alt', 'The old quay under water');
