@@ -335,6 +335,7 @@ impl PageCache {
         let disk = self.disk.as_ref()?;
         let page = disk.get(key)?;
         let mut headers = page.headers.clone();
+        headers.remove(header::CONTENT_LENGTH);
         let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok());
         let unchanged = etag.is_some_and(|tag| super::caching::unchanged_for(request, tag));
         let mut response = if unchanged {
@@ -413,6 +414,8 @@ impl PageCache {
     /// The page in the best coding the client takes, or `304` when it has it already.
     async fn respond(&self, key: &str, entry: &Arc<Entry>, request: &HeaderMap) -> Response {
         let mut headers = entry.headers.clone();
+        // The length is the body's as sent (compressed or not): the server sets it.
+        headers.remove(header::CONTENT_LENGTH);
         let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok());
         if etag.is_some_and(|tag| super::caching::unchanged_for(request, tag)) {
             let (mut parts, ()) = Response::new(()).into_parts();
@@ -666,6 +669,8 @@ async fn fill(
         return response;
     }
     let (mut parts, body) = response.into_parts();
+    // Kept without a length: each answer's is its own body's (compressed or not).
+    parts.headers.remove(header::CONTENT_LENGTH);
     match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => {
             // Tag it once here, so that a hit need not hash the page again.
