@@ -82,6 +82,12 @@ fn masked(email: &str) -> String {
     }
 }
 
+/// The button that forgets the address with everything it follows.
+fn stop_everything(state: &AppState, address: &MailAddress) -> Link {
+    let token = mail::address_token(&state.services, address);
+    Link::new("Stop every email from this site to this address", format!("/unsubscribe/{token}"))
+}
+
 fn manage_link(state: &AppState, address: &MailAddress) -> Link {
     let token = mail::address_token(&state.services, address);
     Link::new("See and manage what this address follows", format!("/subscriptions/{token}"))
@@ -148,11 +154,7 @@ pub async fn unsubscribe_page(
     let mut buttons = vec![Link::new("Unsubscribe", format!("/unsubscribe/{token}"))];
     let mut links = Vec::new();
     if let Some(address) = address {
-        let everything = mail::address_token(services, &address);
-        buttons.push(Link::new(
-            "Stop every email from this site to this address",
-            format!("/unsubscribe/{everything}"),
-        ));
+        buttons.push(stop_everything(&state, &address));
         links.push(manage_link(&state, &address));
     }
     page(&state, StatusCode::OK, "Unsubscribe", lines, buttons, vec![], links)
@@ -186,11 +188,7 @@ pub async fn unsubscribe(
         Some(Unsubscribed::One(subscription)) => {
             // The rest of what the address follows stays: say how to end it too.
             if let Some(address) = mail::address_of(services, &subscription).await? {
-                let everything = mail::address_token(services, &address);
-                buttons.push(Link::new(
-                    "Stop every email from this site to this address",
-                    format!("/unsubscribe/{everything}"),
-                ));
+                buttons.push(stop_everything(&state, &address));
                 links.push(manage_link(&state, &address));
             }
             vec![format!("No more emails about {}.", describe(&subscription))]
