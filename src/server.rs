@@ -15,15 +15,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
+use crate::web::door::Door;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 /// What bounds a connection.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +47,7 @@ enum Phase {
 /// is still open. Returns once every connection is closed.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: Door,
     limits: ConnectionLimits,
     refused: Arc<AtomicU64>,
     shutdown: impl Future<Output = ()>,
@@ -123,7 +122,7 @@ fn refuse(stream: TcpStream) {
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: Door,
     limits: ConnectionLimits,
     mut phase: watch::Receiver<Phase>,
 ) {
@@ -136,9 +135,9 @@ async fn connection(
         let busy = answering.begin();
         let app = app.clone();
         async move {
-            let response = app.oneshot(request).await;
+            let response = app.answer(request).await;
             drop(busy);
-            response
+            Ok::<_, std::convert::Infallible>(response)
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -148,16 +147,22 @@ async fn connection(
     if *phase.borrow_and_update() != Phase::Serving {
         return;
     }
+    // One timer, armed never later than the connection's deadline and never further ahead
+    // than the shorter of its two limits: a head that begins, or an answer that ends, can only
+    // move the deadline past where the timer is, so a request costs the timer nothing (no
+    // wake-up, no re-arming); the timer finds the true deadline when it fires.
+    let period = limits.header.min(limits.keepalive);
+    let mut timer = pin!(tokio::time::sleep_until(arm(activity.deadline(&limits), period)));
     loop {
-        let deadline = activity.deadline(&limits);
         tokio::select! {
             _ = served.as_mut() => return,
-            () = sleep_until(deadline) => {
-                if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+            () = timer.as_mut() => {
+                let deadline = activity.deadline(&limits);
+                if deadline.is_some_and(|d| d <= Instant::now()) {
                     return; // dropping the connection closes the socket
                 }
+                timer.as_mut().reset(arm(deadline, period));
             }
-            () = activity.changed.notified() => {}
             changed = phase.changed() => {
                 let now = if changed.is_ok() { *phase.borrow_and_update() } else { Phase::Closing };
                 match now {
@@ -173,11 +178,11 @@ async fn connection(
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
+/// When the connection's timer next looks: at its deadline, or after `period` if that is
+/// sooner (or while a request is being answered, which has no deadline).
+fn arm(deadline: Option<Instant>, period: Duration) -> Instant {
+    let soon = Instant::now() + period;
+    deadline.map_or(soon, |d| d.min(soon))
 }
 
 /// What a connection is doing, for its timers: requests being answered, the last progress,
@@ -190,8 +195,6 @@ struct Activity {
     /// Milliseconds since `opened`, plus one, when the next request's head began to arrive;
     /// zero while none has. A new connection is waiting for a head from the start.
     head: AtomicU64,
-    /// Woken when a deadline may have moved closer.
-    changed: Notify,
 }
 
 impl Activity {
@@ -201,7 +204,6 @@ impl Activity {
             busy: AtomicUsize::new(0),
             progress: AtomicU64::new(0),
             head: AtomicU64::new(1),
-            changed: Notify::new(),
         }
     }
 
@@ -231,14 +233,11 @@ impl Activity {
         Busy(self.clone())
     }
 
+    /// Bytes came: the next request's head has begun, unless one is being answered.
     fn read_some(&self) {
-        if self.busy.load(Ordering::Acquire) == 0
-            && self
-                .head
-                .compare_exchange(0, self.now() + 1, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            self.changed.notify_one();
+        if self.busy.load(Ordering::Acquire) == 0 && self.head.load(Ordering::Acquire) == 0 {
+            let began = self.now() + 1;
+            let _ = self.head.compare_exchange(0, began, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 
@@ -254,7 +253,6 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.wrote_some();
         self.0.busy.fetch_sub(1, Ordering::AcqRel);
-        self.0.changed.notify_one();
     }
 }
 

@@ -7,7 +7,6 @@
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::MediaId;
@@ -40,18 +39,15 @@ fn marked(mut response: Response) -> Response {
     response
 }
 
-/// `GET` and `HEAD /media/{hash}/{file}` answered at the door when the file is held in memory
-/// (or the browser already has it): the layers for pages have nothing to do for it, and a
-/// photo then costs about what a static file costs. Anything else goes on to [`file`].
-pub async fn serve_held(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match held(&state, &request) {
-        Some(mut response) => {
-            crate::web::secure(&state, response.headers_mut());
-            response.extensions_mut().insert(crate::web::RouteName(FILE_ROUTE));
-            response
-        }
-        None => next.run(request).await,
-    }
+/// `GET` and `HEAD /media/{hash}/{file}` answered at the door (see [`super::door`]) when the
+/// file is held in memory (or the browser already has it): the layers for pages have nothing
+/// to do for it, and a photo then costs about what a static file costs. `None` sends the
+/// request on, to [`file`].
+pub fn held_answer(state: &AppState, request: &Request) -> Option<Response> {
+    let mut response = held(state, request)?;
+    crate::web::secure(state, response.headers_mut());
+    response.extensions_mut().insert(crate::web::RouteName(FILE_ROUTE));
+    Some(response)
 }
 
 /// The route [`file`] answers, as the metrics name it.

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -203,23 +202,19 @@ impl Collector for Sampled {
     }
 }
 
-/// Counts every request by the route that answered it (a page from the cache counts for the
-/// route that rendered it), its status and its time.
-pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let response = next.run(request).await;
+/// Counts a request by the route that answered it (a page from the cache counts for the route
+/// that rendered it), its method, status and time (see [`super::door`]).
+pub fn record(state: &AppState, method: &'static str, started: Instant, response: &Response) {
     let route = response.extensions().get::<RouteName>().map_or("(none)", |r| r.0);
     let metrics = &state.metrics;
     let status = response.status().as_u16();
     metrics.requests.get_or_create(&RequestLabels { route, method, status }).inc();
     metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
-    response
 }
 
 /// A method as a label: any other token a client sends is `other`, so that made-up methods
 /// cannot grow the metrics without bound.
-fn method_label(method: &axum::http::Method) -> &'static str {
+pub(super) fn method_label(method: &axum::http::Method) -> &'static str {
     match method.as_str() {
         "GET" => "GET",
         "HEAD" => "HEAD",

@@ -8,6 +8,7 @@ mod assets;
 mod caching;
 mod cookies;
 pub mod defenses;
+pub mod door;
 mod error;
 mod feeds;
 pub mod form;
@@ -33,7 +34,6 @@ mod summary;
 pub mod thread;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::extract::Request;
@@ -244,8 +244,8 @@ pub fn routes() -> Vec<Route> {
     .collect()
 }
 
-/// The whole site as a router, ready to serve.
-pub fn build_app(state: AppState) -> Router {
+/// The whole site, ready to serve: the [`door::Door`], then the site's layers and router.
+pub fn build_app(state: AppState) -> door::Door {
     let mut router = Router::new();
     for Route { path, methods, limits } in routes() {
         let limits = limits.resolve(&state.config, path);
@@ -263,15 +263,11 @@ pub fn build_app(state: AppState) -> Router {
     let site = middleware::from_fn_with_state(state.clone(), caching::conditional).layer(site);
     let site = middleware::from_fn_with_state(state.clone(), error::render_error_pages).layer(site);
     let site = middleware::from_fn_with_state(state.clone(), security_headers).layer(site);
-    // Near the door, so that a page served from memory skips the layers above, which made it
-    // what it is when it was kept.
     let site = middleware::from_fn_with_state(state.clone(), page_cache::serve).layer(site);
     // Outside the page cache: a kept answer never carries the first asker's origin.
     let site = middleware::from_fn_with_state(state.clone(), api::cors).layer(site);
-    let site = middleware::from_fn_with_state(state.clone(), media::serve_held).layer(site);
-    let site = middleware::from_fn(log_request).layer(site);
-    let site = middleware::from_fn_with_state(state, metrics::count).layer(site);
-    Router::new().fallback_service(site)
+    // Counting, logging, and what is answered from memory, before all of the above.
+    door::Door::new(state, Router::new().fallback_service(site))
 }
 
 async fn not_found() -> AppError {
@@ -321,22 +317,6 @@ async fn limit(
         Err(_) => AppError::TimedOut.into_response(),
     };
     response.extensions_mut().insert(limits.route);
-    response
-}
-
-/// One line per request. The query string is left out: it is the reader's business.
-async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
     response
 }
 

@@ -601,23 +601,57 @@ fn keepable(uri: &axum::http::Uri) -> bool {
     }
 }
 
-pub async fn serve(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let readable = method == Method::GET || method == Method::HEAD;
-    if !readable || personal(&request) || !state.config.page_cache || !keepable(request.uri()) {
-        return next.run(request).await;
+/// Whether `request` may be answered from (and its answer kept in) the page cache.
+fn cacheable(state: &AppState, request: &Request) -> bool {
+    let readable = request.method() == Method::GET || request.method() == Method::HEAD;
+    readable && state.config.page_cache && !personal(request) && keepable(request.uri())
+}
+
+/// Left on a request whose page the door looked for in memory and did not find fresh.
+#[derive(Debug, Clone, Copy)]
+struct LookedUp;
+
+/// The kept page for `request`, from memory or disk, answered at the door (see
+/// [`super::door`]), or `None` (the request then goes through [`serve`], which need not look
+/// again).
+pub async fn hit(state: &AppState, request: &mut Request) -> Option<Response> {
+    if !cacheable(state, request) {
+        return None;
     }
     let key = request.uri().to_string();
-    if let Some(hit) = state.pages.get(&key, request.headers()).await {
+    let hit = kept(state, &key, request.headers()).await;
+    if hit.is_none() {
+        request.extensions_mut().insert(LookedUp);
+    }
+    hit
+}
+
+/// The page at `key` from memory, or else from disk.
+async fn kept(state: &AppState, key: &str, asked: &HeaderMap) -> Option<Response> {
+    if let Some(hit) = state.pages.get(key, asked).await {
         state.pages.hits.fetch_add(1, Ordering::Relaxed);
-        return hit;
+        return Some(hit);
     }
     // A page memory holds past its time is rendered anew by this request (the others get
     // memory's copy meanwhile), not read from disk: memory keeps what is read most.
-    let renewing = state.pages.holds_key(&key);
-    if !renewing && let Some(hit) = state.pages.serve_from_disk(&key, request.headers()).await {
+    if state.pages.holds_key(key) {
+        return None;
+    }
+    state.pages.serve_from_disk(key, asked).await
+}
+
+pub async fn serve(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !cacheable(&state, &request) {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let key = request.uri().to_string();
+    if request.extensions().get::<LookedUp>().is_none()
+        && let Some(hit) = kept(&state, &key, request.headers()).await
+    {
         return hit;
     }
+    let renewing = state.pages.holds_key(&key);
     // Wait for whoever is rendering this page, but never longer than a request may take.
     let turn = state.pages.turn(&key);
     let limit = Duration::from_secs(state.config.request_timeout_seconds);
