@@ -3,6 +3,7 @@
 
 use askama::Template;
 use jiff::tz::TimeZone;
+use std::fmt::Write;
 
 use crate::domain::{ReplyId, text, time};
 use crate::services::discussion::{Entry, Node};
@@ -53,7 +54,8 @@ struct ReplyCard<'a> {
 }
 
 pub fn render(nodes: &[Node], context: &Context) -> Result<String, askama::Error> {
-    let mut out = String::new();
+    // About what a reply's card takes, so that the thread is not copied as it grows.
+    let mut out = String::with_capacity(nodes.len() * 1536);
     if !nodes.is_empty() {
         list(nodes, context, 1, &mut out)?;
     }
@@ -117,19 +119,16 @@ fn item(
 ) -> Result<(), askama::Error> {
     match &node.entry {
         Entry::Reply { reply, held } => {
+            let _ = write!(out, "<li id=\"comment-{}\" class=\"reply depth-{depth}\"", reply.id);
             // Its parent, for the script that puts new replies in their place.
-            let parent =
-                reply.parent_id.map(|p| format!(" data-parent=\"{p}\"")).unwrap_or_default();
-            out.push_str(&format!(
-                "<li id=\"comment-{}\" class=\"reply depth-{depth}\"{parent}>\n",
-                reply.id
-            ));
+            if let Some(parent) = reply.parent_id {
+                let _ = write!(out, " data-parent=\"{parent}\"");
+            }
+            out.push_str(">\n");
             card_into(reply, *held, context, out)?;
         }
         Entry::Removed { id } => {
-            out.push_str(&format!(
-                "<li id=\"comment-{id}\" class=\"reply removed depth-{depth}\">\n"
-            ));
+            let _ = writeln!(out, "<li id=\"comment-{id}\" class=\"reply removed depth-{depth}\">");
             out.push_str("<p class=\"removed-note\">This reply was removed.</p>\n");
         }
     }
