@@ -554,9 +554,6 @@ where
     op
 }
 
-/// Replies up to which a thread's read counts as small (see `Store::read_small`).
-const SMALL_THREAD: i64 = 100;
-
 /// The article at `address` with one page of its thread, all read at once.
 pub async fn article_page(
     services: &Services,
@@ -570,8 +567,9 @@ pub async fn article_page(
     let kept = &services.kept_chrome;
     let (chrome, generation) = (kept.get(&address.slug), kept.generation());
     let slug = address.slug.clone();
-    // With the article's text at hand, what is left to read of a short thread is a few rows.
-    let small = chrome.as_ref().is_some_and(|c| c.article.reply_count <= SMALL_THREAD);
+    // With the article's text at hand, what is left to read is the thread: its size decides
+    // where the read goes.
+    let replies = chrome.as_ref().map(|c| c.article.reply_count);
     let read = a_read(move |db| {
         Box::pin(async move {
             let (chrome, read) = match chrome {
@@ -620,9 +618,7 @@ pub async fn article_page(
             Ok((ArticleLookup::Found(Box::new(page)), kept))
         })
     });
-    let lookup =
-        if small { services.store.read_small(read).await } else { services.store.read(read).await };
-    let (lookup, read) = lookup?;
+    let (lookup, read) = services.store.read_page(replies, read).await?;
     if let Some(read) = read {
         kept.put(slug.clone(), read, generation);
     }

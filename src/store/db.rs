@@ -147,6 +147,7 @@ impl Tx for Counted<'_> {
 pub struct PoolWaits {
     count: std::sync::atomic::AtomicU64,
     micros: std::sync::atomic::AtomicU64,
+    shared: std::sync::atomic::AtomicU64,
 }
 
 /// [`PoolWaits`] as read.
@@ -154,6 +155,8 @@ pub struct PoolWaits {
 pub struct PoolWaited {
     pub count: u64,
     pub seconds: f64,
+    /// Reads sent on a connection shared with other reads (PostgreSQL's article pages).
+    pub shared: u64,
 }
 
 impl PoolWaits {
@@ -170,11 +173,17 @@ impl PoolWaits {
         got
     }
 
+    /// Counts a read that shared a connection instead of waiting for one of its own.
+    pub fn count_shared(&self) {
+        self.shared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn read(&self) -> PoolWaited {
         use std::sync::atomic::Ordering;
         PoolWaited {
             count: self.count.load(Ordering::Relaxed),
             seconds: self.micros.load(Ordering::Relaxed) as f64 / 1e6,
+            shared: self.shared.load(Ordering::Relaxed),
         }
     }
 }

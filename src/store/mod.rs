@@ -170,18 +170,27 @@ impl Store {
         }
     }
 
-    /// [`Store::read`] for a read known to be small (a few indexed rows): on SQLite it runs on
-    /// the calling thread, which it holds for the tens of microseconds it takes, less than the
-    /// trip to a reading thread and back costs (a tenth of an article page's render, perf
-    /// showed). Anything that may read many rows uses [`Store::read`].
-    pub async fn read_small<T, F>(&self, op: F) -> Result<T>
+    /// [`Store::read`] for an article page whose thread holds `replies` replies (`None`: not
+    /// known yet), sent where a short read costs least. On SQLite one of at most
+    /// [`sqlite::HERE_ROWS`] runs on the calling thread, which it holds for the tens of
+    /// microseconds it takes, less than the trip to a reading thread and back costs (a tenth of
+    /// an article page's render, perf showed). On PostgreSQL one of at most
+    /// [`postgres::SHARED_ROWS`] goes on a connection it shares with other short reads, its
+    /// statements pipelined with theirs (see `PostgresBackend::read_shared`). Longer ones go
+    /// as [`Store::read`] does.
+    pub async fn read_page<T, F>(&self, replies: Option<i64>, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>> + Send + 'static,
     {
         self.faults.tick_read()?;
+        let within = |most: i64| replies.is_some_and(|n| n <= most);
         match &self.backend {
-            Backend::Sqlite(sqlite) => sqlite.read_here(op).await,
+            Backend::Sqlite(sqlite) if within(sqlite::HERE_ROWS) => sqlite.read_here(op).await,
+            Backend::Sqlite(sqlite) => sqlite.read(op).await,
+            Backend::Postgres(postgres) if within(postgres::SHARED_ROWS) => {
+                postgres.read_shared(op).await
+            }
             Backend::Postgres(postgres) => postgres.read(op).await,
         }
     }

@@ -20,6 +20,10 @@ use super::{BoxFuture, Db, Dialect, Param, Result, Rows, StoreError, Tx, Value};
 const MIGRATION_LOCK: i64 = 0x6279_6c69_6e65;
 
 const POOL_SIZE: usize = 16;
+/// Rows up to which an article page's read goes on a shared connection (see
+/// `Store::read_page`): the server reads a 200-reply thread in about 0.3 ms (`EXPLAIN
+/// ANALYZE`), so a read queued behind a 1,000-reply one waits a millisecond or two.
+pub const SHARED_ROWS: i64 = 1_000;
 /// Statements sent together at most when one runs for many rows.
 const PIPELINE: usize = 1_000;
 
@@ -35,6 +39,8 @@ pub struct PostgresBackend {
     origin: std::sync::Arc<str>,
     /// See [`super::notices::channel`].
     channel: std::sync::Arc<str>,
+    /// Connections that small reads share (see [`Self::read_shared`]).
+    shared: std::sync::Arc<Shared>,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -127,6 +133,7 @@ impl PostgresBackend {
             waits: Default::default(),
             origin,
             channel,
+            shared: Default::default(),
         };
         backend.migrate(now).await?;
         Ok(backend)
@@ -197,6 +204,35 @@ impl PostgresBackend {
         op(&mut PgDb { client: &client }).await
     }
 
+    /// Runs `op` on a connection that other small reads use at the same time: their
+    /// statements are pipelined (one write carries many, one server process answers them in
+    /// turn) instead of each waking a server process of its own. For reads of a few indexed
+    /// rows only: a long one would hold up those queued behind it. A connection with
+    /// [`IN_FLIGHT`] reads on it sends the next to [`Self::read`]; one that fails or takes
+    /// [`SHARED_WAIT`] is let go and replaced.
+    pub async fn read_shared<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn Db) -> BoxFuture<'a, Result<T>> + Send + 'static,
+    {
+        let slot = self.shared.next_slot();
+        let Ok(_room) = slot.room.try_acquire() else { return self.read(op).await };
+        let held = slot.client(&self.pool).await?;
+        self.waits.count_shared();
+        match tokio::time::timeout(SHARED_WAIT, op(&mut PgDb { client: held.client() })).await {
+            Ok(Err(StoreError::Unavailable(why))) => {
+                slot.forget(&held);
+                Err(StoreError::Unavailable(why))
+            }
+            Ok(answer) => answer,
+            Err(_) => {
+                slot.forget(&held);
+                let waited = SHARED_WAIT.as_secs();
+                Err(StoreError::Unavailable(format!("the database did not answer in {waited} s")))
+            }
+        }
+    }
+
     /// Runs `op` in one transaction: `BEGIN` goes with its first statement and `COMMIT` with
     /// the statements it deferred, so that a unit of work costs no round trip of its own.
     pub async fn write<T, E, F>(&self, op: F) -> Result<T, E>
@@ -219,6 +255,98 @@ impl PostgresBackend {
         ended?;
         leased.release();
         Ok(value)
+    }
+}
+
+/// The connections short reads share, each taken from the pool and kept while it works.
+struct Shared {
+    slots: Vec<Slot>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+/// Shared connections, each one server process answering in turn. One, two and four rendered
+/// the same within the noise on two cores; two, so that a slow read holds up half of them.
+const SHARED: usize = 2;
+/// Reads in flight on one shared connection at most: past them a read takes a pooled
+/// connection of its own, so that a connection that stalls holds up a bounded number.
+const IN_FLIGHT: usize = 32;
+/// How long a read on a shared connection may take before the connection is given up.
+const SHARED_WAIT: Duration = Duration::from_secs(3);
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self { slots: (0..SHARED).map(|_| Slot::default()).collect(), next: Default::default() }
+    }
+}
+
+impl Shared {
+    fn next_slot(&self) -> &Slot {
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.slots[turn % self.slots.len()]
+    }
+}
+
+struct Slot {
+    held: std::sync::Mutex<Option<std::sync::Arc<Held>>>,
+    room: tokio::sync::Semaphore,
+    /// Taken while a connection is replaced, so that one read replaces it, not every read.
+    refill: tokio::sync::Mutex<()>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            held: Default::default(),
+            room: tokio::sync::Semaphore::new(IN_FLIGHT),
+            refill: Default::default(),
+        }
+    }
+}
+
+impl Slot {
+    fn current(&self) -> Option<std::sync::Arc<Held>> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        held.filter(|h| !h.client().is_closed())
+    }
+
+    /// The slot's connection, or a new one from the pool when it has none or it has closed.
+    async fn client(&self, pool: &Pool) -> Result<std::sync::Arc<Held>> {
+        if let Some(held) = self.current() {
+            return Ok(held);
+        }
+        let _refilling = self.refill.lock().await;
+        if let Some(held) = self.current() {
+            return Ok(held);
+        }
+        let fresh = std::sync::Arc::new(Held(Some(pool.get().await?)));
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Lets go of `failed`, unless another read has already replaced it.
+    fn forget(&self, failed: &std::sync::Arc<Held>) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.as_ref().is_some_and(|h| std::sync::Arc::ptr_eq(h, failed)) {
+            *held = None;
+        }
+    }
+}
+
+/// A pooled connection kept for sharing. When the last read on it lets go (it was replaced
+/// because it failed or stalled), it is closed rather than returned to the pool.
+struct Held(Option<deadpool_postgres::Object>);
+
+impl Held {
+    fn client(&self) -> &deadpool_postgres::Object {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            drop(deadpool_postgres::Object::take(object));
+        }
     }
 }
 

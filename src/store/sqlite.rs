@@ -21,6 +21,9 @@ use super::{BoxFuture, Db, Dialect, Param, Result, Rows, StoreError, Tx, Value};
 /// opening another: a new connection parses the schema and starts with a cold page cache,
 /// which the profile showed costing replies on a large site.
 const READERS: usize = 8;
+/// Rows up to which an article page's read runs on the calling thread (see
+/// `Store::read_page`).
+pub const HERE_ROWS: i64 = 100;
 /// Units of work committed together at most.
 const GROUP_MAX: usize = 256;
 /// How often an idle writer looks for commits made by other processes (`byline` commands on
@@ -115,7 +118,7 @@ impl SqliteBackend {
         task.await.map_err(|e| StoreError::Database(format!("a read failed: {e}")))?
     }
 
-    /// [`Self::read`] on the calling thread (see `Store::read_small`).
+    /// [`Self::read`] on the calling thread (see `Store::read_page`).
     pub async fn read_here<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,

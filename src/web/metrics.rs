@@ -158,6 +158,11 @@ impl Collector for Sampled {
             ),
             ("db_pool_waits", "Database uses that waited for a free connection", waits.count),
             (
+                "db_shared_reads",
+                "Article pages read on a PostgreSQL connection shared with other reads",
+                waits.shared,
+            ),
+            (
                 "page_cache_disk_hits",
                 "Pages served from the page cache's files on disk",
                 disk.map_or(0, |d| load(&d.hits)),

@@ -73,7 +73,7 @@ pub fn first_run() -> bool {
 }
 
 /// The PostgreSQL database the tests may use: `BYLINE_TEST_POSTGRES`, or the local server.
-fn test_postgres() -> String {
+pub fn test_postgres() -> String {
     std::env::var("BYLINE_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }

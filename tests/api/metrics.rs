@@ -59,6 +59,7 @@ async fn metrics_count_requests_pages_replies_and_sign_ins() {
         "byline_page_cache_evictions_total",
         "byline_db_pool_waits_total",
         "byline_db_pool_wait_seconds_total",
+        "byline_db_shared_reads_total",
         "byline_outbox_pending_deliveries",
         "byline_outbox_oldest_pending_age_seconds",
         "byline_connections_refused_total",

@@ -447,3 +447,89 @@ async fn when_the_database_goes_away_pages_say_so_quickly_and_recover() {
     }
     drop(cluster);
 }
+
+/// Article pages read at the same time share a few connections, their statements pipelined:
+/// every answer holds its own article's replies and no other's, and a shared connection the
+/// server drops is replaced rather than failing every read after it.
+#[tokio::test]
+async fn pages_read_together_get_their_own_replies_and_outlive_a_dropped_connection() {
+    use byline::domain::ReplyStatus;
+    let name = format!("byline_shared_{}", std::process::id());
+    let url = format!("{}&application_name={name}", crate::helpers::fresh_postgres_url().await);
+    let app = spawn_on_database(&url, &[("moderation", "none")]).await;
+    let mut articles = Vec::new();
+    for n in 0..5 {
+        let published = app.publish(&format!("Story {n}")).await;
+        for r in 0..=n {
+            let status = ReplyStatus::Approved;
+            app.seed_reply(published.id, None, &format!("Reader {n} {r}"), status).await;
+        }
+        articles.push((n, published.path));
+    }
+    // Each page read once first: an article's text, once kept, leaves its thread to read, and
+    // that read is the one sent on a shared connection.
+    let read_each = || async {
+        for (_, path) in &articles {
+            assert_eq!(app.get_raw(path).await.status, 200);
+        }
+    };
+    let read_all = |rounds: usize| {
+        let reads = (0..rounds).flat_map(|_| articles.iter()).map(|(n, path)| {
+            let (app, path) = (&app, path.clone());
+            async move { (*n, app.get_raw(&path).await) }
+        });
+        futures_util::future::join_all(reads)
+    };
+    let shared = || app.services.store.pool_waits().shared;
+    let check = |answers: Vec<(usize, crate::helpers::Raw)>| {
+        for (n, page) in answers {
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(page.body.contains(&format!("Story {n}")));
+            for other in 0..5 {
+                let shown = page.body.matches(&format!("Reply by Reader {other} ")).count();
+                assert_eq!(shown, if other == n { n + 1 } else { 0 }, "story {n}, reader {other}");
+            }
+        }
+    };
+    read_each().await;
+    let before = shared();
+    check(read_all(20).await);
+    // Past 32 reads in flight on a connection, a read takes a connection of its own.
+    assert!(shared() >= before + 50, "{} of 100 reads shared", shared() - before);
+
+    // The server drops every connection the site holds.
+    let (admin, connection) =
+        tokio_postgres::connect(&crate::helpers::test_postgres(), tokio_postgres::NoTls)
+            .await
+            .expect("the test database");
+    tokio::spawn(connection);
+    let drop_all = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                    WHERE application_name = $1";
+    let dropped: i64 = admin.query_one(drop_all, &[&name]).await.unwrap().get(0);
+    assert!(dropped > 0, "the site held no connection");
+    // A read that was on its way when the connection went may fail (503); soon all succeed.
+    let started = Instant::now();
+    loop {
+        let statuses: Vec<u16> = read_all(4).await.iter().map(|(_, page)| page.status).collect();
+        assert!(statuses.iter().all(|s| [200, 503].contains(s)), "{statuses:?}");
+        if statuses.iter().all(|&s| s == 200) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "still failing: {statuses:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Losing the connection that listens empties what the site kept, when it reconnects: read
+    // each page again until their reads are shared again, on the connections that replaced
+    // the dropped ones.
+    let started = Instant::now();
+    loop {
+        read_each().await;
+        let before = shared();
+        check(read_all(8).await);
+        if shared() >= before + 20 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "reads are no longer shared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
