@@ -287,7 +287,7 @@ impl Shared {
 }
 
 struct Slot {
-    held: std::sync::Mutex<Option<std::sync::Arc<Held>>>,
+    held: std::sync::Mutex<Option<std::sync::Arc<Leased>>>,
     room: tokio::sync::Semaphore,
     /// Taken while a connection is replaced, so that one read replaces it, not every read.
     refill: tokio::sync::Mutex<()>,
@@ -304,13 +304,13 @@ impl Default for Slot {
 }
 
 impl Slot {
-    fn current(&self) -> Option<std::sync::Arc<Held>> {
+    fn current(&self) -> Option<std::sync::Arc<Leased>> {
         let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
         held.filter(|h| !h.client().is_closed())
     }
 
     /// The slot's connection, or a new one from the pool when it has none or it has closed.
-    async fn client(&self, pool: &Pool) -> Result<std::sync::Arc<Held>> {
+    async fn client(&self, pool: &Pool) -> Result<std::sync::Arc<Leased>> {
         if let Some(held) = self.current() {
             return Ok(held);
         }
@@ -318,13 +318,13 @@ impl Slot {
         if let Some(held) = self.current() {
             return Ok(held);
         }
-        let fresh = std::sync::Arc::new(Held(Some(pool.get().await?)));
+        let fresh = std::sync::Arc::new(Leased { object: Some(pool.get().await?) });
         *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
         Ok(fresh)
     }
 
     /// Lets go of `failed`, unless another read has already replaced it.
-    fn forget(&self, failed: &std::sync::Arc<Held>) {
+    fn forget(&self, failed: &std::sync::Arc<Leased>) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if held.as_ref().is_some_and(|h| std::sync::Arc::ptr_eq(h, failed)) {
             *held = None;
@@ -332,27 +332,11 @@ impl Slot {
     }
 }
 
-/// A pooled connection kept for sharing. When the last read on it lets go (it was replaced
-/// because it failed or stalled), it is closed rather than returned to the pool.
-struct Held(Option<deadpool_postgres::Object>);
-
-impl Held {
-    fn client(&self) -> &deadpool_postgres::Object {
-        self.0.as_ref().expect("held until dropped")
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        if let Some(object) = self.0.take() {
-            drop(deadpool_postgres::Object::take(object));
-        }
-    }
-}
-
-/// A pooled connection lent to a transaction. Dropped before the transaction ended (a panic,
-/// a cancelled future, a failed commit), it is closed rather than returned to the pool, and
-/// the server rolls the transaction back.
+/// A pooled connection lent to a transaction, or kept for reads to share. Dropped before the
+/// transaction ended (a panic, a cancelled future, a failed commit), it is closed rather than
+/// returned to the pool, and the server rolls the transaction back. A shared one is never
+/// released: it is closed when the last read on it lets go (it was replaced because it failed
+/// or stalled).
 struct Leased {
     object: Option<deadpool_postgres::Object>,
 }
